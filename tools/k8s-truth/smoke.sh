@@ -25,4 +25,5 @@ mkdir -p "$(dirname "$fixture")"
 mv "$fixture.tmp" "$fixture"
 echo "smoke: wrote $fixture"
 "$bin/kubeadm" config validate --config "$fixture"
-"$bin/k8s-truth" kubelet-flags | head -n 12
+flags=$("$bin/k8s-truth" kubelet-flags)
+head -n 12 <<<"$flags"
