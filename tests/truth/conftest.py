@@ -4,9 +4,13 @@ tools/k8s-truth/build.sh builds them. Without them these tests skip and say
 why; with K8SNODE_REQUIRE_TRUTH=1 a missing build fails the test instead.
 """
 
+from __future__ import annotations
+
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -22,14 +26,14 @@ def _truth_cache() -> Path:
     return Path(os.environ.get("K8SNODE_TRUTH_CACHE", Path.home() / ".cache" / "k8snode-truth"))
 
 
-def _missing(reason: str) -> None:
+def _missing(reason: str) -> NoReturn:
     if os.environ.get("K8SNODE_REQUIRE_TRUTH") == "1":
         pytest.fail(f"{reason} (and K8SNODE_REQUIRE_TRUTH=1)", pytrace=False)
     pytest.skip(reason)
 
 
 @pytest.fixture
-def truth_bin():
+def truth_bin() -> Callable[[str], Path]:
     """truth_bin(version) -> the directory holding that version's kubeadm and k8s-truth."""
 
     def locate(version: str) -> Path:
@@ -50,6 +54,7 @@ def truth_versions() -> list[str]:
 
 
 @pytest.fixture(params=_listed_versions())
-def truth_version(request) -> str:
+def truth_version(request: pytest.FixtureRequest) -> str:
     """Runs a test once for each version in tools/k8s-truth/versions.txt."""
-    return request.param
+    version: str = request.param
+    return version
