@@ -155,6 +155,8 @@ def kubeadm_config(system: System, options: Options, *, dry_run: bool = False) -
         "documents": report.kinds,
     }
     warnings = [*plan.warnings, *report.warnings]
+    if options.load_balancer and data["proxy_mode"] == "ipvs":
+        warnings.insert(0, f"strictARP is on: {options.load_balancer} in L2 mode under IPVS needs it")
     if out is None:
         return ConfigResult("kubeadm-config", data, False, warnings, summary="rendered", yaml_text=text)
     return _write(system, out, text.encode(), token, data, warnings, dry_run=dry_run)
@@ -325,8 +327,6 @@ def _render(system: System, options: Options, token: str) -> _Plan:
     api = choose_api(min(release, newest_known()), options.api_version)
     if api.name == "v1alpha1":
         warnings.append("kubeadm API v1alpha1 (MasterConfiguration) is read only by kubeadm 1.10 and older")
-    if options.load_balancer and (options.proxy_mode or "ipvs") == "ipvs":
-        warnings.append(f"strictARP is on: {options.load_balancer} in L2 mode under IPVS needs it")
     text = render_template(f"{api.name}.yaml.j2", _template_values(system, options, api, release, token))
     return _Plan(release, api, load_documents(text, f"template {api.name}.yaml.j2"), warnings=warnings)
 
@@ -357,6 +357,12 @@ def _patch(system: System, options: Options, token: str) -> _Plan:
     choose_api(min(release, newest_known()), api.name)
     _ensure_documents(documents, options, api, release, token)
     warnings += _replace_placeholders(system, documents, options, token)
+    proxy = _document(documents, "KubeProxyConfiguration")
+    if options.proxy_mode is None and proxy.get("mode") not in ("ipvs", None):
+        warnings.append(
+            f"KubeProxyConfiguration.mode {proxy['mode'] or '(empty: iptables)'} becomes ipvs, k8snode's default; "
+            f"pass --proxy-mode {proxy['mode'] or 'iptables'} to keep it"
+        )
     for kind, path, value in _patch_settings(options):
         document = _document(documents, kind)
         if document is not None:
@@ -421,9 +427,9 @@ def _replace_placeholders(system: System, documents: list[Any], options: Options
 
 def _patch_settings(options: Options) -> list[tuple[str, tuple[str, ...], Any]]:
     """Where each given option goes in a v1beta3/v1beta4 file: (kind, path, value)."""
-    proxy_mode = options.proxy_mode
+    proxy_mode = options.proxy_mode or "ipvs"
     strict_arp = options.strict_arp
-    if options.load_balancer and proxy_mode in (None, "ipvs") and strict_arp is None:
+    if options.load_balancer and proxy_mode == "ipvs" and strict_arp is None:
         strict_arp = True
     candidates: list[tuple[str, tuple[str, ...], Any]] = [
         ("InitConfiguration", ("localAPIEndpoint", "advertiseAddress"), options.advertise_address),

@@ -54,7 +54,7 @@ class _Located:
 
     document: Any
     name: str
-    proxy_path: tuple[str, ...] | None = None
+    proxy_path: YamlPath | None = None
 
 
 def validate_file(
@@ -135,7 +135,7 @@ def _validate_document(document: Any, index: int, context: Context, report: Repo
     checks = _VALUE_CHECKS.get(kind, [])
     for check in checks:
         check(document, kind, report)
-    proxy_path: tuple[str, ...] | None = None
+    proxy_path: YamlPath | None = None
     if kind == "KubeProxyConfiguration":
         proxy_path = ()
     elif kind == "MasterConfiguration" and isinstance(_get(document, ("kubeProxy", "config")), dict):
@@ -168,43 +168,55 @@ def _check_kubeadm_api(document: Any, kind: str, release: Release, report: Repor
     _problem(report, document, kind, ("apiVersion",), message)
 
 
-def _get(document: Any, path: tuple[str, ...]) -> Any:
+YamlPath = tuple[str | int, ...]
+"""Keys and list indexes from a document's root."""
+
+
+def _get(document: Any, path: YamlPath) -> Any:
     value = document
     for part in path:
-        if not isinstance(value, dict):
+        if isinstance(part, int):
+            value = value[part] if isinstance(value, list) and part < len(value) else None
+        elif isinstance(value, dict):
+            value = value.get(part)
+        else:
             return None
-        value = value.get(part)
     return value
 
 
-def _line(document: Any, path: tuple[str, ...]) -> int | None:
-    """The 1-based line of the key at ``path``, when the document came from a file."""
-    parent = _get(document, path[:-1]) if path else None
+def _line(document: Any, path: YamlPath) -> int | None:
+    """The 1-based line of the key (or list item) at ``path``, when the document came from a file."""
+    parent: Any = _get(document, path[:-1]) if path else None
     try:
-        return int(parent.lc.key(path[-1])[0]) + 1  # type: ignore[union-attr]
+        where = parent.lc.item(path[-1]) if isinstance(path[-1], int) else parent.lc.key(path[-1])
+        return int(where[0]) + 1
     except (AttributeError, KeyError, TypeError, IndexError):
         return None
 
 
-def _problem(report: Report, document: Any, kind: str, path: tuple[str, ...], message: str) -> None:
-    report.problems.append(Problem(".".join((kind, *path)), message, _line(document, path)))
+def _dotted(kind: str, path: YamlPath) -> str:
+    return kind + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
 
 
-def _check_token(document: Any, kind: str, path: tuple[str, ...], token: Any, report: Report) -> None:
+def _problem(report: Report, document: Any, kind: str, path: YamlPath, message: str) -> None:
+    report.problems.append(Problem(_dotted(kind, path), message, _line(document, path)))
+
+
+def _check_token(document: Any, kind: str, path: YamlPath, token: Any, report: Report) -> None:
     if not isinstance(token, str):
         return
     if token == PLACEHOLDER_TOKEN:
-        report.warnings.append(f"{'.'.join((kind, *path))} is the well-known placeholder token; replace it")
+        report.warnings.append(f"{_dotted(kind, path)} is the well-known placeholder token; replace it")
     elif not TOKEN.match(token):
         _problem(report, document, kind, path, "is not a bootstrap token of the form [a-z0-9]{6}.[a-z0-9]{16}")
 
 
-def _check_address(document: Any, kind: str, path: tuple[str, ...], report: Report) -> None:
+def _check_address(document: Any, kind: str, path: YamlPath, report: Report) -> None:
     address = _get(document, path)
     if not isinstance(address, str) or not address:
         return
     if address == PLACEHOLDER_ADDRESS:
-        report.warnings.append(f"{'.'.join((kind, *path))} is the placeholder 1.2.3.4; set the host's address")
+        report.warnings.append(f"{_dotted(kind, path)} is the placeholder 1.2.3.4; set the host's address")
         return
     try:
         ipaddress.ip_address(address)
@@ -212,7 +224,7 @@ def _check_address(document: Any, kind: str, path: tuple[str, ...], report: Repo
         _problem(report, document, kind, path, f"{address!r} is not an IP address")
 
 
-def _check_port(document: Any, kind: str, path: tuple[str, ...], report: Report) -> None:
+def _check_port(document: Any, kind: str, path: YamlPath, report: Report) -> None:
     port = _get(document, path)
     if isinstance(port, int) and not isinstance(port, bool) and not 1 <= port <= 65535:
         _problem(report, document, kind, path, f"{port} is not a TCP port (1-65535)")
@@ -235,7 +247,7 @@ def cidr_problem(text: str, *, dual_stack: bool = True) -> str | None:
     return None
 
 
-def _check_cidrs(document: Any, kind: str, path: tuple[str, ...], report: Report) -> None:
+def _check_cidrs(document: Any, kind: str, path: YamlPath, report: Report) -> None:
     value = _get(document, path)
     if isinstance(value, str) and value:
         message = cidr_problem(value)
@@ -247,7 +259,7 @@ def _check_init(document: Any, kind: str, report: Report) -> None:
     tokens = document.get("bootstrapTokens")
     for index, token in enumerate(tokens if isinstance(tokens, list) else []):
         if isinstance(token, dict):
-            _check_token(document, kind, ("bootstrapTokens", f"[{index}]", "token"), token.get("token"), report)
+            _check_token(document, kind, ("bootstrapTokens", index, "token"), token.get("token"), report)
     _check_address(document, kind, ("localAPIEndpoint", "advertiseAddress"), report)
     _check_port(document, kind, ("localAPIEndpoint", "bindPort"), report)
 
@@ -282,7 +294,7 @@ _VALUE_CHECKS: dict[str, list[Callable[[Any, str, Report], None]]] = {
 }
 
 
-def _check_proxy(document: Any, at: tuple[str, ...], kind: str, context: Context, report: Report) -> None:
+def _check_proxy(document: Any, at: YamlPath, kind: str, context: Context, report: Report) -> None:
     mode = _get(document, (*at, "mode"))
     if isinstance(mode, str) and mode and mode not in PROXY_MODES:
         extra = "; kernelspace is for Windows nodes" if mode == "kernelspace" else ""
@@ -309,7 +321,7 @@ def _check_proxy(document: Any, at: tuple[str, ...], kind: str, context: Context
     for index, cidr in enumerate(excluded if isinstance(excluded, list) else []):
         message = cidr_problem(str(cidr), dual_stack=False)
         if message:
-            _problem(report, document, kind, (*at, "ipvs", "excludeCIDRs"), f"[{index}] {message}")
+            _problem(report, document, kind, (*at, "ipvs", "excludeCIDRs", index), message)
 
 
 def _check_across(located: list[_Located], context: Context, report: Report) -> None:
@@ -331,7 +343,7 @@ def _check_across(located: list[_Located], context: Context, report: Report) -> 
         _check_proxy_across(item, item.proxy_path, pod_subnet, context, report)
 
 
-def _check_proxy_across(item: _Located, at: tuple[str, ...], pod_subnet: Any, context: Context, report: Report) -> None:
+def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: Context, report: Report) -> None:
     document, kind = item.document, item.name
     mode = _get(document, (*at, "mode")) or "iptables"
     cluster_cidr = _get(document, (*at, "clusterCIDR"))
