@@ -6,7 +6,7 @@ import difflib
 import ipaddress
 import secrets
 import string
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -30,6 +30,7 @@ from k8snode.validate import (
     target_path,
     target_release,
     validate_documents,
+    value_at,
 )
 from k8snode.yamldoc import dump_documents, load_documents, to_yaml
 
@@ -134,7 +135,7 @@ class _Plan:
 
 
 def kubeadm_config(system: System, options: Options, *, dry_run: bool = False) -> ConfigResult:
-    options = _checked(options)
+    _check(options)
     out = target_path(system, options.out, "--out") if options.out else None
     existing = system.read_bytes(out) if out else None
     token = options.token or (_reusable_token(existing) if existing else None) or _fresh_token()
@@ -162,8 +163,8 @@ def kubeadm_config(system: System, options: Options, *, dry_run: bool = False) -
     return _write(system, out, text.encode(), token, data, warnings, dry_run=dry_run)
 
 
-def _checked(options: Options) -> Options:
-    """Bad input found before anything is read or written; durations and CIDRs in their canonical text."""
+def _check(options: Options) -> None:
+    """Bad input found before anything is read or written."""
     if options.kubernetes_version is not None:
         parse_release(options.kubernetes_version)
     if options.api_version != "auto":
@@ -206,7 +207,6 @@ def _checked(options: Options) -> Options:
         raise bad_input("--migrate converts a file given with --patch; add --patch FILE")
     for assignment in options.sets:
         _split_assignment(assignment)
-    return options
 
 
 def _ip(text: str, option: str) -> str:
@@ -274,7 +274,7 @@ def _host_kernel(system: System) -> str | None:
     return release.strip() or None if release else None
 
 
-def _proxy_settings(options: Options, api: KubeadmApi) -> dict[str, Any]:
+def _proxy_settings(options: Options) -> dict[str, Any]:
     mode = options.proxy_mode or "ipvs"
     strict_arp = bool(options.strict_arp) or (options.load_balancer is not None and mode == "ipvs")
     settings: dict[str, Any] = {
@@ -302,7 +302,7 @@ def _template_values(system: System, options: Options, api: KubeadmApi, release:
         "image_repository": options.image_repository or ("k8s.gcr.io" if api.name == "v1alpha1" else "registry.k8s.io"),
         "service_subnet": options.service_subnet or "10.96.0.0/12",
         "pod_subnet": options.pod_subnet,
-        "proxy": _proxy_settings(options, api),
+        "proxy": _proxy_settings(options),
         "kubelet_config": options.kubelet_config,
     }
 
@@ -355,7 +355,7 @@ def _patch(system: System, options: Options, token: str) -> _Plan:
         warnings.extend(migrate_v1beta3(documents))
         api = kubeadm_api("v1beta4")
     choose_api(min(release, newest_known()), api.name)
-    _ensure_documents(documents, options, api, release, token)
+    _ensure_documents(documents, options)
     warnings += _replace_placeholders(system, documents, options, token)
     proxy = _document(documents, "KubeProxyConfiguration")
     if options.proxy_mode is None and proxy.get("mode") not in ("ipvs", None):
@@ -391,9 +391,9 @@ def _document(documents: list[Any], kind: str) -> Any:
     return next((d for d in documents if isinstance(d, dict) and d.get("kind") == kind), None)
 
 
-def _ensure_documents(documents: list[Any], options: Options, api: KubeadmApi, release: Release, token: str) -> None:
+def _ensure_documents(documents: list[Any], options: Options) -> None:
     """Add the KubeProxyConfiguration (and, with --kubelet-config, KubeletConfiguration) the file lacks."""
-    values = {"proxy": _proxy_settings(options, api)}
+    values = {"proxy": _proxy_settings(options)}
     wanted = [("KubeProxyConfiguration", "kube-proxy.yaml.j2")]
     if options.kubelet_config:
         wanted.append(("KubeletConfiguration", "kubelet.yaml.j2"))
@@ -492,7 +492,7 @@ def migrate_v1beta3(documents: list[Any]) -> list[str]:
             holders = [(c, "extraArgs") for c in ("apiServer", "controllerManager", "scheduler")]
             holders.append(("etcd", "local", "extraArgs"))  # type: ignore[arg-type]
         for holder in holders:
-            parent = _get_path(document, holder[:-1])
+            parent = value_at(document, holder[:-1])
             arguments = parent.get(holder[-1]) if isinstance(parent, dict) else None
             if isinstance(arguments, dict):
                 parent[holder[-1]] = [CommentedMap(name=str(k), value=str(v)) for k, v in arguments.items()]
@@ -500,25 +500,18 @@ def migrate_v1beta3(documents: list[Any]) -> list[str]:
         api_server = document.get("apiServer") if kind == "ClusterConfiguration" else None
         if isinstance(api_server, dict) and "timeoutForControlPlane" in api_server:
             timeout = api_server.pop("timeoutForControlPlane")
-            target = init if init is not None else join
-            if target is not None:
-                target.setdefault("timeouts", CommentedMap())["controlPlaneComponentHealthCheck"] = timeout
-                moved_to = f"{target['kind']}.timeouts.controlPlaneComponentHealthCheck"
-                done.append(f"ClusterConfiguration.apiServer.timeoutForControlPlane -> {moved_to}")
-            if not api_server:
-                document["apiServer"] = CommentedMap()
+            # kubeadm config migrate gives both InitConfiguration and JoinConfiguration the control plane timeout.
+            carriers = [d for d in (init, join) if d is not None]
+            for carrier in carriers:
+                carrier.setdefault("timeouts", CommentedMap())["controlPlaneComponentHealthCheck"] = timeout
+            moved_to = " and ".join(f"{c['kind']}.timeouts.controlPlaneComponentHealthCheck" for c in carriers)
+            outcome = f"-> {moved_to}" if carriers else "dropped: no Init or JoinConfiguration holds it"
+            done.append(f"ClusterConfiguration.apiServer.timeoutForControlPlane {outcome}")
         discovery = document.get("discovery") if kind == "JoinConfiguration" else None
         if isinstance(discovery, dict) and "timeout" in discovery:
             document.setdefault("timeouts", CommentedMap())["discovery"] = discovery.pop("timeout")
             done.append("JoinConfiguration.discovery.timeout -> JoinConfiguration.timeouts.discovery")
     return ["migrated kubeadm.k8s.io/v1beta3 to v1beta4" + (": " + "; ".join(done) if done else "")]
-
-
-def _get_path(document: Any, path: tuple[str, ...]) -> Any:
-    value = document
-    for part in path:
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
 
 
 def _split_assignment(assignment: str) -> tuple[str, list[str], str]:
@@ -579,7 +572,7 @@ def _proxy_mode(documents: list[Any]) -> str:
             config = (
                 document
                 if document.get("kind") == "KubeProxyConfiguration"
-                else _get_path(document, ("kubeProxy", "config"))
+                else value_at(document, ("kubeProxy", "config"))
             )
             if isinstance(config, dict):
                 return str(config.get("mode") or "iptables")
@@ -612,6 +605,3 @@ def _write(
 
 def _redact(text: str, token: str) -> str:
     return text.replace(token, REDACTED).replace(token.split(".")[1], REDACTED) if token else text
-
-
-__all__ = ["ConfigResult", "Options", "kubeadm_config", "migrate_v1beta3", "render_template", "replace"]

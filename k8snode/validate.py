@@ -138,7 +138,7 @@ def _validate_document(document: Any, index: int, context: Context, report: Repo
     proxy_path: YamlPath | None = None
     if kind == "KubeProxyConfiguration":
         proxy_path = ()
-    elif kind == "MasterConfiguration" and isinstance(_get(document, ("kubeProxy", "config")), dict):
+    elif kind == "MasterConfiguration" and isinstance(value_at(document, ("kubeProxy", "config")), dict):
         proxy_path = ("kubeProxy", "config")
     if proxy_path is not None:
         _check_proxy(document, proxy_path, kind, context, report)
@@ -172,7 +172,7 @@ YamlPath = tuple[str | int, ...]
 """Keys and list indexes from a document's root."""
 
 
-def _get(document: Any, path: YamlPath) -> Any:
+def value_at(document: Any, path: YamlPath) -> Any:
     value = document
     for part in path:
         if isinstance(part, int):
@@ -186,7 +186,7 @@ def _get(document: Any, path: YamlPath) -> Any:
 
 def _line(document: Any, path: YamlPath) -> int | None:
     """The 1-based line of the key (or list item) at ``path``, when the document came from a file."""
-    parent: Any = _get(document, path[:-1]) if path else None
+    parent: Any = value_at(document, path[:-1]) if path else None
     try:
         where = parent.lc.item(path[-1]) if isinstance(path[-1], int) else parent.lc.key(path[-1])
         return int(where[0]) + 1
@@ -212,7 +212,7 @@ def _check_token(document: Any, kind: str, path: YamlPath, token: Any, report: R
 
 
 def _check_address(document: Any, kind: str, path: YamlPath, report: Report) -> None:
-    address = _get(document, path)
+    address = value_at(document, path)
     if not isinstance(address, str) or not address:
         return
     if address == PLACEHOLDER_ADDRESS:
@@ -225,7 +225,7 @@ def _check_address(document: Any, kind: str, path: YamlPath, report: Report) -> 
 
 
 def _check_port(document: Any, kind: str, path: YamlPath, report: Report) -> None:
-    port = _get(document, path)
+    port = value_at(document, path)
     if isinstance(port, int) and not isinstance(port, bool) and not 1 <= port <= 65535:
         _problem(report, document, kind, path, f"{port} is not a TCP port (1-65535)")
 
@@ -248,7 +248,7 @@ def cidr_problem(text: str, *, dual_stack: bool = True) -> str | None:
 
 
 def _check_cidrs(document: Any, kind: str, path: YamlPath, report: Report) -> None:
-    value = _get(document, path)
+    value = value_at(document, path)
     if isinstance(value, str) and value:
         message = cidr_problem(value)
         if message:
@@ -295,7 +295,7 @@ _VALUE_CHECKS: dict[str, list[Callable[[Any, str, Report], None]]] = {
 
 
 def _check_proxy(document: Any, at: YamlPath, kind: str, context: Context, report: Report) -> None:
-    mode = _get(document, (*at, "mode"))
+    mode = value_at(document, (*at, "mode"))
     if isinstance(mode, str) and mode and mode not in PROXY_MODES:
         extra = "; kernelspace is for Windows nodes" if mode == "kernelspace" else ""
         _problem(
@@ -305,7 +305,7 @@ def _check_proxy(document: Any, at: YamlPath, kind: str, context: Context, repor
             (*at, "mode"),
             f"{mode!r} is not a Linux proxy mode ({', '.join(PROXY_MODES)}){extra}",
         )
-    scheduler = _get(document, (*at, "ipvs", "scheduler"))
+    scheduler = value_at(document, (*at, "ipvs", "scheduler"))
     allowed = SCHEDULERS if context.release.minor_version >= (1, 27) else SCHEDULERS_BEFORE_1_27
     if isinstance(scheduler, str) and scheduler and scheduler not in allowed:
         _problem(
@@ -317,7 +317,7 @@ def _check_proxy(document: Any, at: YamlPath, kind: str, context: Context, repor
             f"use one of {' '.join(allowed)}",
         )
     _check_cidrs(document, kind, (*at, "clusterCIDR"), report)
-    excluded = _get(document, (*at, "ipvs", "excludeCIDRs"))
+    excluded = value_at(document, (*at, "ipvs", "excludeCIDRs"))
     for index, cidr in enumerate(excluded if isinstance(excluded, list) else []):
         message = cidr_problem(str(cidr), dual_stack=False)
         if message:
@@ -332,7 +332,7 @@ def _check_across(located: list[_Located], context: Context, report: Report) -> 
         report.problems.append(Problem("apiVersion", f"mixes kubeadm APIs {', '.join(sorted(kubeadm_apis))}"))
     pod_subnet = next(
         (
-            _get(item.document, ("networking", "podSubnet"))
+            value_at(item.document, ("networking", "podSubnet"))
             for item in located
             if item.name in ("ClusterConfiguration", "MasterConfiguration")
         ),
@@ -345,8 +345,8 @@ def _check_across(located: list[_Located], context: Context, report: Report) -> 
 
 def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: Context, report: Report) -> None:
     document, kind = item.document, item.name
-    mode = _get(document, (*at, "mode")) or "iptables"
-    cluster_cidr = _get(document, (*at, "clusterCIDR"))
+    mode = value_at(document, (*at, "mode")) or "iptables"
+    cluster_cidr = value_at(document, (*at, "clusterCIDR"))
     both = isinstance(cluster_cidr, str) and cluster_cidr and isinstance(pod_subnet, str) and pod_subnet
     if both and _networks(cluster_cidr) != _networks(pod_subnet):
         _problem(
@@ -359,7 +359,7 @@ def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: 
     if (
         context.load_balancer
         and mode == "ipvs"
-        and schema.go_value(_get(document, (*at, "ipvs", "strictARP"))) is not True
+        and schema.go_value(value_at(document, (*at, "ipvs", "strictARP"))) is not True
     ):
         _problem(
             report,
@@ -369,7 +369,10 @@ def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: 
             f"{context.load_balancer} in L2 mode under IPVS needs strictARP: true",
         )
     if mode == "ipvs":
-        if kind == "MasterConfiguration" and _get(document, (*at, "featureGates", "SupportIPVSProxyMode")) is not True:
+        if (
+            kind == "MasterConfiguration"
+            and value_at(document, (*at, "featureGates", "SupportIPVSProxyMode")) is not True
+        ):
             _problem(
                 report,
                 document,

@@ -439,9 +439,38 @@ def test_v1beta3_for_1_37_needs_migrate_and_converts_to_v1beta4(cli, node):
     assert cluster["etcd"]["local"]["extraArgs"] == [{"name": "quota-backend-bytes", "value": "8589934592"}]
     assert proxy["mode"] == "ipvs"
     assert run.stdout.splitlines()[1] == "# cluster config kept by hand"
-    assert "migrated kubeadm.k8s.io/v1beta3 to v1beta4: " in run.stderr
+    assert run.stderr.splitlines()[0] == (
+        "k8snode: warning: migrated kubeadm.k8s.io/v1beta3 to v1beta4: "
+        "InitConfiguration.nodeRegistration.kubeletExtraArgs: map -> list of {name, value}; "
+        "ClusterConfiguration.apiServer.extraArgs: map -> list of {name, value}; "
+        "ClusterConfiguration.etcd.local.extraArgs: map -> list of {name, value}; "
+        "ClusterConfiguration.apiServer.timeoutForControlPlane -> "
+        "InitConfiguration.timeouts.controlPlaneComponentHealthCheck"
+    )
     write(node / "root/new.yaml", run.stdout)
     assert cli("validate", "/root/new.yaml", "--root", str(node)).exit_code == 0
+
+
+def test_migrate_moves_timeouts_into_init_and_join_as_kubeadm_config_migrate_does(cli, node):
+    join = """\
+---
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: JoinConfiguration
+discovery:
+  timeout: 7m0s
+  bootstrapToken:
+    token: k8sn0d.e2etest012345678
+    apiServerEndpoint: 192.0.2.10:6443
+    unsafeSkipCAVerification: true
+"""
+    write(node / "root/old.yaml", V1BETA3 + join)
+    run = cli("kubeadm-config", "--patch", "/root/old.yaml", "--migrate", "--root", str(node))
+    assert run.exit_code == 0, run.stderr
+    init, _, joined, _ = documents(run.stdout)
+    assert init["timeouts"] == {"controlPlaneComponentHealthCheck": "6m0s"}
+    assert joined["apiVersion"] == "kubeadm.k8s.io/v1beta4"
+    assert joined["timeouts"] == {"controlPlaneComponentHealthCheck": "6m0s", "discovery": "7m0s"}
+    assert "timeout" not in joined["discovery"]
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
