@@ -12,7 +12,7 @@ from typing import Any
 
 from k8snode import __version__, schema
 from k8snode.durations import duration
-from k8snode.errors import bad_input
+from k8snode.errors import K8snodeError, bad_input
 from k8snode.host_address import primary_ipv4
 from k8snode.ipvs import validate_scheduler
 from k8snode.releases import KubeadmApi, Release, choose_api, kubeadm_api, newest_known, parse_release
@@ -228,7 +228,7 @@ def _reusable_token(existing: bytes) -> str | None:
     """The valid, non-placeholder bootstrap token of an existing output file, so re-running changes nothing."""
     try:
         documents = load_documents(existing.decode("utf-8", errors="replace"), "the --out file")
-    except Exception:  # an unreadable old file is replaced, not reused
+    except K8snodeError:  # an old file that is not YAML is replaced, its token not reused
         return None
     for document in documents:
         if not isinstance(document, dict):

@@ -6,6 +6,7 @@ ruamel.yaml costs ~50 ms to import, so it is imported inside these functions, ne
 from __future__ import annotations
 
 import io
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from k8snode.errors import bad_input
@@ -14,8 +15,12 @@ if TYPE_CHECKING:
     from ruamel.yaml import YAML
 
 
+@cache
 def _round_trip() -> YAML:
-    """Keeps comments, key order and quotes; writes null as ``null`` like kubeadm does, and never wraps lines."""
+    """Keeps comments, key order and quotes; writes null as ``null`` like kubeadm does, and never wraps lines.
+
+    One instance serves every load and dump: building one costs milliseconds, and the templates call to_yaml often.
+    """
     from ruamel.yaml import YAML
 
     yaml = YAML()
@@ -50,9 +55,7 @@ def dump_documents(documents: list[Any]) -> str:
 def to_yaml(value: Any, indent: int = 0) -> str:
     """``value`` as YAML text for a template: a scalar inline, a list or mapping as an indented block."""
     stream = io.StringIO()
-    yaml = _round_trip()
-    yaml.default_flow_style = False
-    yaml.dump(value, stream)
+    _round_trip().dump(value, stream)
     text = stream.getvalue()
     if not isinstance(value, list | dict) or not value:
         return text.removesuffix("\n...\n").strip()
