@@ -130,7 +130,6 @@ class _Plan:
     release: Release
     api: KubeadmApi
     documents: list[Any]
-    header_comments: str = ""
     warnings: list[str] = field(default_factory=list)
 
 
@@ -147,7 +146,7 @@ def kubeadm_config(system: System, options: Options, *, dry_run: bool = False) -
     if report.problems:
         raise bad_input(_redact("the configuration does not validate: " + "; ".join(report.messages()), token))
     header = f"{HEADER_MARK} {__version__} ({options.command_line()})\n"
-    text = header + plan.header_comments + dump_documents(plan.documents)
+    text = header + dump_documents(plan.documents)
     data: dict[str, Any] = {
         "path": str(out) if out else None,
         "api_version": plan.api.api_version,
@@ -337,8 +336,9 @@ def _patch(system: System, options: Options, token: str) -> _Plan:
     text = system.read_text(source)
     if text is None:
         raise bad_input(f"--patch {source} does not exist; give a kubeadm configuration file")
-    header_comments = "".join(line for line in text.splitlines(keepends=True)[:1] if line.startswith(HEADER_MARK))
-    documents = load_documents(text.removeprefix(header_comments), f"--patch {source}")
+    # A file k8snode wrote gets a new header instead of a second one.
+    old_header = "".join(line for line in text.splitlines(keepends=True)[:1] if line.startswith(HEADER_MARK))
+    documents = load_documents(text.removeprefix(old_header), f"--patch {source}")
     warnings: list[str] = []
     release = _release(options, documents, warnings)
     api = _file_api(documents, source)

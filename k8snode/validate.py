@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from k8snode import schema
-from k8snode.errors import ExitCode, bad_input
+from k8snode.errors import ExitCode, K8snodeError, bad_input
 from k8snode.ipvs import SCHEDULERS
 from k8snode.releases import KUBEADM_APIS, Release, kubeadm_api, newest_known, parse_release
 from k8snode.result import Result
@@ -27,6 +27,10 @@ PROXY_MODES = ("iptables", "ipvs", "nftables")
 SCHEDULERS_BEFORE_1_27 = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq")
 LOAD_BALANCERS = ("metallb", "kube-vip")
 NFTABLES_MIN_KERNEL = (5, 13)
+RELEASE_LABELS = ("stable", "latest", "ci/")  # kubeadm resolves these online; offline k8snode cannot
+
+YamlPath = tuple[str | int, ...]
+"""Keys and list indexes from a document's root."""
 
 
 @dataclass(frozen=True)
@@ -100,8 +104,11 @@ def target_release(documents: list[Any]) -> Release:
     for document in documents:
         if isinstance(document, dict) and document.get("kind") in ("ClusterConfiguration", "MasterConfiguration"):
             version = document.get("kubernetesVersion")
-            if isinstance(version, str) and version:
-                return parse_release(version, "kubernetesVersion")
+            if isinstance(version, str) and version and not version.startswith(RELEASE_LABELS):
+                try:
+                    return parse_release(version, "kubernetesVersion")
+                except K8snodeError:  # reported as a problem of the field by _check_release_field
+                    break
     return newest_known()
 
 
@@ -166,10 +173,6 @@ def _check_kubeadm_api(document: Any, kind: str, release: Release, report: Repor
         reason = "kubeadm reads it from " + ".".join(map(str, api.first)) + " on"
     message = f"{api.api_version} does not work with Kubernetes {release}: {reason}"
     _problem(report, document, kind, ("apiVersion",), message)
-
-
-YamlPath = tuple[str | int, ...]
-"""Keys and list indexes from a document's root."""
 
 
 def value_at(document: Any, path: YamlPath) -> Any:
@@ -281,7 +284,7 @@ def _check_master(document: Any, kind: str, report: Report) -> None:
 
 def _check_release_field(document: Any, kind: str, report: Report) -> None:
     version = document.get("kubernetesVersion")
-    if not isinstance(version, str) or not version or version.startswith(("stable", "latest", "ci/")):
+    if not isinstance(version, str) or not version or version.startswith(RELEASE_LABELS):
         return
     if not re.match(r"^v?\d+\.\d+(\.\d+)?([-+].*)?$", version):
         _problem(report, document, kind, ("kubernetesVersion",), f"{version!r} is not a Kubernetes version")

@@ -217,6 +217,16 @@ def test_yaml_1_1_booleans_read_as_go_reads_them(check):
     assert run.exit_code == 0, run.stdout
 
 
+def test_a_bad_kubernetes_version_in_the_file_is_a_problem_and_labels_are_accepted(check):
+    bad = check(INIT.replace("networking:", "kubernetesVersion: one-point-thirty\nnetworking:"), "--json")
+    assert bad.exit_code == 1
+    assert bad.envelope()["data"]["problems"] == [
+        "line 10: ClusterConfiguration.kubernetesVersion: 'one-point-thirty' is not a Kubernetes version"
+    ]
+    label = check(INIT.replace("networking:", "kubernetesVersion: stable-1\nnetworking:"), "--json")
+    assert label.exit_code == 0 and label.envelope()["data"]["kubernetes_version"] == "v1.37.2"
+
+
 def test_the_target_version_comes_from_the_file_when_not_given(check):
     text = INIT.replace("networking:", "kubernetesVersion: v1.33.4\nnetworking:")
     run = check(text, "--json")
