@@ -288,6 +288,10 @@ def _proxy_settings(options: Options) -> dict[str, Any]:
 
 
 def _template_values(system: System, options: Options, api: KubeadmApi, release: Release, token: str) -> dict[str, Any]:
+    proxy = _proxy_settings(options)
+    proxy["ipvs_feature_gates"] = (
+        {"SupportIPVSProxyMode": True} if release.minor_version >= (1, 10) else "SupportIPVSProxyMode=true"
+    )
     return {
         "token": token,
         "advertise_address": _advertise_address(system, options),
@@ -301,7 +305,7 @@ def _template_values(system: System, options: Options, api: KubeadmApi, release:
         "image_repository": options.image_repository or ("k8s.gcr.io" if api.name == "v1alpha1" else "registry.k8s.io"),
         "service_subnet": options.service_subnet or "10.96.0.0/12",
         "pod_subnet": options.pod_subnet,
-        "proxy": _proxy_settings(options),
+        "proxy": proxy,
         "kubelet_config": options.kubelet_config,
     }
 

@@ -372,16 +372,14 @@ def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: 
             f"{context.load_balancer} in L2 mode under IPVS needs strictARP: true",
         )
     if mode == "ipvs":
-        if (
-            kind == "MasterConfiguration"
-            and value_at(document, (*at, "featureGates", "SupportIPVSProxyMode")) is not True
-        ):
+        if kind == "MasterConfiguration" and not _ipvs_gate_on(value_at(document, (*at, "featureGates"))):
             _problem(
                 report,
                 document,
                 kind,
                 (*at, "featureGates"),
-                "ipvs mode before 1.11 needs the feature gate SupportIPVSProxyMode: true",
+                "ipvs mode before 1.11 needs the feature gate SupportIPVSProxyMode "
+                "(1.10: featureGates: {SupportIPVSProxyMode: true}; 1.8-1.9: featureGates: SupportIPVSProxyMode=true)",
             )
         if context.release.minor_version >= (1, 35):
             report.warnings.append(
@@ -397,6 +395,13 @@ def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: 
             (*at, "mode"),
             f"nftables mode needs kernel 5.13 or later; the node runs {context.node_kernel}",
         )
+
+
+def _ipvs_gate_on(gates: Any) -> bool:
+    """kube-proxy's featureGates: a map since 1.10 (PR #57962), a "Name=true,..." string in 1.8 and 1.9."""
+    if isinstance(gates, dict):
+        return schema.go_value(gates.get("SupportIPVSProxyMode")) is True
+    return isinstance(gates, str) and "SupportIPVSProxyMode=true" in gates.replace(" ", "").split(",")
 
 
 def _networks(text: str) -> set[ipaddress.IPv4Network | ipaddress.IPv6Network]:

@@ -133,6 +133,15 @@ def test_legacy_v1alpha1_shape_and_warning(cli, node):
     assert "kubeadm API v1alpha1 (MasterConfiguration) is read only by kubeadm 1.10 and older" in run.stderr
 
 
+def test_before_1_10_the_kube_proxy_feature_gates_are_a_string(cli, node):
+    run = cli("kubeadm-config", "--kubernetes-version", "v1.9.11", "--root", str(node))
+    assert run.exit_code == 0, run.stderr
+    (master,) = documents(run.stdout)
+    assert master["kubeProxy"]["config"]["featureGates"] == "SupportIPVSProxyMode=true"
+    write(node / "cfg.yaml", run.stdout)
+    assert cli("validate", "/cfg.yaml", "--root", str(node)).exit_code == 0
+
+
 def test_a_version_newer_than_known_renders_the_newest_api_and_warns(cli, node):
     run = cli("kubeadm-config", "--kubernetes-version", "v1.39.0", "--proxy-mode", "nftables", "--root", str(node))
     assert run.exit_code == 0, run.stderr

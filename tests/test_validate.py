@@ -176,7 +176,8 @@ PROBLEMS = {
         .replace("      SupportIPVSProxyMode: true\n", "      SupportIPVSProxyMode: false\n"),
         [],
         "MasterConfiguration.kubeProxy.config.featureGates: ipvs mode before 1.11 needs the feature gate "
-        "SupportIPVSProxyMode: true",
+        "SupportIPVSProxyMode (1.10: featureGates: {SupportIPVSProxyMode: true}; 1.8-1.9: featureGates: "
+        "SupportIPVSProxyMode=true)",
     ),
 }
 
