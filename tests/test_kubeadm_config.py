@@ -298,6 +298,25 @@ def test_json_never_holds_the_token(cli, node):
         assert token not in run.stdout + run.stderr
 
 
+def test_debug_tracebacks_do_not_show_the_token(cli, node):
+    run = cli(
+        "kubeadm-config",
+        "--token",
+        TOKEN,
+        "--set",
+        "KubeProxyConfiguration.ipvs.strictARP=maybe",
+        "--debug",
+        "--root",
+        str(node),
+    )
+    assert run.exit_code == 2
+    assert "Traceback (most recent call last)" in run.stderr
+    assert run.stderr.splitlines()[-1] == (
+        "k8snode: error: --set 'KubeProxyConfiguration.ipvs.strictARP=maybe': 'maybe' is not a bool value"
+    )
+    assert TOKEN not in run.stderr and TOKEN.split(".")[1] not in run.stderr
+
+
 def test_dry_run_prints_a_redacted_diff_and_touches_nothing(cli, node):
     before = snapshot(node)
     run = cli("kubeadm-config", "--token", TOKEN, "--out", OUT, "--dry-run", "--root", str(node))
