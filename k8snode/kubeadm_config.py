@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-import secrets
 import string
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -219,6 +218,8 @@ def _ip(text: str, option: str) -> str:
 
 
 def _fresh_token() -> str:
+    import secrets  # lazy: ~8 ms, needed only when no token is given or reused
+
     pick = secrets.choice
     return "".join(pick(_TOKEN_ALPHABET) for _ in range(6)) + "." + "".join(pick(_TOKEN_ALPHABET) for _ in range(16))
 

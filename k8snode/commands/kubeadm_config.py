@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 
 from k8snode import console
-from k8snode import kubeadm_config as library
 from k8snode.commands.common import Debug, DryRun, Json, Root, execute
 from k8snode.releases import NEWEST_KNOWN
 from k8snode.result import Result
@@ -111,6 +110,8 @@ def command(
     debug: Debug = False,
 ) -> None:
     """Render init-config.yaml: kubeadm Init/ClusterConfiguration plus KubeProxyConfiguration, validated."""
+    from k8snode import kubeadm_config as library  # lazy: every other command would pay for its imports
+
     options = library.Options(
         kubernetes_version=kubernetes_version,
         api_version=api_version,
@@ -151,8 +152,9 @@ def command(
 
 
 def show(result: Result) -> None:
-    if isinstance(result, library.ConfigResult) and result.yaml_text:
-        print(result.yaml_text, end="")
+    yaml_text = getattr(result, "yaml_text", "")  # a ConfigResult: the YAML holds the token, so it is not in data
+    if yaml_text:
+        print(yaml_text, end="")
         return
     if "diff" in result.data:
         console.diff(result.data["diff"])

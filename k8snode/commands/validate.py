@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from k8snode import console
-from k8snode import validate as library
 from k8snode.commands.common import Debug, Json, Root, execute
 from k8snode.result import Result
 from k8snode.system import System
@@ -34,6 +33,8 @@ def command(
     debug: Debug = False,
 ) -> None:
     """Check apiVersion/kind for the target version, unknown fields, types and values, and the documents together."""
+    from k8snode import validate as library  # lazy: every other command would pay for its imports
+
     execute(
         "validate",
         lambda: library.validate_file(System(root, debug), file, kubernetes_version, load_balancer, node_kernel),
