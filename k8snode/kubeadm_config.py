@@ -31,7 +31,7 @@ from k8snode.validate import (
     validate_documents,
     value_at,
 )
-from k8snode.yamldoc import dump_documents, load_documents, to_yaml
+from k8snode.yamldoc import Indent, dump_documents, guess_indent, load_documents, to_yaml
 
 HEADER_MARK = "# Written by k8snode"
 REDACTED = "<redacted>"
@@ -130,6 +130,7 @@ class _Plan:
     api: KubeadmApi
     documents: list[Any]
     warnings: list[str] = field(default_factory=list)
+    indent: Indent = field(default_factory=Indent)
 
 
 def kubeadm_config(system: System, options: Options, *, dry_run: bool = False) -> ConfigResult:
@@ -145,7 +146,7 @@ def kubeadm_config(system: System, options: Options, *, dry_run: bool = False) -
     if report.problems:
         raise bad_input(_redact("the configuration does not validate: " + "; ".join(report.messages()), token))
     header = f"{HEADER_MARK} {__version__} ({options.command_line()})\n"
-    text = header + dump_documents(plan.documents)
+    text = header + dump_documents(plan.documents, plan.indent)
     data: dict[str, Any] = {
         "path": str(out) if out else None,
         "api_version": plan.api.api_version,
@@ -372,7 +373,7 @@ def _patch(system: System, options: Options, token: str) -> _Plan:
         document = _document(documents, kind)
         if document is not None:
             _set(document, path, value)
-    return _Plan(release, api, documents, warnings=warnings)
+    return _Plan(release, api, documents, warnings=warnings, indent=guess_indent(text))
 
 
 def _file_api(documents: list[Any], source: PurePosixPath) -> KubeadmApi:

@@ -6,6 +6,9 @@ ruamel.yaml costs ~50 ms to import, so it is imported inside these functions, ne
 from __future__ import annotations
 
 import io
+import itertools
+import re
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -15,18 +18,50 @@ if TYPE_CHECKING:
     from ruamel.yaml import YAML
 
 
+@dataclass(frozen=True)
+class Indent:
+    """Block indentation as ruamel.yaml counts it; the default is kubeadm's (``key:`` then ``- item`` below it)."""
+
+    mapping: int = 2
+    sequence: int = 2
+    offset: int = 0
+
+
+_KEY_LINE = re.compile(r"^( *)(- +)?[^\s#-][^:#]*:\s*(#.*)?$")
+
+
+def guess_indent(text: str) -> Indent:
+    """The indentation a file uses, so that a round trip does not re-indent the lines it does not change."""
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith(("#", "---"))]
+    mapping = offset = None
+    for parent, child in itertools.pairwise(lines):
+        match = _KEY_LINE.match(parent)
+        if match is None:
+            continue
+        parent_column = len(match[1]) + len(match[2] or "")
+        column = len(child) - len(child.lstrip(" "))
+        if child.lstrip().startswith("- ") and offset is None:
+            offset = column - parent_column
+        elif column > parent_column and mapping is None:
+            mapping = column - parent_column
+    mapping = mapping or 2
+    offset = max(offset or 0, 0)
+    return Indent(mapping, max(mapping, offset + 2), offset)
+
+
 @cache
-def _round_trip() -> YAML:
+def _round_trip(indent: Indent = Indent()) -> YAML:
     """Keeps comments, key order and quotes; writes null as ``null`` like kubeadm does, and never wraps lines.
 
-    One instance serves every load and dump: building one costs milliseconds, and the templates call to_yaml often.
+    One instance per indentation serves every load and dump: building one costs milliseconds, and the templates
+    call to_yaml often.
     """
     from ruamel.yaml import YAML
 
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.width = 4096
-    yaml.indent(mapping=2, sequence=2, offset=0)
+    yaml.indent(mapping=indent.mapping, sequence=indent.sequence, offset=indent.offset)
     yaml.representer.add_representer(
         type(None), lambda representer, _: representer.represent_scalar("tag:yaml.org,2002:null", "null")
     )
@@ -46,9 +81,9 @@ def load_documents(text: str, source: str) -> list[Any]:
         raise bad_input(f"{source} is not valid YAML{where}: {problem}") from None
 
 
-def dump_documents(documents: list[Any]) -> str:
+def dump_documents(documents: list[Any], indent: Indent = Indent()) -> str:
     stream = io.StringIO()
-    _round_trip().dump_all(documents, stream)
+    _round_trip(indent).dump_all(documents, stream)
     return stream.getvalue()
 
 

@@ -396,6 +396,34 @@ def test_patching_twice_is_a_no_op(cli, node):
     assert "replaced the placeholder" not in again.stderr
 
 
+def test_patch_keeps_the_files_own_indentation(cli, node):
+    hand_written = """\
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+bootstrapTokens:
+    - token: k8sn0d.e2etest012345678
+      usages:
+          - signing
+          - authentication
+localAPIEndpoint:
+    advertiseAddress: 192.0.2.10
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+apiServer:
+    certSANs:
+        - cp.example.net
+"""
+    write(node / "root/init.yaml", hand_written)
+    run = cli("kubeadm-config", "--patch", "/root/init.yaml", "--root", str(node))
+    assert run.exit_code == 0, run.stderr
+    assert body(run.stdout).startswith(hand_written)
+    assert body(run.stdout)[len(hand_written) :] == (
+        "---\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\nipvs:\n"
+        "    scheduler: rr\n    strictARP: false\n"
+    )
+
+
 def test_patch_inserts_a_missing_kube_proxy_document(cli, node):
     text = (FIXTURES / "init-defaults-v1.37.2.yaml").read_text().split("\n---\napiVersion: kubeproxy")[0] + "\n"
     write(node / "root/init.yaml", text)
