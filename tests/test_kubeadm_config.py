@@ -152,6 +152,17 @@ def test_a_version_newer_than_known_renders_the_newest_api_and_warns(cli, node):
     )
 
 
+def test_nftables_is_checked_against_the_hosts_kernel_by_default(cli, tmp_path):
+    old = make_node(tmp_path / "old", kernel_release="5.4.0-150-generic")
+    run = cli("kubeadm-config", "--proxy-mode", "nftables", "--root", str(old))
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr.endswith(
+        "KubeProxyConfiguration.mode: nftables mode needs kernel 5.13 or later; the node runs 5.4.0-150-generic\n"
+    )
+    new = make_node(tmp_path / "new", kernel_release="6.8.0-48-generic")
+    assert cli("kubeadm-config", "--proxy-mode", "nftables", "--root", str(new)).exit_code == 0
+
+
 def test_lb_turns_on_strict_arp_and_says_so(cli, node):
     run = cli("kubeadm-config", "--lb", "kube-vip", "--root", str(node))
     assert documents(run.stdout)[2]["ipvs"]["strictARP"] is True
