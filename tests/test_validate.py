@@ -191,6 +191,14 @@ def test_each_problem_is_reported_with_its_yaml_path_and_exit_1(check, case):
     assert any(problem in reported for reported in problems), problems
 
 
+def test_kubeadm_kinds_without_a_schema_are_reported_not_rejected(check):
+    run = check(INIT + "---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ResetConfiguration\nforce: true\n", "--json")
+    assert run.exit_code == 0
+    assert run.envelope()["warnings"][0] == (
+        "ResetConfiguration (kubeadm.k8s.io/v1beta4) is not checked: k8snode has no schema for it"
+    )
+
+
 def test_human_output_lists_problems_and_a_summary(check):
     run = check(INIT.replace("  podSubnet:", "  podSubnt:"))
     assert run.exit_code == 1
