@@ -29,7 +29,7 @@ BOOT_TIMEOUT = 180  # seconds; a healthy boot+run+power-off takes well under 30 
 GUEST_MODULES = ("virtio_pci", "9pnet_virtio", "9p", "overlay")
 GUEST_RESULTS = "/results"  # where the writable share is mounted inside the guest
 
-# PID 1 of the initramfs. Mounts the host root read-only with a tmpfs overlay, chroots and runs /results/run.sh.
+# PID 1 of the initramfs. Mounts the host root read-only with a tmpfs overlay, switches to it and runs /results/run.sh.
 # The script's exit code goes to /results/exit; without that file the boot failed before or during the script.
 INIT = """#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -56,12 +56,16 @@ ln -s /proc/self/fd/2 /newroot/dev/stderr
 mkdir -p /newroot{results}
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results /newroot{results}
 echo "k8snode-vm: running script"
-chroot /newroot /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
-    HOME=/root LANG=C.UTF-8 /bin/bash {results}/run.sh </dev/null >/newroot{results}/run.log 2>&1
-echo $? >/newroot{results}/exit
-umount /newroot{results}
-echo "k8snode-vm: done"
-poweroff -f
+# switch_root, not chroot: the kernel's own module autoloading runs /sbin/modprobe from the real root, as on a
+# booted system. After it the initramfs is gone, so the rest runs under the host's identical static busybox.
+exec switch_root /newroot /bin/busybox sh -c '
+    /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \\
+        /bin/bash {results}/run.sh </dev/null >{results}/run.log 2>&1
+    echo $? >{results}/exit
+    umount {results}
+    echo "k8snode-vm: done"
+    /bin/busybox poweroff -f
+'
 """
 
 
