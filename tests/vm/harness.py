@@ -42,12 +42,12 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 hostroot /host
 mount -t tmpfs -o size=512M rw /rw
 mkdir -p /rw/upper /rw/work
 mount -t overlay -o lowerdir=/host,upperdir=/rw/upper,workdir=/rw/work root /newroot
-# The host's /proc, /sys, /dev, /run and /tmp come through the share as they are on the host: cover them.
+# The host's /proc, /sys, /dev and /run come through the share as they are on the host: cover them (a host /run
+# would say that systemd is running). /tmp stays visible: a checkout or venv may live there.
 mount -t proc proc /newroot/proc
 mount -t sysfs sys /newroot/sys
 mount -t devtmpfs dev /newroot/dev
 mount -t tmpfs run /newroot/run
-mount -t tmpfs tmp /newroot/tmp
 # devtmpfs has no /dev/fd; bash process substitution and many tools need it.
 ln -s /proc/self/fd /newroot/dev/fd
 ln -s /proc/self/fd/0 /newroot/dev/stdin
