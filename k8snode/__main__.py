@@ -1,0 +1,3 @@
+from k8snode.cli import main
+
+main()

@@ -1,0 +1,67 @@
+"""The k8snode command line: the Typer app, the version flag, and the edge for usage errors."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import typer
+from typer._click.exceptions import ClickException  # typer 0.28 vendors click (pinned in pyproject)
+from typer.core import TyperGroup
+
+from k8snode import __version__
+from k8snode.commands import ipvs
+from k8snode.commands.common import usage_error
+
+
+class _Edge(TyperGroup):
+    """Turns click's usage errors into one line and exit 2, instead of a boxed multi-line message."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(argv, prog_name or "k8snode", complete_var, False, windows_expand_args, **extra)
+        except ClickException as error:
+            usage_error(argv, error.format_message())
+        except typer.Abort:
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = typer.Typer(
+    cls=_Edge,
+    name="k8snode",
+    help="Prepare Linux hosts to become Kubernetes nodes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(ipvs.app, name="ipvs")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"k8snode {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Prepare Linux hosts to become Kubernetes nodes."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,110 @@
+"""`k8snode ipvs check | enable | disable`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from k8snode import console
+from k8snode import ipvs as library
+from k8snode.commands.common import Debug, DryRun, Json, Root, execute
+from k8snode.result import Result
+from k8snode.system import System
+
+app = typer.Typer(
+    help="Check, load and persist the kernel modules kube-proxy needs in IPVS mode.", no_args_is_help=True
+)
+
+Scheduler = StrEnum("Scheduler", {name: name for name in library.SCHEDULERS})  # type: ignore[misc]
+SchedulerOption = Annotated[
+    Scheduler,
+    typer.Option("--scheduler", help="The IPVS scheduler kube-proxy is configured with; its module is added."),
+]
+Force = Annotated[bool, typer.Option("--force", help="Replace or remove a file k8snode did not write.")]
+
+
+@app.command()
+def check(
+    scheduler: SchedulerOption = Scheduler.rr,  # type: ignore[attr-defined]
+    root: Root = Path("/"),
+    json_output: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Report each required module's state and the persistence files; exit 1 when a module is not present."""
+    execute(
+        "ipvs check",
+        lambda: library.check(System(root, debug), str(scheduler.value)),
+        show,
+        json_output=json_output,
+        debug=debug,
+    )
+
+
+@app.command()
+def enable(
+    scheduler: SchedulerOption = Scheduler.rr,  # type: ignore[attr-defined]
+    persist: Annotated[library.Persist, typer.Option(help="Where to persist the modules for the next boot.")] = (
+        library.Persist.AUTO
+    ),
+    force: Force = False,
+    dry_run: DryRun = False,
+    root: Root = Path("/"),
+    json_output: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Load the required modules (one modprobe each), verify them, and persist them across reboots."""
+    execute(
+        "ipvs enable",
+        lambda: library.enable(System(root, debug), str(scheduler.value), persist, dry_run=dry_run, force=force),
+        show,
+        json_output=json_output,
+        debug=debug,
+    )
+
+
+@app.command()
+def disable(
+    unload: Annotated[bool, typer.Option("--unload", help="Also unload the modules (modprobe -r).")] = False,
+    force: Force = False,
+    dry_run: DryRun = False,
+    root: Root = Path("/"),
+    json_output: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Remove the persistence files k8snode wrote; with --unload, unload the modules not in use."""
+    execute(
+        "ipvs disable",
+        lambda: library.disable(System(root, debug), unload=unload, force=force, dry_run=dry_run),
+        show,
+        json_output=json_output,
+        debug=debug,
+    )
+
+
+def show(result: Result) -> None:
+    data = result.data
+    kernel = data["kernel"]
+    if data.get("modules"):
+        console.table(
+            f"IPVS modules (kernel {kernel['release']})",
+            ["module", "state", "from", "action"],
+            [[m["name"], m["state"], m["source"], m["action"]] for m in data["modules"]],
+        )
+    if "conntrack_rule" in data:
+        rule = data["conntrack_rule"]
+        console.line(f"conntrack module: {rule['module']} (rule: {rule['rule']}; {rule['reason']})")
+    if data.get("files"):
+        console.table(
+            "Persistence files",
+            ["path", "action", "mode"],
+            [[f["path"], f["action"], f["mode"]] for f in data["files"]],
+        )
+    for path, text in data.get("diffs", {}).items():
+        console.line(f"diff for {path}:")
+        console.diff(text)
+    for problem in data.get("problems", []):
+        console.line(problem, style="red")
+    console.line(result.summary, style="green" if result.ok else "yellow")

@@ -1,0 +1,38 @@
+"""Human output. The only module that imports rich, and only when something is printed for a person."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@cache
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)  # honours NO_COLOR; no colour codes when not a terminal
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    from rich.table import Table
+
+    grid = Table(title=title, title_justify="left")
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(*(str(cell) for cell in row))
+    _console().print(grid)
+
+
+def line(text: str, style: str | None = None) -> None:
+    _console().print(text, style=style, markup=False)
+
+
+def diff(text: str) -> None:
+    for row in text.splitlines():
+        style = "green" if row.startswith("+") else "red" if row.startswith("-") else None
+        _console().print(row, style=style, markup=False)

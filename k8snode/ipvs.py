@@ -1,0 +1,386 @@
+"""IPVS kernel modules: which ones kube-proxy needs, whether the kernel has them, loading and persisting them."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import PurePosixPath
+from string import Template
+
+from k8snode import __version__
+from k8snode.errors import ExitCode, K8snodeError, bad_input
+from k8snode.kernel import MODULE_NAME, Kernel, ModuleState, config_evidence, module_state, read_kernel
+from k8snode.resources import template_text
+from k8snode.result import Result
+from k8snode.system import System
+
+SCHEDULERS = ("rr", "wrr", "lc", "wlc", "fo", "ovf", "lblc", "lblcr", "dh", "sh", "mh", "sed", "nq", "twos")
+BASE_MODULES = ("ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh")
+SYSCONFIG_FILE = PurePosixPath("/etc/sysconfig/modules/ipvs.modules")
+MODULES_LOAD_FILE = PurePosixPath("/etc/modules-load.d/ipvs.conf")
+MODULES_LOAD_DIRS = ("/etc/modules-load.d", "/usr/lib/modules-load.d")
+OWNER_MARK = b"# Written by k8snode"
+EXTRA_MODULES_HINT = "install linux-modules-extra-{release} (Debian/Ubuntu) or kernel-modules-extra (RHEL/Fedora)"
+
+
+class Persist(StrEnum):
+    AUTO = "auto"
+    SYSCONFIG = "sysconfig"
+    MODULES_LOAD = "modules-load"
+    BOTH = "both"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Conntrack:
+    module: str
+    rule: str
+    reason: str
+
+
+@dataclass
+class ModulePlan:
+    name: str
+    state: ModuleState
+    source: str
+    action: str = "none"
+
+
+@dataclass
+class FilePlan:
+    path: PurePosixPath
+    mode: int
+    wanted: bytes | None
+    """The content k8snode would write; None when the file is to be removed."""
+    current: bytes | None
+    current_mode: int | None = None
+    action: str = "unchanged"
+
+    @property
+    def needs_write(self) -> bool:
+        return self.current != self.wanted or self.current_mode != self.mode
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": str(self.path), "action": self.action, "mode": f"{self.mode:04o}"}
+
+    def diff(self) -> str:
+        old = (self.current or b"").decode("utf-8", errors="replace").splitlines(keepends=True)
+        new = (self.wanted or b"").decode("utf-8", errors="replace").splitlines(keepends=True)
+        return "".join(difflib.unified_diff(old, new, f"a{self.path}", f"b{self.path}"))
+
+
+def validate_scheduler(scheduler: str) -> str:
+    if scheduler not in SCHEDULERS:
+        raise bad_input(f"unknown IPVS scheduler {scheduler!r}; use one of {' '.join(SCHEDULERS)}")
+    return scheduler
+
+
+def choose_conntrack(kernel: Kernel) -> Conntrack:
+    """nf_conntrack_ipv4 where the kernel still ships it, nf_conntrack where it was merged (4.19, RHEL 8.3)."""
+    if kernel.indexed:
+        ships_ipv4 = "nf_conntrack_ipv4" in (kernel.shipped or frozenset()) | (kernel.builtin or frozenset())
+        where = f"{kernel.module_dir}/modules.dep and modules.builtin"
+        if ships_ipv4:
+            return Conntrack("nf_conntrack_ipv4", "module-index", f"nf_conntrack_ipv4 is listed in {where}")
+        return Conntrack("nf_conntrack", "module-index", f"nf_conntrack_ipv4 is not in {where}")
+    version = kernel.version
+    if version is not None and version < (4, 19):
+        return Conntrack("nf_conntrack_ipv4", "kernel-release", f"no module index; kernel {kernel.release} < 4.19")
+    return Conntrack("nf_conntrack", "kernel-release", f"no module index; kernel {kernel.release} is 4.19 or later")
+
+
+def required_modules(scheduler: str, conntrack: str) -> list[str]:
+    extra = [f"ip_vs_{scheduler}"] if f"ip_vs_{scheduler}" not in BASE_MODULES else []
+    return [*BASE_MODULES, *extra, conntrack]
+
+
+@dataclass
+class Assessment:
+    kernel: Kernel
+    conntrack: Conntrack
+    scheduler: str
+    modules: list[ModulePlan]
+    files: list[FilePlan]
+    problems: list[str]
+    warnings: list[str]
+
+    def data(self, *, diffs: bool = False) -> dict[str, object]:
+        data: dict[str, object] = {
+            "kernel": self.kernel.as_dict(),
+            "proxy_mode": "ipvs",
+            "scheduler": self.scheduler,
+            "conntrack_rule": {
+                "module": self.conntrack.module,
+                "rule": self.conntrack.rule,
+                "reason": self.conntrack.reason,
+            },
+            "modules": [
+                {"name": m.name, "state": str(m.state), "source": m.source, "action": m.action} for m in self.modules
+            ],
+            "files": [f.as_dict() for f in self.files],
+            "problems": self.problems,
+        }
+        if diffs:
+            data["diffs"] = {str(f.path): f.diff() for f in self.files if f.action != "unchanged"}
+        return data
+
+
+def assess(system: System, scheduler: str, persist: Persist = Persist.AUTO, *, force: bool = False) -> Assessment:
+    """Everything ``check`` reports and ``enable`` acts on; reads only."""
+    validate_scheduler(scheduler)
+    kernel = read_kernel(system)
+    conntrack = choose_conntrack(kernel)
+    modules = []
+    for name in required_modules(scheduler, conntrack.module):
+        state, source = module_state(system, kernel, name)
+        modules.append(ModulePlan(name, state, source))
+    names = [m.name for m in modules]
+    files = [
+        _file_plan(system, path, mode, content, force)
+        for path, mode, content in _persistence(system, persist, scheduler, names)
+    ]
+    tools = [
+        f"{tool} is not on PATH; kube-proxy in IPVS mode needs it"
+        for tool in ("ipset", "ipvsadm")
+        if not system.which(tool)
+    ]
+    return Assessment(kernel, conntrack, scheduler, modules, files, _problems(system, kernel, modules), tools)
+
+
+def check(system: System, scheduler: str = "rr") -> Result:
+    assessment = assess(system, scheduler, force=True)
+    for plan in assessment.modules:
+        plan.action = "would-load" if plan.state in (ModuleState.AVAILABLE, ModuleState.UNKNOWN) else "none"
+    for file in assessment.files:
+        file.action = _pending(file)
+    absent = [m.name for m in assessment.modules if not m.state.present]
+    ready = not absent
+    return Result(
+        command="ipvs check",
+        data=assessment.data(),
+        warnings=assessment.warnings,
+        exit_code=ExitCode.OK if ready else ExitCode.DRIFT,
+        summary="all IPVS modules are present" if ready else f"not present: {' '.join(absent)}",
+    )
+
+
+def enable(
+    system: System,
+    scheduler: str = "rr",
+    persist: Persist = Persist.AUTO,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+) -> Result:
+    assessment = assess(system, scheduler, persist, force=force)
+    if assessment.problems:
+        raise K8snodeError("; ".join(assessment.problems))
+    to_load = [m for m in assessment.modules if not m.state.present]
+    to_write = [f for f in assessment.files if f.needs_write]
+    if dry_run:
+        for plan in to_load:
+            plan.action = "would-load"
+        for file in to_write:
+            file.action = _pending(file)
+        return Result(
+            "ipvs enable",
+            assessment.data(diffs=True),
+            bool(to_load or to_write),
+            assessment.warnings,
+            summary=_summary(to_load, to_write, dry_run=True),
+        )
+    _load(system, assessment, to_load)
+    for file in to_write:
+        file.action = "created" if file.current is None else "updated"
+        assert file.wanted is not None
+        system.write_atomic(file.path, file.wanted, file.mode)
+    return Result(
+        "ipvs enable",
+        assessment.data(),
+        bool(to_load or to_write),
+        assessment.warnings,
+        summary=_summary(to_load, to_write, dry_run=False),
+    )
+
+
+def disable(system: System, *, unload: bool = False, force: bool = False, dry_run: bool = False) -> Result:
+    kernel = read_kernel(system)
+    files = []
+    for path in (SYSCONFIG_FILE, MODULES_LOAD_FILE):
+        link = system.is_symlink(path)
+        current = None if link else system.read_bytes(path)
+        if current is None and not link:
+            continue
+        if not force and (current is None or not _owned(current)):
+            raise K8snodeError(
+                f"refusing to remove {path}: k8snode did not write it (no '# Written by k8snode' header); "
+                "pass --force to remove it anyway"
+            )
+        action = "would-remove" if dry_run else "removed"
+        files.append(FilePlan(path, system.mode(path) or 0, None, current, action=action))
+    listed = [name for f in files for name in _modules_in(f.current)]
+    modules = (
+        [ModulePlan(name, *module_state(system, kernel, name)) for name in _unload_order(listed, kernel)]
+        if unload
+        else []
+    )
+    warnings: list[str] = []
+    if not dry_run:
+        for file in files:
+            system.remove(file.path)
+    failures = _unload(system, modules, warnings, dry_run=dry_run)
+    data = {
+        "kernel": kernel.as_dict(),
+        "proxy_mode": "ipvs",
+        "files": [f.as_dict() for f in files],
+        "modules": [{"name": m.name, "state": str(m.state), "source": m.source, "action": m.action} for m in modules],
+    }
+    if failures:
+        raise K8snodeError("modprobe -r failed: " + "; ".join(failures))
+    changed = bool(files) or any(m.action in ("unloaded", "would-unload") for m in modules)
+    return Result(
+        "ipvs disable",
+        data,
+        changed,
+        warnings,
+        summary=f"{'would remove' if dry_run else 'removed'} {len(files)} file(s)",
+    )
+
+
+def _load(system: System, assessment: Assessment, to_load: list[ModulePlan]) -> None:
+    """One modprobe per module, so a failure names its module; then verify against /proc/modules."""
+    for plan in to_load:
+        completed = system.run(["modprobe", "--", plan.name])
+        if completed.returncode != 0:
+            plan.action = "failed"
+            done = [m.name for m in to_load if m.action == "loaded"]
+            raise K8snodeError(
+                f"modprobe refused {plan.name} on kernel {assessment.kernel.release}: "
+                f"{completed.stderr.strip() or f'exit {completed.returncode}'}"
+                + (f" (already loaded by this run: {' '.join(done)})" if done else "")
+            )
+        plan.action = "loaded"
+    kernel = read_kernel(system)
+    for plan in to_load:
+        state, plan.source = module_state(system, kernel, plan.name)
+        if not state.present:
+            plan.action = "failed"
+            raise K8snodeError(
+                f"modprobe -- {plan.name} succeeded but {plan.name} is not in /proc/modules; "
+                "no persistence file was written"
+            )
+        plan.state = state
+
+
+def _unload(system: System, modules: list[ModulePlan], warnings: list[str], *, dry_run: bool) -> list[str]:
+    failures = []
+    for plan in modules:
+        if plan.state != ModuleState.LOADED:
+            continue
+        if dry_run:
+            plan.action = "would-unload"
+            continue
+        completed = system.run(["modprobe", "-r", "--", plan.name])
+        if completed.returncode == 0:
+            plan.action = "unloaded"
+        elif "in use" in completed.stderr:
+            plan.action = "in-use"
+            warnings.append(f"{plan.name} is in use and stays loaded")
+        else:
+            plan.action = "failed"
+            failures.append(f"{plan.name}: {completed.stderr.strip() or f'exit {completed.returncode}'}")
+    return failures
+
+
+def _unload_order(listed: list[str], kernel: Kernel) -> list[str]:
+    """Schedulers before ip_vs, ip_vs before conntrack: dependents first, as modprobe -r needs."""
+    loaded_ipvs = sorted(name for name in kernel.loaded or () if name.startswith("ip_vs_"))
+    names = dict.fromkeys(
+        [
+            *loaded_ipvs,
+            *(n for n in listed if n.startswith("ip_vs_")),
+            "ip_vs",
+            *(n for n in listed if n.startswith("nf_conntrack")),
+        ]
+    )
+    return list(names)
+
+
+def _problems(system: System, kernel: Kernel, modules: list[ModulePlan]) -> list[str]:
+    missing = [m.name for m in modules if m.state == ModuleState.MISSING]
+    if not missing:
+        return []
+    evidence = config_evidence(system, kernel, "CONFIG_IP_VS") if "ip_vs" in missing else None
+    because = f" ({evidence})" if evidence else ""
+    if not kernel.modular:
+        return [
+            f"kernel {kernel.release} has no loadable-module support and {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not built in{because}"
+        ]
+    return [
+        f"{', '.join(missing)} missing from kernel {kernel.release}{because}; "
+        + EXTRA_MODULES_HINT.format(release=kernel.release)
+    ]
+
+
+def _persistence(
+    system: System, persist: Persist, scheduler: str, modules: list[str]
+) -> list[tuple[PurePosixPath, int, bytes]]:
+    uses_modules_load = any(system.path(d).is_dir() for d in MODULES_LOAD_DIRS)
+    sysconfig = persist in (Persist.AUTO, Persist.SYSCONFIG, Persist.BOTH)
+    modules_load = persist in (Persist.MODULES_LOAD, Persist.BOTH) or (persist == Persist.AUTO and uses_modules_load)
+    command = "k8snode ipvs enable" + (f" --scheduler {scheduler}" if scheduler != "rr" else "")
+    header = f"{OWNER_MARK.decode()} {__version__} ({command}). Remove with: k8snode ipvs disable"
+    files = []
+    if sysconfig:
+        lines = "\n".join(f"modprobe -- {name}" for name in modules)
+        text = Template(template_text("ipvs.modules.tmpl")).substitute(header=header, modprobe_lines=lines)
+        files.append((SYSCONFIG_FILE, 0o755, text.encode()))
+    if modules_load:
+        text = Template(template_text("ipvs.conf.tmpl")).substitute(header=header, module_lines="\n".join(modules))
+        files.append((MODULES_LOAD_FILE, 0o644, text.encode()))
+    return files
+
+
+def _file_plan(system: System, path: PurePosixPath, mode: int, wanted: bytes, force: bool) -> FilePlan:
+    if system.is_symlink(path):
+        if not force:
+            raise K8snodeError(
+                f"{path} is a symlink; k8snode will not write through it. Pass --force to replace the link with a file"
+            )
+        return FilePlan(path, mode, wanted, None)
+    current = system.read_bytes(path)
+    if current is not None and not _owned(current) and not force:
+        raise K8snodeError(f"{path} exists and was not written by k8snode; pass --force to replace it")
+    return FilePlan(path, mode, wanted, current, system.mode(path))
+
+
+def _pending(file: FilePlan) -> str:
+    if not file.needs_write:
+        return "unchanged"
+    return "would-create" if file.current is None else "would-update"
+
+
+def _owned(content: bytes) -> bool:
+    return any(line.startswith(OWNER_MARK) for line in content.splitlines()[:3])
+
+
+def _modules_in(content: bytes | None) -> list[str]:
+    words = [
+        line.split()[-1]
+        for line in (content or b"").decode(errors="replace").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    return [w for w in words if MODULE_NAME.match(w)]
+
+
+def _summary(to_load: list[ModulePlan], to_write: list[FilePlan], *, dry_run: bool) -> str:
+    verb = "would load" if dry_run else "loaded"
+    loaded = f"{verb} {' '.join(m.name for m in to_load)}" if to_load else "all modules already present"
+    written = (
+        f"{'would write' if dry_run else 'wrote'} {', '.join(str(f.path) for f in to_write)}"
+        if to_write
+        else "files current"
+    )
+    return f"{loaded}; {written}"

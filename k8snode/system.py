@@ -1,0 +1,145 @@
+"""The one seam between k8snode and the operating system.
+
+Every path k8snode reads or writes resolves under ``root`` (``--root``/``K8SNODE_ROOT``), every subprocess runs
+through plumbum with an argument list and never a shell, and every mutation is recorded in ``touched`` so that
+tests can prove a dry run changed nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from k8snode.errors import ExitCode, K8snodeError, bad_input
+
+
+@dataclass(frozen=True)
+class Completed:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class System:
+    root: Path = Path("/")
+    debug: bool = False
+    touched: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.root.is_dir():
+            raise bad_input(f"--root {self.root} is not a directory; give the directory that stands for '/'")
+
+    def path(self, target: str | PurePosixPath) -> Path:
+        """The real path of ``target`` (an absolute path on the target system) under the root."""
+        target = PurePosixPath(target)
+        if not target.is_absolute() or ".." in target.parts:
+            raise bad_input(f"path {target} must be absolute and must not contain '..'")
+        return self.root.joinpath(*target.parts[1:])
+
+    def exists(self, target: str | PurePosixPath) -> bool:
+        return self.path(target).exists()
+
+    def read_text(self, target: str | PurePosixPath) -> str | None:
+        """The file's text, or None when it does not exist. Symlinks at the target are not followed."""
+        data = self.read_bytes(target)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+    def read_bytes(self, target: str | PurePosixPath) -> bytes | None:
+        real = self.path(target)
+        try:
+            fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            if real.is_symlink():
+                message = f"{target} is a symlink; k8snode does not follow links at paths it manages"
+                raise K8snodeError(message) from error
+            raise K8snodeError(f"cannot read {target}: {error.strerror}") from error
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read()
+
+    def is_symlink(self, target: str | PurePosixPath) -> bool:
+        return self.path(target).is_symlink()
+
+    def mode(self, target: str | PurePosixPath) -> int | None:
+        try:
+            return self.path(target).lstat().st_mode & 0o7777
+        except FileNotFoundError:
+            return None
+
+    def write_atomic(self, target: str | PurePosixPath, content: bytes, mode: int) -> None:
+        """Write ``content`` so that readers see the old file or the new one, never a mix.
+
+        A temp file in the same directory gets the content and ``mode``, is fsynced and renamed over the
+        target (which replaces a symlink there instead of following it); then the directory is fsynced.
+        """
+        real = self.path(target)
+        self.touched.append(f"write {target}")
+        temp: Path | None = None
+        try:
+            real.parent.mkdir(parents=True, exist_ok=True)
+            temp_path = real.parent / f".{real.name}.k8snode-{os.getpid()}.tmp"
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(temp_path, flags, 0o600)
+            temp = temp_path
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fchmod(handle.fileno(), mode)
+                os.fsync(handle.fileno())
+            temp.replace(real)
+            temp = None
+            _fsync_directory(real.parent)
+        except OSError as error:
+            raise K8snodeError(f"cannot write {target}: {error.strerror or error}", ExitCode.FAILED) from error
+        finally:
+            if temp is not None:
+                temp.unlink(missing_ok=True)
+
+    def remove(self, target: str | PurePosixPath) -> None:
+        real = self.path(target)
+        self.touched.append(f"remove {target}")
+        try:
+            real.unlink()
+            _fsync_directory(real.parent)
+        except OSError as error:
+            raise K8snodeError(f"cannot remove {target}: {error.strerror or error}") from error
+
+    def which(self, program: str) -> str | None:
+        return shutil.which(program)
+
+    def run(self, argv: list[str], *, timeout: float | None = None, mutates: bool = True) -> Completed:
+        """Run ``argv`` (the program is looked up on PATH) and return its exit code and output.
+
+        ``mutates`` says whether the command changes the system; those are recorded in ``touched``.
+        """
+        from plumbum import local  # lazy: plumbum costs ~50 ms to import
+        from plumbum.commands.processes import ProcessTimedOut
+
+        program = shutil.which(argv[0])
+        if program is None:
+            raise K8snodeError(f"{argv[0]} is not on PATH")
+        if mutates:
+            self.touched.append("run " + " ".join(argv))
+        if self.debug:
+            print("k8snode: run: " + " ".join(argv), file=sys.stderr)
+        try:
+            # plumbum snapshots the environment when it is imported; pass the current one explicitly.
+            command = local[program][argv[1:]]
+            returncode, stdout, stderr = command.run(retcode=None, timeout=timeout, env=dict(os.environ))
+        except ProcessTimedOut as error:
+            raise K8snodeError(f"{' '.join(argv)} did not finish within {timeout} s") from error
+        return Completed(tuple(argv), returncode, stdout, stderr)
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,65 @@
+"""Shared fixtures: fake roots with a fake modprobe, the CLI in-process, and the installed console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes import FakeRoot, KernelSpec, make_root
+from typer.testing import CliRunner
+
+from k8snode.cli import app
+
+CONSOLE_SCRIPT = Path(sys.executable).parent / "k8snode"
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def envelope(self) -> dict[str, Any]:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def fake_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeRoot]:
+    """Factory: a fake root for a kernel from fakes.KERNELS, with its fake modprobe first on PATH."""
+
+    def make(kernel: KernelSpec | str = "deb12-6.1", *, systemd: bool = True, name: str = "root") -> FakeRoot:
+        root = make_root(tmp_path / name, kernel, systemd=systemd)
+        monkeypatch.setenv("PATH", f"{root.bin}{os.pathsep}{os.environ['PATH']}")
+        return root
+
+    return make
+
+
+@pytest.fixture
+def cli() -> Callable[..., Run]:
+    """Run k8snode in-process through Typer's CliRunner (the same edge as the console script)."""
+    runner = CliRunner()
+
+    def run(*args: str) -> Run:
+        result = runner.invoke(app, list(args), catch_exceptions=False)
+        return Run(result.exit_code, result.stdout, result.stderr)
+
+    return run
+
+
+@pytest.fixture
+def k8snode() -> Callable[..., Run]:
+    """Run the installed console script in a subprocess."""
+
+    def run(*args: str, env: dict[str, str] | None = None) -> Run:
+        done = subprocess.run([str(CONSOLE_SCRIPT), *args], capture_output=True, text=True, env=env, timeout=60)
+        return Run(done.returncode, done.stdout, done.stderr)
+
+    return run

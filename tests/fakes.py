@@ -1,0 +1,141 @@
+"""Fake roots: the files a kernel shows under /proc, /sys and /lib/modules, plus a fake modprobe that updates them.
+
+The kernel is the one boundary the tests cannot cross on this machine, so it is faked here, and the fake behaves
+like the real thing (see fake_modprobe.py). Everything else the tests run is real.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+IPVS = ["ip_vs"] + [
+    f"ip_vs_{s}"
+    for s in ["rr", "wrr", "lc", "wlc", "fo", "ovf", "lblc", "lblcr", "dh", "sh", "mh", "sed", "nq", "twos"]
+]
+FAKE_MODPROBE = Path(__file__).with_name("fake_modprobe.py")
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    release: str
+    shipped: tuple[str, ...] = ()  # modules in modules.dep
+    builtin: tuple[str, ...] = ()  # modules in modules.builtin
+    modular: bool = True  # False: no /proc/modules (no loadable-module support)
+    indexed: bool = True  # False: no modules.dep / modules.builtin
+    sys_module: tuple[str, ...] = ()  # /sys/module/<name> entries (built-in code of a non-modular kernel)
+    config: str | None = None  # /proc/config.gz content
+    deps: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _ipvs_deps(conntrack: str) -> dict[str, tuple[str, ...]]:
+    deps = {name: ("ip_vs",) for name in IPVS[1:]}
+    deps["ip_vs"] = (conntrack, "nf_defrag_ipv6", "libcrc32c")
+    if conntrack == "nf_conntrack_ipv4":
+        deps["nf_conntrack_ipv4"] = ("nf_conntrack", "nf_defrag_ipv4")
+    deps["nf_conntrack"] = ("nf_defrag_ipv4", "nf_defrag_ipv6", "libcrc32c")
+    return deps
+
+
+_BASE = ("nf_conntrack", "nf_defrag_ipv4", "nf_defrag_ipv6", "libcrc32c", "br_netfilter", "overlay", "nf_tables")
+
+KERNELS = {
+    "el7-3.10": KernelSpec(
+        "3.10.0-1160.el7.x86_64", (*IPVS, *_BASE, "nf_conntrack_ipv4"), deps=_ipvs_deps("nf_conntrack_ipv4")
+    ),
+    "el8.2-4.18": KernelSpec(
+        "4.18.0-193.el8.x86_64", (*IPVS, *_BASE, "nf_conntrack_ipv4"), deps=_ipvs_deps("nf_conntrack_ipv4")
+    ),
+    "el8.3-4.18": KernelSpec("4.18.0-240.el8.x86_64", (*IPVS, *_BASE), deps=_ipvs_deps("nf_conntrack")),
+    "deb10-4.19": KernelSpec("4.19.0-26-amd64", (*IPVS, *_BASE), deps=_ipvs_deps("nf_conntrack")),
+    "ubuntu-5.15": KernelSpec("5.15.0-125-generic", (*IPVS, *_BASE), deps=_ipvs_deps("nf_conntrack")),
+    "deb12-6.1": KernelSpec("6.1.0-28-amd64", (*IPVS, *_BASE), deps=_ipvs_deps("nf_conntrack")),
+    "no-mh-6.1": KernelSpec(
+        "6.1.0-28-amd64", tuple(m for m in (*IPVS, *_BASE) if m != "ip_vs_mh"), deps=_ipvs_deps("nf_conntrack")
+    ),
+    "builtin-ipvs-6.8": KernelSpec(
+        "6.8.0-48-generic", (*IPVS[1:], *_BASE), builtin=("ip_vs",), deps=_ipvs_deps("nf_conntrack")
+    ),
+    "no-index-4.14": KernelSpec("4.14.0-custom", indexed=False),
+    "no-ipvs-6.1-kvm": KernelSpec("6.1.0-28-cloud-amd64", _BASE, deps=_ipvs_deps("nf_conntrack")),
+    "nonmodular-6.18": KernelSpec(
+        "6.18.44-fc-v657",
+        modular=False,
+        indexed=False,
+        sys_module=("nf_conntrack",),
+        config="CONFIG_NETFILTER=y\nCONFIG_NF_CONNTRACK=y\n# CONFIG_IP_VS is not set\n",
+    ),
+}
+
+
+@dataclass
+class FakeRoot:
+    path: Path
+    bin: Path
+    kernel: KernelSpec
+
+    def proc_modules(self) -> list[str]:
+        text = (self.path / "proc/modules").read_text()
+        return [line.split()[0] for line in text.splitlines() if line.strip()]
+
+    def modprobe_calls(self) -> list[str]:
+        calls = self.path / "fake/modprobe.calls"
+        return calls.read_text().splitlines() if calls.exists() else []
+
+    def refuse(self, *modules: str) -> None:
+        (self.path / "fake").mkdir(exist_ok=True)
+        (self.path / "fake/refuse").write_text("\n".join(modules) + "\n")
+
+    def env(self) -> dict[str, str]:
+        """Environment for a subprocess that should find the fake modprobe first on PATH."""
+        return {**os.environ, "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}"}
+
+    def snapshot(self) -> dict[str, tuple[int, int, bytes]]:
+        """Every file and link under the root with its mtime, mode and content: to prove nothing changed."""
+        state = {}
+        for item in sorted(self.path.rglob("*")):
+            stat = item.lstat()
+            content = os.readlink(item).encode() if item.is_symlink() else item.read_bytes() if item.is_file() else b""
+            state[str(item.relative_to(self.path))] = (stat.st_mtime_ns, stat.st_mode, content)
+        return state
+
+
+def make_root(path: Path, kernel: KernelSpec | str, *, systemd: bool = True) -> FakeRoot:
+    """Build a fake root at ``path`` for ``kernel``, with a fake modprobe in ``path/fakebin``."""
+    spec = KERNELS[kernel] if isinstance(kernel, str) else kernel
+    write(path / "proc/sys/kernel/osrelease", spec.release + "\n")
+    if spec.modular:
+        write(path / "proc/modules", "")
+    for name in spec.sys_module:
+        (path / "sys/module" / name).mkdir(parents=True, exist_ok=True)
+    if spec.config is not None:
+        (path / "proc/config.gz").write_bytes(gzip.compress(spec.config.encode()))
+    if spec.indexed:
+        moddir = path / "lib/modules" / spec.release
+        dep_lines = [
+            f"{_ko(name)}: {' '.join(_ko(d) for d in spec.deps.get(name, ()))}".rstrip() for name in spec.shipped
+        ]
+        write(moddir / "modules.dep", "\n".join(dep_lines) + "\n")
+        write(moddir / "modules.builtin", "".join(f"{_ko(name, xz=False)}\n" for name in spec.builtin))
+    if systemd:
+        (path / "etc/modules-load.d").mkdir(parents=True, exist_ok=True)
+    (path / "run").mkdir(exist_ok=True)
+    fakebin = path / "fakebin"
+    fakebin.mkdir(exist_ok=True)
+    python = os.path.realpath(sys.executable)
+    write(fakebin / "modprobe", f'#!/bin/sh\nexec "{python}" "{FAKE_MODPROBE}" "{path}" "$@"\n', mode=0o755)
+    return FakeRoot(path, fakebin, spec)
+
+
+def _ko(name: str, *, xz: bool = True) -> str:
+    folder = "net/netfilter/ipvs" if name.startswith("ip_vs") else "net/netfilter"
+    return f"kernel/{folder}/{name}.ko" + (".xz" if xz else "")
+
+
+def write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)

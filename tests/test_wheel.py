@@ -1,0 +1,35 @@
+"""The built wheel ships templates/ and its console script works from a fresh virtual environment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path, fake_root):
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(REPO)], check=True, capture_output=True
+    )
+    wheel = next(dist.glob("k8snode-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "k8snode/templates/ipvs.modules.tmpl" in names
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin/pip"), "install", "-q", str(wheel)], check=True, capture_output=True)
+    root = fake_root("el8.3-4.18")
+    run = subprocess.run(
+        [str(venv / "bin/k8snode"), "ipvs", "enable", "--root", str(root.path), "--json"],
+        capture_output=True,
+        text=True,
+        env=root.env(),
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["data"]["conntrack_rule"]["module"] == "nf_conntrack"
+    assert (root.path / "etc/sysconfig/modules/ipvs.modules").read_text().startswith("#!/bin/bash\n# Written by")
