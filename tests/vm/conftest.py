@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-import pytest
-
 import harness
+import pytest
 
 # CI sets this: there a missing qemu or kernel is a broken install, not a reason to skip.
 REQUIRE_VM = os.environ.get("K8SNODE_REQUIRE_VM") == "1"
@@ -44,11 +42,8 @@ def kernel() -> harness.Kernel:
     return found
 
 
-Booter = Callable[..., harness.Boot]
-
-
 @pytest.fixture(scope="module")
-def boot_vm(kernel: harness.Kernel, tmp_path_factory: pytest.TempPathFactory) -> Booter:
+def boot_vm(kernel: harness.Kernel, tmp_path_factory: pytest.TempPathFactory) -> harness.Booter:
     """boot_vm(name, script[, carry]): boot once, with `k8snode` defined in the script as the project's real CLI.
 
     A `carry` file is copied into the results share first, so the guest finds it as /results/<its name>.

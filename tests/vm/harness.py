@@ -19,6 +19,7 @@ import shutil
 import stat
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,6 +178,10 @@ class Boot:
 
     def text(self, name: str) -> str:
         return (self.results / name).read_text()
+
+
+# The boot_vm fixture: (name, script[, carry]) -> Boot.
+Booter = Callable[..., Boot]
 
 
 def boot(kernel: Kernel, script: str, results: Path, timeout: float = BOOT_TIMEOUT) -> Boot:
