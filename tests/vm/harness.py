@@ -79,10 +79,6 @@ class Kernel:
     release: str
     vmlinuz: Path
 
-    @property
-    def modules_dir(self) -> Path:
-        return Path("/lib/modules") / self.release
-
 
 def find_kernel() -> Kernel | None:
     """The newest /boot/vmlinuz-* that also has its modules installed (the guest loads real .ko files)."""
@@ -106,10 +102,9 @@ def vmlinux(kernel: Kernel, cache: Path) -> Path:
     vmlinuz is a boot stub followed by the compressed kernel. As the kernel tree's scripts/extract-vmlinux does,
     look for the compressed stream's magic and decompress from there; Debian compresses with xz.
     """
-    digest = hashlib.sha256(kernel.vmlinuz.read_bytes()).hexdigest()[:12]
-    out = cache / f"vmlinux-{digest}"
+    image = kernel.vmlinuz.read_bytes()
+    out = cache / f"vmlinux-{hashlib.sha256(image).hexdigest()[:12]}"
     if not out.exists():
-        image = kernel.vmlinuz.read_bytes()
         start = image.find(b"\xfd7zXZ\x00")
         if start < 0:
             raise VMError(f"{kernel.vmlinuz}: no xz stream found")
@@ -169,11 +164,9 @@ def initramfs(kernel: Kernel, cache: Path) -> Path:
 
 @dataclass
 class Boot:
-    """What one boot left behind: the results directory, the script's exit code, the serial log and the time."""
+    """What one boot left behind: the results directory (with run.log and serial.log) and how long it took."""
 
     results: Path
-    exit_code: int
-    serial: str
     seconds: float
 
     def text(self, name: str) -> str:
@@ -208,10 +201,9 @@ def boot(kernel: Kernel, script: str, results: Path, timeout: float = BOOT_TIMEO
     except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as error:
         raise VMError(f"{error}\n--- serial ---\n{_read_serial(serial)[-4000:]}") from error
     seconds = time.monotonic() - started
-    exit_file = results / "exit"
-    if not exit_file.exists():
+    if not (results / "exit").exists():
         raise VMError(f"the guest script did not finish\n--- serial ---\n{_read_serial(serial)[-4000:]}")
-    return Boot(results, int(exit_file.read_text()), _read_serial(serial), seconds)
+    return Boot(results, seconds)
 
 
 def _read_serial(path: Path) -> str:
