@@ -128,6 +128,11 @@ def test_fresh_boot_check_reports_modules_available(first: harness.Boot, kernel:
     report = envelope(first, "check_fresh")
     assert report["ok"] is False
     assert {name: states(first, "check_fresh")[name] for name in REQUIRED} == dict.fromkeys(REQUIRED, "available")
+    # Read from the guest's real module index, which also decides the conntrack module's name.
+    index = f"/lib/modules/{kernel.release}/modules.dep"
+    assert report["data"]["kernel"]["module_index"] == index
+    assert report["data"]["conntrack_rule"]["module"] == "nf_conntrack"
+    assert report["data"]["conntrack_rule"]["rule"] == "module-index"
 
 
 def test_enable_loads_the_modules_into_the_real_kernel(first: harness.Boot) -> None:
