@@ -201,7 +201,8 @@ def boot(kernel: Kernel, script: str, results: Path, timeout: float = BOOT_TIMEO
         # After some failures qemu pauses instead of exiting, so every boot has a deadline.
         subprocess.run(command, check=True, timeout=timeout, stdin=subprocess.DEVNULL, capture_output=True)
     except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as error:
-        raise VMError(f"{error}\n--- serial ---\n{_read_serial(serial)[-4000:]}") from error
+        qemu_said = (error.stderr or b"").decode(errors="replace")
+        raise VMError(f"{error}\n{qemu_said}--- serial ---\n{_read_serial(serial)[-4000:]}") from error
     seconds = time.monotonic() - started
     if not (results / "exit").exists():
         raise VMError(f"the guest script did not finish\n--- serial ---\n{_read_serial(serial)[-4000:]}")
