@@ -47,7 +47,8 @@ def check(host: str, port: int, service: str, timeout: float, user_agent: str) -
                 return Outcome(Verdict.FAILURE, f"{message}: {error.details()}")
             if code == grpc.StatusCode.DEADLINE_EXCEEDED:
                 return Outcome(Verdict.FAILURE, f"timeout: health rpc did not complete within {timeout:g}s")
-            return Outcome(Verdict.FAILURE, f"error: health rpc probe failed: {code.name}: {error.details()}")
+            details = f": {error.details()}" if error.details() else ""
+            return Outcome(Verdict.FAILURE, f"error: health rpc probe failed: {code.name}{details}")
         status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
         if response.status != health_pb2.HealthCheckResponse.SERVING:
             return Outcome(Verdict.FAILURE, f'service unhealthy (responded with "{status}")', status)
