@@ -36,3 +36,18 @@ def diff(text: str) -> None:
     for row in text.splitlines():
         style = "green" if row.startswith("+") else "red" if row.startswith("-") else None
         _console().print(row, style=style, markup=False)
+
+
+def grouped_table(title: str, columns: Sequence[str], groups: Sequence[tuple[str, Sequence[Sequence[object]]]]) -> None:
+    """A table whose first column names each group once, with a rule between groups."""
+    from rich.table import Table
+
+    grid = Table(title=title, title_justify="left")
+    for column in columns:
+        grid.add_column(column)
+    for index, (name, rows) in enumerate(groups):
+        if index:
+            grid.add_section()
+        for number, row in enumerate(rows):
+            grid.add_row(name if number == 0 else "", *(str(cell) for cell in row))
+    _console().print(grid)

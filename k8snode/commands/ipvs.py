@@ -108,3 +108,42 @@ def show(result: Result) -> None:
     for problem in data.get("problems", []):
         console.line(problem, style="red")
     console.line(result.summary, style="green" if result.ok else "yellow")
+
+
+@app.command()
+def status(root: Root = Path("/"), json_output: Json = False, debug: Debug = False) -> None:
+    """Show the IPVS virtual servers and real servers (/proc/net/ip_vs) and kube-proxy's KUBE-* ipsets."""
+    from k8snode import ipvs_state
+
+    execute(
+        "ipvs status",
+        lambda: ipvs_state.status(System(root, debug)),
+        show_status,
+        json_output=json_output,
+        debug=debug,
+    )
+
+
+def show_status(result: Result) -> None:
+    rows = []
+    for server in result.data["virtual_servers"]:
+        where = server["address"] if server["port"] is None else _joined(server["address"], server["port"])
+        name = f"{server['protocol']} {where}"
+        for real in server["real_servers"] or [None]:
+            rows.append(
+                [
+                    name,
+                    server["scheduler"],
+                    "" if real is None else _joined(real["address"], real["port"]),
+                    "" if real is None else real["weight"],
+                ]
+            )
+            name = ""
+    console.table("IPVS virtual servers", ["virtual server", "scheduler", "real server", "weight"], rows)
+    if result.data["ipsets"] is not None:
+        console.line("ipsets: " + (" ".join(result.data["ipsets"]) or "(no KUBE-* sets)"))
+    console.line(result.summary)
+
+
+def _joined(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
