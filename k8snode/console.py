@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 
 @cache
@@ -24,7 +25,7 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) 
     for column in columns:
         grid.add_column(column)
     for row in rows:
-        grid.add_row(*(str(cell) for cell in row))
+        grid.add_row(*_cells(row))
     _console().print(grid)
 
 
@@ -49,5 +50,12 @@ def grouped_table(title: str, columns: Sequence[str], groups: Sequence[tuple[str
         if index:
             grid.add_section()
         for number, row in enumerate(rows):
-            grid.add_row(name if number == 0 else "", *(str(cell) for cell in row))
+            grid.add_row(*_cells([name if number == 0 else "", *row]))
     _console().print(grid)
+
+
+def _cells(row: Sequence[object]) -> list[Text]:
+    """Cells as plain text: brackets in values (IPv6 addresses) are not rich markup."""
+    from rich.text import Text
+
+    return [Text(str(cell)) for cell in row]

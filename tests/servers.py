@@ -28,6 +28,8 @@ class Server:
     port: int
     scheme: str
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    routes: dict[str, tuple[int, str]] = field(default_factory=dict)
+    """The fixed routes it serves; changing them changes what it answers."""
 
     def url(self, path: str) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -102,8 +104,7 @@ def serve(
         httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
     threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
     scheme = "https" if tls else "http"
-    server = Server(host, httpd.server_address[1], scheme)
-    server.requests = record
+    server = Server(host, httpd.server_address[1], scheme, record, fixed)
     return server, httpd
 
 

@@ -128,17 +128,12 @@ def show_status(result: Result) -> None:
     rows = []
     for server in result.data["virtual_servers"]:
         where = server["address"] if server["port"] is None else _joined(server["address"], server["port"])
-        name = f"{server['protocol']} {where}"
-        for real in server["real_servers"] or [None]:
-            rows.append(
-                [
-                    name,
-                    server["scheduler"],
-                    "" if real is None else _joined(real["address"], real["port"]),
-                    "" if real is None else real["weight"],
-                ]
-            )
-            name = ""
+        first = [f"{server['protocol']} {where}", server["scheduler"]]
+        for real in server["real_servers"]:
+            rows.append([*first, _joined(real["address"], real["port"]), real["weight"]])
+            first = ["", ""]
+        if not server["real_servers"]:
+            rows.append([*first, "", ""])
     console.table("IPVS virtual servers", ["virtual server", "scheduler", "real server", "weight"], rows)
     if result.data["ipsets"] is not None:
         console.line("ipsets: " + (" ".join(result.data["ipsets"]) or "(no KUBE-* sets)"))
