@@ -5,12 +5,17 @@ changed."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 from dataclasses import dataclass
 
 import pytest
-from fakes import write
+from fakes import FakeRoot, make_root, write
 from servers import serve
+from typer.testing import CliRunner
+
+from k8snode.cli import app
 
 IP_VS = """IP Virtual Server version 1.2.1 (size=4096)
 Prot LocalAddress:Port Scheduler Flags
@@ -83,36 +88,56 @@ def closed_port():
     return port
 
 
+@pytest.fixture(scope="module")
+def enabled_root(tmp_path_factory):
+    """A deb12-6.1 fake root after `k8snode ipvs enable`, built once and copied by each test (enable runs the
+    fake modprobe once per module, which costs seconds)."""
+    root = make_root(tmp_path_factory.mktemp("template") / "root", "deb12-6.1")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", f"{root.bin}{os.pathsep}{os.environ['PATH']}")
+        run = CliRunner().invoke(app, ["ipvs", "enable", "--root", str(root.path)])
+    assert run.exit_code == 0, run.stdout
+    return root
+
+
 @pytest.fixture
-def node(fake_root, cli, monkeypatch, kubelet, kube_proxy):
-    """A healthy IPVS node: modules loaded and persisted, sysctls right, no swap, tools and sets in place."""
-    return make_node(fake_root, cli, monkeypatch, kubelet, kube_proxy)
+def build(tmp_path, monkeypatch, enabled_root, kubelet, kube_proxy):
+    """Factory: a healthy node (modules loaded and persisted on deb12-6.1; other kernels as shipped), sysctls
+    right, no swap, the tools and KUBE-* sets in place, and the endpoints aimed at the local servers."""
+
+    def make(kernel: str = "deb12-6.1") -> Node:
+        if kernel == "deb12-6.1":
+            shutil.copytree(enabled_root.path, tmp_path / "root", symlinks=True)
+            root = FakeRoot(tmp_path / "root", tmp_path / "root/fakebin", enabled_root.kernel)
+        else:
+            root = make_root(tmp_path / "root", kernel)
+        monkeypatch.setenv("PATH", str(root.bin))  # only the fake tools: the host's own do not count
+        write(root.path / "proc/sys/net/ipv4/ip_forward", "1\n")
+        write(root.path / "proc/sys/net/bridge/bridge-nf-call-iptables", "1\n")
+        write(root.path / "proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n")
+        write(root.path / "proc/net/ip_vs", IP_VS)
+        for tool in TOOLS:
+            write(root.bin / tool, "#!/bin/sh\nexit 0\n", mode=0o755)
+        node = Node(
+            root,
+            [
+                "--kubelet-healthz",
+                kubelet.url("/healthz"),
+                "--kube-proxy-healthz",
+                kube_proxy.url("/healthz"),
+                "--kube-proxy-metrics",
+                kube_proxy.url(""),
+            ],
+        )
+        node.fake_ipset(KUBE_SETS)
+        return node
+
+    return make
 
 
-def make_node(fake_root, cli, monkeypatch, kubelet, kube_proxy, kernel="deb12-6.1"):
-    root = fake_root(kernel)
-    monkeypatch.setenv("PATH", str(root.bin))  # only the fake tools: the host's own do not count
-    if kernel != "no-ipvs-6.1-kvm":
-        assert cli("ipvs", "enable", "--root", str(root.path)).exit_code == 0
-    write(root.path / "proc/sys/net/ipv4/ip_forward", "1\n")
-    write(root.path / "proc/sys/net/bridge/bridge-nf-call-iptables", "1\n")
-    write(root.path / "proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n")
-    write(root.path / "proc/net/ip_vs", IP_VS)
-    for tool in TOOLS:
-        write(root.bin / tool, "#!/bin/sh\nexit 0\n", mode=0o755)
-    node = Node(
-        root,
-        [
-            "--kubelet-healthz",
-            kubelet.url("/healthz"),
-            "--kube-proxy-healthz",
-            kube_proxy.url("/healthz"),
-            "--kube-proxy-metrics",
-            kube_proxy.url(""),
-        ],
-    )
-    node.fake_ipset(KUBE_SETS)
-    return node
+@pytest.fixture
+def node(build):
+    return build()
 
 
 def doctor(cli, node, *options):
@@ -174,8 +199,8 @@ def test_ip_forward_0_fails(cli, node):
     assert checks["ip-forward"]["detail"] == "net.ipv4.ip_forward = 0"
 
 
-def test_a_kernel_without_ip_vs_fails_the_modules_check(fake_root, cli, monkeypatch, kubelet, kube_proxy):
-    node = make_node(fake_root, cli, monkeypatch, kubelet, kube_proxy, kernel="no-ipvs-6.1-kvm")
+def test_a_kernel_without_ip_vs_fails_the_modules_check(cli, build):
+    node = build("no-ipvs-6.1-kvm")
     run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
     assert run.exit_code == 1
     assert statuses(checks) == {**HEALTHY_IPVS, "modules": "fail", "persistence": "warn"}
@@ -271,15 +296,16 @@ def test_iptables_mode_skips_the_ipvs_checks(cli, node, kube_proxy):
     assert checks["binaries"]["detail"] == "on PATH: ip iptables mount nsenter"
 
 
-def test_nftables_mode_needs_kernel_5_13(fake_root, cli, monkeypatch, kubelet, kube_proxy):
+def test_nftables_mode_needs_kernel_5_13(cli, build, kube_proxy, tmp_path):
     kube_proxy.routes["/proxyMode"] = (200, "nftables")
-    node = make_node(fake_root, cli, monkeypatch, kubelet, kube_proxy, kernel="el8.3-4.18")
+    node = build("el8.3-4.18")
     run, checks = doctor(cli, node, "--proxy-mode", "nftables")
     assert run.exit_code == 1
     assert checks["nftables-kernel"]["status"] == "fail"
     assert checks["nftables-kernel"]["detail"] == "kernel 4.18.0-240.el8.x86_64 is older than 5.13"
     assert checks["binaries"]["detail"] == "on PATH: ip iptables mount nsenter nft"
-    node = make_node(fake_root, cli, monkeypatch, kubelet, kube_proxy)
+    shutil.rmtree(tmp_path / "root")
+    node = build()
     run, checks = doctor(cli, node, "--proxy-mode", "nftables")
     assert run.exit_code == 0
     assert checks["nftables-kernel"]["status"] == "ok"
