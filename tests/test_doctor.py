@@ -331,6 +331,11 @@ def test_human_report_is_grouped_by_area(cli, node):
     assert lines[-1] == "9 ok, 1 warn, 1 fail, 1 skip"
 
 
+def test_a_zero_timeout_is_bad_input(cli, node):
+    run = cli("doctor", "--root", str(node.root.path), "--timeout", "0s")
+    assert (run.exit_code, run.stderr) == (2, "k8snode: error: --timeout must be more than zero, not 0s\n")
+
+
 def test_bad_endpoint_url_is_bad_input(cli, node):
     run = cli("doctor", "--root", str(node.root.path), "--kubelet-healthz", "127.0.0.1:10248")
     assert run.exit_code == 2

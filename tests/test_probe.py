@@ -244,6 +244,14 @@ def test_exec_exit_code_and_combined_output(cli):
     assert (attempt["result"], attempt["exit_code"], attempt["message"]) == ("failure", 3, "broken\n")
 
 
+def test_exec_options_end_where_the_command_starts(cli):
+    run = cli("probe", "exec", "--json", "sh", "-c", 'echo "$0" "$1"', "--json", "--timeout")
+    assert run.exit_code == 0
+    envelope = run.envelope()
+    assert envelope["data"]["target"] == 'sh -c \'echo "$0" "$1"\' --json --timeout'
+    assert only_attempt(envelope)["message"] == "--json --timeout\n"
+
+
 def test_exec_output_is_capped_at_ten_kib(cli):
     run = cli("probe", "exec", "--json", "--", sys.executable, "-c", "print('y' * 100000)")
     assert run.exit_code == 0

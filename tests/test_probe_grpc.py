@@ -12,9 +12,26 @@ import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 
+class UserAgents(grpc.ServerInterceptor):
+    """Records the user-agent metadata of each call."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def intercept_service(self, continuation, handler_call_details):
+        metadata = dict(handler_call_details.invocation_metadata)
+        self.seen.append(metadata.get("user-agent", ""))
+        return continuation(handler_call_details)
+
+
 @pytest.fixture
-def health_server():
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+def user_agents():
+    return UserAgents()
+
+
+@pytest.fixture
+def health_server(user_agents):
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), interceptors=[user_agents])
     servicer = health.HealthServicer()
     servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     servicer.set("kubelet", health_pb2.HealthCheckResponse.SERVING)
@@ -48,6 +65,13 @@ def test_serving_is_success(cli, health_server):
     assert (attempt["result"], attempt["status"], attempt["message"]) == ("success", "SERVING", "service healthy")
     run = cli("probe", "grpc", f"127.0.0.1:{health_server}", "--service", "kubelet", "--json")
     assert run.exit_code == 0
+
+
+def test_the_user_agent_names_kube_probe(cli, health_server, user_agents):
+    run = cli("probe", "grpc", f"127.0.0.1:{health_server}", "--kubernetes-version", "v1.33.0")
+    assert run.exit_code == 0
+    [agent] = user_agents.seen
+    assert agent.startswith("kube-probe/1.33 grpc-python/")  # grpc appends its own name, as grpc-go does
 
 
 def test_not_serving_is_failure(cli, health_server):

@@ -12,6 +12,7 @@ from k8snode import doctor as library
 from k8snode.commands.common import Debug, Json, Root, execute
 from k8snode.commands.ipvs import Scheduler, SchedulerOption
 from k8snode.durations import duration, parse_duration
+from k8snode.errors import bad_input
 from k8snode.result import Result
 from k8snode.system import System
 
@@ -42,6 +43,8 @@ def command(
 
     def action() -> Result:
         seconds = parse_duration(duration(timeout, "--timeout")) / 1e9
+        if seconds <= 0:
+            raise bad_input(f"--timeout must be more than zero, not {timeout}")
         endpoints = library.Endpoints(kubelet_healthz, kube_proxy_healthz, kube_proxy_metrics, seconds)
         return library.doctor(System(root, debug), proxy_mode, str(scheduler.value), endpoints)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -97,7 +98,7 @@ def tcp(
     _run("tcp", address, make_check, timing, json_output=json_output, debug=debug)
 
 
-@app.command("exec")
+@app.command("exec", context_settings={"allow_interspersed_args": False})  # options end at the command
 def exec_(
     command: Annotated[list[str], typer.Argument(help="The command and its arguments, after '--'.")],
     timeout: Timeout = "1s",
@@ -116,7 +117,7 @@ def exec_(
         return lambda: library.exec_command(system, command, settings.timeout)
 
     timing = (timeout, period, success_threshold, failure_threshold, initial_delay)
-    _run("exec", " ".join(command), make_check, timing, json_output=json_output, debug=debug)
+    _run("exec", shlex.join(command), make_check, timing, json_output=json_output, debug=debug)
 
 
 @app.command()
