@@ -152,13 +152,16 @@ class System:
 
 def _run_capped(command: Any, argv: list[str], timeout: float | None, limit: int) -> Completed:
     """Combined output capped at ``limit`` bytes, like kubelet's exec probe (a LimitWriter over both streams)."""
-    process = command.popen(
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=dict(os.environ),
-        start_new_session=True,  # its own process group, killed as a whole on timeout
-    )
+    try:
+        process = command.popen(
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+            start_new_session=True,  # its own process group, killed as a whole on timeout
+        )
+    except OSError as error:
+        raise K8snodeError(f"cannot run {argv[0]}: {error.strerror or error}") from error
     deadline = None if timeout is None else time.monotonic() + timeout
     kept = bytearray()
     with process.stdout as output:

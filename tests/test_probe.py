@@ -284,6 +284,15 @@ def _gone(pid: int) -> bool:
     return False
 
 
+def test_exec_of_a_program_that_cannot_run_fails_the_attempt(cli, tmp_path, monkeypatch):
+    (tmp_path / "not-executable").write_text("#!/no/such/interpreter\n")
+    (tmp_path / "not-executable").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    run = cli("probe", "exec", *ONCE, "--json", "--", "not-executable")
+    assert run.exit_code == 1
+    assert only_attempt(run.envelope())["message"] == "cannot run not-executable: No such file or directory"
+
+
 def test_exec_of_a_missing_program_fails_the_attempt(cli):
     run = cli("probe", "exec", *ONCE, "--json", "--", "k8snode-no-such-program")
     assert run.exit_code == 1
