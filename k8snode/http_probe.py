@@ -7,7 +7,8 @@ followed under Go's default limit of 10 consecutive requests ("stopped after 10 
 client.go: ``via`` holds the requests already made); at most 10 KiB of the body is read (ReadAtMost); TLS
 verification is skipped (InsecureSkipVerify), no proxy is used and no Accept-Encoding is sent
 (DisableCompression). pkg/probe/http/request.go: ``User-Agent: kube-probe/<major>.<minor>`` and
-``Accept: */*`` unless the probe's headers set them; a Host header sets the request's host.
+``Accept: */*`` unless the probe's headers set them; a Host header sets the request's host (and Go's client keeps
+it only through relative redirects).
 """
 
 from __future__ import annotations
@@ -70,31 +71,31 @@ def get(request: Request) -> Outcome:
 
     deadline = time.monotonic() + request.timeout
     first = urlsplit(request.url)
-    current = first
+    current, headers = first, request.headers
     made = 0
     while True:
         made += 1
         try:
-            status, location, body = _exchange(current, request, deadline)
+            status, location, body = _exchange(current, headers, request.verify, deadline)
         except TimeoutError:
             return Outcome(Verdict.FAILURE, f'Get "{current.geturl()}": timeout after {request.timeout:g}s')
         except ConnectionRefusedError as error:
             return Outcome(Verdict.FAILURE, f'Get "{current.geturl()}": {error.strerror}', refused=True)
         except (OSError, http.client.HTTPException) as error:
             return Outcome(Verdict.FAILURE, f'Get "{current.geturl()}": {_describe(error)}')
-        if status in REDIRECTS and location:
-            target = urlsplit(urljoin(current.geturl(), location))
-            if _hostname(target) == _hostname(first) and target.scheme in ("http", "https"):
-                if made >= MAX_REQUESTS:
-                    return Outcome(
-                        Verdict.FAILURE, f'Get "{target.geturl()}": stopped after {MAX_REQUESTS} redirects', status
-                    )
-                current = target
-                continue
-            if _hostname(target) != _hostname(first):
-                why = f"redirect to another host ({target.geturl()}) not followed"
-                return _verdict(request.url, status, body, why)
-        return _verdict(request.url, status, body, f"HTTP {status}")
+        if status not in REDIRECTS or not location:
+            return _verdict(request.url, status, body, f"HTTP {status}")
+        target = urlsplit(urljoin(current.geturl(), location))
+        if _hostname(target) != _hostname(first):
+            why = f"redirect to another host ({target.geturl()}) not followed"
+            return _verdict(request.url, status, body, why)
+        if made >= MAX_REQUESTS:
+            return Outcome(Verdict.FAILURE, f'Get "{target.geturl()}": stopped after {MAX_REQUESTS} redirects', status)
+        if target.scheme not in ("http", "https"):
+            return Outcome(Verdict.FAILURE, f'Get "{target.geturl()}": unsupported protocol scheme "{target.scheme}"')
+        if urlsplit(location).scheme:  # Go keeps a custom Host only through relative redirects (golang/go#22233)
+            headers = tuple((n, v) for n, v in headers if n.lower() != "host")
+        current = target
 
 
 def _verdict(url: str, status: int, body: bytes, why: str) -> Outcome:
@@ -110,26 +111,28 @@ def _verdict(url: str, status: int, body: bytes, why: str) -> Outcome:
     return Outcome(Verdict.FAILURE, f"HTTP probe failed with statuscode: {status}", status)
 
 
-def _exchange(url: SplitResult, request: Request, deadline: float) -> tuple[int, str | None, bytes]:
+def _exchange(
+    url: SplitResult, headers: tuple[tuple[str, str], ...], verify: bool, deadline: float
+) -> tuple[int, str | None, bytes]:
     import http.client
 
     connection: http.client.HTTPConnection
     timeout = _left(deadline)
     host, port = url.hostname or "", url.port
     if url.scheme == "https":
-        connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=_tls(request.verify))
+        connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=_tls(verify))
     else:
         connection = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         path = url.path or "/"
-        custom_host = next((v for n, v in request.headers if n.lower() == "host"), None)
+        custom_host = next((v for n, v in headers if n.lower() == "host"), None)
         connection.putrequest(
             "GET",
             f"{path}?{url.query}" if url.query else path,
             skip_host=custom_host is not None,
             skip_accept_encoding=True,
         )
-        for name, value in request.headers:
+        for name, value in headers:
             connection.putheader(name, value)
         connection.endheaders()
         _set_timeout(connection, deadline)

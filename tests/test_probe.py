@@ -156,6 +156,12 @@ def test_cross_host_redirect_is_not_followed_and_counts_as_success_with_a_warnin
     ]
 
 
+def test_a_same_host_redirect_to_another_scheme_fails_as_in_go(cli, http_server):
+    run, envelope = probe_http(cli, http_server.url("/redirect?to=ftp://127.0.0.1/file"), *ONCE)
+    assert run.exit_code == 1
+    assert only_attempt(envelope)["message"] == 'Get "ftp://127.0.0.1/file": unsupported protocol scheme "ftp"'
+
+
 def test_a_redirect_without_location_is_a_warning(cli, http_server):
     run, envelope = probe_http(cli, http_server.url("/nolocation"))
     assert run.exit_code == 0
@@ -194,6 +200,14 @@ def test_default_user_agent_and_headers_that_override_defaults(cli, http_server)
     cli("probe", "http", http_server.url("/headers"), "--header", "User-Agent: mine", "--header", "Host: example")
     _, headers = http_server.requests[1]
     assert (headers["User-Agent"], headers["Host"]) == ("mine", "example")
+
+
+def test_a_custom_host_header_survives_relative_redirects_only(cli, http_server):
+    cli("probe", "http", http_server.url("/chain/1"), "--header", "Host: example")
+    assert [headers["Host"] for _, headers in http_server.requests] == ["example", "example"]
+    http_server.requests.clear()
+    cli("probe", "http", http_server.url(f"/redirect?to={http_server.url('/status/200')}"), "--header", "Host: example")
+    assert [headers["Host"] for _, headers in http_server.requests] == ["example", f"127.0.0.1:{http_server.port}"]
 
 
 def test_https_skips_verification_unless_asked(cli, https_server):
