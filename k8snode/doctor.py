@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 from k8snode import http_probe, ipvs, ipvs_state
 from k8snode.errors import ExitCode, K8snodeError
@@ -75,16 +76,14 @@ class _Context:
     mode: ProxyMode
     scheduler: str
     endpoints: Endpoints
-    ipvs_check: Result | None = None
-    answers: dict[str, Outcome] | None = None
+    answers: dict[str, Outcome] = field(default_factory=dict)
+    """Each endpoint is asked once per run, however many checks read its answer."""
 
+    @cached_property
     def ipvs(self) -> Result:
-        if self.ipvs_check is None:
-            self.ipvs_check = ipvs.check(self.system, self.scheduler)
-        return self.ipvs_check
+        return ipvs.check(self.system, self.scheduler)
 
     def answer(self, url: str) -> Outcome:
-        self.answers = self.answers or {}
         if url not in self.answers:
             self.answers[url] = self.endpoints.get(url)
         return self.answers[url]
@@ -124,7 +123,7 @@ def _run(check: tuple[str, str, Callable[[_Context], Check]], context: _Context)
 def _modules(context: _Context) -> Check:
     if context.mode != ProxyMode.IPVS:
         return Check("modules", "kernel", Status.SKIP, f"proxy mode {context.mode} needs no IPVS modules")
-    result = context.ipvs()
+    result = context.ipvs
     if result.ok:
         names = " ".join(m["name"] for m in result.data["modules"])
         return Check("modules", "kernel", Status.OK, f"present: {names}")
@@ -136,7 +135,7 @@ def _modules(context: _Context) -> Check:
 def _persistence(context: _Context) -> Check:
     if context.mode != ProxyMode.IPVS:
         return Check("persistence", "kernel", Status.SKIP, f"proxy mode {context.mode} needs no IPVS modules")
-    files = context.ipvs().data["files"]
+    files = context.ipvs.data["files"]
     pending = [f"{f['path']} ({f['action']})" for f in files if f["action"] != "unchanged"]
     if pending:
         detail = f"modules would not load at boot: {', '.join(pending)}"
