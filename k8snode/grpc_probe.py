@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from k8snode.errors import bad_input
-from k8snode.probe import Outcome, Verdict
+from k8snode.probe import Outcome, Verdict, join_host_port
 
 INSTALL_HINT = "k8snode probe grpc needs the grpc extra: pip install 'k8snode[grpc]' (grpcio, grpcio-health-checking)"
 
@@ -28,7 +28,7 @@ def modules() -> tuple[Any, Any, Any]:
 
 def check(host: str, port: int, service: str, timeout: float, user_agent: str) -> Outcome:
     grpc, health_pb2, health_pb2_grpc = modules()
-    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    address = join_host_port(host, port)
     deadline = time.monotonic() + timeout
     channel = grpc.insecure_channel(address, options=[("grpc.primary_user_agent", user_agent)])
     try:

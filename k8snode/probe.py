@@ -197,9 +197,14 @@ def host_port(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def join_host_port(host: str, port: int) -> str:
+    """``host:port``, with an IPv6 host in brackets (Go's net.JoinHostPort)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def tcp(host: str, port: int, timeout: float) -> Outcome:
     """Connect, then close (pkg/probe/tcp/tcp.go DoTCPProbe)."""
-    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    address = join_host_port(host, port)
     try:
         connection = socket.create_connection((host, port), timeout=timeout)
     except TimeoutError:

@@ -11,6 +11,7 @@ import typer
 from k8snode import console
 from k8snode import ipvs as library
 from k8snode.commands.common import Debug, DryRun, Json, Root, execute
+from k8snode.probe import join_host_port
 from k8snode.result import Result
 from k8snode.system import System
 
@@ -127,10 +128,10 @@ def status(root: Root = Path("/"), json_output: Json = False, debug: Debug = Fal
 def show_status(result: Result) -> None:
     rows = []
     for server in result.data["virtual_servers"]:
-        where = server["address"] if server["port"] is None else _joined(server["address"], server["port"])
+        where = server["address"] if server["port"] is None else join_host_port(server["address"], server["port"])
         first = [f"{server['protocol']} {where}", server["scheduler"]]
         for real in server["real_servers"]:
-            rows.append([*first, _joined(real["address"], real["port"]), real["weight"]])
+            rows.append([*first, join_host_port(real["address"], real["port"]), real["weight"]])
             first = ["", ""]
         if not server["real_servers"]:
             rows.append([*first, "", ""])
@@ -138,7 +139,3 @@ def show_status(result: Result) -> None:
     if result.data["ipsets"] is not None:
         console.line("ipsets: " + (" ".join(result.data["ipsets"]) or "(no KUBE-* sets)"))
     console.line(result.summary)
-
-
-def _joined(address: str, port: int) -> str:
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
