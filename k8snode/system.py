@@ -7,14 +7,19 @@ tests can prove a dry run changed nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import shutil
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from k8snode.errors import ExitCode, K8snodeError, bad_input
 
@@ -148,10 +153,15 @@ class System:
     def which(self, program: str) -> str | None:
         return shutil.which(program)
 
-    def run(self, argv: list[str], *, timeout: float | None = None, mutates: bool = True) -> Completed:
+    def run(
+        self, argv: list[str], *, timeout: float | None = None, mutates: bool = True, output_limit: int | None = None
+    ) -> Completed:
         """Run ``argv`` (the program is looked up on PATH) and return its exit code and output.
 
         ``mutates`` says whether the command changes the system; those are recorded in ``touched``.
+        With ``output_limit``, stdout and stderr are read together into ``stdout`` and only the first
+        ``output_limit`` bytes are kept (the rest is read and dropped), and on timeout the command's whole
+        process group is killed, so that a shell's children cannot hold the output open.
         """
         from plumbum import local  # lazy: plumbum costs ~50 ms to import
         from plumbum.commands.processes import ProcessTimedOut
@@ -163,9 +173,11 @@ class System:
             self.touched.append("run " + " ".join(argv))
         if self.debug:
             print("k8snode: run: " + " ".join(argv), file=sys.stderr)
+        # plumbum snapshots the environment when it is imported; pass the current one explicitly.
+        command = local[program][argv[1:]]
+        if output_limit is not None:
+            return _run_capped(command, argv, timeout, output_limit)
         try:
-            # plumbum snapshots the environment when it is imported; pass the current one explicitly.
-            command = local[program][argv[1:]]
             returncode, stdout, stderr = command.run(retcode=None, timeout=timeout, env=dict(os.environ))
         except ProcessTimedOut as error:
             raise K8snodeError(f"{' '.join(argv)} did not finish within {timeout} s") from error
@@ -187,6 +199,51 @@ def _sweep_stale_temps(real: Path) -> None:
     """Remove temp files a killed k8snode left next to ``real``; callers hold the lock, so none is in use."""
     for stale in real.parent.glob(f".{real.name}{TEMP_MARK}*.tmp"):
         stale.unlink(missing_ok=True)
+
+
+def _run_capped(command: Any, argv: list[str], timeout: float | None, limit: int) -> Completed:
+    """Combined output capped at ``limit`` bytes, like kubelet's exec probe (a LimitWriter over both streams)."""
+    try:
+        process = command.popen(
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+            start_new_session=True,  # its own process group, killed as a whole on timeout
+        )
+    except OSError as error:
+        raise K8snodeError(f"cannot run {argv[0]}: {error.strerror or error}") from error
+    deadline = None if timeout is None else time.monotonic() + timeout
+    kept = bytearray()
+    with process.stdout as output:
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                _kill_group(process)
+                raise _killed(argv, timeout)
+            readable, _, _ = select.select([output], [], [], left)
+            if not readable:
+                continue
+            chunk = os.read(output.fileno(), 65536)
+            if not chunk:
+                break
+            kept += chunk[: max(0, limit - len(kept))]
+    try:
+        returncode = process.wait(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired as error:
+        _kill_group(process)
+        raise _killed(argv, timeout) from error
+    return Completed(tuple(argv), returncode, kept.decode("utf-8", errors="replace"), "")
+
+
+def _killed(argv: list[str], timeout: float | None) -> K8snodeError:
+    return K8snodeError(f"{' '.join(argv)} did not finish within {timeout:g} s and was killed")
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _fsync_directory(directory: Path) -> None:
