@@ -11,7 +11,7 @@ from typer._click.exceptions import ClickException  # typer 0.28 vendors click (
 from typer.core import TyperGroup
 
 from k8snode import __version__
-from k8snode.commands import ipvs
+from k8snode.commands import ipvs, kubelet_flags
 from k8snode.commands.common import usage_error
 
 
@@ -46,6 +46,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(ipvs.app, name="ipvs")
+app.command("kubelet-flags")(kubelet_flags.command)
 
 
 def _print_version(value: bool) -> None:
