@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from k8snode import __version__
 from k8snode.durations import duration, parse_duration
 from k8snode.errors import K8snodeError, bad_input
-from k8snode.ipvs import FilePlan
+from k8snode.ipvs import OWNER_MARK, FilePlan
 from k8snode.resources import template_text
 from k8snode.result import Result
 from k8snode.system import System
@@ -131,7 +131,6 @@ class Value:
 
 @dataclass
 class FlagSet:
-    version: Version
     output: Format
     flags: list[tuple[str, Value]] = field(default_factory=list)
     config: dict[str, Any] | None = None
@@ -158,7 +157,7 @@ def parse_version(text: str) -> Version:
 def build(version: Version, settings: Mapping[str, object], output: Format) -> FlagSet:
     """The flags (and, for ``config``, the KubeletConfiguration) that carry ``settings`` for kubelet ``version``."""
     known = catalog()
-    result = FlagSet(version, output)
+    result = FlagSet(output)
     if version > known.newest:
         result.warnings.append(
             f"k8snode's catalog ends at kubelet {_show(known.newest)}; flags for {_show(version)} follow it"
@@ -220,7 +219,7 @@ def render(
     if out is None:
         return Result(COMMAND, data, warnings=flag_set.warnings)
     command = _canonical_command(version_text, settings, output)
-    plan = _plan(system, PurePosixPath(out), f"# Written by k8snode {__version__} ({command})\n{text}")
+    plan = _plan(system, PurePosixPath(out), f"{OWNER_MARK.decode()} {__version__} ({command})\n{text}")
     if plan.needs_write and not dry_run:
         assert plan.wanted is not None
         system.write_atomic(plan.path, plan.wanted, plan.mode)
