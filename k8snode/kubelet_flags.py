@@ -73,6 +73,8 @@ class Setting:
     replacement: str | None = None
     choices: tuple[str, ...] = ()
     choices_since: Version | None = None
+    single_before: Version | None = None
+    """Releases before this took one value where later ones take a comma-separated list."""
     note: str | None = None
     """Context for the error message when the setting is not available or its value not accepted."""
 
@@ -270,6 +272,11 @@ def _validate(setting: Setting, raw: object, version: Version, output: Format) -
     if setting.choices_since is not None and version >= setting.choices_since and text not in setting.choices:
         accepted = " or ".join(repr(choice) for choice in setting.choices)
         raise bad_input(f"{option}: kubelet {_show(version)} accepts only {accepted}, not {text!r}; {setting.note}")
+    if setting.single_before is not None and version < setting.single_before and "," in text:
+        raise bad_input(
+            f"{option}: kubelet {_show(version)} takes one value here (a comma-separated list from "
+            f"{_show(setting.single_before)}), not {text!r}"
+        )
     return VALIDATORS[setting.type](text, option)
 
 
@@ -361,7 +368,10 @@ def _show(version: Version | None) -> str:
 
 
 def _setting(row: dict[str, Any]) -> Setting:
-    versions = {key: _optional_minor(row, key) for key in ("field_since", "deprecated", "removed", "choices_since")}
+    versions = {
+        key: _optional_minor(row, key)
+        for key in ("field_since", "deprecated", "removed", "choices_since", "single_before")
+    }
     return Setting(
         name=row["name"],
         flags=tuple(

@@ -160,6 +160,19 @@ def test_api_servers_before_removal_is_printed_with_a_warning_naming_the_replace
     )
 
 
+def test_manifest_url_header_takes_one_header_before_1_9(cli):
+    two = ["--manifest-url-header", "X-Node:a,X-Zone:b"]
+    run = cli("kubelet-flags", *two, "--kubernetes-version", "v1.8.15")
+    assert run.exit_code == 2
+    assert run.stderr == (
+        "k8snode: error: --manifest-url-header: kubelet 1.8 takes one value here (a comma-separated list from 1.9), "
+        "not 'X-Node:a,X-Zone:b'\n"
+    )
+    assert flags(cli, *two, "--kubernetes-version", "v1.9.0")["flags"] == ["--manifest-url-header=X-Node:a,X-Zone:b"]
+    one = flags(cli, "--manifest-url-header", "X-Node:a", "--kubernetes-version", "v1.3.10")
+    assert one["flags"] == ["--manifest-url-header=X-Node:a"]
+
+
 def test_bootstrap_kubeconfig_uses_the_experimental_flag_before_1_7(cli):
     options = ["--bootstrap-kubeconfig", "/etc/kubernetes/bootstrap-kubelet.conf"]
     assert flags(cli, *options, "--kubernetes-version", "v1.6.13")["flags"] == [
