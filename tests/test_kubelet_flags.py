@@ -173,6 +173,14 @@ def test_manifest_url_header_takes_one_header_before_1_9(cli):
     assert one["flags"] == ["--manifest-url-header=X-Node:a"]
 
 
+def test_node_ip_takes_a_dual_stack_pair_from_1_20(cli):
+    pair = ["--node-ip", "192.0.2.10,2001:db8::10"]
+    run = cli("kubelet-flags", *pair, "--kubernetes-version", "v1.19.16")
+    assert run.exit_code == 2
+    assert "--node-ip: kubelet 1.19 takes one value here (a comma-separated list from 1.20)" in run.stderr
+    assert flags(cli, *pair, "--kubernetes-version", "v1.20.0")["flags"] == ["--node-ip=192.0.2.10,2001:db8::10"]
+
+
 def test_bootstrap_kubeconfig_uses_the_experimental_flag_before_1_7(cli):
     options = ["--bootstrap-kubeconfig", "/etc/kubernetes/bootstrap-kubelet.conf"]
     assert flags(cli, *options, "--kubernetes-version", "v1.6.13")["flags"] == [
