@@ -614,7 +614,7 @@ def _unknown_fields(value, schema, where):
     return []
 
 
-@pytest.mark.parametrize("version", ["v1.10.13", "v1.23.17", "v1.31.14", "v1.37.2"])
+@pytest.mark.parametrize("version", ["v1.20.15", "v1.22.17", "v1.23.17", "v1.31.14", "v1.37.2"])
 def test_generated_kubelet_configuration_parses_and_every_field_is_in_the_schema(cli, version):
     run = cli("kubelet-flags", *EVERYTHING, "--format", "config", "--kubernetes-version", version, "--json")
     text = run.envelope()["data"]["text"]
