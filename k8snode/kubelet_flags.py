@@ -58,6 +58,24 @@ class FlagName:
 
 
 @dataclass(frozen=True)
+class ReservedLabels:
+    """Label namespaces the kubelet keeps to itself from ``since``: only the allowed keys may be set."""
+
+    since: Version
+    namespaces: tuple[str, ...]
+    allowed_namespaces: tuple[str, ...]
+    allowed: tuple[str, ...]
+
+    def refused(self, key: str) -> bool:
+        namespace = key.partition("/")[0] if "/" in key else ""
+        return (
+            _in_namespace(namespace, self.namespaces)
+            and key not in self.allowed
+            and not _in_namespace(namespace, self.allowed_namespaces)
+        )
+
+
+@dataclass(frozen=True)
 class Setting:
     name: str
     flags: tuple[FlagName, ...]
@@ -74,6 +92,7 @@ class Setting:
     choices: tuple[str, ...] = ()
     choices_since: Version | None = None
     single_before: Version | None = None
+    reserved_labels: ReservedLabels | None = None
     """Releases before this took one value where later ones take a comma-separated list."""
     note: str | None = None
     """Context for the error message when the setting is not available or its value not accepted."""
@@ -277,7 +296,17 @@ def _validate(setting: Setting, raw: object, version: Version, output: Format) -
             f"{option}: kubelet {_show(version)} takes one value here (a comma-separated list from "
             f"{_show(setting.single_before)}), not {text!r}"
         )
-    return VALIDATORS[setting.type](text, option)
+    value = VALIDATORS[setting.type](text, option)
+    reserved = setting.reserved_labels
+    if reserved is not None and version >= reserved.since:
+        refused = [key for key in value.config if reserved.refused(key)]
+        if refused:
+            raise bad_input(
+                f"{option}: kubelet {_show(version)} refuses {', '.join(refused)}: in the "
+                f"{' and '.join(reserved.namespaces)} namespaces it sets only {', '.join(reserved.allowed_namespaces)} "
+                "labels and a fixed set; add other labels (node-role.kubernetes.io/*) with kubectl label after joining"
+            )
+    return value
 
 
 def _deprecate(result: FlagSet, setting: Setting, flag: str) -> None:
@@ -386,8 +415,19 @@ def _setting(row: dict[str, Any]) -> Setting:
         replacement=row.get("replacement"),
         choices=tuple(row.get("choices", ())),
         note=row.get("note"),
+        reserved_labels=_reserved_labels(row["reserved_labels"]) if "reserved_labels" in row else None,
         **versions,
     )
+
+
+def _reserved_labels(row: dict[str, Any]) -> ReservedLabels:
+    return ReservedLabels(
+        _minor(row["since"]), tuple(row["namespaces"]), tuple(row["allowed_namespaces"]), tuple(row["allowed"])
+    )
+
+
+def _in_namespace(namespace: str, namespaces: tuple[str, ...]) -> bool:
+    return any(namespace == parent or namespace.endswith(f".{parent}") for parent in namespaces)
 
 
 def _optional_minor(row: Mapping[str, str], key: str) -> Version | None:

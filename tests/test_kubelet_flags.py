@@ -181,6 +181,34 @@ def test_node_ip_takes_a_dual_stack_pair_from_1_20(cli):
     assert flags(cli, *pair, "--kubernetes-version", "v1.20.0")["flags"] == ["--node-ip=192.0.2.10,2001:db8::10"]
 
 
+@pytest.mark.parametrize(
+    ("labels", "refused"),
+    [
+        ("node-role.kubernetes.io/worker=", "node-role.kubernetes.io/worker"),
+        ("kubernetes.io/role=node,example.com/a=b", "kubernetes.io/role"),
+        ("k8s.io/x=1", "k8s.io/x"),
+    ],
+)
+def test_node_labels_in_the_kubernetes_namespaces_are_refused_from_1_16(cli, labels, refused):
+    run = cli("kubelet-flags", "--node-labels", labels, "--kubernetes-version", "v1.16.15")
+    assert run.exit_code == 2
+    assert run.stderr == (
+        f"k8snode: error: --node-labels: kubelet 1.16 refuses {refused}: in the kubernetes.io and k8s.io namespaces "
+        "it sets only kubelet.kubernetes.io, node.kubernetes.io labels and a fixed set; add other labels "
+        "(node-role.kubernetes.io/*) with kubectl label after joining\n"
+    )
+    assert flags(cli, "--node-labels", labels, "--kubernetes-version", "v1.15.12")["flags"] == [
+        f"--node-labels={labels}"
+    ]
+
+
+def test_node_labels_the_kubelet_may_set_itself_pass(cli):
+    labels = (
+        "node.kubernetes.io/pool=a,x.kubelet.kubernetes.io/y=z,kubernetes.io/os=linux,topology.kubernetes.io/zone=z1"
+    )
+    assert flags(cli, "--node-labels", labels)["flags"] == [f"--node-labels={labels}"]
+
+
 def test_bootstrap_kubeconfig_uses_the_experimental_flag_before_1_7(cli):
     options = ["--bootstrap-kubeconfig", "/etc/kubernetes/bootstrap-kubelet.conf"]
     assert flags(cli, *options, "--kubernetes-version", "v1.6.13")["flags"] == [
