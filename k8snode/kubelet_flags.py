@@ -136,8 +136,12 @@ def catalog() -> Catalog:
 
 
 def describe(name: str) -> str:
-    """The catalog's one-line description of a setting: the help text of its k8snode option."""
-    return catalog().setting(name).description
+    """The catalog's one-line description of a setting and the kubelet's default: its k8snode option's help."""
+    setting = catalog().setting(name)
+    if setting.default in (None, ""):
+        return setting.description
+    default = json.dumps(setting.default) if isinstance(setting.default, bool) else setting.default
+    return f"{setting.description} Kubelet default: {default}."
 
 
 @dataclass(frozen=True)

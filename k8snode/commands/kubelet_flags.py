@@ -23,7 +23,8 @@ def command(
         Text,
         typer.Option(
             "--kubernetes-version",
-            help=f"Kubelet version the flags are for [default: {library.catalog().default_kubernetes_version}].",
+            help="Kubelet version the flags are for: the newest release k8snode knows by default.",
+            show_default=library.catalog().default_kubernetes_version,
         ),
     ] = None,
     register_node: Annotated[
