@@ -608,6 +608,35 @@ def test_out_in_config_format_writes_the_yaml_and_points_kubelet_extra_args_at_i
     assert YAML(typ="safe").load(body)["staticPodURLHeader"] == {"Authorization": ["Bearer-s3cret"]}
 
 
+@pytest.mark.parametrize(
+    ("output", "body"),
+    [
+        ("flags", "--kubeconfig=/k\n--node-ip=192.0.2.10\n"),
+        ("args", "--kubeconfig=/k --node-ip=192.0.2.10\n"),
+        ("dropin", '[Service]\nEnvironment="KUBELET_EXTRA_ARGS=--kubeconfig=/k --node-ip=192.0.2.10"\n'),
+    ],
+)
+def test_every_written_file_starts_with_the_header_line(cli, tmp_path, output, body):
+    run = cli(
+        "kubelet-flags",
+        "--format",
+        output,
+        "--kubeconfig",
+        "/k",
+        "--node-ip",
+        "192.0.2.10",
+        "--out",
+        "/etc/kubelet.out",
+        "--root",
+        str(tmp_path),
+    )
+    assert run.exit_code == 0
+    assert (tmp_path / "etc/kubelet.out").read_text() == (
+        f"# Written by k8snode {__version__} (k8snode kubelet-flags --kubernetes-version v1.37.2 --format {output} "
+        f"--kubeconfig /k --node-ip 192.0.2.10)\n{body}"
+    )
+
+
 def test_out_refuses_to_write_through_a_symlink(cli, tmp_path):
     secret = tmp_path / "etc/shadow"
     secret.parent.mkdir(parents=True)
