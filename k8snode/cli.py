@@ -32,6 +32,8 @@ class _Edge(TyperGroup):
             code = super().main(argv, prog_name or "k8snode", complete_var, False, windows_expand_args, **extra)
         except ClickException as error:
             usage_error(argv, error.format_message())
+        except ValueError as error:  # raised while converting an option, e.g. a path with a NUL byte
+            usage_error(argv, f"invalid command-line value: {error}")
         except typer.Abort:
             sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)

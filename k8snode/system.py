@@ -10,10 +10,16 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from k8snode.errors import ExitCode, K8snodeError, bad_input
+
+LOCK_FILE = "/run/k8snode.lock"
+TEMP_MARK = ".k8snode-"
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,7 @@ class System:
     touched: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if not self.root.is_dir():
+        if not os.path.isdir(self.root):  # noqa: PTH112 - unlike Path.is_dir, False for over-long names
             raise bad_input(f"--root {self.root} is not a directory; give the directory that stands for '/'")
 
     def path(self, target: str | PurePosixPath) -> Path:
@@ -83,7 +89,8 @@ class System:
         temp: Path | None = None
         try:
             real.parent.mkdir(parents=True, exist_ok=True)
-            temp_path = real.parent / f".{real.name}.k8snode-{os.getpid()}.tmp"
+            _sweep_stale_temps(real)
+            temp_path = real.parent / f".{real.name}{TEMP_MARK}{os.getpid()}.tmp"
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
             fd = os.open(temp_path, flags, 0o600)
             temp = temp_path
@@ -110,6 +117,34 @@ class System:
         except OSError as error:
             raise K8snodeError(f"cannot remove {target}: {error.strerror or error}") from error
 
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the advisory lock ``/run/k8snode.lock`` under the root, so runs that write never interleave.
+
+        The wait is bounded: ``K8SNODE_LOCK_WAIT`` seconds, 30 by default.
+        """
+        import fcntl
+
+        wait_seconds = _lock_wait()
+        path = self.path(LOCK_FILE)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            deadline = time.monotonic() + wait_seconds
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise K8snodeError(
+                            f"another k8snode is running: {LOCK_FILE} is still locked after {wait_seconds:g} s"
+                        ) from None
+                    time.sleep(0.05)
+            yield
+        finally:
+            os.close(fd)
+
     def which(self, program: str) -> str | None:
         return shutil.which(program)
 
@@ -135,6 +170,23 @@ class System:
         except ProcessTimedOut as error:
             raise K8snodeError(f"{' '.join(argv)} did not finish within {timeout} s") from error
         return Completed(tuple(argv), returncode, stdout, stderr)
+
+
+def _lock_wait() -> float:
+    text = os.environ.get("K8SNODE_LOCK_WAIT", "30")
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise bad_input(f"K8SNODE_LOCK_WAIT={text!r} is not a number of seconds between 0 and 3600")
+    return seconds
+
+
+def _sweep_stale_temps(real: Path) -> None:
+    """Remove temp files a killed k8snode left next to ``real``; callers hold the lock, so none is in use."""
+    for stale in real.parent.glob(f".{real.name}{TEMP_MARK}*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def _fsync_directory(directory: Path) -> None:
