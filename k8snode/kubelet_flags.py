@@ -12,6 +12,7 @@ import json
 import re
 import shlex
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
@@ -244,10 +245,12 @@ def render(
     if out is None:
         return Result(COMMAND, data, warnings=flag_set.warnings)
     command = _canonical_command(version_text, settings, output)
-    plan = _plan(system, PurePosixPath(out), f"{OWNER_MARK.decode()} {__version__} ({command})\n{text}")
-    if plan.needs_write and not dry_run:
-        assert plan.wanted is not None
-        system.write_atomic(plan.path, plan.wanted, plan.mode)
+    content = f"{OWNER_MARK.decode()} {__version__} ({command})\n{text}"
+    with nullcontext() if dry_run else system.lock():
+        plan = _plan(system, PurePosixPath(out), content)
+        if plan.needs_write and not dry_run:
+            assert plan.wanted is not None
+            system.write_atomic(plan.path, plan.wanted, plan.mode)
     plan.action = _action(plan, dry_run=dry_run)
     data["files"] = [plan.as_dict()]
     if dry_run:

@@ -637,6 +637,22 @@ def test_every_written_file_starts_with_the_header_line(cli, tmp_path, output, b
     )
 
 
+def test_out_waits_for_another_run_holding_the_lock_and_dry_run_does_not(cli, tmp_path, monkeypatch):
+    import fcntl
+
+    monkeypatch.setenv("K8SNODE_LOCK_WAIT", "0.2")
+    (tmp_path / "run").mkdir()
+    options = ["kubelet-flags", "--format", "env", "--out", "/etc/default/kubelet", "--root", str(tmp_path)]
+    with (tmp_path / "run/k8snode.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        run = cli(*options)
+        dry = cli(*options, "--dry-run")
+    assert run.exit_code == 3
+    assert run.stderr == ("k8snode: error: another k8snode is running: /run/k8snode.lock is still locked after 0.2 s\n")
+    assert dry.exit_code == 0 and dry.stdout.endswith("/etc/default/kubelet: would create\n")
+    assert not (tmp_path / "etc").exists()
+
+
 def test_out_refuses_to_write_through_a_symlink(cli, tmp_path):
     secret = tmp_path / "etc/shadow"
     secret.parent.mkdir(parents=True)
