@@ -35,7 +35,11 @@ mkdir -p "$module"
 cd "$module"
 
 echo "k8s-truth: downloading k8s.io/kubernetes@$version"
-download=$(go mod download -json "k8s.io/kubernetes@$version")
+if ! download=$(go mod download -json "k8s.io/kubernetes@$version"); then
+	echo "k8s-truth: k8s.io/kubernetes@$version cannot be downloaded:" >&2
+	echo "$download" >&2
+	exit 1
+fi
 kube_dir=$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$download")
 kube_gomod=$(sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p' <<<"$download")
 if [[ -z $kube_dir || -z $kube_gomod ]]; then
