@@ -20,6 +20,9 @@ out=$cache/$version
 # One module and build cache for every version: most dependencies are shared.
 export GOMODCACHE=${GOMODCACHE:-$cache/go/mod}
 export GOCACHE=${GOCACHE:-$cache/go/build}
+# -mod=mod lets go build fill in go.sum for just the packages it builds:
+# go mod tidy would also fetch every test dependency, slower, and some of
+# those are not on the proxy (k8s.io/kube-scheduler v0.31.14, for one).
 export GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
 
 stamp="$version $(go version) $(cat "$here/build.sh" "$here"/*.go | sha256sum | cut -d' ' -f1)"
@@ -35,7 +38,11 @@ mkdir -p "$module"
 cd "$module"
 
 echo "k8s-truth: downloading k8s.io/kubernetes@$version"
-download=$(go mod download -json "k8s.io/kubernetes@$version")
+if ! download=$(go mod download -json "k8s.io/kubernetes@$version"); then
+	echo "k8s-truth: k8s.io/kubernetes@$version cannot be downloaded:" >&2
+	echo "$download" >&2
+	exit 1
+fi
 kube_dir=$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$download")
 kube_gomod=$(sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p' <<<"$download")
 if [[ -z $kube_dir || -z $kube_gomod ]]; then
@@ -57,9 +64,6 @@ for api in "$kube_dir"/cmd/kubeadm/app/apis/kubeadm/v1beta*; do
 	cp "$here/kinds_kubeadm_$(basename "$api").go" .
 done
 echo "k8s-truth: kubeadm API versions in $version: $(ls kinds_kubeadm_* | sed 's/kinds_kubeadm_\(.*\)\.go/\1/' | tr '\n' ' ')"
-
-echo "k8s-truth: resolving dependencies"
-go mod tidy
 
 # The flags and tags that kubernetes' own hack/lib/golang.sh and version.sh use.
 ldflags="-s -w"
