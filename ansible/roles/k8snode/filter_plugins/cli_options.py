@@ -11,7 +11,7 @@ def cli_options(options: Mapping[str, Any]) -> list[str]:
 
     ``{"pod-subnet": "10.244.0.0/16", "strict-arp": True, "lb": ""}`` gives
     ``["--pod-subnet=10.244.0.0/16", "--strict-arp"]``. Empty strings and None are left out, True gives the
-    bare flag, False gives ``=false``, and each item of a list gives its own ``--name=item``.
+    bare flag, False its ``--no-`` form, and each item of a list gives its own ``--name=item``.
     """
     words = []
     for name, value in options.items():
@@ -20,8 +20,10 @@ def cli_options(options: Mapping[str, Any]) -> list[str]:
                 continue
             if item is True:
                 words.append(f"--{name}")
+            elif item is False:
+                words.append(f"--no-{name}")
             else:
-                words.append(f"--{name}={'false' if item is False else item}")
+                words.append(f"--{name}={item}")
     return words
 
 
