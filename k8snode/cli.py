@@ -11,7 +11,7 @@ from typer._click.exceptions import ClickException  # typer 0.28 vendors click (
 from typer.core import TyperGroup
 
 from k8snode import __version__
-from k8snode.commands import ipvs
+from k8snode.commands import doctor, ipvs, kubeadm_config, kubelet_flags, probe, validate
 from k8snode.commands.common import usage_error
 
 
@@ -32,6 +32,8 @@ class _Edge(TyperGroup):
             code = super().main(argv, prog_name or "k8snode", complete_var, False, windows_expand_args, **extra)
         except ClickException as error:
             usage_error(argv, error.format_message())
+        except ValueError as error:  # raised while converting an option, e.g. a path with a NUL byte
+            usage_error(argv, f"invalid command-line value: {error}")
         except typer.Abort:
             sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)
@@ -46,6 +48,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(ipvs.app, name="ipvs")
+app.command("kubelet-flags")(kubelet_flags.command)
+app.add_typer(probe.app, name="probe")
+app.command("doctor")(doctor.command)
+app.command("kubeadm-config")(kubeadm_config.command)
+app.command("validate")(validate.command)
 
 
 def _print_version(value: bool) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 
 @cache
@@ -24,7 +25,7 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) 
     for column in columns:
         grid.add_column(column)
     for row in rows:
-        grid.add_row(*(str(cell) for cell in row))
+        grid.add_row(*_cells(row))
     _console().print(grid)
 
 
@@ -36,3 +37,25 @@ def diff(text: str) -> None:
     for row in text.splitlines():
         style = "green" if row.startswith("+") else "red" if row.startswith("-") else None
         _console().print(row, style=style, markup=False)
+
+
+def grouped_table(title: str, columns: Sequence[str], groups: Sequence[tuple[str, Sequence[Sequence[object]]]]) -> None:
+    """A table whose first column names each group once, with a rule between groups."""
+    from rich.table import Table
+
+    grid = Table(title=title, title_justify="left")
+    for column in columns:
+        grid.add_column(column)
+    for index, (name, rows) in enumerate(groups):
+        if index:
+            grid.add_section()
+        for number, row in enumerate(rows):
+            grid.add_row(*_cells([name if number == 0 else "", *row]))
+    _console().print(grid)
+
+
+def _cells(row: Sequence[object]) -> list[Text]:
+    """Cells as plain text: brackets in values (IPv6 addresses) are not rich markup."""
+    from rich.text import Text
+
+    return [Text(str(cell)) for cell in row]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
+from contextlib import nullcontext
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
@@ -65,6 +65,8 @@ class FilePlan:
         return {"path": str(self.path), "action": self.action, "mode": f"{self.mode:04o}"}
 
     def diff(self) -> str:
+        import difflib
+
         old = (self.current or b"").decode("utf-8", errors="replace").splitlines(keepends=True)
         new = (self.wanted or b"").decode("utf-8", errors="replace").splitlines(keepends=True)
         return "".join(difflib.unified_diff(old, new, f"a{self.path}", f"b{self.path}"))
@@ -173,6 +175,12 @@ def enable(
     dry_run: bool = False,
     force: bool = False,
 ) -> Result:
+    """Load what is missing, verify it in /proc/modules, then persist; the plan is re-read under the lock."""
+    with nullcontext() if dry_run else system.lock():
+        return _enable(system, scheduler, persist, dry_run=dry_run, force=force)
+
+
+def _enable(system: System, scheduler: str, persist: Persist, *, dry_run: bool, force: bool) -> Result:
     assessment = assess(system, scheduler, persist, force=force)
     if assessment.problems:
         raise K8snodeError("; ".join(assessment.problems))
@@ -205,6 +213,12 @@ def enable(
 
 
 def disable(system: System, *, unload: bool = False, force: bool = False, dry_run: bool = False) -> Result:
+    """Remove the files k8snode wrote and, with ``unload``, unload the modules no one uses."""
+    with nullcontext() if dry_run else system.lock():
+        return _disable(system, unload=unload, force=force, dry_run=dry_run)
+
+
+def _disable(system: System, *, unload: bool, force: bool, dry_run: bool) -> Result:
     kernel = read_kernel(system)
     files = []
     for path in (SYSCONFIG_FILE, MODULES_LOAD_FILE):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import gzip
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
-from k8snode.errors import K8snodeError
+from k8snode.errors import K8snodeError, bad_input
 from k8snode.system import System
 
 MODULE_NAME = re.compile(r"^[a-z0-9_]+$")
@@ -66,6 +66,8 @@ class Kernel:
 def read_kernel(system: System) -> Kernel:
     release_text = system.read_text("/proc/sys/kernel/osrelease")
     if release_text is None or not release_text.strip():
+        if system.root != Path("/"):
+            raise bad_input(f"--root {system.root} has no /proc/sys/kernel/osrelease; give the root of a Linux system")
         raise K8snodeError("cannot read the kernel release from /proc/sys/kernel/osrelease")
     release = release_text.strip().splitlines()[0]
     if "/" in release or release in (".", ".."):
@@ -102,6 +104,8 @@ def module_state(system: System, kernel: Kernel, name: str) -> tuple[ModuleState
 
 def config_evidence(system: System, kernel: Kernel, option: str) -> str | None:
     """The kernel config line for ``option`` and the file it came from, when a config file is readable."""
+    import gzip
+
     pattern = re.compile(rf"^(?:{option}=.*|# {option} is not set)$", re.MULTILINE)
     for source in ("/proc/config.gz", f"/boot/config-{kernel.release}"):
         raw = system.read_bytes(source)

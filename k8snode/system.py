@@ -7,13 +7,24 @@ tests can prove a dry run changed nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import shutil
+import signal
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from k8snode.errors import ExitCode, K8snodeError, bad_input
+
+LOCK_FILE = "/run/k8snode.lock"
+TEMP_MARK = ".k8snode-"
 
 
 @dataclass(frozen=True)
@@ -31,7 +42,7 @@ class System:
     touched: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if not self.root.is_dir():
+        if not os.path.isdir(self.root):  # noqa: PTH112 - unlike Path.is_dir, False for over-long names
             raise bad_input(f"--root {self.root} is not a directory; give the directory that stands for '/'")
 
     def path(self, target: str | PurePosixPath) -> Path:
@@ -83,7 +94,8 @@ class System:
         temp: Path | None = None
         try:
             real.parent.mkdir(parents=True, exist_ok=True)
-            temp_path = real.parent / f".{real.name}.k8snode-{os.getpid()}.tmp"
+            _sweep_stale_temps(real)
+            temp_path = real.parent / f".{real.name}{TEMP_MARK}{os.getpid()}.tmp"
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
             fd = os.open(temp_path, flags, 0o600)
             temp = temp_path
@@ -110,13 +122,46 @@ class System:
         except OSError as error:
             raise K8snodeError(f"cannot remove {target}: {error.strerror or error}") from error
 
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the advisory lock ``/run/k8snode.lock`` under the root, so runs that write never interleave.
+
+        The wait is bounded: ``K8SNODE_LOCK_WAIT`` seconds, 30 by default.
+        """
+        import fcntl
+
+        wait_seconds = _lock_wait()
+        path = self.path(LOCK_FILE)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            deadline = time.monotonic() + wait_seconds
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise K8snodeError(
+                            f"another k8snode is running: {LOCK_FILE} is still locked after {wait_seconds:g} s"
+                        ) from None
+                    time.sleep(0.05)
+            yield
+        finally:
+            os.close(fd)
+
     def which(self, program: str) -> str | None:
         return shutil.which(program)
 
-    def run(self, argv: list[str], *, timeout: float | None = None, mutates: bool = True) -> Completed:
+    def run(
+        self, argv: list[str], *, timeout: float | None = None, mutates: bool = True, output_limit: int | None = None
+    ) -> Completed:
         """Run ``argv`` (the program is looked up on PATH) and return its exit code and output.
 
         ``mutates`` says whether the command changes the system; those are recorded in ``touched``.
+        With ``output_limit``, stdout and stderr are read together into ``stdout`` and only the first
+        ``output_limit`` bytes are kept (the rest is read and dropped), and on timeout the command's whole
+        process group is killed, so that a shell's children cannot hold the output open.
         """
         from plumbum import local  # lazy: plumbum costs ~50 ms to import
         from plumbum.commands.processes import ProcessTimedOut
@@ -128,13 +173,77 @@ class System:
             self.touched.append("run " + " ".join(argv))
         if self.debug:
             print("k8snode: run: " + " ".join(argv), file=sys.stderr)
+        # plumbum snapshots the environment when it is imported; pass the current one explicitly.
+        command = local[program][argv[1:]]
+        if output_limit is not None:
+            return _run_capped(command, argv, timeout, output_limit)
         try:
-            # plumbum snapshots the environment when it is imported; pass the current one explicitly.
-            command = local[program][argv[1:]]
             returncode, stdout, stderr = command.run(retcode=None, timeout=timeout, env=dict(os.environ))
         except ProcessTimedOut as error:
             raise K8snodeError(f"{' '.join(argv)} did not finish within {timeout} s") from error
         return Completed(tuple(argv), returncode, stdout, stderr)
+
+
+def _lock_wait() -> float:
+    text = os.environ.get("K8SNODE_LOCK_WAIT", "30")
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise bad_input(f"K8SNODE_LOCK_WAIT={text!r} is not a number of seconds between 0 and 3600")
+    return seconds
+
+
+def _sweep_stale_temps(real: Path) -> None:
+    """Remove temp files a killed k8snode left next to ``real``; callers hold the lock, so none is in use."""
+    for stale in real.parent.glob(f".{real.name}{TEMP_MARK}*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
+def _run_capped(command: Any, argv: list[str], timeout: float | None, limit: int) -> Completed:
+    """Combined output capped at ``limit`` bytes, like kubelet's exec probe (a LimitWriter over both streams)."""
+    try:
+        process = command.popen(
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+            start_new_session=True,  # its own process group, killed as a whole on timeout
+        )
+    except OSError as error:
+        raise K8snodeError(f"cannot run {argv[0]}: {error.strerror or error}") from error
+    deadline = None if timeout is None else time.monotonic() + timeout
+    kept = bytearray()
+    with process.stdout as output:
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                _kill_group(process)
+                raise _killed(argv, timeout)
+            readable, _, _ = select.select([output], [], [], left)
+            if not readable:
+                continue
+            chunk = os.read(output.fileno(), 65536)
+            if not chunk:
+                break
+            kept += chunk[: max(0, limit - len(kept))]
+    try:
+        returncode = process.wait(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired as error:
+        _kill_group(process)
+        raise _killed(argv, timeout) from error
+    return Completed(tuple(argv), returncode, kept.decode("utf-8", errors="replace"), "")
+
+
+def _killed(argv: list[str], timeout: float | None) -> K8snodeError:
+    return K8snodeError(f"{' '.join(argv)} did not finish within {timeout:g} s and was killed")
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _fsync_directory(directory: Path) -> None:

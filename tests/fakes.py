@@ -94,9 +94,14 @@ class FakeRoot:
         return {**os.environ, "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}"}
 
     def snapshot(self) -> dict[str, tuple[int, int, bytes]]:
-        """Every file and link under the root with its mtime, mode and content: to prove nothing changed."""
+        """Every file and link under the root with its mtime, mode and content: to prove nothing changed.
+
+        /run is left out: it is runtime state (a tmpfs on a real host) that holds only k8snode's lock file.
+        """
         state = {}
         for item in sorted(self.path.rglob("*")):
+            if item.relative_to(self.path).parts[0] == "run":
+                continue
             stat = item.lstat()
             content = os.readlink(item).encode() if item.is_symlink() else item.read_bytes() if item.is_file() else b""
             state[str(item.relative_to(self.path))] = (stat.st_mtime_ns, stat.st_mode, content)
@@ -139,3 +144,48 @@ def write(path: Path, text: str, mode: int = 0o644) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     path.chmod(mode)
+
+
+def add_network(
+    root: Path, address: str = "192.0.2.10", prefix: int = 24, gateway: str = "192.0.2.1", interface: str = "eth0"
+) -> None:
+    """/proc/net/route (default route via ``gateway``) and /proc/net/fib_trie as Linux prints them for one NIC."""
+    import ipaddress
+
+    network = ipaddress.IPv4Network(f"{address}/{prefix}", strict=False)
+
+    def hexed(ip: ipaddress.IPv4Address) -> str:
+        return f"{int.from_bytes(ip.packed, sys.byteorder):08X}"
+
+    zero = ipaddress.IPv4Address(0)
+    header = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT"
+    rows = [
+        (interface, hexed(zero), hexed(ipaddress.IPv4Address(gateway)), "0003", hexed(zero)),
+        (interface, hexed(network.network_address), hexed(zero), "0001", hexed(network.netmask)),
+    ]
+    route = [header] + [f"{i}\t{d}\t{g}\t{f}\t0\t0\t0\t{m}\t0\t0\t0" for i, d, g, f, m in rows]
+    write(root / "proc/net/route", "\n".join(route) + "\n")
+    trie = [
+        "Main:",
+        "  +-- 0.0.0.0/0 3 0 5",
+        "     |-- 0.0.0.0",
+        "        /0 universe UNICAST",
+        "     +-- 127.0.0.0/8 2 0 2",
+        "        |-- 127.0.0.1",
+        "           /32 host LOCAL",
+        f"     +-- {network} 2 0 2",
+        f"        |-- {network.network_address}",
+        f"           /{prefix} link UNICAST",
+        f"        |-- {address}",
+        "           /32 host LOCAL",
+        f"        |-- {network.broadcast_address}",
+        "           /32 link BROADCAST",
+    ]
+    write(root / "proc/net/fib_trie", "\n".join(trie) + "\n")
+
+
+def make_node(path: Path, address: str = "192.0.2.10", kernel_release: str = "6.1.0-28-amd64") -> Path:
+    """A root for kubeadm-config: primary IPv4 ``address`` (default route via eth0) and a kernel release."""
+    add_network(path, address)
+    write(path / "proc/sys/kernel/osrelease", kernel_release + "\n")
+    return path

@@ -19,6 +19,10 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path, fake_root):
     wheel = next(dist.glob("k8snode-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "k8snode/templates/ipvs.modules.tmpl" in names
+    assert {
+        "k8snode/templates/kubeadm/v1beta4.yaml.j2",
+        "k8snode/schemas/kubeadm.k8s.io_v1beta4_InitConfiguration.json",
+    } <= set(names)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run([str(venv / "bin/pip"), "install", "-q", str(wheel)], check=True, capture_output=True)
@@ -33,3 +37,11 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path, fake_root):
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["data"]["conntrack_rule"]["module"] == "nf_conntrack"
     assert (root.path / "etc/sysconfig/modules/ipvs.modules").read_text().startswith("#!/bin/bash\n# Written by")
+    rendered = subprocess.run(
+        [str(venv / "bin/k8snode"), "kubeadm-config", "--advertise-address", "192.0.2.10", "--root", str(root.path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    assert "kind: KubeProxyConfiguration\nmode: ipvs\n" in rendered.stdout

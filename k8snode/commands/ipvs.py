@@ -11,6 +11,7 @@ import typer
 from k8snode import console
 from k8snode import ipvs as library
 from k8snode.commands.common import Debug, DryRun, Json, Root, execute
+from k8snode.probe import join_host_port
 from k8snode.result import Result
 from k8snode.system import System
 
@@ -108,3 +109,33 @@ def show(result: Result) -> None:
     for problem in data.get("problems", []):
         console.line(problem, style="red")
     console.line(result.summary, style="green" if result.ok else "yellow")
+
+
+@app.command()
+def status(root: Root = Path("/"), json_output: Json = False, debug: Debug = False) -> None:
+    """Show the IPVS virtual servers and real servers (/proc/net/ip_vs) and kube-proxy's KUBE-* ipsets."""
+    from k8snode import ipvs_state
+
+    execute(
+        "ipvs status",
+        lambda: ipvs_state.status(System(root, debug)),
+        show_status,
+        json_output=json_output,
+        debug=debug,
+    )
+
+
+def show_status(result: Result) -> None:
+    rows = []
+    for server in result.data["virtual_servers"]:
+        where = server["address"] if server["port"] is None else join_host_port(server["address"], server["port"])
+        first = [f"{server['protocol']} {where}", server["scheduler"]]
+        for real in server["real_servers"]:
+            rows.append([*first, join_host_port(real["address"], real["port"]), real["weight"]])
+            first = ["", ""]
+        if not server["real_servers"]:
+            rows.append([*first, "", ""])
+    console.table("IPVS virtual servers", ["virtual server", "scheduler", "real server", "weight"], rows)
+    if result.data["ipsets"] is not None:
+        console.line("ipsets: " + (" ".join(result.data["ipsets"]) or "(no KUBE-* sets)"))
+    console.line(result.summary)

@@ -1,0 +1,65 @@
+"""`k8snode doctor`: a node readiness report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from k8snode import console
+from k8snode import doctor as library
+from k8snode.commands.common import Debug, Json, Root, execute
+from k8snode.commands.ipvs import Scheduler, SchedulerOption
+from k8snode.durations import duration, parse_duration
+from k8snode.errors import bad_input
+from k8snode.result import Result
+from k8snode.system import System
+
+_DEFAULTS = library.Endpoints()
+
+
+def command(
+    proxy_mode: Annotated[
+        library.ProxyMode,
+        typer.Option("--proxy-mode", help="The mode kube-proxy should run in (its default: iptables)."),
+    ] = library.ProxyMode.IPTABLES,
+    scheduler: SchedulerOption = Scheduler.rr,  # type: ignore[attr-defined]
+    kubelet_healthz: Annotated[str, typer.Option("--kubelet-healthz", help="kubelet's healthz URL.")] = (
+        _DEFAULTS.kubelet_healthz
+    ),
+    kube_proxy_healthz: Annotated[str, typer.Option("--kube-proxy-healthz", help="kube-proxy's healthz URL.")] = (
+        _DEFAULTS.kube_proxy_healthz
+    ),
+    kube_proxy_metrics: Annotated[
+        str, typer.Option("--kube-proxy-metrics", help="kube-proxy's metrics address; /proxyMode is read there.")
+    ] = _DEFAULTS.kube_proxy_metrics,
+    timeout: Annotated[str, typer.Option("--timeout", help="Timeout of each HTTP check (Go duration).")] = "1s",
+    root: Root = Path("/"),
+    json_output: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Check that this host is ready to be a Kubernetes node; exit 1 when a check fails."""
+
+    def action() -> Result:
+        seconds = parse_duration(duration(timeout, "--timeout")) / 1e9
+        if seconds <= 0:
+            raise bad_input(f"--timeout must be more than zero, not {timeout}")
+        endpoints = library.Endpoints(kubelet_healthz, kube_proxy_healthz, kube_proxy_metrics, seconds)
+        return library.doctor(System(root, debug), proxy_mode, str(scheduler.value), endpoints)
+
+    execute("doctor", action, show, json_output=json_output, debug=debug)
+
+
+def show(result: Result) -> None:
+    checks = result.data["checks"]
+    groups = [
+        (area, [[c["id"], c["status"], c["detail"], c["hint"]] for c in checks if c["area"] == area])
+        for area in library.AREAS
+    ]
+    console.grouped_table(
+        f"k8snode doctor (proxy mode {result.data['proxy_mode']})",
+        ["area", "check", "status", "detail", "hint"],
+        [(area, rows) for area, rows in groups if rows],
+    )
+    console.line(result.summary, style="green" if result.ok else "red")

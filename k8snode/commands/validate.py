@@ -1,0 +1,50 @@
+"""`k8snode validate FILE`: offline validation of a kubeadm configuration file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from k8snode import console
+from k8snode.commands.common import Debug, Json, Root, execute
+from k8snode.result import Result
+from k8snode.system import System
+
+
+def command(
+    file: Annotated[str, typer.Argument(help="The kubeadm configuration file (a path on the target system).")],
+    kubernetes_version: Annotated[
+        str | None,
+        typer.Option(
+            "--kubernetes-version",
+            help="Target release (default: the file's kubernetesVersion, else the newest known).",
+        ),
+    ] = None,
+    load_balancer: Annotated[
+        str | None, typer.Option("--lb", help="An L2 load balancer runs (metallb or kube-vip): IPVS needs strictARP.")
+    ] = None,
+    node_kernel: Annotated[
+        str | None, typer.Option("--node-kernel", help="The node's kernel release, for the nftables check.")
+    ] = None,
+    root: Root = Path("/"),
+    json_output: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Check apiVersion/kind for the target version, unknown fields, types and values, and the documents together."""
+    from k8snode import validate as library  # lazy: every other command would pay for its imports
+
+    execute(
+        "validate",
+        lambda: library.validate_file(System(root, debug), file, kubernetes_version, load_balancer, node_kernel),
+        show,
+        json_output=json_output,
+        debug=debug,
+    )
+
+
+def show(result: Result) -> None:
+    for problem in result.data.get("problems", []):
+        console.line(problem, style="red")
+    console.line(result.summary, style="green" if result.ok else "red")

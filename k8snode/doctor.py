@@ -1,0 +1,288 @@
+"""`k8snode doctor`: is this host ready to be (or working as) a Kubernetes node? Read-only, through the seam.
+
+Sources: kubeadm preflight (kubernetes/kubernetes cmd/kubeadm/app/preflight/checks_linux.go: ip_forward, swap, the
+ip/iptables/mount/nsenter binaries), kube-proxy's endpoints (127.0.0.1:10249/proxyMode, :10256/healthz), kubelet's
+healthz (127.0.0.1:10248), KEP-5495 (IPVS mode deprecated in 1.35) and KEP-3866 (nftables mode needs kernel 5.13).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+
+from k8snode import http_probe, ipvs, ipvs_state
+from k8snode.errors import ExitCode, K8snodeError
+from k8snode.kernel import read_kernel
+from k8snode.probe import DEFAULT_KUBERNETES_VERSION, Outcome, Verdict, user_agent
+from k8snode.result import Result
+from k8snode.system import System
+
+AREAS = ("kernel", "sysctl", "host", "components", "kube-proxy")
+PACKAGES = {
+    "ip": "iproute2",
+    "iptables": "iptables",
+    "mount": "mount",
+    "nsenter": "util-linux",
+    "ipset": "ipset",
+    "ipvsadm": "ipvsadm",
+    "nft": "nftables",
+}
+NFTABLES_KERNEL = (5, 13)
+
+
+class ProxyMode(StrEnum):
+    IPVS = "ipvs"
+    IPTABLES = "iptables"
+    NFTABLES = "nftables"
+
+
+class Status(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    area: str
+    status: Status
+    detail: str
+    hint: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "area": self.area, "status": str(self.status), "detail": self.detail, "hint": self.hint}
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    kubelet_healthz: str = "http://127.0.0.1:10248/healthz"
+    kube_proxy_healthz: str = "http://127.0.0.1:10256/healthz"
+    kube_proxy_metrics: str = "http://127.0.0.1:10249"
+    timeout: float = 1.0
+
+    def get(self, url: str) -> Outcome:
+        headers = http_probe.probe_headers([], user_agent(DEFAULT_KUBERNETES_VERSION))
+        return http_probe.get(http_probe.Request(url, headers, self.timeout))
+
+
+@dataclass
+class _Context:
+    system: System
+    mode: ProxyMode
+    scheduler: str
+    endpoints: Endpoints
+    answers: dict[str, Outcome] = field(default_factory=dict)
+    """Each endpoint is asked once per run, however many checks read its answer."""
+
+    @cached_property
+    def ipvs(self) -> Result:
+        return ipvs.check(self.system, self.scheduler)
+
+    def answer(self, url: str) -> Outcome:
+        if url not in self.answers:
+            self.answers[url] = self.endpoints.get(url)
+        return self.answers[url]
+
+    @property
+    def proxy_mode_url(self) -> str:
+        return self.endpoints.kube_proxy_metrics.rstrip("/") + "/proxyMode"
+
+
+def doctor(system: System, mode: ProxyMode, scheduler: str = "rr", endpoints: Endpoints | None = None) -> Result:
+    for url in _urls(endpoints or Endpoints()):
+        http_probe.parse_url(url)
+    context = _Context(system, mode, ipvs.validate_scheduler(scheduler), endpoints or Endpoints())
+    checks = [_run(check, context) for check in _CHECKS]
+    counts = Counter(c.status for c in checks)
+    return Result(
+        command="doctor",
+        data={"proxy_mode": str(mode), "checks": [c.as_dict() for c in checks]},
+        exit_code=ExitCode.DRIFT if counts[Status.FAIL] else ExitCode.OK,
+        summary=", ".join(f"{counts[s]} {s}" for s in Status),
+    )
+
+
+def _urls(endpoints: Endpoints) -> list[str]:
+    return [endpoints.kubelet_healthz, endpoints.kube_proxy_healthz, endpoints.kube_proxy_metrics]
+
+
+def _run(check: tuple[str, str, Callable[[_Context], Check]], context: _Context) -> Check:
+    """One check; an error reading the host fails that check only."""
+    check_id, area, function = check
+    try:
+        return function(context)
+    except K8snodeError as error:
+        return Check(check_id, area, Status.FAIL, error.message, "rerun with --debug for details")
+
+
+def _modules(context: _Context) -> Check:
+    if context.mode != ProxyMode.IPVS:
+        return Check("modules", "kernel", Status.SKIP, f"proxy mode {context.mode} needs no IPVS modules")
+    result = context.ipvs
+    if result.ok:
+        names = " ".join(m["name"] for m in result.data["modules"])
+        return Check("modules", "kernel", Status.OK, f"present: {names}")
+    problems = result.data["problems"]
+    hint = problems[0] if problems else "run: k8snode ipvs enable"
+    return Check("modules", "kernel", Status.FAIL, result.summary, hint)
+
+
+def _persistence(context: _Context) -> Check:
+    if context.mode != ProxyMode.IPVS:
+        return Check("persistence", "kernel", Status.SKIP, f"proxy mode {context.mode} needs no IPVS modules")
+    files = context.ipvs.data["files"]
+    pending = [f"{f['path']} ({f['action']})" for f in files if f["action"] != "unchanged"]
+    if pending:
+        detail = f"modules would not load at boot: {', '.join(pending)}"
+        return Check("persistence", "kernel", Status.WARN, detail, "run: k8snode ipvs enable")
+    return Check("persistence", "kernel", Status.OK, "current: " + ", ".join(f["path"] for f in files))
+
+
+def _nftables_kernel(context: _Context) -> Check:
+    if context.mode != ProxyMode.NFTABLES:
+        return Check("nftables-kernel", "kernel", Status.SKIP, f"proxy mode {context.mode} has no kernel minimum")
+    kernel = read_kernel(context.system)
+    need = ".".join(map(str, NFTABLES_KERNEL))
+    if kernel.version is None:
+        return Check("nftables-kernel", "kernel", Status.WARN, f"cannot read a version from {kernel.release!r}")
+    if kernel.version < NFTABLES_KERNEL:
+        hint = f"nftables mode needs kernel {need} or later; upgrade the kernel or use --proxy-mode iptables"
+        return Check("nftables-kernel", "kernel", Status.FAIL, f"kernel {kernel.release} is older than {need}", hint)
+    return Check("nftables-kernel", "kernel", Status.OK, f"kernel {kernel.release} is {need} or later")
+
+
+def _ip_forward(context: _Context) -> Check:
+    path = "/proc/sys/net/ipv4/ip_forward"
+    value = context.system.read_text(path)
+    hint = "sysctl -w net.ipv4.ip_forward=1 and persist it in /etc/sysctl.d/"
+    if value is None:
+        return Check("ip-forward", "sysctl", Status.FAIL, f"cannot read {path}", hint)
+    if value.strip() != "1":
+        return Check("ip-forward", "sysctl", Status.FAIL, f"net.ipv4.ip_forward = {value.strip()}", hint)
+    return Check("ip-forward", "sysctl", Status.OK, "net.ipv4.ip_forward = 1")
+
+
+def _bridge_nf_call(context: _Context) -> Check:
+    value = context.system.read_text("/proc/sys/net/bridge/bridge-nf-call-iptables")
+    if value is None:
+        return Check("bridge-nf-call-iptables", "sysctl", Status.SKIP, "br_netfilter is not loaded")
+    if value.strip() != "1":
+        detail = f"br_netfilter is loaded and net.bridge.bridge-nf-call-iptables = {value.strip()}"
+        hint = "sysctl -w net.bridge.bridge-nf-call-iptables=1 and persist it in /etc/sysctl.d/"
+        return Check("bridge-nf-call-iptables", "sysctl", Status.WARN, detail, hint)
+    return Check("bridge-nf-call-iptables", "sysctl", Status.OK, "net.bridge.bridge-nf-call-iptables = 1")
+
+
+def _swap(context: _Context) -> Check:
+    text = context.system.read_text("/proc/swaps")
+    if text is None:
+        return Check("swap", "host", Status.SKIP, "cannot read /proc/swaps")
+    active = [line.split()[0] for line in text.splitlines()[1:] if line.strip()]
+    if active:
+        hint = "swapoff -a and remove swap from /etc/fstab, or set failSwapOn: false in the kubelet configuration"
+        return Check("swap", "host", Status.FAIL, f"swap is on: {' '.join(active)}", hint)
+    return Check("swap", "host", Status.OK, "no active swap in /proc/swaps")
+
+
+def _binaries(context: _Context) -> Check:
+    needed = ["ip", "iptables", "mount", "nsenter"]
+    needed += {ProxyMode.IPVS: ["ipset", "ipvsadm"], ProxyMode.NFTABLES: ["nft"]}.get(context.mode, [])
+    missing = [name for name in needed if context.system.which(name) is None]
+    if missing:
+        packages = " ".join(dict.fromkeys(PACKAGES[name] for name in missing))
+        hint = f"install {packages} (Debian/Ubuntu package names)"
+        return Check("binaries", "host", Status.FAIL, f"not on PATH: {' '.join(missing)}", hint)
+    return Check("binaries", "host", Status.OK, f"on PATH: {' '.join(needed)}")
+
+
+def _health(check_id: str, url: Callable[[Endpoints], str], hint: str) -> Callable[[_Context], Check]:
+    def check(context: _Context) -> Check:
+        where = url(context.endpoints)
+        outcome = context.answer(where)
+        if outcome.refused:
+            return Check(check_id, "components", Status.SKIP, f"nothing listens at {where}")
+        if outcome.verdict == Verdict.FAILURE:
+            return Check(check_id, "components", Status.FAIL, f"{where}: {outcome.message}", hint)
+        return Check(check_id, "components", Status.OK, f"{where}: HTTP {outcome.status}")
+
+    return check
+
+
+def _proxy_mode(context: _Context) -> Check:
+    url = context.proxy_mode_url
+    outcome = context.answer(url)
+    if outcome.refused:
+        return Check("proxy-mode", "kube-proxy", Status.SKIP, f"nothing listens at {url}")
+    if outcome.verdict != Verdict.SUCCESS:
+        return Check("proxy-mode", "kube-proxy", Status.WARN, f"{url}: {outcome.message}", "is kube-proxy healthy?")
+    running = outcome.message.strip()
+    if running != context.mode:
+        hint = (
+            f"set mode: {context.mode} in kube-proxy's configuration (ConfigMap kube-system/kube-proxy) and restart "
+            f"it, or pass --proxy-mode {running} if {running} is intended"
+        )
+        return Check("proxy-mode", "kube-proxy", Status.FAIL, f"kube-proxy runs in {running!r} mode", hint)
+    return Check("proxy-mode", "kube-proxy", Status.OK, f"kube-proxy runs in {running} mode")
+
+
+def _ipvs_deprecation(context: _Context) -> Check:
+    if context.mode != ProxyMode.IPVS:
+        return Check("ipvs-deprecation", "kube-proxy", Status.OK, f"proxy mode {context.mode} is not deprecated")
+    detail = "IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495); 1.37 puts it behind the KubeProxyIPVS gate"
+    hint = "plan the move to nftables mode (kernel 5.13+, nft 1.0.1+)"
+    return Check("ipvs-deprecation", "kube-proxy", Status.WARN, detail, hint)
+
+
+def _ipvs_state(context: _Context) -> Check:
+    if context.mode != ProxyMode.IPVS:
+        return Check("ipvs-state", "kube-proxy", Status.SKIP, f"proxy mode {context.mode} builds no IPVS state")
+    endpoints = context.endpoints
+    if all(context.answer(url).refused for url in (endpoints.kube_proxy_healthz, context.proxy_mode_url)):
+        return Check("ipvs-state", "kube-proxy", Status.SKIP, "kube-proxy is not running (nothing listens)")
+    state = ipvs_state.read(context.system)
+    servers = state.virtual_servers
+    found = "ip_vs not loaded" if servers is None else f"{len(servers)} virtual server(s)"
+    absent = [] if state.ipsets is None else [name for name in ipvs_state.KUBE_PROXY_SETS if name not in state.ipsets]
+    sets = (
+        "ipsets not listed (ipset not on PATH or failed)"
+        if state.ipsets is None
+        else f"{len(ipvs_state.KUBE_PROXY_SETS) - len(absent)}/{len(ipvs_state.KUBE_PROXY_SETS)} KUBE-* ipsets"
+    )
+    detail = f"{found}; {sets}" + (f"; absent: {' '.join(absent)}" if absent else "")
+    if not servers or absent:
+        hint = "kube-proxy answers but has not built its IPVS state: check its logs for 'can't use the IPVS proxier'"
+        return Check("ipvs-state", "kube-proxy", Status.WARN, detail, hint)
+    return Check("ipvs-state", "kube-proxy", Status.OK, detail)
+
+
+_CHECKS: list[tuple[str, str, Callable[[_Context], Check]]] = [
+    ("modules", "kernel", _modules),
+    ("persistence", "kernel", _persistence),
+    ("nftables-kernel", "kernel", _nftables_kernel),
+    ("ip-forward", "sysctl", _ip_forward),
+    ("bridge-nf-call-iptables", "sysctl", _bridge_nf_call),
+    ("swap", "host", _swap),
+    ("binaries", "host", _binaries),
+    (
+        "kubelet-health",
+        "components",
+        _health("kubelet-health", lambda e: e.kubelet_healthz, "see the kubelet's log: journalctl -u kubelet"),
+    ),
+    (
+        "kube-proxy-health",
+        "components",
+        _health(
+            "kube-proxy-health",
+            lambda e: e.kube_proxy_healthz,
+            "see kube-proxy's log: kubectl -n kube-system logs -l k8s-app=kube-proxy",
+        ),
+    ),
+    ("proxy-mode", "kube-proxy", _proxy_mode),
+    ("ipvs-deprecation", "kube-proxy", _ipvs_deprecation),
+    ("ipvs-state", "kube-proxy", _ipvs_state),
+]

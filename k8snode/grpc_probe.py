@@ -1,0 +1,57 @@
+"""One ``grpc.health.v1.Health/Check`` call with kubelet's rules (kubernetes/kubernetes pkg/probe/grpc/grpc.go).
+
+The connection is plaintext and waits until ready (WithInsecure, WithBlock) within the timeout, which also bounds
+the call; the user agent is ``kube-probe/<major>.<minor>``; only ``SERVING`` is success, and the messages follow
+kubelet's. grpcio is an optional extra, imported only here.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from k8snode.errors import bad_input
+from k8snode.probe import Outcome, Verdict, join_host_port
+
+INSTALL_HINT = "k8snode probe grpc needs the grpc extra: pip install 'k8snode[grpc]' (grpcio, grpcio-health-checking)"
+
+
+def modules() -> tuple[Any, Any, Any]:
+    """grpc, health_pb2 and health_pb2_grpc; bad input with the install hint when the extra is missing."""
+    try:
+        import grpc
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+    except ImportError:
+        raise bad_input(INSTALL_HINT) from None
+    return grpc, health_pb2, health_pb2_grpc
+
+
+def check(host: str, port: int, service: str, timeout: float, user_agent: str) -> Outcome:
+    grpc, health_pb2, health_pb2_grpc = modules()
+    address = join_host_port(host, port)
+    deadline = time.monotonic() + timeout
+    channel = grpc.insecure_channel(address, options=[("grpc.primary_user_agent", user_agent)])
+    try:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            return Outcome(Verdict.FAILURE, f'timeout: failed to connect service "{address}" within {timeout:g}s')
+        stub = health_pb2_grpc.HealthStub(channel)
+        request = health_pb2.HealthCheckRequest(service=service)
+        try:
+            response = stub.Check(request, timeout=max(0.0, deadline - time.monotonic()))
+        except grpc.RpcError as error:
+            code = error.code()
+            if code == grpc.StatusCode.UNIMPLEMENTED:
+                message = "error: this server does not implement the grpc health protocol (grpc.health.v1.Health)"
+                return Outcome(Verdict.FAILURE, f"{message}: {error.details()}")
+            if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                return Outcome(Verdict.FAILURE, f"timeout: health rpc did not complete within {timeout:g}s")
+            details = f": {error.details()}" if error.details() else ""
+            return Outcome(Verdict.FAILURE, f"error: health rpc probe failed: {code.name}{details}")
+        status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+        if response.status != health_pb2.HealthCheckResponse.SERVING:
+            return Outcome(Verdict.FAILURE, f'service unhealthy (responded with "{status}")', status)
+        return Outcome(Verdict.SUCCESS, "service healthy", status)
+    finally:
+        channel.close()

@@ -1,0 +1,139 @@
+"""What kube-proxy's IPVS proxier has built: virtual servers from /proc/net/ip_vs, KUBE-* sets from ipset.
+
+The /proc/net/ip_vs format is the kernel's ip_vs_info_seq_show (net/netfilter/ipvs/ip_vs_ctl.c): three header
+lines, then per service ``PROT  HHHHHHHH:PPPP sched [ops ][persistent T MASK]`` (IPv6: ``PROT  [addr]:PPPP``;
+firewall marks: ``FWM  HHHHHHHH sched``), each followed by its real servers
+``  -> HHHHHHHH:PPPP      Forward Weight ActiveConn InActConn``. Addresses and ports are hex, in host order.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from k8snode.errors import K8snodeError
+from k8snode.result import Result
+from k8snode.system import System
+
+PROC_IP_VS = "/proc/net/ip_vs"
+KUBE_PROXY_SETS = (
+    "KUBE-CLUSTER-IP",
+    "KUBE-EXTERNAL-IP",
+    "KUBE-LOAD-BALANCER",
+    "KUBE-LOAD-BALANCER-LOCAL",
+    "KUBE-NODE-PORT-TCP",
+    "KUBE-NODE-PORT-LOCAL-TCP",
+    "KUBE-NODE-PORT-UDP",
+    "KUBE-NODE-PORT-LOCAL-UDP",
+)
+"""The ipsets kube-proxy's IPVS proxier keeps (pkg/proxy/ipvs/ipset.go) that doctor expects to find."""
+
+
+@dataclass(frozen=True)
+class RealServer:
+    address: str
+    port: int
+    weight: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {"address": self.address, "port": self.port, "weight": self.weight}
+
+
+@dataclass
+class VirtualServer:
+    protocol: str
+    address: str
+    port: int | None
+    """None for a firewall-mark service, whose address is ``fwmark <n>``."""
+    scheduler: str
+    real_servers: list[RealServer] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "protocol": self.protocol,
+            "address": self.address,
+            "port": self.port,
+            "scheduler": self.scheduler,
+            "real_servers": [r.as_dict() for r in self.real_servers],
+        }
+
+
+@dataclass
+class State:
+    virtual_servers: list[VirtualServer] | None
+    """None when /proc/net/ip_vs is absent (ip_vs is not loaded)."""
+    ipsets: list[str] | None
+    """KUBE-* set names; None when ipset is not on PATH or could not list them."""
+    warnings: list[str]
+
+
+def parse(text: str) -> list[VirtualServer]:
+    services: list[VirtualServer] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        words = line.split()
+        if not words or (number <= 3 and _is_header(line)):
+            continue
+        try:
+            if words[0] == "->":
+                if not services:
+                    raise ValueError("a real server before any virtual server")
+                address, port = _endpoint(words[1])
+                services[-1].real_servers.append(RealServer(address, port, int(words[3])))
+            elif words[0] == "FWM":
+                services.append(VirtualServer("FWM", f"fwmark {int(words[1], 16)}", None, words[2]))
+            else:
+                address, port = _endpoint(words[1])
+                services.append(VirtualServer(words[0], address, port, words[2]))
+        except (ValueError, IndexError) as error:
+            raise K8snodeError(f"{PROC_IP_VS} line {number} cannot be read ({error}): {line.strip()!r}") from None
+    return services
+
+
+def read(system: System) -> State:
+    warnings = []
+    text = system.read_text(PROC_IP_VS)
+    servers = None if text is None else parse(text)
+    if servers is None:
+        warnings.append(f"{PROC_IP_VS} is absent: the ip_vs module is not loaded")
+    ipsets = None
+    if system.which("ipset") is None:
+        warnings.append("ipset is not on PATH; the KUBE-* sets were not listed")
+    else:
+        completed = system.run(["ipset", "list", "-n"], timeout=10, mutates=False)
+        if completed.returncode == 0:
+            ipsets = sorted(name for name in completed.stdout.split() if name.startswith("KUBE-"))
+        else:
+            why = completed.stderr.strip() or f"exit {completed.returncode}"
+            warnings.append(f"ipset list -n failed: {why}")
+    return State(servers, ipsets, warnings)
+
+
+def status(system: System) -> Result:
+    state = read(system)
+    servers = state.virtual_servers or []
+    real = sum(len(s.real_servers) for s in servers)
+    sets = "" if state.ipsets is None else f", {len(state.ipsets)} KUBE-* ipset(s)"
+    return Result(
+        command="ipvs status",
+        data={"virtual_servers": [s.as_dict() for s in servers], "ipsets": state.ipsets},
+        warnings=state.warnings,
+        summary=f"{len(servers)} virtual server(s), {real} real server(s){sets}",
+    )
+
+
+def _is_header(line: str) -> bool:
+    return line.startswith(("IP Virtual Server", "Prot LocalAddress", "  -> RemoteAddress"))
+
+
+def _endpoint(text: str) -> tuple[str, int]:
+    """``0A600001:01BB`` -> ("10.96.0.1", 443); ``[fd00:0000:...:0001]:01BB`` -> ("fd00::1", 443)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or len(port) != 4:
+        raise ValueError(f"{text!r} is not ADDRESS:PORT")
+    if host.startswith("[") and host.endswith("]"):
+        address = str(ipaddress.IPv6Address(host[1:-1]))
+    elif len(host) == 8:
+        address = str(ipaddress.IPv4Address(int(host, 16)))
+    else:
+        raise ValueError(f"{host!r} is not a hex IPv4 address or a bracketed IPv6 address")
+    return address, int(port, 16)

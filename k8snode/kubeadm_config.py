@@ -1,0 +1,613 @@
+"""`k8snode kubeadm-config`: render or patch a kubeadm init configuration for the target Kubernetes version."""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import string
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from k8snode import __version__, schema
+from k8snode.durations import duration
+from k8snode.errors import K8snodeError, bad_input
+from k8snode.host_address import primary_ipv4
+from k8snode.ipvs import validate_scheduler
+from k8snode.releases import KubeadmApi, Release, choose_api, kubeadm_api, newest_known, parse_release
+from k8snode.resources import templates_dir
+from k8snode.result import Result
+from k8snode.system import System
+from k8snode.validate import (
+    LOAD_BALANCERS,
+    PLACEHOLDER_ADDRESS,
+    PLACEHOLDER_TOKEN,
+    PROXY_MODES,
+    TOKEN,
+    Context,
+    cidr_problem,
+    target_path,
+    target_release,
+    validate_documents,
+    value_at,
+)
+from k8snode.yamldoc import Indent, dump_documents, guess_indent, load_documents, to_yaml
+
+HEADER_MARK = "# Written by k8snode"
+REDACTED = "<redacted>"
+CONTAINERD_SOCKET = "unix:///var/run/containerd/containerd.sock"
+CONTAINERD_SOCKET_V1ALPHA1 = "/var/run/containerd/containerd.sock"  # kubeadm 1.10 took a path, not a URL
+IPVS_PERIODS = {
+    "sync_period": ("syncPeriod", "--ipvs-sync-period"),
+    "min_sync_period": ("minSyncPeriod", "--ipvs-min-sync-period"),
+    "tcp_timeout": ("tcpTimeout", "--ipvs-tcp-timeout"),
+    "tcp_fin_timeout": ("tcpFinTimeout", "--ipvs-tcp-fin-timeout"),
+    "udp_timeout": ("udpTimeout", "--ipvs-udp-timeout"),
+}
+_TOKEN_ALPHABET = string.ascii_lowercase + string.digits
+
+
+@dataclass(frozen=True)
+class Options:
+    """The command's options; None means "not given" (a default applies, or a patched file keeps its value)."""
+
+    kubernetes_version: str | None = None
+    api_version: str = "auto"
+    proxy_mode: str | None = None
+    ipvs_scheduler: str | None = None
+    strict_arp: bool | None = None
+    exclude_cidrs: tuple[str, ...] = ()
+    sync_period: str | None = None
+    min_sync_period: str | None = None
+    tcp_timeout: str | None = None
+    tcp_fin_timeout: str | None = None
+    udp_timeout: str | None = None
+    load_balancer: str | None = None
+    advertise_address: str | None = None
+    bind_port: int | None = None
+    control_plane_endpoint: str | None = None
+    node_name: str | None = None
+    cri_socket: str | None = None
+    pod_subnet: str | None = None
+    service_subnet: str | None = None
+    image_repository: str | None = None
+    cluster_name: str | None = None
+    token: str | None = field(default=None, repr=False)
+    kubelet_config: bool = False
+    sets: tuple[str, ...] = ()
+    node_kernel: str | None = None
+    patch: str | None = None
+    migrate: bool = False
+    out: str | None = None
+
+    def command_line(self) -> str:
+        """The canonical command that writes this file, with the token redacted."""
+        words = ["k8snode", "kubeadm-config"]
+        flags: list[tuple[str, object]] = [
+            ("--kubernetes-version", self.kubernetes_version),
+            ("--api-version", None if self.api_version == "auto" else self.api_version),
+            ("--patch", self.patch),
+            ("--migrate", self.migrate),
+            ("--proxy-mode", self.proxy_mode),
+            ("--ipvs-scheduler", self.ipvs_scheduler),
+            ("--strict-arp" if self.strict_arp else "--no-strict-arp", self.strict_arp is not None),
+            *(("--exclude-cidr", cidr) for cidr in self.exclude_cidrs),
+            *((option, getattr(self, attribute)) for attribute, (_, option) in IPVS_PERIODS.items()),
+            ("--lb", self.load_balancer),
+            ("--advertise-address", self.advertise_address),
+            ("--bind-port", self.bind_port),
+            ("--control-plane-endpoint", self.control_plane_endpoint),
+            ("--node-name", self.node_name),
+            ("--cri-socket", self.cri_socket),
+            ("--pod-subnet", self.pod_subnet),
+            ("--service-subnet", self.service_subnet),
+            ("--image-repository", self.image_repository),
+            ("--cluster-name", self.cluster_name),
+            ("--token", REDACTED if self.token else None),
+            ("--kubelet-config", self.kubelet_config),
+            *(("--set", assignment) for assignment in self.sets),
+            ("--node-kernel", self.node_kernel),
+            ("--out", self.out),
+        ]
+        for flag, value in flags:
+            if value is True:
+                words.append(flag)
+            elif value not in (None, False, ""):
+                words += [flag, str(value)]
+        return " ".join(words)
+
+
+@dataclass
+class ConfigResult(Result):
+    """A Result that also carries the rendered YAML for stdout; the YAML holds the token, so it is no data field."""
+
+    yaml_text: str = field(default="", repr=False)
+
+
+@dataclass
+class _Plan:
+    release: Release
+    api: KubeadmApi
+    documents: list[Any]
+    warnings: list[str] = field(default_factory=list)
+    indent: Indent = field(default_factory=Indent)
+
+
+def kubeadm_config(system: System, options: Options, *, dry_run: bool = False) -> ConfigResult:
+    _check(options)
+    out = target_path(system, options.out, "--out") if options.out else None
+    existing = system.read_bytes(out) if out else None
+    token = options.token or (_reusable_token(existing) if existing else None) or _fresh_token()
+    plan = _patch(system, options, token) if options.patch else _render(system, options, token)
+    _apply_sets(plan.documents, options.sets)
+    report = validate_documents(
+        plan.documents, Context(plan.release, options.load_balancer, options.node_kernel or _host_kernel(system))
+    )
+    if report.problems:
+        raise bad_input(_redact("the configuration does not validate: " + "; ".join(report.messages()), token))
+    header = f"{HEADER_MARK} {__version__} ({options.command_line()})\n"
+    text = header + dump_documents(plan.documents, plan.indent)
+    data: dict[str, Any] = {
+        "path": str(out) if out else None,
+        "api_version": plan.api.api_version,
+        "kubernetes_version": str(plan.release),
+        "proxy_mode": _proxy_mode(plan.documents),
+        "documents": report.kinds,
+    }
+    warnings = [*plan.warnings, *report.warnings]
+    if options.load_balancer and data["proxy_mode"] == "ipvs":
+        warnings.insert(0, f"strictARP is on: {options.load_balancer} in L2 mode under IPVS needs it")
+    if out is None:
+        return ConfigResult("kubeadm-config", data, False, warnings, summary="rendered", yaml_text=text)
+    return _write(system, out, text.encode(), token, data, warnings, dry_run=dry_run)
+
+
+def _check(options: Options) -> None:
+    """Bad input found before anything is read or written."""
+    if options.kubernetes_version is not None:
+        parse_release(options.kubernetes_version)
+    if options.api_version != "auto":
+        kubeadm_api(options.api_version)
+    if options.token is not None and not TOKEN.match(options.token):
+        raise bad_input("--token is not a bootstrap token; use the form [a-z0-9]{6}.[a-z0-9]{16}")
+    if options.proxy_mode is not None and options.proxy_mode not in PROXY_MODES:
+        raise bad_input(f"--proxy-mode {options.proxy_mode!r} is not known; use one of {', '.join(PROXY_MODES)}")
+    if options.load_balancer is not None and options.load_balancer not in LOAD_BALANCERS:
+        raise bad_input(f"--lb {options.load_balancer!r} is not known; use one of {', '.join(LOAD_BALANCERS)}")
+    if options.ipvs_scheduler is not None:
+        validate_scheduler(options.ipvs_scheduler)
+    for attribute, (_, option) in IPVS_PERIODS.items():
+        value = getattr(options, attribute)
+        if value is not None:
+            duration(value, option)
+    for option, value in (("--pod-subnet", options.pod_subnet), ("--service-subnet", options.service_subnet)):
+        problem = cidr_problem(value) if value is not None else None
+        if problem:
+            raise bad_input(f"{option}: {problem}")
+    for cidr in options.exclude_cidrs:
+        problem = cidr_problem(cidr, dual_stack=False)
+        if problem:
+            raise bad_input(f"--exclude-cidr: {problem}")
+    if options.advertise_address is not None:
+        _ip(options.advertise_address, "--advertise-address")
+    if options.bind_port is not None and not 1 <= options.bind_port <= 65535:
+        raise bad_input(f"--bind-port {options.bind_port} is not a TCP port; use 1-65535")
+    ipvs_given = (
+        options.ipvs_scheduler
+        or options.strict_arp
+        or options.exclude_cidrs
+        or any(getattr(options, attribute) for attribute in IPVS_PERIODS)
+    )
+    if ipvs_given and options.proxy_mode not in (None, "ipvs"):
+        raise bad_input(
+            f"the --ipvs-* options, --strict-arp and --exclude-cidr need --proxy-mode ipvs, not {options.proxy_mode}"
+        )
+    if options.migrate and not options.patch:
+        raise bad_input("--migrate converts a file given with --patch; add --patch FILE")
+    for assignment in options.sets:
+        _split_assignment(assignment)
+
+
+def _ip(text: str, option: str) -> str:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise bad_input(f"{option} {text!r} is not an IP address") from None
+    if str(address) == PLACEHOLDER_ADDRESS:
+        raise bad_input(f"{option} 1.2.3.4 is kubeadm's placeholder; give the host's real address")
+    return str(address)
+
+
+def _fresh_token() -> str:
+    import secrets  # lazy: ~8 ms, needed only when no token is given or reused
+
+    pick = secrets.choice
+    return "".join(pick(_TOKEN_ALPHABET) for _ in range(6)) + "." + "".join(pick(_TOKEN_ALPHABET) for _ in range(16))
+
+
+def _reusable_token(existing: bytes) -> str | None:
+    """The valid, non-placeholder bootstrap token of an existing output file, so re-running changes nothing."""
+    try:
+        documents = load_documents(existing.decode("utf-8", errors="replace"), "the --out file")
+    except K8snodeError:  # an old file that is not YAML is replaced, its token not reused
+        return None
+    for document in documents:
+        if not isinstance(document, dict):
+            continue
+        tokens = document.get("bootstrapTokens")
+        candidates = [t.get("token") for t in tokens if isinstance(t, dict)] if isinstance(tokens, list) else []
+        candidates.append(document.get("token"))
+        for candidate in candidates:
+            if isinstance(candidate, str) and TOKEN.match(candidate) and candidate != PLACEHOLDER_TOKEN:
+                return candidate
+    return None
+
+
+def _release(options: Options, documents: list[Any] | None, warnings: list[str]) -> Release:
+    if options.kubernetes_version:
+        release = parse_release(options.kubernetes_version)
+    elif documents:
+        release = target_release(documents)
+    else:
+        release = newest_known()
+    if release > newest_known():
+        warnings.append(
+            f"Kubernetes {release} is newer than the newest release k8snode knows ({newest_known()}); "
+            "rendering with the newest kubeadm API"
+        )
+    return release
+
+
+def _advertise_address(system: System, options: Options) -> str:
+    if options.advertise_address:
+        return _ip(options.advertise_address, "--advertise-address")
+    found = primary_ipv4(system)
+    if found is None:
+        raise bad_input(
+            "cannot determine the host's primary IPv4 address from /proc/net/route and /proc/net/fib_trie; "
+            "pass --advertise-address"
+        )
+    return found
+
+
+def _host_kernel(system: System) -> str | None:
+    release = system.read_text("/proc/sys/kernel/osrelease")
+    return release.strip() or None if release else None
+
+
+def _proxy_settings(options: Options) -> dict[str, Any]:
+    mode = options.proxy_mode or "ipvs"
+    strict_arp = bool(options.strict_arp) or (options.load_balancer is not None and mode == "ipvs")
+    settings: dict[str, Any] = {
+        "mode": mode,
+        "cluster_cidr": options.pod_subnet,
+        "scheduler": options.ipvs_scheduler or "rr",
+        "strict_arp": strict_arp,
+        "exclude_cidrs": list(options.exclude_cidrs),
+    }
+    settings.update({attribute: getattr(options, attribute) for attribute in IPVS_PERIODS})
+    return settings
+
+
+def _template_values(system: System, options: Options, api: KubeadmApi, release: Release, token: str) -> dict[str, Any]:
+    proxy = _proxy_settings(options)
+    proxy["ipvs_feature_gates"] = (
+        {"SupportIPVSProxyMode": True} if release.minor_version >= (1, 10) else "SupportIPVSProxyMode=true"
+    )
+    return {
+        "token": token,
+        "advertise_address": _advertise_address(system, options),
+        "bind_port": options.bind_port or 6443,
+        "node_name": options.node_name,
+        "cri_socket": options.cri_socket
+        or (CONTAINERD_SOCKET_V1ALPHA1 if api.name == "v1alpha1" else CONTAINERD_SOCKET),
+        "kubernetes_version": str(release),
+        "cluster_name": options.cluster_name or "kubernetes",
+        "control_plane_endpoint": options.control_plane_endpoint,
+        "image_repository": options.image_repository or ("k8s.gcr.io" if api.name == "v1alpha1" else "registry.k8s.io"),
+        "service_subnet": options.service_subnet or "10.96.0.0/12",
+        "pod_subnet": options.pod_subnet,
+        "proxy": proxy,
+        "kubelet_config": options.kubelet_config,
+    }
+
+
+def render_template(name: str, values: dict[str, Any]) -> str:
+    """Render ``templates/kubeadm/<name>``; the templates pass every value through the ``toyaml`` filter."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir() / "kubeadm")),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 - YAML, not HTML: the toyaml filter quotes values as YAML needs
+    )
+    environment.filters["toyaml"] = to_yaml
+    return environment.get_template(name).render(**values).rstrip() + "\n"
+
+
+def _render(system: System, options: Options, token: str) -> _Plan:
+    warnings: list[str] = []
+    release = _release(options, None, warnings)
+    api = choose_api(min(release, newest_known()), options.api_version)
+    if api.name == "v1alpha1":
+        warnings.append("kubeadm API v1alpha1 (MasterConfiguration) is read only by kubeadm 1.10 and older")
+    text = render_template(f"{api.name}.yaml.j2", _template_values(system, options, api, release, token))
+    return _Plan(release, api, load_documents(text, f"template {api.name}.yaml.j2"), warnings=warnings)
+
+
+def _patch(system: System, options: Options, token: str) -> _Plan:
+    assert options.patch is not None
+    source = target_path(system, options.patch, "--patch")
+    text = system.read_text(source)
+    if text is None:
+        raise bad_input(f"--patch {source} does not exist; give a kubeadm configuration file")
+    # A file k8snode wrote gets a new header instead of a second one.
+    old_header = "".join(line for line in text.splitlines(keepends=True)[:1] if line.startswith(HEADER_MARK))
+    documents = load_documents(text.removeprefix(old_header), f"--patch {source}")
+    warnings: list[str] = []
+    release = _release(options, documents, warnings)
+    api = _file_api(documents, source)
+    if options.api_version not in ("auto", api.name):
+        raise bad_input(
+            f"--api-version {options.api_version} does not apply to --patch; use --migrate to convert a v1beta3 file"
+        )
+    if api.name == "v1beta3" and (options.migrate or not api.serves(release)):
+        if not options.migrate:
+            raise bad_input(
+                f"{source} uses kubeadm.k8s.io/v1beta3, which kubeadm {release} no longer reads "
+                f"({api.removed_because}); add --migrate to convert it to v1beta4"
+            )
+        warnings.extend(migrate_v1beta3(documents))
+        api = kubeadm_api("v1beta4")
+    choose_api(min(release, newest_known()), api.name)
+    _ensure_documents(documents, options)
+    warnings += _replace_placeholders(system, documents, options, token)
+    proxy = _document(documents, "KubeProxyConfiguration")
+    if options.proxy_mode is None and proxy.get("mode") not in ("ipvs", None):
+        warnings.append(
+            f"KubeProxyConfiguration.mode {proxy['mode'] or '(empty: iptables)'} becomes ipvs, k8snode's default; "
+            f"pass --proxy-mode {proxy['mode'] or 'iptables'} to keep it"
+        )
+    for kind, path, value in _patch_settings(options):
+        document = _document(documents, kind)
+        if document is not None:
+            _set(document, path, value)
+    return _Plan(release, api, documents, warnings=warnings, indent=guess_indent(text))
+
+
+def _file_api(documents: list[Any], source: PurePosixPath) -> KubeadmApi:
+    versions = {
+        d.get("apiVersion")
+        for d in documents
+        if isinstance(d, dict) and str(d.get("apiVersion", "")).startswith("kubeadm.k8s.io/")
+    }
+    if len(versions) != 1:
+        raise bad_input(
+            f"--patch {source} must hold kubeadm documents of one apiVersion; "
+            f"found {', '.join(sorted(map(str, versions))) or 'none'}"
+        )
+    api = kubeadm_api(str(versions.pop()))
+    if api.name == "v1alpha1":
+        raise bad_input(f"--patch works on v1beta3 and v1beta4 files; {source} is v1alpha1: render it without --patch")
+    return api
+
+
+def _document(documents: list[Any], kind: str) -> Any:
+    return next((d for d in documents if isinstance(d, dict) and d.get("kind") == kind), None)
+
+
+def _ensure_documents(documents: list[Any], options: Options) -> None:
+    """Add the KubeProxyConfiguration (and, with --kubelet-config, KubeletConfiguration) the file lacks."""
+    values = {"proxy": _proxy_settings(options)}
+    wanted = [("KubeProxyConfiguration", "kube-proxy.yaml.j2")]
+    if options.kubelet_config:
+        wanted.append(("KubeletConfiguration", "kubelet.yaml.j2"))
+    for kind, template in wanted:
+        if _document(documents, kind) is None:
+            documents.extend(load_documents(render_template(template, values), f"template {template}"))
+
+
+def _replace_placeholders(system: System, documents: list[Any], options: Options, token: str) -> list[str]:
+    warnings: list[str] = []
+    init = _document(documents, "InitConfiguration")
+    if init is None:
+        return warnings
+    tokens = init.get("bootstrapTokens")
+    if not isinstance(tokens, list) or not tokens or not isinstance(tokens[0], dict):
+        init["bootstrapTokens"] = [{"token": token}]
+    elif tokens[0].get("token") == PLACEHOLDER_TOKEN:
+        tokens[0]["token"] = token
+        warnings.append("replaced the placeholder bootstrap token abcdef.0123456789abcdef with a fresh one")
+    elif options.token and tokens[0].get("token") != token:
+        tokens[0]["token"] = token
+    endpoint = init.get("localAPIEndpoint")
+    if isinstance(endpoint, dict) and endpoint.get("advertiseAddress") == PLACEHOLDER_ADDRESS:
+        endpoint["advertiseAddress"] = _advertise_address(system, options)
+        warnings.append(f"replaced the placeholder advertise address 1.2.3.4 with {endpoint['advertiseAddress']}")
+    registration = init.get("nodeRegistration")
+    if isinstance(registration, dict) and registration.get("name") == "node" and not options.node_name:
+        warnings.append("nodeRegistration.name is kubeadm's placeholder 'node'; set it with --node-name")
+    return warnings
+
+
+def _patch_settings(options: Options) -> list[tuple[str, tuple[str, ...], Any]]:
+    """Where each given option goes in a v1beta3/v1beta4 file: (kind, path, value)."""
+    proxy_mode = options.proxy_mode or "ipvs"
+    strict_arp = options.strict_arp
+    if options.load_balancer and proxy_mode == "ipvs" and strict_arp is None:
+        strict_arp = True
+    candidates: list[tuple[str, tuple[str, ...], Any]] = [
+        ("InitConfiguration", ("localAPIEndpoint", "advertiseAddress"), options.advertise_address),
+        ("InitConfiguration", ("localAPIEndpoint", "bindPort"), options.bind_port),
+        ("InitConfiguration", ("nodeRegistration", "name"), options.node_name),
+        ("InitConfiguration", ("nodeRegistration", "criSocket"), options.cri_socket),
+        ("ClusterConfiguration", ("kubernetesVersion",), options.kubernetes_version),
+        ("ClusterConfiguration", ("controlPlaneEndpoint",), options.control_plane_endpoint),
+        ("ClusterConfiguration", ("networking", "podSubnet"), options.pod_subnet),
+        ("ClusterConfiguration", ("networking", "serviceSubnet"), options.service_subnet),
+        ("ClusterConfiguration", ("imageRepository",), options.image_repository),
+        ("ClusterConfiguration", ("clusterName",), options.cluster_name),
+        ("KubeProxyConfiguration", ("mode",), proxy_mode),
+        ("KubeProxyConfiguration", ("clusterCIDR",), options.pod_subnet),
+        ("KubeProxyConfiguration", ("ipvs", "scheduler"), options.ipvs_scheduler),
+        ("KubeProxyConfiguration", ("ipvs", "strictARP"), strict_arp),
+        ("KubeProxyConfiguration", ("ipvs", "excludeCIDRs"), list(options.exclude_cidrs) or None),
+        *(
+            ("KubeProxyConfiguration", ("ipvs", key), getattr(options, attribute))
+            for attribute, (key, _) in IPVS_PERIODS.items()
+        ),
+    ]
+    if options.kubelet_config:
+        candidates += [
+            ("KubeletConfiguration", ("cgroupDriver",), "systemd"),
+            ("KubeletConfiguration", ("staticPodPath",), "/etc/kubernetes/manifests"),
+        ]
+    return [(kind, path, value) for kind, path, value in candidates if value is not None]
+
+
+def _set(document: Any, path: tuple[str, ...], value: Any) -> None:
+    """Set ``value`` at ``path`` (maps created as needed); leave the node alone when it already holds it."""
+    from ruamel.yaml.comments import CommentedMap
+
+    parent = document
+    for part in path[:-1]:
+        child = parent.get(part)
+        if not isinstance(child, dict):
+            child = CommentedMap()
+            parent[part] = child
+        parent = child
+    key = path[-1]
+    if parent.get(key) != value or key not in parent:
+        parent[key] = value
+
+
+def migrate_v1beta3(documents: list[Any]) -> list[str]:
+    """Convert kubeadm v1beta3 documents to v1beta4 in place; return what was done, as warnings."""
+    from ruamel.yaml.comments import CommentedMap
+
+    done = []
+    init, join = _document(documents, "InitConfiguration"), _document(documents, "JoinConfiguration")
+    for document in documents:
+        if not isinstance(document, dict) or document.get("apiVersion") != "kubeadm.k8s.io/v1beta3":
+            continue
+        document["apiVersion"] = "kubeadm.k8s.io/v1beta4"
+        kind = document.get("kind")
+        holders = [("nodeRegistration", "kubeletExtraArgs")]
+        if kind == "ClusterConfiguration":
+            holders = [(c, "extraArgs") for c in ("apiServer", "controllerManager", "scheduler")]
+            holders.append(("etcd", "local", "extraArgs"))  # type: ignore[arg-type]
+        for holder in holders:
+            parent = value_at(document, holder[:-1])
+            arguments = parent.get(holder[-1]) if isinstance(parent, dict) else None
+            if isinstance(arguments, dict):
+                parent[holder[-1]] = [CommentedMap(name=str(k), value=str(v)) for k, v in arguments.items()]
+                done.append(f"{kind}.{'.'.join(holder)}: map -> list of {{name, value}}")
+        api_server = document.get("apiServer") if kind == "ClusterConfiguration" else None
+        if isinstance(api_server, dict) and "timeoutForControlPlane" in api_server:
+            timeout = api_server.pop("timeoutForControlPlane")
+            # kubeadm config migrate gives both InitConfiguration and JoinConfiguration the control plane timeout.
+            carriers = [d for d in (init, join) if d is not None]
+            for carrier in carriers:
+                carrier.setdefault("timeouts", CommentedMap())["controlPlaneComponentHealthCheck"] = timeout
+            moved_to = " and ".join(f"{c['kind']}.timeouts.controlPlaneComponentHealthCheck" for c in carriers)
+            outcome = f"-> {moved_to}" if carriers else "dropped: no Init or JoinConfiguration holds it"
+            done.append(f"ClusterConfiguration.apiServer.timeoutForControlPlane {outcome}")
+        discovery = document.get("discovery") if kind == "JoinConfiguration" else None
+        if isinstance(discovery, dict) and "timeout" in discovery:
+            document.setdefault("timeouts", CommentedMap())["discovery"] = discovery.pop("timeout")
+            done.append("JoinConfiguration.discovery.timeout -> JoinConfiguration.timeouts.discovery")
+    return ["migrated kubeadm.k8s.io/v1beta3 to v1beta4" + (": " + "; ".join(done) if done else "")]
+
+
+def _split_assignment(assignment: str) -> tuple[str, list[str], str]:
+    path, equals, value = assignment.partition("=")
+    parts = path.split(".")
+    if not equals or len(parts) < 2 or not all(parts):
+        raise bad_input(
+            f"--set {assignment!r}: use Kind.field.path=VALUE, e.g. KubeProxyConfiguration.ipvs.syncPeriod=10s"
+        )
+    return parts[0], parts[1:], value
+
+
+def _apply_sets(documents: list[Any], assignments: tuple[str, ...]) -> None:
+    for assignment in assignments:
+        kind, parts, text = _split_assignment(assignment)
+        document = _document(documents, kind)
+        if document is None:
+            kinds = [str(d.get("kind")) for d in documents if isinstance(d, dict)]
+            hint = "; add --kubelet-config" if kind == "KubeletConfiguration" else schema.did_you_mean(kind, kinds)
+            raise bad_input(f"--set {assignment!r}: no {kind} document (the file has {', '.join(kinds)}){hint}")
+        found = schema.load(str(document.get("apiVersion")), kind)
+        if found is None:
+            raise bad_input(f"--set {assignment!r}: k8snode has no schema for {document.get('apiVersion')} {kind}")
+        spec = schema.field_spec(found, parts)
+        if isinstance(spec, str):
+            raise bad_input(f"--set {assignment!r}: {spec}")
+        _set(document, tuple(parts), _typed(text, spec, assignment))
+
+
+def _typed(text: str, spec: schema.Spec, assignment: str) -> Any:
+    kind = spec["type"]
+    if kind in ("string", "duration", "time"):
+        return text
+    if kind == "bool" and text in ("true", "false"):
+        return text == "true"
+    if kind in ("integer", "int-or-string", "quantity") and text.lstrip("-").isdigit():
+        return int(text)
+    if kind in ("int-or-string", "quantity"):
+        return text
+    if kind == "number":
+        try:
+            return float(text) if "." in text else int(text)
+        except ValueError:
+            pass
+    if kind == "list":
+        return [_typed(item.strip(), spec["items"], assignment) for item in text.split(",") if item.strip()]
+    if kind == "any":
+        return load_documents(text, f"--set {assignment!r}")[0] if text.strip() else None
+    raise bad_input(
+        f"--set {assignment!r}: {text!r} is not a {kind} value"
+        + ("; set its fields one by one" if kind in ("object", "map") else "")
+    )
+
+
+def _proxy_mode(documents: list[Any]) -> str:
+    for document in documents:
+        if isinstance(document, dict):
+            config = (
+                document
+                if document.get("kind") == "KubeProxyConfiguration"
+                else value_at(document, ("kubeProxy", "config"))
+            )
+            if isinstance(config, dict):
+                return str(config.get("mode") or "iptables")
+    return "iptables"
+
+
+def _write(
+    system: System,
+    out: PurePosixPath,
+    content: bytes,
+    token: str,
+    data: dict[str, Any],
+    warnings: list[str],
+    *,
+    dry_run: bool,
+) -> ConfigResult:
+    current = system.read_bytes(out)
+    unchanged = current == content and system.mode(out) == 0o600
+    action = "unchanged" if unchanged else "created" if current is None else "updated"
+    if dry_run:
+        old = (current or b"").decode("utf-8", errors="replace").splitlines(keepends=True)
+        new = content.decode().splitlines(keepends=True)
+        data["diff"] = _redact("".join(difflib.unified_diff(old, new, f"a{out}", f"b{out}")), token)
+        action = "unchanged" if unchanged else f"would-{'create' if current is None else 'update'}"
+    elif not unchanged:
+        system.write_atomic(out, content, 0o600)
+    data["action"] = action
+    return ConfigResult("kubeadm-config", data, not unchanged, warnings, summary=f"{out}: {action} (mode 0600)")
+
+
+def _redact(text: str, token: str) -> str:
+    return text.replace(token, REDACTED).replace(token.split(".")[1], REDACTED) if token else text

@@ -1,0 +1,577 @@
+"""Kubelet flag sets for a Kubernetes version, from the settings catalog in k8snode/data/kubelet_settings.json.
+
+The catalog is data: which flag carries each setting in which releases, its KubeletConfiguration field, its
+value type, and when it was deprecated or removed. This module only reads those rows; it has no per-flag code.
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import json
+import re
+import shlex
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache
+from pathlib import Path, PurePosixPath
+from string import Template
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from k8snode import __version__
+from k8snode.durations import duration, parse_duration
+from k8snode.errors import K8snodeError, bad_input
+from k8snode.ipvs import OWNER_MARK, FilePlan
+from k8snode.resources import template_text
+from k8snode.result import Result
+from k8snode.system import System
+
+CATALOG_FILE = Path(__file__).resolve().parent / "data" / "kubelet_settings.json"
+CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1"
+CONFIG_KIND = "KubeletConfiguration"
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+COMMAND = "kubelet-flags"
+
+Version = tuple[int, int]
+
+
+class Format(StrEnum):
+    FLAGS = "flags"
+    ARGS = "args"
+    ENV = "env"
+    DROPIN = "dropin"
+    CONFIG = "config"
+
+
+@dataclass(frozen=True)
+class FlagName:
+    """The kubelet flag that carries a setting from ``since`` up to (not including) ``until``."""
+
+    flag: str
+    since: Version | None = None
+    until: Version | None = None
+
+    def covers(self, version: Version) -> bool:
+        return (self.since is None or version >= self.since) and (self.until is None or version < self.until)
+
+
+@dataclass(frozen=True)
+class ReservedLabels:
+    """Label namespaces the kubelet keeps to itself from ``since``: only the allowed keys may be set."""
+
+    since: Version
+    namespaces: tuple[str, ...]
+    allowed_namespaces: tuple[str, ...]
+    allowed: tuple[str, ...]
+
+    def refused(self, key: str) -> bool:
+        namespace = key.partition("/")[0] if "/" in key else ""
+        return (
+            _in_namespace(namespace, self.namespaces)
+            and key not in self.allowed
+            and not _in_namespace(namespace, self.allowed_namespaces)
+        )
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    flags: tuple[FlagName, ...]
+    type: str
+    description: str
+    source: str
+    default: Any = None
+    aliases: tuple[str, ...] = ()
+    field: str | None = None
+    field_since: Version | None = None
+    deprecated: Version | None = None
+    removed: Version | None = None
+    replacement: str | None = None
+    choices: tuple[str, ...] = ()
+    choices_since: Version | None = None
+    single_before: Version | None = None
+    reserved_labels: ReservedLabels | None = None
+    """Releases before this took one value where later ones take a comma-separated list."""
+    note: str | None = None
+    """Context for the error message when the setting is not available or its value not accepted."""
+
+    @property
+    def option(self) -> str:
+        return f"--{self.name}"
+
+    def flag_at(self, version: Version) -> FlagName | None:
+        return next((name for name in self.flags if name.covers(version)), None)
+
+    def is_field_at(self, version: Version) -> bool:
+        return self.field is not None and self.field_since is not None and version >= self.field_since
+
+
+@dataclass(frozen=True)
+class Catalog:
+    settings: tuple[Setting, ...]
+    oldest: Version
+    newest: Version
+    default_kubernetes_version: str
+    config_file_since: Version
+    node_management_set: Mapping[str, object]
+
+    def setting(self, name: str) -> Setting:
+        return next(s for s in self.settings if s.name == name)
+
+
+@cache
+def catalog() -> Catalog:
+    raw = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
+    settings = tuple(_setting(row) for row in raw["settings"])
+    return Catalog(
+        settings=settings,
+        oldest=_minor(raw["oldest"]),
+        newest=_minor(raw["newest"]),
+        default_kubernetes_version=raw["default_kubernetes_version"],
+        config_file_since=_minor(raw["config_file_since"]),
+        node_management_set=raw["node_management_set"],
+    )
+
+
+def describe(name: str) -> str:
+    """The catalog's one-line description of a setting and the kubelet's default: its k8snode option's help."""
+    setting = catalog().setting(name)
+    if setting.default in (None, ""):
+        return setting.description
+    default = json.dumps(setting.default) if isinstance(setting.default, bool) else setting.default
+    return f"{setting.description} Kubelet default: {default}."
+
+
+@dataclass(frozen=True)
+class Value:
+    """A validated setting value, as the kubelet flag takes it and as the KubeletConfiguration field holds it."""
+
+    flag_text: str
+    config: Any
+    redacted: str | None = None
+    """How the value appears in the header's canonical command, when it may hold a secret."""
+
+
+@dataclass
+class FlagSet:
+    output: Format
+    flags: list[tuple[str, Value]] = field(default_factory=list)
+    config: dict[str, Any] | None = None
+    deprecations: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def flag_words(self) -> list[str]:
+        return [f"{flag}={value.flag_text}" for flag, value in self.flags]
+
+
+def parse_version(text: str) -> Version:
+    match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+][0-9A-Za-z.-]+)?", text)
+    if match is None:
+        raise bad_input(f"--kubernetes-version {text!r} is not a Kubernetes version; use one such as v1.37.2")
+    version = (int(match[1]), int(match[2]))
+    known = catalog()
+    if version[0] != 1 or version < known.oldest:
+        raise bad_input(
+            f"--kubernetes-version {text}: k8snode knows kubelet {_show(known.oldest)} to {_show(known.newest)}"
+        )
+    return version
+
+
+def build(version: Version, settings: Mapping[str, object], output: Format) -> FlagSet:
+    """The flags (and, for ``config``, the KubeletConfiguration) that carry ``settings`` for kubelet ``version``."""
+    known = catalog()
+    result = FlagSet(output)
+    if version > known.newest:
+        result.warnings.append(
+            f"k8snode's catalog ends at kubelet {_show(known.newest)}; flags for {_show(version)} follow it"
+        )
+    if output == Format.CONFIG:
+        if version < known.config_file_since:
+            raise bad_input(
+                f"--format config: kubelet {_show(version)} cannot read a KubeletConfiguration file "
+                f"(--config names one from {_show(known.config_file_since)}); use --format flags, args, env or dropin"
+            )
+        result.config = {"apiVersion": CONFIG_API_VERSION, "kind": CONFIG_KIND}
+    unknown = sorted(set(settings) - {s.name for s in known.settings})
+    if unknown:
+        raise bad_input(f"unknown kubelet setting(s): {', '.join(unknown)}")
+    for setting in known.settings:
+        if setting.name not in settings:
+            continue
+        flag = _flag_at(setting, version)
+        value = _validate(setting, settings[setting.name], version, output)
+        if result.config is not None and setting.is_field_at(version):
+            assert setting.field is not None
+            result.config[setting.field] = value.config
+            continue
+        result.flags.append((flag, value))
+        if setting.deprecated is not None and version >= setting.deprecated:
+            _deprecate(result, setting, flag)
+    return result
+
+
+def render(
+    system: System,
+    settings: Mapping[str, object],
+    *,
+    kubernetes_version: str | None = None,
+    output: Format = Format.FLAGS,
+    out: str | None = None,
+    dry_run: bool = False,
+) -> Result:
+    """Print (or, with ``out``, write) the kubelet flag set for a version; the node-management set by default."""
+    version_text = kubernetes_version or catalog().default_kubernetes_version
+    version = parse_version(version_text)
+    chosen = settings or catalog().node_management_set
+    flag_set = build(version, chosen, output)
+    if output == Format.CONFIG and "config" not in chosen:
+        if out is not None:
+            flag_set.flags.append(("--config", Value(out, out)))
+        else:
+            flag_set.warnings.append("the kubelet needs --config PATH naming this file: pass --config or --out")
+    text, extra_args = _text(flag_set)
+    data: dict[str, Any] = {
+        "kubernetes_version": _canonical_version(version_text),
+        "format": str(output),
+        "flags": flag_set.flag_words(),
+        "config": flag_set.config,
+        "deprecations": flag_set.deprecations,
+        "text": text,
+        "extra_args": extra_args,
+    }
+    if out is None:
+        return Result(COMMAND, data, warnings=flag_set.warnings)
+    command = _canonical_command(version_text, settings, output)
+    content = f"{OWNER_MARK.decode()} {__version__} ({command})\n{text}"
+    with nullcontext() if dry_run else system.lock():
+        plan = _plan(system, PurePosixPath(out), content)
+        if plan.needs_write and not dry_run:
+            assert plan.wanted is not None
+            system.write_atomic(plan.path, plan.wanted, plan.mode)
+    plan.action = _action(plan, dry_run=dry_run)
+    data["files"] = [plan.as_dict()]
+    if dry_run:
+        data["diffs"] = {str(plan.path): plan.diff()} if plan.needs_write else {}
+    return Result(
+        COMMAND, data, plan.needs_write, flag_set.warnings, summary=f"{plan.path}: {plan.action.replace('-', ' ')}"
+    )
+
+
+def _flag_at(setting: Setting, version: Version) -> str:
+    if setting.removed is not None and version >= setting.removed:
+        names = f"{setting.option} ({', '.join(setting.aliases)})" if setting.aliases else setting.option
+        since = f" (deprecated since {_show(setting.deprecated)})" if setting.deprecated else ""
+        raise bad_input(
+            f"{names} was removed in kubelet {_show(setting.removed)}{since}; "
+            f"use {setting.replacement} instead (target kubelet {_show(version)})"
+        )
+    name = setting.flag_at(version)
+    if name is None:
+        first = min((n for n in setting.flags if n.since is not None), key=lambda n: n.since or (0, 0))
+        note = f"; {setting.note}" if setting.note else ""
+        raise bad_input(
+            f"{setting.option} is not a kubelet {_show(version)} setting: the kubelet has {first.flag} "
+            f"from {_show(first.since)}{note}"
+        )
+    return name.flag
+
+
+def _validate(setting: Setting, raw: object, version: Version, output: Format) -> Value:
+    option = setting.option
+    if isinstance(raw, bool):
+        if setting.type != "bool":
+            raise bad_input(f"{option} takes a value, not a switch")
+        return Value("true" if raw else "false", raw)
+    text = str(raw)
+    if setting.type == "bool":
+        raise bad_input(f"{option} is a switch: use {option} or --no-{setting.name}")
+    if re.search(r"[\x00-\x1f\x7f]", text):
+        raise bad_input(f"{option}: the value contains a control character")
+    if output in (Format.ENV, Format.DROPIN) and re.search(r"\s", text):
+        raise bad_input(
+            f"{option}: {text!r} contains whitespace, which the kubelet unit's $KUBELET_EXTRA_ARGS splits apart; "
+            "use --format config, flags or args"
+        )
+    if setting.choices_since is not None and version >= setting.choices_since and text not in setting.choices:
+        accepted = " or ".join(repr(choice) for choice in setting.choices)
+        raise bad_input(f"{option}: kubelet {_show(version)} accepts only {accepted}, not {text!r}; {setting.note}")
+    if setting.single_before is not None and version < setting.single_before and "," in text:
+        raise bad_input(
+            f"{option}: kubelet {_show(version)} takes one value here (a comma-separated list from "
+            f"{_show(setting.single_before)}), not {text!r}"
+        )
+    value = VALIDATORS[setting.type](text, option)
+    reserved = setting.reserved_labels
+    if reserved is not None and version >= reserved.since:
+        refused = [key for key in value.config if reserved.refused(key)]
+        if refused:
+            raise bad_input(
+                f"{option}: kubelet {_show(version)} refuses {', '.join(refused)}: in the "
+                f"{' and '.join(reserved.namespaces)} namespaces it sets only {', '.join(reserved.allowed_namespaces)} "
+                "labels and a fixed set; add other labels (node-role.kubernetes.io/*) with kubectl label after joining"
+            )
+    return value
+
+
+def _deprecate(result: FlagSet, setting: Setting, flag: str) -> None:
+    assert setting.deprecated is not None
+    since = _show(setting.deprecated)
+    removal = f" and removed in {_show(setting.removed)}" if setting.removed else ""
+    if setting.field is not None:
+        use = setting.field
+        advice = f"set {use} in the KubeletConfiguration file (--config) instead; --format config writes it"
+    else:
+        use = setting.replacement or ""
+        advice = f"use {use} instead"
+    result.deprecations.append({"flag": flag, "since": since, "use": use})
+    result.warnings.append(f"{flag} is deprecated since kubelet {since}{removal}: {advice}")
+
+
+def _text(flag_set: FlagSet) -> tuple[str, str | None]:
+    """The output for the format, and for ``config`` the KUBELET_EXTRA_ARGS line of its flag-only settings."""
+    words = flag_set.flag_words()
+    if flag_set.output == Format.FLAGS:
+        return "".join(f"{word}\n" for word in words), None
+    if flag_set.output == Format.ARGS:
+        return " ".join(shlex.quote(word) for word in words) + "\n", None
+    if flag_set.output == Format.ENV:
+        return _environment_file(words), None
+    if flag_set.output == Format.DROPIN:
+        args = " ".join(word.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%") for word in words)
+        return Template(template_text("kubelet-dropin.conf.tmpl")).substitute(args=args), None
+    assert flag_set.config is not None
+    return _yaml(flag_set.config), _environment_file(words).rstrip("\n") if words else None
+
+
+def _environment_file(words: list[str]) -> str:
+    """KUBELET_EXTRA_ARGS for /etc/default/kubelet or /etc/sysconfig/kubelet (systemd EnvironmentFile= quoting)."""
+    escaped = (re.sub(r'([\\"$`])', r"\\\1", word) for word in words)
+    return f'KUBELET_EXTRA_ARGS="{" ".join(escaped)}"\n'
+
+
+def _yaml(document: dict[str, Any]) -> str:
+    from ruamel.yaml import YAML  # lazy: ruamel.yaml costs ~50 ms to import
+
+    yaml = YAML()
+    yaml.default_flow_style = False
+    stream = io.StringIO()
+    yaml.dump(document, stream)
+    return stream.getvalue()
+
+
+def _plan(system: System, path: PurePosixPath, text: str) -> FilePlan:
+    if system.is_symlink(path):
+        raise K8snodeError(f"{path} is a symlink; k8snode will not write through it: remove the link or pick another")
+    return FilePlan(path, 0o644, text.encode(), system.read_bytes(path), system.mode(path))
+
+
+def _action(plan: FilePlan, *, dry_run: bool) -> str:
+    if not plan.needs_write:
+        return "unchanged"
+    action = "created" if plan.current is None else "updated"
+    return f"would-{action[:-1]}" if dry_run else action
+
+
+def _canonical_command(version_text: str, settings: Mapping[str, object], output: Format) -> str:
+    """The k8snode command that writes this file again: given settings in catalog order, secrets redacted."""
+    words = ["k8snode", COMMAND, "--kubernetes-version", _canonical_version(version_text), "--format", str(output)]
+    for setting in catalog().settings:
+        if setting.name not in settings:
+            continue
+        raw = settings[setting.name]
+        if isinstance(raw, bool):
+            words.append(setting.option if raw else f"--no-{setting.name}")
+            continue
+        value = VALIDATORS[setting.type](str(raw), setting.option)
+        words += [setting.option, shlex.quote(value.redacted or value.flag_text)]
+    return " ".join(words)
+
+
+def _canonical_version(text: str) -> str:
+    return text if text.startswith("v") else f"v{text}"
+
+
+def _minor(text: str) -> Version:
+    major, minor = text.split(".")
+    return int(major), int(minor)
+
+
+def _show(version: Version | None) -> str:
+    return "" if version is None else f"{version[0]}.{version[1]}"
+
+
+def _setting(row: dict[str, Any]) -> Setting:
+    versions = {
+        key: _optional_minor(row, key)
+        for key in ("field_since", "deprecated", "removed", "choices_since", "single_before")
+    }
+    return Setting(
+        name=row["name"],
+        flags=tuple(
+            FlagName(f["flag"], _optional_minor(f, "since"), _optional_minor(f, "until")) for f in row["flags"]
+        ),
+        type=row["type"],
+        description=row["description"],
+        source=row["source"],
+        default=row.get("default"),
+        aliases=tuple(row.get("aliases", ())),
+        field=row.get("field"),
+        replacement=row.get("replacement"),
+        choices=tuple(row.get("choices", ())),
+        note=row.get("note"),
+        reserved_labels=_reserved_labels(row["reserved_labels"]) if "reserved_labels" in row else None,
+        **versions,
+    )
+
+
+def _reserved_labels(row: dict[str, Any]) -> ReservedLabels:
+    return ReservedLabels(
+        _minor(row["since"]), tuple(row["namespaces"]), tuple(row["allowed_namespaces"]), tuple(row["allowed"])
+    )
+
+
+def _in_namespace(namespace: str, namespaces: tuple[str, ...]) -> bool:
+    return any(namespace == parent or namespace.endswith(f".{parent}") for parent in namespaces)
+
+
+def _optional_minor(row: Mapping[str, str], key: str) -> Version | None:
+    return _minor(row[key]) if key in row else None
+
+
+# Value types: each turns the option's text into a Value or raises bad input naming the option.
+
+_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_DNS_SUBDOMAIN = re.compile(rf"{_DNS_LABEL}(\.{_DNS_LABEL})*")
+_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+_NAME_RULE = "letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
+
+
+def _duration(text: str, option: str) -> Value:
+    duration(text, option)
+    if parse_duration(text) < 0:
+        raise bad_input(f"{option}: {text!r} is negative; use a positive duration such as 10s or 1m30s")
+    return Value(text, text)
+
+
+def _path(text: str, option: str) -> Value:
+    if not text.startswith("/"):
+        raise bad_input(f"{option}: {text!r} is not an absolute path; give one that starts with /")
+    return Value(text, text)
+
+
+def _url(text: str, option: str) -> Value:
+    try:
+        parts = urlsplit(text)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+    except ValueError:
+        valid = False
+    if not valid:
+        raise bad_input(f"{option}: {text!r} is not an http or https URL; give one such as https://192.0.2.10:6443")
+    redacted = None
+    if parts.password is not None:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":REDACTED@", 1)
+        redacted = urlunsplit(parts._replace(netloc=netloc))
+    return Value(text, text, redacted)
+
+
+def _urls(text: str, option: str) -> Value:
+    values = [_url(item, option) for item in _items(text, option)]
+    redacted = ",".join(v.redacted or v.flag_text for v in values)
+    return Value(",".join(v.flag_text for v in values), [v.config for v in values], redacted)
+
+
+def _headers(text: str, option: str) -> Value:
+    headers: dict[str, list[str]] = {}
+    pairs = []
+    for item in _items(text, option):
+        key, colon, value = item.partition(":")
+        key, value = key.strip(), value.strip()
+        if not colon or not _HEADER_NAME.fullmatch(key):
+            raise bad_input(f"{option}: {item!r} is not a Key:Value header; give headers such as X-Node:a,X-Zone:b")
+        headers.setdefault(key, []).append(value)
+        pairs.append((key, value))
+    flag_text = ",".join(f"{key}:{value}" for key, value in pairs)
+    return Value(flag_text, headers, ",".join(f"{key}:REDACTED" for key, _ in pairs))
+
+
+def _labels(text: str, option: str) -> Value:
+    labels = {}
+    for item in _items(text, option):
+        key, equals, value = item.partition("=")
+        if not equals:
+            raise bad_input(f"{option}: {item!r} is not a label; use key=value, such as node-role=worker")
+        _check_label(item, key, value, option)
+        labels[key] = value
+    return Value(",".join(f"{key}={value}" for key, value in labels.items()), labels)
+
+
+def _taints(text: str, option: str) -> Value:
+    taints = []
+    for item in _items(text, option):
+        key_value, colon, effect = item.rpartition(":")
+        if not colon or "=" in effect:
+            raise bad_input(
+                f"{option}: {item!r} is not a taint; use key=value:Effect with Effect one of {', '.join(TAINT_EFFECTS)}"
+            )
+        if effect not in TAINT_EFFECTS:
+            raise bad_input(f"{option}: {item!r} has effect {effect!r}; use one of {', '.join(TAINT_EFFECTS)}")
+        key, _, value = key_value.partition("=")
+        _check_label(item, key, value, option)
+        taints.append({"key": key, **({"value": value} if value else {}), "effect": effect})
+    return Value(text, taints)
+
+
+def _ips(text: str, option: str) -> Value:
+    addresses = []
+    for item in _items(text, option):
+        try:
+            addresses.append(ipaddress.ip_address(item))
+        except ValueError:
+            example = "192.0.2.10 or 2001:db8::10"
+            raise bad_input(f"{option}: {item!r} is not an IP address; give one such as {example}") from None
+    if len(addresses) > 2 or (len(addresses) == 2 and addresses[0].version == addresses[1].version):
+        raise bad_input(f"{option}: give one IP address, or one IPv4 and one IPv6 address for dual stack")
+    return Value(",".join(str(a) for a in addresses), [str(a) for a in addresses])
+
+
+def _string(text: str, option: str) -> Value:
+    return Value(text, text)
+
+
+def _items(text: str, option: str) -> list[str]:
+    items = text.split(",")
+    if not all(items):
+        raise bad_input(f"{option}: {text!r} has an empty item; separate items with single commas")
+    return items
+
+
+def _check_label(item: str, key: str, value: str, option: str) -> None:
+    """Kubernetes label syntax: key is [DNS-subdomain prefix/]name, value is empty or a name; names <= 63."""
+    prefix, slash, name = key.rpartition("/")
+    problem = None
+    if slash and (not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix)):
+        problem = f"key prefix {prefix!r} is not a DNS subdomain"
+    elif len(name) > 63 or not _NAME.fullmatch(name):
+        problem = f"key name {name!r} must be 1-63 {_NAME_RULE}"
+    elif value and (len(value) > 63 or not _NAME.fullmatch(value)):
+        problem = f"value {value!r} must be empty or 1-63 {_NAME_RULE}"
+    if problem:
+        raise bad_input(f"{option}: {item!r}: {problem}")
+
+
+VALIDATORS: dict[str, Callable[[str, str], Value]] = {
+    "duration": _duration,
+    "path": _path,
+    "url": _url,
+    "urls": _urls,
+    "headers": _headers,
+    "labels": _labels,
+    "taints": _taints,
+    "ips": _ips,
+    "enum": _string,
+    "string": _string,
+}

@@ -1,0 +1,421 @@
+"""Offline validation of kubeadm configuration files: schemas, values, and checks across documents."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from k8snode import schema
+from k8snode.errors import ExitCode, K8snodeError, bad_input
+from k8snode.ipvs import SCHEDULERS
+from k8snode.releases import KUBEADM_APIS, Release, kubeadm_api, newest_known, parse_release
+from k8snode.result import Result
+from k8snode.schema import Problem
+from k8snode.system import System
+from k8snode.yamldoc import load_documents
+
+KUBEADM_GROUP = "kubeadm.k8s.io"
+PROXY_API = "kubeproxy.config.k8s.io/v1alpha1"
+TOKEN = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
+PLACEHOLDER_TOKEN = "abcdef.0123456789abcdef"  # noqa: S105 - kubeadm's well-known placeholder, flagged on sight
+PLACEHOLDER_ADDRESS = "1.2.3.4"
+PROXY_MODES = ("iptables", "ipvs", "nftables")
+SCHEDULERS_BEFORE_1_27 = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq")
+LOAD_BALANCERS = ("metallb", "kube-vip")
+NFTABLES_MIN_KERNEL = (5, 13)
+# Kinds kubeadm reads (k8s-facts.md: new in v1beta4) that k8snode has no schema for: reported, not checked.
+UNCHECKED_KINDS = {("kubeadm.k8s.io/v1beta4", "ResetConfiguration"), ("kubeadm.k8s.io/v1beta4", "UpgradeConfiguration")}
+RELEASE_LABELS = ("stable", "latest", "ci/")  # kubeadm resolves these online; offline k8snode cannot
+
+YamlPath = tuple[str | int, ...]
+"""Keys and list indexes from a document's root."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What validation knows besides the file: the target release, an L2 load balancer, the node's kernel."""
+
+    release: Release
+    load_balancer: str | None = None
+    node_kernel: str | None = None
+
+
+@dataclass
+class Report:
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+
+    def messages(self) -> list[str]:
+        return [str(problem) for problem in self.problems]
+
+
+@dataclass(frozen=True)
+class _Located:
+    """A document, the path that names it in messages, and where in it kube-proxy's settings sit."""
+
+    document: Any
+    name: str
+    proxy_path: YamlPath | None = None
+
+
+def validate_file(
+    system: System, target: str, kubernetes_version: str | None, load_balancer: str | None, node_kernel: str | None
+) -> Result:
+    path = target_path(system, target, "FILE")
+    text = system.read_text(path)
+    if text is None:
+        raise bad_input(f"{path} does not exist; give the kubeadm configuration file to validate")
+    if load_balancer is not None and load_balancer not in LOAD_BALANCERS:
+        raise bad_input(f"--lb {load_balancer!r} is not known; use one of {', '.join(LOAD_BALANCERS)}")
+    documents = load_documents(text, str(path))
+    release = parse_release(kubernetes_version) if kubernetes_version else target_release(documents)
+    report = validate_documents(documents, Context(release, load_balancer, node_kernel))
+    problems = report.messages()
+    return Result(
+        "validate",
+        {
+            "path": str(path),
+            "kubernetes_version": str(release),
+            "documents": report.kinds,
+            "problems": problems,
+        },
+        warnings=report.warnings,
+        exit_code=ExitCode.DRIFT if problems else ExitCode.OK,
+        summary=f"{path}: {len(problems)} problem(s)" if problems else f"{path} is valid for Kubernetes {release}",
+    )
+
+
+def target_path(system: System, path: str, option: str) -> PurePosixPath:
+    """``path`` on the target system; a relative one is taken from the working directory when --root is /."""
+    target = PurePosixPath(path)
+    if not target.is_absolute():
+        if system.root != Path("/"):
+            raise bad_input(f"{option} {path} must be an absolute path on the target system when --root is given")
+        target = PurePosixPath(Path.cwd()) / target
+    system.path(target)
+    return target
+
+
+def target_release(documents: list[Any]) -> Release:
+    """The release the file names (ClusterConfiguration or MasterConfiguration), else the newest k8snode knows."""
+    for document in documents:
+        if isinstance(document, dict) and document.get("kind") in ("ClusterConfiguration", "MasterConfiguration"):
+            version = document.get("kubernetesVersion")
+            if isinstance(version, str) and version and not version.startswith(RELEASE_LABELS):
+                try:
+                    return parse_release(version, "kubernetesVersion")
+                except K8snodeError:  # reported as a problem of the field by _check_release_field
+                    break
+    return newest_known()
+
+
+def validate_documents(documents: list[Any], context: Context) -> Report:
+    report = Report()
+    located = []
+    for index, document in enumerate(documents, start=1):
+        item = _validate_document(document, index, context, report)
+        if item is not None:
+            located.append(item)
+    _check_across(located, context, report)
+    return report
+
+
+def _validate_document(document: Any, index: int, context: Context, report: Report) -> _Located | None:
+    if not isinstance(document, dict):
+        report.problems.append(Problem(f"document {index}", "is not a mapping"))
+        return None
+    api_version, kind = document.get("apiVersion"), document.get("kind")
+    if not isinstance(api_version, str) or not isinstance(kind, str):
+        report.problems.append(Problem(f"document {index}", "needs string apiVersion and kind fields"))
+        return None
+    report.kinds.append(kind)
+    found = schema.load(api_version, kind)
+    if found is None and (api_version, kind) in UNCHECKED_KINDS:
+        report.warnings.append(f"{kind} ({api_version}) is not checked: k8snode has no schema for it")
+        return None
+    if found is None:
+        report.problems.append(Problem(kind, _unknown_kind(api_version, kind)))
+        return None
+    if api_version.startswith(f"{KUBEADM_GROUP}/"):
+        _check_kubeadm_api(document, kind, context.release, report)
+    report.problems.extend(schema.check(document, {"type": "object", "fields": found.fields}, kind, 1))
+    checks = _VALUE_CHECKS.get(kind, [])
+    for check in checks:
+        check(document, kind, report)
+    proxy_path: YamlPath | None = None
+    if kind == "KubeProxyConfiguration":
+        proxy_path = ()
+    elif kind == "MasterConfiguration" and isinstance(value_at(document, ("kubeProxy", "config")), dict):
+        proxy_path = ("kubeProxy", "config")
+    if proxy_path is not None:
+        _check_proxy(document, proxy_path, kind, context, report)
+    return _Located(document, kind, proxy_path)
+
+
+def _unknown_kind(api_version: str, kind: str) -> str:
+    versions = [api for api, known in schema.known_kinds() if known == kind]
+    if versions:
+        return f"apiVersion {api_version} is not one k8snode knows for {kind}; use {' or '.join(versions)}"
+    kinds = sorted({known for _, known in schema.known_kinds()})
+    return f"kind {kind} ({api_version}) is not one k8snode knows{schema.did_you_mean(kind, kinds)}"
+
+
+def _check_kubeadm_api(document: Any, kind: str, release: Release, report: Report) -> None:
+    api = kubeadm_api(document["apiVersion"])
+    if api.serves(release):
+        if api is not KUBEADM_APIS[0] and release.minor_version >= (1, 31):
+            report.warnings.append(f"{kind}: {api.api_version} is deprecated since 1.31; convert it with --migrate")
+        return
+    if api.last is not None and release.minor_version > api.last:
+        hint = "; convert it with: k8snode kubeadm-config --patch FILE --migrate" if api.name == "v1beta3" else ""
+        reason = f"{api.removed_because}{hint}"
+    else:
+        reason = "kubeadm reads it from " + ".".join(map(str, api.first)) + " on"
+    message = f"{api.api_version} does not work with Kubernetes {release}: {reason}"
+    _problem(report, document, kind, ("apiVersion",), message)
+
+
+def value_at(document: Any, path: YamlPath) -> Any:
+    value = document
+    for part in path:
+        if isinstance(part, int):
+            value = value[part] if isinstance(value, list) and part < len(value) else None
+        elif isinstance(value, dict):
+            value = value.get(part)
+        else:
+            return None
+    return value
+
+
+def _line(document: Any, path: YamlPath) -> int | None:
+    """The 1-based line of the key (or list item) at ``path``, when the document came from a file."""
+    parent: Any = value_at(document, path[:-1]) if path else None
+    try:
+        where = parent.lc.item(path[-1]) if isinstance(path[-1], int) else parent.lc.key(path[-1])
+        return int(where[0]) + 1
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return None
+
+
+def _dotted(kind: str, path: YamlPath) -> str:
+    return kind + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
+
+
+def _problem(report: Report, document: Any, kind: str, path: YamlPath, message: str) -> None:
+    report.problems.append(Problem(_dotted(kind, path), message, _line(document, path)))
+
+
+def _check_token(document: Any, kind: str, path: YamlPath, token: Any, report: Report) -> None:
+    if not isinstance(token, str):
+        return
+    if token == PLACEHOLDER_TOKEN:
+        report.warnings.append(f"{_dotted(kind, path)} is the well-known placeholder token; replace it")
+    elif not TOKEN.match(token):
+        _problem(report, document, kind, path, "is not a bootstrap token of the form [a-z0-9]{6}.[a-z0-9]{16}")
+
+
+def _check_address(document: Any, kind: str, path: YamlPath, report: Report) -> None:
+    address = value_at(document, path)
+    if not isinstance(address, str) or not address:
+        return
+    if address == PLACEHOLDER_ADDRESS:
+        report.warnings.append(f"{_dotted(kind, path)} is the placeholder 1.2.3.4; set the host's address")
+        return
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        _problem(report, document, kind, path, f"{address!r} is not an IP address")
+
+
+def _check_port(document: Any, kind: str, path: YamlPath, report: Report) -> None:
+    port = value_at(document, path)
+    if isinstance(port, int) and not isinstance(port, bool) and not 1 <= port <= 65535:
+        _problem(report, document, kind, path, f"{port} is not a TCP port (1-65535)")
+
+
+def cidr_problem(text: str, *, dual_stack: bool = True) -> str | None:
+    """Why ``text`` (one CIDR, or an IPv4 and an IPv6 one separated by a comma) is not a valid subnet list."""
+    parts = [part.strip() for part in text.split(",")]
+    for part in parts:
+        try:
+            ipaddress.ip_network(part, strict=True)
+        except ValueError as error:
+            return f"{part!r} is not a CIDR ({error})"
+    if len(parts) > 1 and not dual_stack:
+        return "takes a single CIDR"
+    if len(parts) > 2 or (
+        len(parts) == 2 and ipaddress.ip_network(parts[0]).version == ipaddress.ip_network(parts[1]).version
+    ):
+        return f"{text!r}: dual stack takes one IPv4 and one IPv6 CIDR"
+    return None
+
+
+def _check_cidrs(document: Any, kind: str, path: YamlPath, report: Report) -> None:
+    value = value_at(document, path)
+    if isinstance(value, str) and value:
+        message = cidr_problem(value)
+        if message:
+            _problem(report, document, kind, path, message)
+
+
+def _check_init(document: Any, kind: str, report: Report) -> None:
+    tokens = document.get("bootstrapTokens")
+    for index, token in enumerate(tokens if isinstance(tokens, list) else []):
+        if isinstance(token, dict):
+            _check_token(document, kind, ("bootstrapTokens", index, "token"), token.get("token"), report)
+    _check_address(document, kind, ("localAPIEndpoint", "advertiseAddress"), report)
+    _check_port(document, kind, ("localAPIEndpoint", "bindPort"), report)
+
+
+def _check_cluster(document: Any, kind: str, report: Report) -> None:
+    for name in ("podSubnet", "serviceSubnet"):
+        _check_cidrs(document, kind, ("networking", name), report)
+    _check_release_field(document, kind, report)
+
+
+def _check_master(document: Any, kind: str, report: Report) -> None:
+    _check_token(document, kind, ("token",), document.get("token"), report)
+    _check_address(document, kind, ("api", "advertiseAddress"), report)
+    _check_port(document, kind, ("api", "bindPort"), report)
+    for name in ("podSubnet", "serviceSubnet"):
+        _check_cidrs(document, kind, ("networking", name), report)
+    _check_release_field(document, kind, report)
+
+
+def _check_release_field(document: Any, kind: str, report: Report) -> None:
+    version = document.get("kubernetesVersion")
+    if not isinstance(version, str) or not version or version.startswith(RELEASE_LABELS):
+        return
+    if not re.match(r"^v?\d+\.\d+(\.\d+)?([-+].*)?$", version):
+        _problem(report, document, kind, ("kubernetesVersion",), f"{version!r} is not a Kubernetes version")
+
+
+_VALUE_CHECKS: dict[str, list[Callable[[Any, str, Report], None]]] = {
+    "InitConfiguration": [_check_init],
+    "ClusterConfiguration": [_check_cluster],
+    "MasterConfiguration": [_check_master],
+}
+
+
+def _check_proxy(document: Any, at: YamlPath, kind: str, context: Context, report: Report) -> None:
+    mode = value_at(document, (*at, "mode"))
+    if isinstance(mode, str) and mode and mode not in PROXY_MODES:
+        extra = "; kernelspace is for Windows nodes" if mode == "kernelspace" else ""
+        _problem(
+            report,
+            document,
+            kind,
+            (*at, "mode"),
+            f"{mode!r} is not a Linux proxy mode ({', '.join(PROXY_MODES)}){extra}",
+        )
+    scheduler = value_at(document, (*at, "ipvs", "scheduler"))
+    allowed = SCHEDULERS if context.release.minor_version >= (1, 27) else SCHEDULERS_BEFORE_1_27
+    if isinstance(scheduler, str) and scheduler and scheduler not in allowed:
+        _problem(
+            report,
+            document,
+            kind,
+            (*at, "ipvs", "scheduler"),
+            f"{scheduler!r} is not an IPVS scheduler kube-proxy {context.release} accepts; "
+            f"use one of {' '.join(allowed)}",
+        )
+    _check_cidrs(document, kind, (*at, "clusterCIDR"), report)
+    excluded = value_at(document, (*at, "ipvs", "excludeCIDRs"))
+    for index, cidr in enumerate(excluded if isinstance(excluded, list) else []):
+        message = cidr_problem(str(cidr), dual_stack=False)
+        if message:
+            _problem(report, document, kind, (*at, "ipvs", "excludeCIDRs", index), message)
+
+
+def _check_across(located: list[_Located], context: Context, report: Report) -> None:
+    kubeadm_apis = {
+        item.document["apiVersion"] for item in located if item.document["apiVersion"].startswith(KUBEADM_GROUP)
+    }
+    if len(kubeadm_apis) > 1:
+        report.problems.append(Problem("apiVersion", f"mixes kubeadm APIs {', '.join(sorted(kubeadm_apis))}"))
+    pod_subnet = next(
+        (
+            value_at(item.document, ("networking", "podSubnet"))
+            for item in located
+            if item.name in ("ClusterConfiguration", "MasterConfiguration")
+        ),
+        None,
+    )
+    for item in (item for item in located if item.proxy_path is not None):
+        assert item.proxy_path is not None
+        _check_proxy_across(item, item.proxy_path, pod_subnet, context, report)
+
+
+def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: Context, report: Report) -> None:
+    document, kind = item.document, item.name
+    mode = value_at(document, (*at, "mode")) or "iptables"
+    cluster_cidr = value_at(document, (*at, "clusterCIDR"))
+    both = isinstance(cluster_cidr, str) and cluster_cidr and isinstance(pod_subnet, str) and pod_subnet
+    if both and _networks(cluster_cidr) != _networks(pod_subnet):
+        _problem(
+            report,
+            document,
+            kind,
+            (*at, "clusterCIDR"),
+            f"{cluster_cidr} does not agree with networking.podSubnet {pod_subnet}",
+        )
+    if (
+        context.load_balancer
+        and mode == "ipvs"
+        and schema.go_value(value_at(document, (*at, "ipvs", "strictARP"))) is not True
+    ):
+        _problem(
+            report,
+            document,
+            kind,
+            (*at, "ipvs", "strictARP"),
+            f"{context.load_balancer} in L2 mode under IPVS needs strictARP: true",
+        )
+    if mode == "ipvs":
+        if kind == "MasterConfiguration" and not _ipvs_gate_on(value_at(document, (*at, "featureGates"))):
+            _problem(
+                report,
+                document,
+                kind,
+                (*at, "featureGates"),
+                "ipvs mode before 1.11 needs the feature gate SupportIPVSProxyMode "
+                "(1.10: featureGates: {SupportIPVSProxyMode: true}; 1.8-1.9: featureGates: SupportIPVSProxyMode=true)",
+            )
+        if context.release.minor_version >= (1, 35):
+            report.warnings.append(
+                f"IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495) and Kubernetes {context.release} "
+                "warns about it; consider --proxy-mode nftables"
+            )
+    kernel = _kernel_version(context.node_kernel)
+    if mode == "nftables" and kernel is not None and kernel < NFTABLES_MIN_KERNEL:
+        _problem(
+            report,
+            document,
+            kind,
+            (*at, "mode"),
+            f"nftables mode needs kernel 5.13 or later; the node runs {context.node_kernel}",
+        )
+
+
+def _ipvs_gate_on(gates: Any) -> bool:
+    """kube-proxy's featureGates: a map since 1.10 (PR #57962), a "Name=true,..." string in 1.8 and 1.9."""
+    if isinstance(gates, dict):
+        return schema.go_value(gates.get("SupportIPVSProxyMode")) is True
+    return isinstance(gates, str) and "SupportIPVSProxyMode=true" in gates.replace(" ", "").split(",")
+
+
+def _networks(text: str) -> set[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    try:
+        return {ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",")}
+    except ValueError:
+        return set()
+
+
+def _kernel_version(release: str | None) -> tuple[int, int] | None:
+    match = re.match(r"^(\d+)\.(\d+)", release or "")
+    return (int(match[1]), int(match[2])) if match else None

@@ -1,0 +1,98 @@
+"""YAML through ruamel.yaml: round-trip load and dump of multi-document files, and one value as YAML text.
+
+ruamel.yaml costs ~50 ms to import, so it is imported inside these functions, never at module level.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from k8snode.errors import bad_input
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+
+
+@dataclass(frozen=True)
+class Indent:
+    """Block indentation as ruamel.yaml counts it; the default is kubeadm's (``key:`` then ``- item`` below it)."""
+
+    mapping: int = 2
+    sequence: int = 2
+    offset: int = 0
+
+
+_KEY_LINE = re.compile(r"^( *)(- +)?[^\s#-][^:#]*:\s*(#.*)?$")
+
+
+def guess_indent(text: str) -> Indent:
+    """The indentation a file uses, so that a round trip does not re-indent the lines it does not change."""
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith(("#", "---"))]
+    mapping = offset = None
+    for parent, child in itertools.pairwise(lines):
+        match = _KEY_LINE.match(parent)
+        if match is None:
+            continue
+        parent_column = len(match[1]) + len(match[2] or "")
+        column = len(child) - len(child.lstrip(" "))
+        if child.lstrip().startswith("- ") and offset is None:
+            offset = column - parent_column
+        elif column > parent_column and mapping is None:
+            mapping = column - parent_column
+    mapping = mapping or 2
+    offset = max(offset or 0, 0)
+    return Indent(mapping, max(mapping, offset + 2), offset)
+
+
+@cache
+def _round_trip(indent: Indent = Indent()) -> YAML:
+    """Keeps comments, key order and quotes; writes null as ``null`` like kubeadm does, and never wraps lines.
+
+    One instance per indentation serves every load and dump: building one costs milliseconds, and the templates
+    call to_yaml often.
+    """
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=indent.mapping, sequence=indent.sequence, offset=indent.offset)
+    yaml.representer.add_representer(
+        type(None), lambda representer, _: representer.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
+    return yaml
+
+
+def load_documents(text: str, source: str) -> list[Any]:
+    """Every document of ``text`` as round-trip data (CommentedMap keeps comments and order); empty ones dropped."""
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return [document for document in _round_trip().load_all(text) if document is not None]
+    except YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or type(error).__name__
+        raise bad_input(f"{source} is not valid YAML{where}: {problem}") from None
+
+
+def dump_documents(documents: list[Any], indent: Indent = Indent()) -> str:
+    stream = io.StringIO()
+    _round_trip(indent).dump_all(documents, stream)
+    return stream.getvalue()
+
+
+def to_yaml(value: Any, indent: int = 0) -> str:
+    """``value`` as YAML text for a template: a scalar inline, a list or mapping as an indented block."""
+    stream = io.StringIO()
+    _round_trip().dump(value, stream)
+    text = stream.getvalue()
+    if not isinstance(value, list | dict) or not value:
+        return text.removesuffix("\n...\n").strip()
+    pad = " " * indent
+    return "".join(f"\n{pad}{line}" for line in text.splitlines())

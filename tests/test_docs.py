@@ -1,0 +1,42 @@
+"""Every command and option explains itself, and the README names every command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer.main
+
+from k8snode.cli import app
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def commands() -> list[tuple[str, object]]:
+    """(full name, click command) for every leaf command."""
+    found = []
+
+    def walk(prefix: str, command: object) -> None:
+        children = getattr(command, "commands", None)
+        if children:
+            for name, child in children.items():
+                walk(f"{prefix} {name}".strip(), child)
+        else:
+            found.append((prefix, command))
+
+    walk("", typer.main.get_command(app))
+    return found
+
+
+def test_every_command_and_option_has_help():
+    missing = []
+    for name, command in commands():
+        if not getattr(command, "help", None):
+            missing.append(name)
+        for param in command.params:  # type: ignore[attr-defined]
+            if param.param_type_name == "option" and not param.help:
+                missing.append(f"{name} {param.opts[0]}")
+    assert commands() and missing == []
+
+
+def test_readme_names_every_command():
+    assert [name for name, _ in commands() if f"k8snode {name}" not in README] == []

@@ -1,0 +1,419 @@
+"""`k8snode doctor` and `k8snode ipvs status` against fake roots, fake tools on PATH and real loopback servers.
+
+Each doctor test starts from a healthy IPVS node and breaks one thing, then asserts that exactly that check
+changed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+
+import pytest
+from fakes import FakeRoot, make_root, write
+from servers import serve
+from typer.testing import CliRunner
+
+from k8snode.cli import app
+
+IP_VS = """IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port Forward Weight ActiveConn InActConn
+TCP  0A600001:01BB rr
+  -> 0AF40102:1F90      Masq    1      0          0
+  -> 0AF40203:1F90      Masq    2      3          1
+UDP  0A60000A:0035 rr persistent 10800 FFFFFFFF
+  -> 0AF40104:0035      Masq    1      0          0
+TCP  [fd00:0000:0000:0000:0000:0000:0000:000a]:0050 wrr
+  -> [fd00:0000:0000:0000:0000:0000:0001:0002]:1F90      Masq    1      0          0
+TCP  C0A8010A:7530 rr
+FWM  00000010 sh
+"""
+KUBE_SETS = [
+    "KUBE-CLUSTER-IP",
+    "KUBE-EXTERNAL-IP",
+    "KUBE-LOAD-BALANCER",
+    "KUBE-LOAD-BALANCER-LOCAL",
+    "KUBE-NODE-PORT-TCP",
+    "KUBE-NODE-PORT-LOCAL-TCP",
+    "KUBE-NODE-PORT-UDP",
+    "KUBE-NODE-PORT-LOCAL-UDP",
+]
+TOOLS = ("ip", "iptables", "mount", "nsenter", "ipvsadm", "nft")
+
+
+@dataclass
+class Node:
+    root: object
+    urls: list[str]
+
+    def fake_ipset(self, names: list[str]) -> None:
+        calls = self.root.path / "fake/ipset.calls"
+        listing = "".join(f"{name}\n" for name in names)
+        script = f'#!/bin/sh\necho "ipset $*" >> {calls}\nprintf "%s" "{listing}"\n'
+        write(self.root.bin / "ipset", script, mode=0o755)
+
+    def ipset_calls(self) -> list[str]:
+        return (self.root.path / "fake/ipset.calls").read_text().splitlines()
+
+    def remove_tool(self, name: str) -> None:
+        (self.root.bin / name).unlink()
+
+
+@pytest.fixture
+def kubelet():
+    server, httpd = serve(routes={"/healthz": (200, "ok")})
+    yield server
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def kube_proxy():
+    routes = {"/healthz": (200, '{"lastUpdated": "now"}'), "/proxyMode": (200, "ipvs")}
+    server, httpd = serve(routes=routes)  # tests change what it serves through server.routes
+    yield server
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def closed_port():
+    """A port on 127.0.0.1 where nothing listens."""
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    return port
+
+
+@pytest.fixture(scope="module")
+def enabled_root(tmp_path_factory):
+    """A deb12-6.1 fake root after `k8snode ipvs enable`, built once and copied by each test (enable runs the
+    fake modprobe once per module, which costs seconds)."""
+    root = make_root(tmp_path_factory.mktemp("template") / "root", "deb12-6.1")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", f"{root.bin}{os.pathsep}{os.environ['PATH']}")
+        run = CliRunner().invoke(app, ["ipvs", "enable", "--root", str(root.path)])
+    assert run.exit_code == 0, run.stdout
+    return root
+
+
+@pytest.fixture
+def build(tmp_path, monkeypatch, enabled_root, kubelet, kube_proxy):
+    """Factory: a healthy node (modules loaded and persisted on deb12-6.1; other kernels as shipped), sysctls
+    right, no swap, the tools and KUBE-* sets in place, and the endpoints aimed at the local servers."""
+
+    def make(kernel: str = "deb12-6.1") -> Node:
+        if kernel == "deb12-6.1":
+            shutil.copytree(enabled_root.path, tmp_path / "root", symlinks=True)
+            root = FakeRoot(tmp_path / "root", tmp_path / "root/fakebin", enabled_root.kernel)
+        else:
+            root = make_root(tmp_path / "root", kernel)
+        monkeypatch.setenv("PATH", str(root.bin))  # only the fake tools: the host's own do not count
+        write(root.path / "proc/sys/net/ipv4/ip_forward", "1\n")
+        write(root.path / "proc/sys/net/bridge/bridge-nf-call-iptables", "1\n")
+        write(root.path / "proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n")
+        write(root.path / "proc/net/ip_vs", IP_VS)
+        for tool in TOOLS:
+            write(root.bin / tool, "#!/bin/sh\nexit 0\n", mode=0o755)
+        node = Node(
+            root,
+            [
+                "--kubelet-healthz",
+                kubelet.url("/healthz"),
+                "--kube-proxy-healthz",
+                kube_proxy.url("/healthz"),
+                "--kube-proxy-metrics",
+                kube_proxy.url(""),
+            ],
+        )
+        node.fake_ipset(KUBE_SETS)
+        return node
+
+    return make
+
+
+@pytest.fixture
+def node(build):
+    return build()
+
+
+def doctor(cli, node, *options):
+    run = cli("doctor", "--root", str(node.root.path), *node.urls, *options, "--json")
+    envelope = run.envelope()
+    return run, {c["id"]: c for c in envelope["data"]["checks"]}
+
+
+HEALTHY_IPVS = {
+    "modules": "ok",
+    "persistence": "ok",
+    "nftables-kernel": "skip",
+    "ip-forward": "ok",
+    "bridge-nf-call-iptables": "ok",
+    "swap": "ok",
+    "binaries": "ok",
+    "kubelet-health": "ok",
+    "kube-proxy-health": "ok",
+    "proxy-mode": "ok",
+    "ipvs-deprecation": "warn",
+    "ipvs-state": "ok",
+}
+
+
+def statuses(checks):
+    return {check_id: check["status"] for check_id, check in checks.items()}
+
+
+def test_a_healthy_ipvs_node_passes_with_the_deprecation_warning(cli, node):
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert run.exit_code == 0, run.stdout
+    assert statuses(checks) == HEALTHY_IPVS
+    assert list(checks) == list(HEALTHY_IPVS)  # the order of the report
+    assert checks["ipvs-state"]["detail"] == "5 virtual server(s); 8/8 KUBE-* ipsets"
+    assert checks["ipvs-deprecation"]["detail"].startswith("IPVS mode is deprecated since Kubernetes 1.35")
+    assert checks["binaries"]["detail"] == "on PATH: ip iptables mount nsenter ipset ipvsadm"
+    assert node.ipset_calls() == ["ipset list -n"]
+    for check in checks.values():
+        assert set(check) == {"id", "area", "status", "detail", "hint"}
+    envelope = run.envelope()
+    assert envelope["data"]["proxy_mode"] == "ipvs"
+    assert (envelope["ok"], envelope["error"]) == (True, None)
+
+
+def test_swap_on_fails(cli, node):
+    write(node.root.path / "proc/swaps", "Filename Type Size Used Priority\n/dev/sda2 partition 2097148 0 -2\n")
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert run.exit_code == 1
+    assert statuses(checks) == {**HEALTHY_IPVS, "swap": "fail"}
+    assert checks["swap"]["detail"] == "swap is on: /dev/sda2"
+    assert checks["swap"]["hint"].startswith("swapoff -a")
+
+
+def test_ip_forward_0_fails(cli, node):
+    write(node.root.path / "proc/sys/net/ipv4/ip_forward", "0\n")
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert run.exit_code == 1
+    assert statuses(checks) == {**HEALTHY_IPVS, "ip-forward": "fail"}
+    assert checks["ip-forward"]["detail"] == "net.ipv4.ip_forward = 0"
+
+
+def test_a_kernel_without_ip_vs_fails_the_modules_check(cli, build):
+    node = build("no-ipvs-6.1-kvm")
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert run.exit_code == 1
+    assert statuses(checks) == {**HEALTHY_IPVS, "modules": "fail", "persistence": "warn"}
+    assert checks["modules"]["detail"] == "not present: ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack"
+    assert checks["modules"]["hint"].startswith("ip_vs, ip_vs_rr, ip_vs_wrr, ip_vs_sh missing from kernel")
+
+
+def test_an_unloaded_module_fails_and_names_the_fix(cli, node):
+    modules = node.root.path / "proc/modules"
+    lines = modules.read_text().splitlines()
+    modules.write_text("".join(line + "\n" for line in lines if line.split()[0] != "ip_vs_sh"))
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert run.exit_code == 1
+    assert statuses(checks) == {**HEALTHY_IPVS, "modules": "fail"}
+    assert (checks["modules"]["detail"], checks["modules"]["hint"]) == (
+        "not present: ip_vs_sh",
+        "run: k8snode ipvs enable",
+    )
+
+
+def test_the_wrong_proxy_mode_served_by_kube_proxy_fails(cli, node, kube_proxy):
+    kube_proxy.routes["/proxyMode"] = (200, "iptables")
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert run.exit_code == 1
+    assert statuses(checks) == {**HEALTHY_IPVS, "proxy-mode": "fail"}
+    assert checks["proxy-mode"]["detail"] == "kube-proxy runs in 'iptables' mode"
+    assert "--proxy-mode iptables" in checks["proxy-mode"]["hint"]
+
+
+def test_kube_proxy_answering_without_its_ipsets_warns(cli, node):
+    node.fake_ipset(["KUBE-CLUSTER-IP", "OTHER"])
+    write(node.root.path / "proc/net/ip_vs", "\n".join(IP_VS.splitlines()[:3]) + "\n")
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert run.exit_code == 0
+    assert statuses(checks) == {**HEALTHY_IPVS, "ipvs-state": "warn"}
+    assert checks["ipvs-state"]["detail"] == (
+        "0 virtual server(s); 1/8 KUBE-* ipsets; absent: KUBE-EXTERNAL-IP KUBE-LOAD-BALANCER "
+        "KUBE-LOAD-BALANCER-LOCAL KUBE-NODE-PORT-TCP KUBE-NODE-PORT-LOCAL-TCP KUBE-NODE-PORT-UDP "
+        "KUBE-NODE-PORT-LOCAL-UDP"
+    )
+
+
+def test_nothing_listening_skips_the_endpoint_checks(cli, node, closed_port):
+    node.urls = [
+        "--kubelet-healthz",
+        f"http://127.0.0.1:{closed_port}/healthz",
+        "--kube-proxy-healthz",
+        f"http://127.0.0.1:{closed_port}/healthz",
+        "--kube-proxy-metrics",
+        f"http://127.0.0.1:{closed_port}",
+    ]
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert run.exit_code == 0
+    skipped = ("kubelet-health", "kube-proxy-health", "proxy-mode", "ipvs-state")
+    assert statuses(checks) == {**HEALTHY_IPVS, **dict.fromkeys(skipped, "skip")}
+    assert checks["kubelet-health"]["detail"] == f"nothing listens at http://127.0.0.1:{closed_port}/healthz"
+    assert checks["ipvs-state"]["detail"] == "kube-proxy is not running (nothing listens)"
+
+
+def test_an_unhealthy_component_fails(cli, node, kube_proxy):
+    kube_proxy.routes["/healthz"] = (503, "stale")
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert run.exit_code == 1
+    assert statuses(checks) == {**HEALTHY_IPVS, "kube-proxy-health": "fail"}
+    assert checks["kube-proxy-health"]["detail"] == (
+        f"{kube_proxy.url('/healthz')}: HTTP probe failed with statuscode: 503"
+    )
+
+
+def test_missing_binaries_fail_with_package_names(cli, node):
+    node.remove_tool("nsenter")
+    node.remove_tool("ipvsadm")
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert run.exit_code == 1
+    assert statuses(checks) == {**HEALTHY_IPVS, "binaries": "fail"}
+    assert (checks["binaries"]["detail"], checks["binaries"]["hint"]) == (
+        "not on PATH: nsenter ipvsadm",
+        "install util-linux ipvsadm (Debian/Ubuntu package names)",
+    )
+
+
+def test_iptables_mode_skips_the_ipvs_checks(cli, node, kube_proxy):
+    kube_proxy.routes["/proxyMode"] = (200, "iptables")
+    run, checks = doctor(cli, node)  # kube-proxy's own default mode
+    assert run.exit_code == 0
+    assert statuses(checks) == {
+        **HEALTHY_IPVS,
+        "modules": "skip",
+        "persistence": "skip",
+        "ipvs-deprecation": "ok",
+        "ipvs-state": "skip",
+    }
+    assert checks["binaries"]["detail"] == "on PATH: ip iptables mount nsenter"
+
+
+def test_nftables_mode_needs_kernel_5_13(cli, build, kube_proxy, tmp_path):
+    kube_proxy.routes["/proxyMode"] = (200, "nftables")
+    node = build("el8.3-4.18")
+    run, checks = doctor(cli, node, "--proxy-mode", "nftables")
+    assert run.exit_code == 1
+    assert checks["nftables-kernel"]["status"] == "fail"
+    assert checks["nftables-kernel"]["detail"] == "kernel 4.18.0-240.el8.x86_64 is older than 5.13"
+    assert checks["binaries"]["detail"] == "on PATH: ip iptables mount nsenter nft"
+    shutil.rmtree(tmp_path / "root")
+    node = build()
+    run, checks = doctor(cli, node, "--proxy-mode", "nftables")
+    assert run.exit_code == 0
+    assert checks["nftables-kernel"]["status"] == "ok"
+
+
+def test_bridge_sysctl_is_checked_only_when_br_netfilter_is_loaded(cli, node):
+    bridge = node.root.path / "proc/sys/net/bridge/bridge-nf-call-iptables"
+    bridge.write_text("0\n")
+    _, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert checks["bridge-nf-call-iptables"]["status"] == "warn"
+    bridge.unlink()
+    _, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert checks["bridge-nf-call-iptables"]["status"] == "skip"
+
+
+def test_human_report_is_grouped_by_area(cli, node):
+    write(node.root.path / "proc/sys/net/ipv4/ip_forward", "0\n")
+    run = cli("doctor", "--root", str(node.root.path), *node.urls, "--proxy-mode", "ipvs")
+    assert run.exit_code == 1
+    lines = run.stdout.splitlines()
+    firsts = [line.split("│")[1].strip() for line in lines if line.startswith("│") and line.split("│")[1].strip()]
+    assert firsts == ["kernel", "sysctl", "host", "components", "kube-proxy"]
+    assert lines[-1] == "9 ok, 1 warn, 1 fail, 1 skip"
+
+
+def test_a_zero_timeout_is_bad_input(cli, node):
+    run = cli("doctor", "--root", str(node.root.path), "--timeout", "0s")
+    assert (run.exit_code, run.stderr) == (2, "k8snode: error: --timeout must be more than zero, not 0s\n")
+
+
+def test_bad_endpoint_url_is_bad_input(cli, node):
+    run = cli("doctor", "--root", str(node.root.path), "--kubelet-healthz", "127.0.0.1:10248")
+    assert run.exit_code == 2
+    assert run.stderr == "k8snode: error: '127.0.0.1:10248' is not an http:// or https:// URL with a host\n"
+
+
+def test_ipvs_status_parses_proc_net_ip_vs_and_lists_kube_sets(cli, node):
+    node.fake_ipset([*KUBE_SETS[:2], "not-kube"])
+    run = cli("ipvs", "status", "--root", str(node.root.path), "--json")
+    assert run.exit_code == 0
+    data = run.envelope()["data"]
+    assert data["ipsets"] == sorted(KUBE_SETS[:2])
+    assert data["virtual_servers"] == [
+        {
+            "protocol": "TCP",
+            "address": "10.96.0.1",
+            "port": 443,
+            "scheduler": "rr",
+            "real_servers": [
+                {"address": "10.244.1.2", "port": 8080, "weight": 1},
+                {"address": "10.244.2.3", "port": 8080, "weight": 2},
+            ],
+        },
+        {
+            "protocol": "UDP",
+            "address": "10.96.0.10",
+            "port": 53,
+            "scheduler": "rr",
+            "real_servers": [{"address": "10.244.1.4", "port": 53, "weight": 1}],
+        },
+        {
+            "protocol": "TCP",
+            "address": "fd00::a",
+            "port": 80,
+            "scheduler": "wrr",
+            "real_servers": [{"address": "fd00::1:2", "port": 8080, "weight": 1}],
+        },
+        {"protocol": "TCP", "address": "192.168.1.10", "port": 30000, "scheduler": "rr", "real_servers": []},
+        {"protocol": "FWM", "address": "fwmark 16", "port": None, "scheduler": "sh", "real_servers": []},
+    ]
+    assert node.ipset_calls() == ["ipset list -n"]
+    human = cli("ipvs", "status", "--root", str(node.root.path))
+    assert "TCP [fd00::a]:80" in human.stdout
+    assert "10.244.2.3:8080" in human.stdout
+    assert human.stdout.rstrip().endswith("5 virtual server(s), 4 real server(s), 2 KUBE-* ipset(s)")
+
+
+def test_ipvs_status_without_ipset_or_ip_vs(cli, node):
+    node.remove_tool("ipset")
+    (node.root.path / "proc/net/ip_vs").unlink()
+    run = cli("ipvs", "status", "--root", str(node.root.path), "--json")
+    assert run.exit_code == 0
+    envelope = run.envelope()
+    assert envelope["data"] == {"virtual_servers": [], "ipsets": None}
+    assert envelope["warnings"] == [
+        "/proc/net/ip_vs is absent: the ip_vs module is not loaded",
+        "ipset is not on PATH; the KUBE-* sets were not listed",
+    ]
+
+
+def test_ipvs_status_reports_an_unreadable_line(cli, node):
+    write(node.root.path / "proc/net/ip_vs", IP_VS + "TCP  nonsense rr\n")
+    run = cli("ipvs", "status", "--root", str(node.root.path), "--json")
+    assert run.exit_code == 3
+    assert run.envelope()["error"]["message"] == (
+        "/proc/net/ip_vs line 13 cannot be read ('nonsense' is not ADDRESS:PORT): 'TCP  nonsense rr'"
+    )
+
+
+def test_a_failing_ipset_is_a_warning(cli, node):
+    write(
+        node.root.bin / "ipset",
+        "#!/bin/sh\necho 'ipset v7.17: Kernel error received: Operation not permitted' >&2\nexit 1\n",
+        mode=0o755,
+    )
+    run = cli("ipvs", "status", "--root", str(node.root.path), "--json")
+    assert run.exit_code == 0
+    assert run.envelope()["data"]["ipsets"] is None
+    assert run.envelope()["warnings"] == [
+        "ipset list -n failed: ipset v7.17: Kernel error received: Operation not permitted"
+    ]

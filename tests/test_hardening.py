@@ -1,0 +1,233 @@
+"""Crash safety and concurrency of k8snode's writes: faults at each step, SIGKILL mid-run, racing processes."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import CONSOLE_SCRIPT
+
+import k8snode.system
+
+SYSCONFIG = "etc/sysconfig/modules/ipvs.modules"
+MODULES_LOAD = "etc/modules-load.d/ipvs.conf"
+TARGETS = (SYSCONFIG, MODULES_LOAD)
+
+
+def temps(root: Path) -> list[Path]:
+    return [p for t in TARGETS for p in (root / t).parent.glob(".*.k8snode-*.tmp")]
+
+
+def contents(root: Path) -> tuple[bytes | None, ...]:
+    return tuple((root / t).read_bytes() if (root / t).exists() else None for t in TARGETS)
+
+
+def _fail(*_args: object, **_kwargs: object) -> None:
+    raise OSError(28, "No space left on device")
+
+
+class _FailingWrites:
+    """Stands in for the temp file's handle: writing to it fails as on a full disk."""
+
+    def __init__(self, handle: object) -> None:
+        self.handle = handle
+
+    def __enter__(self) -> _FailingWrites:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()  # type: ignore[attr-defined]
+
+    def write(self, _data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+
+def _fail_temp_creation(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_open = os.open
+
+    def open_(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if flags & os.O_EXCL:
+            raise OSError(13, "Permission denied")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(k8snode.system.os, "open", open_)
+
+
+def _fail_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_fdopen = os.fdopen
+
+    def fdopen(fd: int, mode: str) -> object:
+        handle = real_fdopen(fd, mode)
+        return _FailingWrites(handle) if "w" in mode else handle
+
+    monkeypatch.setattr(k8snode.system.os, "fdopen", fdopen)
+
+
+def _fail_file_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(k8snode.system.os, "fsync", _fail)
+
+
+def _fail_rename(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(k8snode.system.Path, "replace", _fail)
+
+
+def _fail_directory_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(k8snode.system, "_fsync_directory", _fail)
+
+
+FAULTS = {
+    "temp creation": _fail_temp_creation,
+    "write": _fail_write,
+    "fsync": _fail_file_fsync,
+    "rename": _fail_rename,
+    "directory fsync": _fail_directory_fsync,
+}
+
+
+@pytest.mark.parametrize("step", list(FAULTS))
+@pytest.mark.parametrize("existing", [False, True], ids=["new-files", "old-files"])
+def test_a_fault_at_any_step_leaves_old_or_new_content_and_no_temp(fake_root, cli, monkeypatch, step, existing):
+    root = fake_root("deb12-6.1")
+    if existing:
+        assert cli("ipvs", "enable", "--scheduler", "lc", "--root", str(root.path)).exit_code == 0
+    old = contents(root.path)
+    assert cli("ipvs", "enable", "--dry-run", "--root", str(root.path)).exit_code == 0
+    FAULTS[step](monkeypatch)
+    run = cli("ipvs", "enable", "--root", str(root.path))
+    monkeypatch.undo()
+    assert run.exit_code == 3
+    assert run.stderr.startswith("k8snode: error: cannot write /etc/") and run.stderr.count("\n") == 1
+    assert temps(root.path) == []
+    fresh = fake_root("deb12-6.1", name="reference")
+    cli("ipvs", "enable", "--root", str(fresh.path))
+    new = contents(fresh.path)
+    for before, after, now in zip(old, new, contents(root.path), strict=True):
+        assert now in (before, after)
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path: Path):
+    """A 64 KiB tmpfs mounted in tmp_path (needs root); skipped with the reason otherwise."""
+    mount = tmp_path / "tmpfs"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_a_full_filesystem_fails_cleanly(fake_root, cli, tiny_tmpfs):
+    root = fake_root("deb12-6.1")
+    cli("ipvs", "enable", "--scheduler", "lc", "--root", str(root.path))
+    # Put /etc on the tiny filesystem, with the files from the last run, and fill it up.
+    etc = root.path / "etc"
+    subprocess.run(["cp", "-a", f"{etc}/.", str(tiny_tmpfs)], check=True)
+    subprocess.run(["rm", "-rf", str(etc)], check=True)
+    etc.symlink_to(tiny_tmpfs)
+    old = contents(root.path)
+    filler = os.open(tiny_tmpfs / "filler", os.O_WRONLY | os.O_CREAT)
+    with pytest.raises(OSError, match="No space left"):
+        while True:
+            os.write(filler, b"\0" * 4096)
+    os.close(filler)
+    run = cli("ipvs", "enable", "--root", str(root.path))
+    assert run.exit_code == 3
+    assert "No space left on device" in run.stderr
+    assert contents(root.path) == old
+    assert temps(root.path) == []
+
+
+def test_a_read_only_filesystem_fails_cleanly(fake_root, cli, tiny_tmpfs):
+    root = fake_root("deb12-6.1")
+    etc = root.path / "etc"
+    subprocess.run(["rm", "-rf", str(etc)], check=True)
+    etc.symlink_to(tiny_tmpfs)
+    subprocess.run(["mount", "-o", "remount,ro", str(tiny_tmpfs)], check=True)
+    run = cli("ipvs", "enable", "--root", str(root.path))
+    assert run.exit_code == 3
+    assert "Read-only file system" in run.stderr
+    assert contents(root.path) == (None, None)
+
+
+def test_another_run_holding_the_lock_is_reported_after_a_bounded_wait(fake_root, cli, monkeypatch):
+    root = fake_root("deb12-6.1")
+    monkeypatch.setenv("K8SNODE_LOCK_WAIT", "0.3")
+    with (root.path / "run/k8snode.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        run = cli("ipvs", "enable", "--root", str(root.path))
+    assert run.exit_code == 3
+    assert "another k8snode is running: /run/k8snode.lock is still locked after 0.3 s" in run.stderr
+    assert contents(root.path) == (None, None)
+    assert cli("ipvs", "enable", "--root", str(root.path)).exit_code == 0
+
+
+def test_a_bad_lock_wait_is_bad_input(fake_root, cli, monkeypatch):
+    root = fake_root("deb12-6.1")
+    monkeypatch.setenv("K8SNODE_LOCK_WAIT", "forever")
+    run = cli("ipvs", "enable", "--root", str(root.path))
+    assert run.exit_code == 2 and "K8SNODE_LOCK_WAIT='forever'" in run.stderr
+
+
+@pytest.mark.slow
+def test_sigkill_in_the_middle_of_runs_never_leaves_a_torn_file(fake_root):
+    root = fake_root("deb12-6.1")
+    env = root.env()
+
+    def start(scheduler: str) -> subprocess.Popen[bytes]:
+        argv = [str(CONSOLE_SCRIPT), "ipvs", "enable", "--scheduler", scheduler, "--root", str(root.path)]
+        return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    versions: dict[str, tuple[bytes | None, ...]] = {}
+    for scheduler in ("lc", "wlc"):  # load both scheduler modules once, and learn both versions of the files
+        began = time.monotonic()
+        assert start(scheduler).wait() == 0
+        versions[scheduler] = contents(root.path)
+    runtime = time.monotonic() - began
+    rng = random.Random(20261126)
+    torn_temps = 0
+    for iteration in range(200):
+        process = start("lc" if iteration % 2 else "wlc")
+        time.sleep(rng.uniform(0.0, runtime * 1.2))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        now = contents(root.path)
+        for index in range(len(TARGETS)):
+            assert now[index] in (versions["lc"][index], versions["wlc"][index])
+        torn_temps += bool(temps(root.path))
+    assert start("lc").wait() == 0  # the next run sweeps what a killed one left
+    assert contents(root.path) == versions["lc"]
+    assert temps(root.path) == []
+    print(f"SIGKILL loop: 200 kills, {torn_temps} left a temp file that the next run swept")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("processes", [2, 4, 8])
+def test_concurrent_enables_agree_and_exactly_one_writes_each_file(fake_root, processes):
+    for attempt in range(2):
+        root = fake_root("el8.3-4.18", name=f"root-{processes}-{attempt}")
+        argv = [str(CONSOLE_SCRIPT), "ipvs", "enable", "--json", "--root", str(root.path)]
+        runs = [
+            subprocess.Popen(argv, env=root.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for _ in range(processes)
+        ]
+        outputs = [(run.wait(timeout=120), *run.communicate()) for run in runs]
+        assert [code for code, _, _ in outputs] == [0] * processes, [err for _, _, err in outputs]
+        envelopes = [json.loads(out) for _, out, _ in outputs]
+        for path in ("/etc/sysconfig/modules/ipvs.modules", "/etc/modules-load.d/ipvs.conf"):
+            actions = sorted(f["action"] for e in envelopes for f in e["data"]["files"] if f["path"] == path)
+            assert actions == ["created"] + ["unchanged"] * (processes - 1)
+        assert sum(e["changed"] for e in envelopes) == 1
+        loaded = root.proc_modules()
+        assert len(loaded) == len(set(loaded))
+        assert {"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh", "nf_conntrack"} <= set(loaded)
+        assert temps(root.path) == []

@@ -1,0 +1,25 @@
+"""The start-up budget cannot silently regress: heavy libraries stay out of the CLI's import path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("jinja2", "ruamel", "pydantic", "rich", "plumbum")
+
+
+def imported(code: list[str], env: dict[str, str] | None = None) -> set[str]:
+    done = subprocess.run([sys.executable, "-X", "importtime", *code], capture_output=True, text=True, env=env)
+    names = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    return {name.split(".")[0] for name in names}
+
+
+def test_importing_the_cli_does_not_import_heavy_libraries():
+    assert imported(["-c", "import k8snode.cli"]) & set(HEAVY) == set()
+
+
+def test_ipvs_check_json_runs_without_heavy_libraries(fake_root):
+    root = fake_root("deb12-6.1")
+    names = imported(["-m", "k8snode", "ipvs", "check", "--json", "--root", str(root.path)], env=root.env())
+    assert "k8snode" in names
+    assert names & set(HEAVY) == set()

@@ -1,0 +1,259 @@
+"""`k8snode validate FILE`: schema-driven, strict, with checks across documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fakes import write
+
+REPO = Path(__file__).resolve().parent.parent
+GOLDEN = REPO / "tests/golden"
+FIXTURES = REPO / "tests/fixtures/kubeadm"
+
+INIT = """\
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+bootstrapTokens:
+- token: k8sn0d.e2etest012345678
+localAPIEndpoint:
+  advertiseAddress: 192.0.2.10
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+networking:
+  podSubnet: 10.244.0.0/16
+---
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: ipvs
+clusterCIDR: 10.244.0.0/16
+ipvs:
+  strictARP: true
+"""
+
+
+@pytest.fixture
+def check(cli, tmp_path):
+    """check(text, *options) -> Run of `k8snode validate` on ``text`` written to /cfg.yaml under a root."""
+    root = tmp_path / "root"
+    root.mkdir()
+
+    def run(text: str, *options: str):
+        write(root / "cfg.yaml", text)
+        return cli("validate", "/cfg.yaml", "--root", str(root), *options)
+
+    return run
+
+
+@pytest.mark.parametrize("golden", sorted(p.name for p in GOLDEN.glob("kubeadm-config-*.yaml")))
+def test_the_golden_files_are_valid(check, golden):
+    run = check((GOLDEN / golden).read_text(), "--json")
+    assert run.exit_code == 0, run.stdout
+    assert run.envelope()["data"]["problems"] == []
+
+
+@pytest.mark.parametrize("fixture", ["init-defaults-v1.36.3.yaml", "init-defaults-v1.37.2.yaml"])
+def test_real_init_defaults_are_valid_but_the_placeholders_are_flagged(check, fixture):
+    run = check((FIXTURES / fixture).read_text(), "--json")
+    assert run.exit_code == 0, run.stdout
+    assert run.envelope()["warnings"] == [
+        "InitConfiguration.bootstrapTokens[0].token is the well-known placeholder token; replace it",
+        "InitConfiguration.localAPIEndpoint.advertiseAddress is the placeholder 1.2.3.4; set the host's address",
+    ]
+
+
+def test_envelope_of_a_valid_file(check):
+    run = check(INIT, "--kubernetes-version", "v1.34.1", "--json")
+    assert run.exit_code == 0
+    assert run.envelope() == {
+        "schema": 1,
+        "command": "validate",
+        "ok": True,
+        "changed": False,
+        "data": {
+            "path": "/cfg.yaml",
+            "kubernetes_version": "v1.34.1",
+            "documents": ["InitConfiguration", "ClusterConfiguration", "KubeProxyConfiguration"],
+            "problems": [],
+        },
+        "warnings": [],
+        "error": None,
+    }
+
+
+PROBLEMS = {
+    "unknown-field": (
+        INIT.replace("  podSubnet:", "  podSubnt:"),
+        [],
+        "line 11: ClusterConfiguration.networking.podSubnt: unknown field; did you mean podSubnet?",
+    ),
+    "unknown-top-level": (
+        INIT.replace("mode: ipvs", "mdoe: ipvs"),
+        [],
+        "line 15: KubeProxyConfiguration.mdoe: unknown field; did you mean mode?",
+    ),
+    "type-bool": (INIT.replace("strictARP: true", "strictARP: 1"), [], "expected true or false, got the int 1"),
+    "type-string": (INIT.replace("podSubnet: 10.244.0.0/16", "podSubnet: 12"), [], "expected a string"),
+    "duration": (
+        INIT + "  syncPeriod: 30\n",
+        [],
+        "line 19: KubeProxyConfiguration.ipvs.syncPeriod: expected a Go duration string such as 30s, got the int 30",
+    ),
+    "duration-unit": (INIT + "  syncPeriod: 30sec\n", [], "unknown unit 'sec' in duration '30sec'"),
+    "cidr": (
+        INIT.replace("podSubnet: 10.244.0.0/16", "podSubnet: 10.244.0.0/8"),
+        [],
+        "line 11: ClusterConfiguration.networking.podSubnet: '10.244.0.0/8' is not a CIDR",
+    ),
+    "proxy-mode": (
+        INIT.replace("mode: ipvs", "mode: kernelspace"),
+        [],
+        "line 15: KubeProxyConfiguration.mode: "
+        "'kernelspace' is not a Linux proxy mode (iptables, ipvs, nftables); kernelspace is for Windows",
+    ),
+    "scheduler": (INIT + "  scheduler: fastest\n", [], "'fastest' is not an IPVS scheduler kube-proxy v1.37.2 accepts"),
+    "scheduler-before-1.27": (
+        INIT.replace("kubeadm.k8s.io/v1beta4", "kubeadm.k8s.io/v1beta3") + "  scheduler: mh\n",
+        ["--kubernetes-version", "v1.26.3"],
+        "'mh' is not an IPVS scheduler kube-proxy v1.26.3 accepts; use one of rr wrr lc wlc lblc lblcr sh dh sed nq",
+    ),
+    "token": (
+        INIT.replace("k8sn0d.e2etest012345678", "short.token"),
+        [],
+        "line 4: InitConfiguration.bootstrapTokens"
+        "[0].token: is not a bootstrap token of the form [a-z0-9]{6}.[a-z0-9]{16}",
+    ),
+    "v1beta3-on-1.37": (
+        INIT.replace("kubeadm.k8s.io/v1beta4", "kubeadm.k8s.io/v1beta3"),
+        [],
+        "line 1: InitConfiguration.apiVersion: kubeadm.k8s.io/v1beta3 does not work with Kubernetes "
+        "v1.37.2: v1beta3 was removed in kubeadm 1.37 (PR #136016); convert it with: k8snode "
+        "kubeadm-config --patch FILE --migrate",
+    ),
+    "v1beta4-on-1.30": (
+        INIT,
+        ["--kubernetes-version", "v1.30.2"],
+        "kubeadm.k8s.io/v1beta4 does not work with Kubernetes v1.30.2: kubeadm reads it from 1.31 on",
+    ),
+    "unknown-kind": (
+        INIT.replace("kind: ClusterConfiguration", "kind: ClusterConfig"),
+        [],
+        "ClusterConfig: kind ClusterConfig (kubeadm.k8s.io/v1beta4) is not one k8snode knows; did you "
+        "mean ClusterConfiguration?",
+    ),
+    "unknown-api-for-kind": (
+        INIT.replace("kubeproxy.config.k8s.io/v1alpha1", "kubeproxy.config.k8s.io/v1alpha2"),
+        [],
+        "apiVersion kubeproxy.config.k8s.io/v1alpha2 is not one k8snode knows for "
+        "KubeProxyConfiguration; use kubeproxy.config.k8s.io/v1alpha1",
+    ),
+    "cluster-cidr": (
+        INIT.replace("clusterCIDR: 10.244.0.0/16", "clusterCIDR: 10.32.0.0/16"),
+        [],
+        "line 16: KubeProxyConfiguration.clusterCIDR: 10.32.0.0/16 does not agree with "
+        "networking.podSubnet 10.244.0.0/16",
+    ),
+    "strict-arp-with-lb": (
+        INIT.replace("strictARP: true", "strictARP: false"),
+        ["--lb", "metallb"],
+        "line 18: KubeProxyConfiguration.ipvs.strictARP: metallb in L2 mode under IPVS needs strictARP: true",
+    ),
+    "nftables-old-kernel": (
+        INIT.replace("mode: ipvs", "mode: nftables"),
+        ["--node-kernel", "5.4.0-150-generic"],
+        "line 15: KubeProxyConfiguration.mode: nftables mode needs kernel 5.13 or later; the node "
+        "runs 5.4.0-150-generic",
+    ),
+    "mixed-kubeadm-apis": (
+        INIT.replace("kubeadm.k8s.io/v1beta4\nkind: Cluster", "kubeadm.k8s.io/v1beta3\nkind: Cluster"),
+        ["--kubernetes-version", "v1.33.0"],
+        "apiVersion: mixes kubeadm APIs kubeadm.k8s.io/v1beta3, kubeadm.k8s.io/v1beta4",
+    ),
+    "v1alpha1-ipvs-without-gate": (
+        (GOLDEN / "kubeadm-config-v1alpha1.yaml")
+        .read_text()
+        .replace("      SupportIPVSProxyMode: true\n", "      SupportIPVSProxyMode: false\n"),
+        [],
+        "MasterConfiguration.kubeProxy.config.featureGates: ipvs mode before 1.11 needs the feature gate "
+        "SupportIPVSProxyMode (1.10: featureGates: {SupportIPVSProxyMode: true}; 1.8-1.9: featureGates: "
+        "SupportIPVSProxyMode=true)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PROBLEMS))
+def test_each_problem_is_reported_with_its_yaml_path_and_exit_1(check, case):
+    text, options, problem = PROBLEMS[case]
+    run = check(text, *options, "--json")
+    assert run.exit_code == 1, run.stdout
+    problems = run.envelope()["data"]["problems"]
+    assert any(problem in reported for reported in problems), problems
+
+
+def test_kubeadm_kinds_without_a_schema_are_reported_not_rejected(check):
+    run = check(INIT + "---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ResetConfiguration\nforce: true\n", "--json")
+    assert run.exit_code == 0
+    assert run.envelope()["warnings"][0] == (
+        "ResetConfiguration (kubeadm.k8s.io/v1beta4) is not checked: k8snode has no schema for it"
+    )
+
+
+def test_human_output_lists_problems_and_a_summary(check):
+    run = check(INIT.replace("  podSubnet:", "  podSubnt:"))
+    assert run.exit_code == 1
+    assert run.stdout == (
+        "line 11: ClusterConfiguration.networking.podSubnt: unknown field; did you mean podSubnet?\n"
+        "/cfg.yaml: 1 problem(s)\n"
+    )
+
+
+def test_ipvs_from_1_35_warns_and_suggests_nftables(check):
+    old = check(INIT, "--kubernetes-version", "v1.34.0", "--json")
+    new = check(INIT, "--kubernetes-version", "v1.35.0", "--json")
+    assert old.envelope()["warnings"] == []
+    assert new.exit_code == 0
+    assert new.envelope()["warnings"] == [
+        "IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495) and Kubernetes v1.35.0 warns about it; "
+        "consider --proxy-mode nftables"
+    ]
+
+
+def test_yaml_1_1_booleans_read_as_go_reads_them(check):
+    run = check(
+        INIT.replace("strictARP: true", "strictARP: yes"), "--lb", "kube-vip", "--kubernetes-version", "v1.34.0"
+    )
+    assert run.exit_code == 0, run.stdout
+
+
+def test_a_bad_kubernetes_version_in_the_file_is_a_problem_and_labels_are_accepted(check):
+    bad = check(INIT.replace("networking:", "kubernetesVersion: one-point-thirty\nnetworking:"), "--json")
+    assert bad.exit_code == 1
+    assert bad.envelope()["data"]["problems"] == [
+        "line 10: ClusterConfiguration.kubernetesVersion: 'one-point-thirty' is not a Kubernetes version"
+    ]
+    label = check(INIT.replace("networking:", "kubernetesVersion: stable-1\nnetworking:"), "--json")
+    assert label.exit_code == 0 and label.envelope()["data"]["kubernetes_version"] == "v1.37.2"
+
+
+def test_the_target_version_comes_from_the_file_when_not_given(check):
+    text = INIT.replace("networking:", "kubernetesVersion: v1.33.4\nnetworking:")
+    run = check(text, "--json")
+    assert run.envelope()["data"]["kubernetes_version"] == "v1.33.4"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (None, "k8snode: error: /cfg.yaml does not exist; give the kubeadm configuration file to validate\n"),
+        (
+            "a: [1, 2\n",
+            "k8snode: error: /cfg.yaml is not valid YAML at line 2: expected ',' or ']', but got '<stream end>'\n",
+        ),
+    ],
+)
+def test_unreadable_input_is_exit_2(cli, tmp_path, text, message):
+    if text is not None:
+        write(tmp_path / "cfg.yaml", text)
+    run = cli("validate", "/cfg.yaml", "--root", str(tmp_path))
+    assert (run.exit_code, run.stdout, run.stderr) == (2, "", message)

@@ -1,0 +1,60 @@
+"""Fixtures for tests that compare k8snode with real Kubernetes binaries.
+
+tools/k8s-truth/build.sh builds them. Without them these tests skip and say
+why; with K8SNODE_REQUIRE_TRUTH=1 a missing build fails the test instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+VERSIONS_FILE = Path(__file__).resolve().parents[2] / "tools" / "k8s-truth" / "versions.txt"
+
+
+def _listed_versions() -> list[str]:
+    lines = VERSIONS_FILE.read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _truth_cache() -> Path:
+    return Path(os.environ.get("K8SNODE_TRUTH_CACHE", Path.home() / ".cache" / "k8snode-truth"))
+
+
+def _missing(reason: str) -> NoReturn:
+    if os.environ.get("K8SNODE_REQUIRE_TRUTH") == "1":
+        pytest.fail(f"{reason} (and K8SNODE_REQUIRE_TRUTH=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def truth_bin() -> Callable[[str], Path]:
+    """truth_bin(version) -> the directory holding that version's kubeadm and k8s-truth."""
+
+    def locate(version: str) -> Path:
+        directory = _truth_cache() / version
+        if not ((directory / "kubeadm").is_file() and (directory / "k8s-truth").is_file()):
+            if shutil.which("go") is None:
+                _missing(f"Go is not installed, so tools/k8s-truth/build.sh {version} cannot run")
+            _missing(f"{directory} has no kubeadm and k8s-truth: run tools/k8s-truth/build.sh {version}")
+        return directory
+
+    return locate
+
+
+@pytest.fixture
+def truth_versions() -> list[str]:
+    """The versions in tools/k8s-truth/versions.txt, newest first."""
+    return _listed_versions()
+
+
+@pytest.fixture(params=_listed_versions())
+def truth_version(request: pytest.FixtureRequest) -> str:
+    """Runs a test once for each version in tools/k8s-truth/versions.txt."""
+    version: str = request.param
+    return version

@@ -1,0 +1,100 @@
+"""What k8snode kubeadm-config writes, checked by the real `kubeadm config validate` of the target release."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from fakes import make_node, write
+from test_kubeadm_config import GOLDEN, V1BETA3
+
+pytestmark = pytest.mark.truth
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures/kubeadm"
+
+
+def kubeadm_validate(kubeadm_dir: Path, config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(kubeadm_dir / "kubeadm"), "config", "validate", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Path:
+    """A node whose primary address is 192.0.2.10 (default route via eth0) and whose kernel is 6.1."""
+    return make_node(tmp_path / "node")
+
+
+@pytest.mark.parametrize("golden", ["kubeadm-config-v1beta4.yaml", "kubeadm-config-v1beta4-full.yaml"])
+def test_kubeadm_1_37_accepts_the_v1beta4_golden_files(truth_bin, golden):
+    done = kubeadm_validate(truth_bin("v1.37.2"), GOLDEN / golden)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_kubeadm_1_36_accepts_a_rendered_v1beta3_file(truth_bin, cli, node):
+    run = cli(
+        "kubeadm-config",
+        "--kubernetes-version",
+        "v1.36.3",
+        "--api-version",
+        "v1beta3",
+        "--kubelet-config",
+        "--pod-subnet",
+        "10.244.0.0/16",
+        "--exclude-cidr",
+        "10.0.0.0/8",
+        "--ipvs-tcp-timeout",
+        "900s",
+        "--out",
+        "/init.yaml",
+        "--root",
+        str(node),
+    )
+    assert run.exit_code == 0, run.stderr
+    done = kubeadm_validate(truth_bin("v1.36.3"), node / "init.yaml")
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("version", ["v1.36.3", "v1.37.2"])
+def test_kubeadm_accepts_its_own_init_defaults_patched(truth_bin, cli, node, version):
+    write(node / "init-defaults.yaml", (FIXTURES / f"init-defaults-{version}.yaml").read_text())
+    run = cli(
+        "kubeadm-config",
+        "--patch",
+        "/init-defaults.yaml",
+        "--pod-subnet",
+        "10.244.0.0/16,fd00:10:244::/56",
+        "--lb",
+        "metallb",
+        "--node-name",
+        "cp-1",
+        "--out",
+        "/init.yaml",
+        "--root",
+        str(node),
+    )
+    assert run.exit_code == 0, run.stderr
+    done = kubeadm_validate(truth_bin(version), node / "init.yaml")
+    assert done.returncode == 0, done.stderr
+
+
+def test_kubeadm_1_37_accepts_a_migrated_v1beta3_file(truth_bin, cli, node):
+    write(node / "old.yaml", V1BETA3)
+    run = cli("kubeadm-config", "--patch", "/old.yaml", "--migrate", "--out", "/init.yaml", "--root", str(node))
+    assert run.exit_code == 0, run.stderr
+    done = kubeadm_validate(truth_bin("v1.37.2"), node / "init.yaml")
+    assert done.returncode == 0, done.stderr
+
+
+def test_kubeadm_and_k8snode_both_reject_an_unknown_field(truth_bin, cli, node):
+    text = (GOLDEN / "kubeadm-config-v1beta4.yaml").read_text().replace("  serviceSubnet:", "  serviceSubnett:")
+    write(node / "bad.yaml", text)
+    done = kubeadm_validate(truth_bin("v1.37.2"), node / "bad.yaml")
+    assert done.returncode != 0 and 'unknown field "networking.serviceSubnett"' in done.stderr
+    run = cli("validate", "/bad.yaml", "--root", str(node))
+    assert run.exit_code == 1
+    assert "ClusterConfiguration.networking.serviceSubnett: unknown field; did you mean serviceSubnet?" in run.stdout

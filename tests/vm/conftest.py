@@ -1,0 +1,68 @@
+"""Fixtures for the real-kernel tests: find qemu and the kernel, boot, and report the VM time at the end."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import harness
+import pytest
+
+# CI sets this: there a missing qemu or kernel is a broken install, not a reason to skip.
+REQUIRE_VM = os.environ.get("K8SNODE_REQUIRE_VM") == "1"
+
+# The CLI of the interpreter running pytest: the venv's console script, whose shebang is the venv's python, a
+# symlink to the real binary. Under TCG the pyenv shim (a bash script) would cost seconds per call.
+K8SNODE = Path(sys.executable).with_name("k8snode")
+
+_boot_times: list[tuple[str, float]] = []
+
+
+def _unavailable(reason: str) -> NoReturn:
+    if REQUIRE_VM:
+        pytest.fail(f"K8SNODE_REQUIRE_VM=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def kernel() -> harness.Kernel:
+    install = "run tests/vm/install-deps.sh"
+    if not harness.qemu_available():
+        _unavailable(f"qemu-system-x86_64 or busybox-static is not installed ({install})")
+    if os.geteuid() != 0:
+        _unavailable("the guest reads the host's root filesystem through qemu, which needs root")
+    found = harness.find_kernel()
+    if found is None:
+        _unavailable(f"no kernel in /boot with modules in /lib/modules ({install})")
+    if not K8SNODE.exists():
+        pytest.fail(f"{K8SNODE} does not exist: install the project into the interpreter running pytest")
+    return found
+
+
+@pytest.fixture(scope="module")
+def boot_vm(kernel: harness.Kernel, tmp_path_factory: pytest.TempPathFactory) -> harness.Booter:
+    """boot_vm(name, script[, carry]): boot once, with `k8snode` defined in the script as the project's real CLI.
+
+    A `carry` file is copied into the results share first, so the guest finds it as /results/<its name>.
+    """
+
+    def run(name: str, script: str, carry: Path | None = None) -> harness.Boot:
+        results = tmp_path_factory.mktemp(name)
+        if carry is not None:
+            shutil.copy(carry, results)
+        booted = harness.boot(kernel, f'k8snode() {{ {K8SNODE} "$@"; }}\n{script}', results)
+        _boot_times.append((name, booted.seconds))
+        return booted
+
+    return run
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _boot_times:
+        total = sum(seconds for _, seconds in _boot_times)
+        terminalreporter.write_sep("-", f"vm: {len(_boot_times)} boots, {total:.1f} s of VM time")
+        for name, seconds in _boot_times:
+            terminalreporter.write_line(f"{name}: {seconds:.1f} s")

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Build kubeadm and k8s-truth from k8s.io/kubernetes at one release tag, into
+# ${K8SNODE_TRUTH_CACHE:-$HOME/.cache/k8snode-truth}/VERSION/.
+# k8s.io/kubernetes replaces its staging modules (k8s.io/api, ...) with local
+# paths, so it cannot be built as a dependency as it is: this script writes a
+# throwaway module that points each staging module at its published v0.Y.Z.
+set -euo pipefail
+
+if [[ $# -ne 1 || ! $1 =~ ^v1\.([0-9]+)\.[0-9]+$ ]]; then
+	echo "usage: $0 v1.MINOR.PATCH   (for example v1.37.2)" >&2
+	exit 2
+fi
+version=$1
+minor=${BASH_REMATCH[1]}
+staging_version=v0.${version#v1.}
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${K8SNODE_TRUTH_CACHE:-$HOME/.cache/k8snode-truth}
+out=$cache/$version
+# One module and build cache for every version: most dependencies are shared.
+export GOMODCACHE=${GOMODCACHE:-$cache/go/mod}
+export GOCACHE=${GOCACHE:-$cache/go/build}
+export GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
+
+stamp="$version $(go version) $(cat "$here/build.sh" "$here"/*.go | sha256sum | cut -d' ' -f1)"
+if [[ -x $out/kubeadm && -x $out/k8s-truth && "$(cat "$out/stamp" 2>/dev/null)" == "$stamp" ]]; then
+	echo "k8s-truth: $version is up to date in $out"
+	exit 0
+fi
+
+start=$SECONDS
+module=$out/module
+rm -rf "$module" "$out/stamp"
+mkdir -p "$module"
+cd "$module"
+
+echo "k8s-truth: downloading k8s.io/kubernetes@$version"
+download=$(go mod download -json "k8s.io/kubernetes@$version")
+kube_dir=$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$download")
+kube_gomod=$(sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p' <<<"$download")
+if [[ -z $kube_dir || -z $kube_gomod ]]; then
+	echo "k8s-truth: go mod download gave no Dir/GoMod for k8s.io/kubernetes@$version:" >&2
+	echo "$download" >&2
+	exit 1
+fi
+
+# Same go and godebug lines as kubernetes itself, so the binaries get its GODEBUG defaults.
+{
+	echo "module k8snode.local/k8s-truth"
+	grep -E '^(go|godebug) ' "$kube_gomod"
+	echo "require k8s.io/kubernetes $version"
+	sed -n 's|^\t\(k8s\.io/[a-z0-9-]*\) => \./staging/.*|replace \1 => \1 '"$staging_version"'|p' "$kube_gomod"
+} >go.mod
+
+cp "$here"/main.go "$here"/flags.go "$here"/schema.go "$here"/duration.go "$here"/kinds_components.go .
+for api in "$kube_dir"/cmd/kubeadm/app/apis/kubeadm/v1beta*; do
+	cp "$here/kinds_kubeadm_$(basename "$api").go" .
+done
+echo "k8s-truth: kubeadm API versions in $version: $(ls kinds_kubeadm_* | sed 's/kinds_kubeadm_\(.*\)\.go/\1/' | tr '\n' ' ')"
+
+echo "k8s-truth: resolving dependencies"
+go mod tidy
+
+# The flags and tags that kubernetes' own hack/lib/golang.sh and version.sh use.
+ldflags="-s -w"
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+	ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+done
+build=(go build -trimpath -tags=selinux,notest -ldflags="$ldflags")
+
+echo "k8s-truth: building kubeadm $version"
+"${build[@]}" -o "$out/kubeadm" k8s.io/kubernetes/cmd/kubeadm
+echo "k8s-truth: building k8s-truth $version"
+"${build[@]}" -o "$out/k8s-truth" .
+
+echo "$stamp" >"$out/stamp"
+echo "k8s-truth: built $version in $((SECONDS - start))s into $out"
