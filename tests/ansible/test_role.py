@@ -36,6 +36,7 @@ IPVS_FILES = {"etc/sysconfig/modules/ipvs.modules": 0o755, "etc/modules-load.d/i
 KERNEL_STATE = ("proc/modules", "fake/modprobe.calls", "var/log/dmesg")  # the fake kernel's, not k8snode's
 INSTALLED = "opt/k8snode"
 KUBERNETES_VERSION = "v1.31.2"
+ADVERTISE_ADDRESS = "10.0.0.11"
 
 
 def has_command(name: str) -> bool:
@@ -92,6 +93,8 @@ def build_fleet(base: Path, wheelhouse: Path) -> Fleet:
     hosts = make_fleet(base / "roots", GROUPS)
     for host in hosts:
         host.vars["k8snode_os_family"] = OS_FAMILY[host.group]
+        if host.name in CONTROL_PLANE:  # a fake root has no /proc/net/route to find the address in
+            host.vars["k8snode_advertise_address"] = ADVERTISE_ADDRESS
     wheel = next(wheelhouse.glob("k8snode-*.whl"))
     installs = {
         "k8snode_install": True,
@@ -224,21 +227,46 @@ def test_check_on_a_fresh_fleet_reports_changes_and_writes_nothing(fresh_check_r
 
 
 @needs_kubelet_flags
-def test_kubelet_flags_file_follows_the_distribution_family(fleet, second_run):
-    for host in fleet.good():
-        flags = host.root.path / KUBELET_FLAGS_FILE[OS_FAMILY[host.group]]
-        assert flags.is_file(), host.name
-        assert "k8snode" in flags.read_text().splitlines()[0], host.name
-        other = next(path for family, path in KUBELET_FLAGS_FILE.items() if family != OS_FAMILY[host.group])
-        assert not (host.root.path / other).exists(), host.name
+def test_first_run_writes_the_kubelet_flags_file_of_each_family_and_notifies_the_handler(
+    fleet, first_run, fake_root, cli
+):
+    for family, path in KUBELET_FLAGS_FILE.items():
+        reference = fake_root("deb12-6.1", name=f"kubelet-{family}")
+        written = cli(
+            "kubelet-flags", "--kubernetes-version", KUBERNETES_VERSION, "--format", "env", "--out", f"/{path}",
+            "--root", str(reference.path),
+        )  # fmt: skip
+        assert written.exit_code == 0, written.stderr
+        for host in (host for host in fleet.good() if OS_FAMILY[host.group] == family):
+            flags = host.root.path / path
+            assert flags.read_bytes() == (reference.path / path).read_bytes(), host.name
+            assert stat.S_IMODE(flags.stat().st_mode) == 0o644, host.name
+            other = next(other for other in KUBELET_FLAGS_FILE.values() if other != path)
+            assert not (host.root.path / other).exists(), host.name
+    # notified on every host whose file changed; with k8snode_root set it never restarts a real kubelet
+    assert "RUNNING HANDLER [k8snode : Look for the kubelet unit]" in first_run.stdout
+    assert "RUNNING HANDLER [k8snode : Restart the kubelet]" in first_run.stdout
+    assert "changed: [" not in first_run.stdout.split("RUNNING HANDLER", 1)[1].split("PLAY RECAP")[0]
 
 
 @needs_kubeadm_config
-def test_kubeadm_config_is_rendered_on_the_first_control_plane_host_only(fleet, second_run):
+def test_kubeadm_config_is_rendered_on_the_first_control_plane_host_only(fleet, second_run, cli, tmp_path):
     rendered = {host.name for host in fleet.hosts if (host.root.path / KUBEADM_CONFIG_FILE).exists()}
     assert rendered == {CONTROL_PLANE[0]}
     written = fleet.host(CONTROL_PLANE[0]).root.path / KUBEADM_CONFIG_FILE
     assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    # The same command line on a copy of the file changes nothing: the role passed exactly these options.
+    copy = tmp_path / KUBEADM_CONFIG_FILE
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(written.read_bytes())
+    copy.chmod(0o600)
+    again = cli(
+        "kubeadm-config", "--kubernetes-version", KUBERNETES_VERSION, "--proxy-mode", "ipvs", "--ipvs-scheduler", "rr",
+        "--advertise-address", ADVERTISE_ADDRESS, "--out", f"/{KUBEADM_CONFIG_FILE}", "--root", str(tmp_path), "--json",
+    )  # fmt: skip
+    assert again.exit_code == 0, again.stderr
+    assert again.envelope()["changed"] is False
+    assert copy.read_bytes() == written.read_bytes()
 
 
 @needs_kubeadm_config
