@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ def write_inventory(
     common: dict[str, Any],
     *,
     group_vars: dict[str, dict[str, Any]] | None = None,
-    control_plane: list[str] = (),  # type: ignore[assignment]
+    control_plane: Sequence[str] = (),
 ) -> Path:
     """A YAML inventory (written as JSON, which YAML reads): one group per kernel, all under k8s_cluster."""
     children: dict[str, Any] = {}
