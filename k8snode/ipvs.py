@@ -8,8 +8,8 @@ from enum import StrEnum
 from pathlib import PurePosixPath
 from string import Template
 
-from k8snode import __version__
 from k8snode.errors import ExitCode, K8snodeError, bad_input
+from k8snode.files import FilePlan, apply, header, owned, pending_action, plan_write
 from k8snode.kernel import MODULE_NAME, Kernel, ModuleState, config_evidence, module_state, read_kernel
 from k8snode.resources import template_text
 from k8snode.result import Result
@@ -20,7 +20,6 @@ BASE_MODULES = ("ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh")
 SYSCONFIG_FILE = PurePosixPath("/etc/sysconfig/modules/ipvs.modules")
 MODULES_LOAD_FILE = PurePosixPath("/etc/modules-load.d/ipvs.conf")
 MODULES_LOAD_DIRS = ("/etc/modules-load.d", "/usr/lib/modules-load.d")
-OWNER_MARK = b"# Written by k8snode"
 EXTRA_MODULES_HINT = "install linux-modules-extra-{release} (Debian/Ubuntu) or kernel-modules-extra (RHEL/Fedora)"
 
 
@@ -45,31 +44,6 @@ class ModulePlan:
     state: ModuleState
     source: str
     action: str = "none"
-
-
-@dataclass
-class FilePlan:
-    path: PurePosixPath
-    mode: int
-    wanted: bytes | None
-    """The content k8snode would write; None when the file is to be removed."""
-    current: bytes | None
-    current_mode: int | None = None
-    action: str = "unchanged"
-
-    @property
-    def needs_write(self) -> bool:
-        return self.current != self.wanted or self.current_mode != self.mode
-
-    def as_dict(self) -> dict[str, str]:
-        return {"path": str(self.path), "action": self.action, "mode": f"{self.mode:04o}"}
-
-    def diff(self) -> str:
-        import difflib
-
-        old = (self.current or b"").decode("utf-8", errors="replace").splitlines(keepends=True)
-        new = (self.wanted or b"").decode("utf-8", errors="replace").splitlines(keepends=True)
-        return "".join(difflib.unified_diff(old, new, f"a{self.path}", f"b{self.path}"))
 
 
 def validate_scheduler(scheduler: str) -> str:
@@ -139,7 +113,7 @@ def assess(system: System, scheduler: str, persist: Persist = Persist.AUTO, *, f
         modules.append(ModulePlan(name, state, source))
     names = [m.name for m in modules]
     files = [
-        _file_plan(system, path, mode, content, force)
+        plan_write(system, path, mode, content, force=force)
         for path, mode, content in _persistence(system, persist, scheduler, names)
     ]
     tools = [
@@ -155,7 +129,7 @@ def check(system: System, scheduler: str = "rr") -> Result:
     for plan in assessment.modules:
         plan.action = "would-load" if plan.state in (ModuleState.AVAILABLE, ModuleState.UNKNOWN) else "none"
     for file in assessment.files:
-        file.action = _pending(file)
+        file.action = pending_action(file)
     absent = [m.name for m in assessment.modules if not m.state.present]
     ready = not absent
     return Result(
@@ -189,26 +163,15 @@ def _enable(system: System, scheduler: str, persist: Persist, *, dry_run: bool, 
     if dry_run:
         for plan in to_load:
             plan.action = "would-load"
-        for file in to_write:
-            file.action = _pending(file)
-        return Result(
-            "ipvs enable",
-            assessment.data(diffs=True),
-            bool(to_load or to_write),
-            assessment.warnings,
-            summary=_summary(to_load, to_write, dry_run=True),
-        )
-    _load(system, assessment, to_load)
-    for file in to_write:
-        file.action = "created" if file.current is None else "updated"
-        assert file.wanted is not None
-        system.write_atomic(file.path, file.wanted, file.mode)
+    else:
+        _load(system, assessment, to_load)
+    apply(system, assessment.files, dry_run=dry_run)
     return Result(
         "ipvs enable",
-        assessment.data(),
+        assessment.data(diffs=dry_run),
         bool(to_load or to_write),
         assessment.warnings,
-        summary=_summary(to_load, to_write, dry_run=False),
+        summary=_summary(to_load, to_write, dry_run=dry_run),
     )
 
 
@@ -226,7 +189,7 @@ def _disable(system: System, *, unload: bool, force: bool, dry_run: bool) -> Res
         current = None if link else system.read_bytes(path)
         if current is None and not link:
             continue
-        if not force and (current is None or not _owned(current)):
+        if not force and (current is None or not owned(current)):
             raise K8snodeError(
                 f"refusing to remove {path}: k8snode did not write it (no '# Written by k8snode' header); "
                 "pass --force to remove it anyway"
@@ -345,39 +308,16 @@ def _persistence(
     sysconfig = persist in (Persist.AUTO, Persist.SYSCONFIG, Persist.BOTH)
     modules_load = persist in (Persist.MODULES_LOAD, Persist.BOTH) or (persist == Persist.AUTO and uses_modules_load)
     command = "k8snode ipvs enable" + (f" --scheduler {scheduler}" if scheduler != "rr" else "")
-    header = f"{OWNER_MARK.decode()} {__version__} ({command}). Remove with: k8snode ipvs disable"
+    first_line = f"{header(command)}. Remove with: k8snode ipvs disable"
     files = []
     if sysconfig:
         lines = "\n".join(f"modprobe -- {name}" for name in modules)
-        text = Template(template_text("ipvs.modules.tmpl")).substitute(header=header, modprobe_lines=lines)
+        text = Template(template_text("ipvs.modules.tmpl")).substitute(header=first_line, modprobe_lines=lines)
         files.append((SYSCONFIG_FILE, 0o755, text.encode()))
     if modules_load:
-        text = Template(template_text("ipvs.conf.tmpl")).substitute(header=header, module_lines="\n".join(modules))
+        text = Template(template_text("ipvs.conf.tmpl")).substitute(header=first_line, module_lines="\n".join(modules))
         files.append((MODULES_LOAD_FILE, 0o644, text.encode()))
     return files
-
-
-def _file_plan(system: System, path: PurePosixPath, mode: int, wanted: bytes, force: bool) -> FilePlan:
-    if system.is_symlink(path):
-        if not force:
-            raise K8snodeError(
-                f"{path} is a symlink; k8snode will not write through it. Pass --force to replace the link with a file"
-            )
-        return FilePlan(path, mode, wanted, None)
-    current = system.read_bytes(path)
-    if current is not None and not _owned(current) and not force:
-        raise K8snodeError(f"{path} exists and was not written by k8snode; pass --force to replace it")
-    return FilePlan(path, mode, wanted, current, system.mode(path))
-
-
-def _pending(file: FilePlan) -> str:
-    if not file.needs_write:
-        return "unchanged"
-    return "would-create" if file.current is None else "would-update"
-
-
-def _owned(content: bytes) -> bool:
-    return any(line.startswith(OWNER_MARK) for line in content.splitlines()[:3])
 
 
 def _modules_in(content: bytes | None) -> list[str]:

@@ -86,6 +86,8 @@ def parse(text: str) -> list[VirtualServer]:
                 services.append(VirtualServer(words[0], address, port, words[2]))
         except (ValueError, IndexError) as error:
             raise K8snodeError(f"{PROC_IP_VS} line {number} cannot be read ({error}): {line.strip()!r}") from None
+    for service in services:  # the kernel lists the newest real server first; report a stable order
+        service.real_servers.sort(key=lambda real: (ipaddress.ip_address(real.address), real.port))
     return services
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import string
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from k8snode import __version__, schema
+from k8snode import schema
 from k8snode.durations import duration
 from k8snode.errors import K8snodeError, bad_input
+from k8snode.files import OWNER_MARK, apply, header, plan_write
 from k8snode.host_address import primary_ipv4
 from k8snode.ipvs import validate_scheduler
 from k8snode.releases import KubeadmApi, Release, choose_api, kubeadm_api, newest_known, parse_release
@@ -33,7 +34,6 @@ from k8snode.validate import (
 )
 from k8snode.yamldoc import Indent, dump_documents, guess_indent, load_documents, to_yaml
 
-HEADER_MARK = "# Written by k8snode"
 REDACTED = "<redacted>"
 CONTAINERD_SOCKET = "unix:///var/run/containerd/containerd.sock"
 CONTAINERD_SOCKET_V1ALPHA1 = "/var/run/containerd/containerd.sock"  # kubeadm 1.10 took a path, not a URL
@@ -133,8 +133,14 @@ class _Plan:
     indent: Indent = field(default_factory=Indent)
 
 
-def kubeadm_config(system: System, options: Options, *, dry_run: bool = False) -> ConfigResult:
+def kubeadm_config(system: System, options: Options, *, dry_run: bool = False, force: bool = False) -> ConfigResult:
+    """Render (or patch) and validate the configuration; with ``--out`` write it, reading and writing under the lock."""
     _check(options)
+    with nullcontext() if dry_run or not options.out else system.lock():
+        return _kubeadm_config(system, options, dry_run=dry_run, force=force)
+
+
+def _kubeadm_config(system: System, options: Options, *, dry_run: bool, force: bool) -> ConfigResult:
     out = target_path(system, options.out, "--out") if options.out else None
     existing = system.read_bytes(out) if out else None
     token = options.token or (_reusable_token(existing) if existing else None) or _fresh_token()
@@ -145,8 +151,7 @@ def kubeadm_config(system: System, options: Options, *, dry_run: bool = False) -
     )
     if report.problems:
         raise bad_input(_redact("the configuration does not validate: " + "; ".join(report.messages()), token))
-    header = f"{HEADER_MARK} {__version__} ({options.command_line()})\n"
-    text = header + dump_documents(plan.documents, plan.indent)
+    text = f"{header(options.command_line())}\n" + dump_documents(plan.documents, plan.indent)
     data: dict[str, Any] = {
         "path": str(out) if out else None,
         "api_version": plan.api.api_version,
@@ -159,7 +164,13 @@ def kubeadm_config(system: System, options: Options, *, dry_run: bool = False) -
         warnings.insert(0, f"strictARP is on: {options.load_balancer} in L2 mode under IPVS needs it")
     if out is None:
         return ConfigResult("kubeadm-config", data, False, warnings, summary="rendered", yaml_text=text)
-    return _write(system, out, text.encode(), token, data, warnings, dry_run=dry_run)
+    patching_in_place = options.patch is not None and target_path(system, options.patch, "--patch") == out
+    file = plan_write(system, out, 0o600, text.encode(), force=force, adoptable=lambda _: patching_in_place)
+    changed = apply(system, [file], dry_run=dry_run)
+    data["action"] = file.action
+    if dry_run:
+        data["diff"] = file.diff(lambda diff: _redact(diff, token))
+    return ConfigResult("kubeadm-config", data, changed, warnings, summary=f"{out}: {file.action} (mode 0600)")
 
 
 def _check(options: Options) -> None:
@@ -343,7 +354,7 @@ def _patch(system: System, options: Options, token: str) -> _Plan:
     if text is None:
         raise bad_input(f"--patch {source} does not exist; give a kubeadm configuration file")
     # A file k8snode wrote gets a new header instead of a second one.
-    old_header = "".join(line for line in text.splitlines(keepends=True)[:1] if line.startswith(HEADER_MARK))
+    old_header = "".join(line for line in text.splitlines(keepends=True)[:1] if line.startswith(OWNER_MARK.decode()))
     documents = load_documents(text.removeprefix(old_header), f"--patch {source}")
     warnings: list[str] = []
     release = _release(options, documents, warnings)
@@ -583,30 +594,6 @@ def _proxy_mode(documents: list[Any]) -> str:
             if isinstance(config, dict):
                 return str(config.get("mode") or "iptables")
     return "iptables"
-
-
-def _write(
-    system: System,
-    out: PurePosixPath,
-    content: bytes,
-    token: str,
-    data: dict[str, Any],
-    warnings: list[str],
-    *,
-    dry_run: bool,
-) -> ConfigResult:
-    current = system.read_bytes(out)
-    unchanged = current == content and system.mode(out) == 0o600
-    action = "unchanged" if unchanged else "created" if current is None else "updated"
-    if dry_run:
-        old = (current or b"").decode("utf-8", errors="replace").splitlines(keepends=True)
-        new = content.decode().splitlines(keepends=True)
-        data["diff"] = _redact("".join(difflib.unified_diff(old, new, f"a{out}", f"b{out}")), token)
-        action = "unchanged" if unchanged else f"would-{'create' if current is None else 'update'}"
-    elif not unchanged:
-        system.write_atomic(out, content, 0o600)
-    data["action"] = action
-    return ConfigResult("kubeadm-config", data, not unchanged, warnings, summary=f"{out}: {action} (mode 0600)")
 
 
 def _redact(text: str, token: str) -> str:

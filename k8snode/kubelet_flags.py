@@ -21,10 +21,9 @@ from string import Template
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from k8snode import __version__
 from k8snode.durations import duration, parse_duration
-from k8snode.errors import K8snodeError, bad_input
-from k8snode.ipvs import OWNER_MARK, FilePlan
+from k8snode.errors import bad_input
+from k8snode.files import apply, header, plan_write
 from k8snode.resources import template_text
 from k8snode.result import Result
 from k8snode.system import System
@@ -221,6 +220,7 @@ def render(
     output: Format = Format.FLAGS,
     out: str | None = None,
     dry_run: bool = False,
+    force: bool = False,
 ) -> Result:
     """Print (or, with ``out``, write) the kubelet flag set for a version; the node-management set by default."""
     version_text = kubernetes_version or catalog().default_kubernetes_version
@@ -245,19 +245,25 @@ def render(
     if out is None:
         return Result(COMMAND, data, warnings=flag_set.warnings)
     command = _canonical_command(version_text, settings, output)
-    content = f"{OWNER_MARK.decode()} {__version__} ({command})\n{text}"
+    content = f"{header(command)}\n{text}"
     with nullcontext() if dry_run else system.lock():
-        plan = _plan(system, PurePosixPath(out), content)
-        if plan.needs_write and not dry_run:
-            assert plan.wanted is not None
-            system.write_atomic(plan.path, plan.wanted, plan.mode)
-    plan.action = _action(plan, dry_run=dry_run)
+        plan = plan_write(
+            system, PurePosixPath(out), 0o644, content.encode(), force=force, adoptable=_package_placeholder
+        )
+        apply(system, [plan], dry_run=dry_run)
     data["files"] = [plan.as_dict()]
     if dry_run:
         data["diffs"] = {str(plan.path): plan.diff()} if plan.needs_write else {}
     return Result(
         COMMAND, data, plan.needs_write, flag_set.warnings, summary=f"{plan.path}: {plan.action.replace('-', ' ')}"
     )
+
+
+def _package_placeholder(content: bytes) -> bool:
+    """The kubelet packages ship /etc/default/kubelet (or /etc/sysconfig/kubelet) holding only an empty
+    ``KUBELET_EXTRA_ARGS=``; replacing that is the point of ``--format env``, so it needs no --force."""
+    lines = [line.strip() for line in content.decode(errors="replace").splitlines()]
+    return [line for line in lines if line and not line.startswith("#")] in ([], ["KUBELET_EXTRA_ARGS="])
 
 
 def _flag_at(setting: Setting, version: Version) -> str:
@@ -360,19 +366,6 @@ def _yaml(document: dict[str, Any]) -> str:
     stream = io.StringIO()
     yaml.dump(document, stream)
     return stream.getvalue()
-
-
-def _plan(system: System, path: PurePosixPath, text: str) -> FilePlan:
-    if system.is_symlink(path):
-        raise K8snodeError(f"{path} is a symlink; k8snode will not write through it: remove the link or pick another")
-    return FilePlan(path, 0o644, text.encode(), system.read_bytes(path), system.mode(path))
-
-
-def _action(plan: FilePlan, *, dry_run: bool) -> str:
-    if not plan.needs_write:
-        return "unchanged"
-    action = "created" if plan.current is None else "updated"
-    return f"would-{action[:-1]}" if dry_run else action
 
 
 def _canonical_command(version_text: str, settings: Mapping[str, object], output: Format) -> str:

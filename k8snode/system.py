@@ -42,6 +42,8 @@ class System:
     touched: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if not self.root.is_absolute():  # an empty --root arrives as "." and would silently mean the cwd
+            raise bad_input(f"--root {str(self.root)!r} must be an absolute path, such as / or /mnt/node")
         if not os.path.isdir(self.root):  # noqa: PTH112 - unlike Path.is_dir, False for over-long names
             raise bad_input(f"--root {self.root} is not a directory; give the directory that stands for '/'")
 

@@ -94,18 +94,22 @@ class FakeRoot:
         return {**os.environ, "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}"}
 
     def snapshot(self) -> dict[str, tuple[int, int, bytes]]:
-        """Every file and link under the root with its mtime, mode and content: to prove nothing changed.
+        return snapshot(self.path)
 
-        /run is left out: it is runtime state (a tmpfs on a real host) that holds only k8snode's lock file.
-        """
-        state = {}
-        for item in sorted(self.path.rglob("*")):
-            if item.relative_to(self.path).parts[0] == "run":
-                continue
-            stat = item.lstat()
-            content = os.readlink(item).encode() if item.is_symlink() else item.read_bytes() if item.is_file() else b""
-            state[str(item.relative_to(self.path))] = (stat.st_mtime_ns, stat.st_mode, content)
-        return state
+
+def snapshot(root: Path) -> dict[str, tuple[int, int, bytes]]:
+    """Every file and link under ``root`` with its mtime, mode and content: to prove nothing changed.
+
+    /run is left out: it is runtime state (a tmpfs on a real host) that holds only k8snode's lock file.
+    """
+    state = {}
+    for item in sorted(root.rglob("*")):
+        if item.relative_to(root).parts[0] == "run":
+            continue
+        stat = item.lstat()
+        content = os.readlink(item).encode() if item.is_symlink() else item.read_bytes() if item.is_file() else b""
+        state[str(item.relative_to(root))] = (stat.st_mtime_ns, stat.st_mode, content)
+    return state
 
 
 def make_root(path: Path, kernel: KernelSpec | str, *, systemd: bool = True) -> FakeRoot:

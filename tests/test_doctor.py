@@ -284,7 +284,7 @@ def test_missing_binaries_fail_with_package_names(cli, node):
 
 def test_iptables_mode_skips_the_ipvs_checks(cli, node, kube_proxy):
     kube_proxy.routes["/proxyMode"] = (200, "iptables")
-    run, checks = doctor(cli, node)  # kube-proxy's own default mode
+    run, checks = doctor(cli, node, "--proxy-mode", "iptables")
     assert run.exit_code == 0
     assert statuses(checks) == {
         **HEALTHY_IPVS,

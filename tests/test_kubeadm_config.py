@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from fakes import make_node, write
+from fakes import make_node, snapshot, write
 from ruamel.yaml import YAML
 
 REPO = Path(__file__).resolve().parent.parent
@@ -24,14 +24,6 @@ TOKEN_FORM = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
 def node(tmp_path: Path) -> Path:
     """A node whose primary address is 192.0.2.10 (default route via eth0) and whose kernel is 6.1."""
     return make_node(tmp_path / "node")
-
-
-def snapshot(root: Path) -> dict[str, tuple[int, int, bytes]]:
-    return {
-        str(item.relative_to(root)): (item.stat().st_mtime_ns, item.stat().st_mode, item.read_bytes())
-        for item in sorted(root.rglob("*"))
-        if item.is_file()
-    }
 
 
 def documents(text: str) -> list[dict]:
@@ -289,6 +281,22 @@ def test_out_is_0600_whatever_the_umask_and_idempotent_reusing_the_token(cli, no
     third = cli("kubeadm-config", "--out", OUT, "--root", str(node))
     assert third.exit_code == 0 and f"{OUT}: updated (mode 0600)" in third.stdout
     assert stat.S_IMODE(target.stat().st_mode) == 0o600 and target.read_bytes() == content
+
+
+def test_out_refuses_a_file_k8snode_did_not_write_but_patching_it_in_place_is_consent(cli, node):
+    source = _install_fixture(node, "init-defaults-v1.36.3.yaml")
+    target = node / source.lstrip("/")
+    original = target.read_bytes()
+    refused = cli("kubeadm-config", "--out", source, "--root", str(node))
+    assert refused.exit_code == 3
+    assert f"{source} exists and was not written by k8snode; pass --force to replace it" in refused.stderr
+    assert target.read_bytes() == original
+    patched = cli("kubeadm-config", "--patch", source, "--out", source, "--root", str(node), "--json")
+    assert patched.exit_code == 0, patched.stderr
+    assert patched.envelope()["data"]["action"] == "updated"
+    assert target.read_text().startswith("# Written by k8snode")
+    target.write_bytes(original)
+    assert cli("kubeadm-config", "--out", source, "--force", "--root", str(node)).exit_code == 0
 
 
 def test_json_never_holds_the_token(cli, node):

@@ -547,10 +547,23 @@ def test_out_writes_atomically_with_a_header_and_is_idempotent(cli, tmp_path):
     assert [p.name for p in target.parent.iterdir()] == ["kubelet"]
 
 
+def test_out_refuses_a_hand_written_file_unless_forced(cli, tmp_path):
+    target = tmp_path / "etc/default/kubelet"
+    target.parent.mkdir(parents=True)
+    target.write_text('KUBELET_EXTRA_ARGS="--node-ip=192.0.2.9 --v=4"\n')
+    options = ["kubelet-flags", "--format", "env", "--out", "/etc/default/kubelet", "--root", str(tmp_path)]
+    run = cli(*options)
+    assert run.exit_code == 3
+    assert "/etc/default/kubelet exists and was not written by k8snode; pass --force to replace it" in run.stderr
+    assert "--v=4" in target.read_text()
+    assert cli(*options, "--force").exit_code == 0
+    assert "--v=4" not in target.read_text()
+
+
 def test_out_dry_run_shows_the_diff_and_touches_nothing(cli, tmp_path):
     target = tmp_path / "etc/default/kubelet"
     target.parent.mkdir(parents=True)
-    target.write_text('KUBELET_EXTRA_ARGS="--node-ip=192.0.2.9"\n')
+    target.write_text("KUBELET_EXTRA_ARGS=\n")  # what the kubelet package ships
     target.chmod(0o600)
     before = (target.read_bytes(), target.stat().st_mtime_ns, target.stat().st_mode)
     options = ["kubelet-flags", "--format", "env", "--node-ip", "192.0.2.10", "--out", "/etc/default/kubelet"]
@@ -560,7 +573,7 @@ def test_out_dry_run_shows_the_diff_and_touches_nothing(cli, tmp_path):
     assert envelope["data"]["files"][0]["action"] == "would-update"
     assert envelope["data"]["diffs"]["/etc/default/kubelet"].splitlines()[2:] == [
         "@@ -1 +1,2 @@",
-        '-KUBELET_EXTRA_ARGS="--node-ip=192.0.2.9"',
+        "-KUBELET_EXTRA_ARGS=",
         f"+# Written by k8snode {__version__} (k8snode kubelet-flags --kubernetes-version v1.37.2 --format env "
         "--node-ip 192.0.2.10)",
         '+KUBELET_EXTRA_ARGS="--node-ip=192.0.2.10"',

@@ -21,6 +21,9 @@ Root = Annotated[
 Json = Annotated[bool, typer.Option("--json", help="Print one versioned JSON envelope on stdout.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show commands run and tracebacks on errors.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change, with diffs; touch nothing.")]
+Force = Annotated[
+    bool, typer.Option("--force", help="Replace a file k8snode did not write, or a symlink at the target.")
+]
 
 Show = Callable[[Result], None]
 

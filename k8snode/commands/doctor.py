@@ -22,8 +22,8 @@ _DEFAULTS = library.Endpoints()
 def command(
     proxy_mode: Annotated[
         library.ProxyMode,
-        typer.Option("--proxy-mode", help="The mode kube-proxy should run in (its default: iptables)."),
-    ] = library.ProxyMode.IPTABLES,
+        typer.Option("--proxy-mode", help="The mode kube-proxy should run in (ipvs, as kubeadm-config renders)."),
+    ] = library.ProxyMode.IPVS,
     scheduler: SchedulerOption = Scheduler.rr,  # type: ignore[attr-defined]
     kubelet_healthz: Annotated[str, typer.Option("--kubelet-healthz", help="kubelet's healthz URL.")] = (
         _DEFAULTS.kubelet_healthz

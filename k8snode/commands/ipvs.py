@@ -10,7 +10,7 @@ import typer
 
 from k8snode import console
 from k8snode import ipvs as library
-from k8snode.commands.common import Debug, DryRun, Json, Root, execute
+from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute
 from k8snode.probe import join_host_port
 from k8snode.result import Result
 from k8snode.system import System
@@ -24,7 +24,6 @@ SchedulerOption = Annotated[
     Scheduler,
     typer.Option("--scheduler", help="The IPVS scheduler kube-proxy is configured with; its module is added."),
 ]
-Force = Annotated[bool, typer.Option("--force", help="Replace or remove a file k8snode did not write.")]
 
 
 @app.command()

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from k8snode import console
-from k8snode.commands.common import Debug, DryRun, Json, Root, execute
+from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute
 from k8snode.releases import NEWEST_KNOWN
 from k8snode.result import Result
 from k8snode.system import System
@@ -104,6 +104,7 @@ def command(
     out: Annotated[
         str | None, _option("--out", help="Write here (mode 0600) instead of stdout.", panel=_OUTPUT)
     ] = None,
+    force: Force = False,
     dry_run: DryRun = False,
     root: Root = Path("/"),
     json_output: Json = False,
@@ -144,7 +145,7 @@ def command(
     )
     execute(
         "kubeadm-config",
-        lambda: library.kubeadm_config(System(root, debug), options, dry_run=dry_run),
+        lambda: library.kubeadm_config(System(root, debug), options, dry_run=dry_run, force=force),
         show,
         json_output=json_output,
         debug=debug,

@@ -9,7 +9,7 @@ import typer
 
 from k8snode import console
 from k8snode import kubelet_flags as library
-from k8snode.commands.common import Debug, DryRun, Json, Root, execute
+from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute
 from k8snode.result import Result
 from k8snode.system import System
 
@@ -64,6 +64,7 @@ def command(
     out: Annotated[
         Text, typer.Option("--out", help="Write the output to this file (0644, atomically) instead of stdout.")
     ] = None,
+    force: Force = False,
     dry_run: DryRun = False,
     root: Root = Path("/"),
     json_output: Json = False,
@@ -100,6 +101,7 @@ def command(
             output=output,
             out=out,
             dry_run=dry_run,
+            force=force,
         ),
         show,
         json_output=json_output,
