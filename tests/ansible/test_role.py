@@ -37,6 +37,8 @@ KERNEL_STATE = ("proc/modules", "fake/modprobe.calls", "var/log/dmesg")  # the f
 INSTALLED = "opt/k8snode"
 KUBERNETES_VERSION = "v1.31.2"
 ADVERTISE_ADDRESS = "10.0.0.11"
+# A file at a path the role may write, that k8snode did not write: reset must leave it.
+FOREIGN = ("deb12-2", "etc/sysconfig/kubelet", "# kept by hand, not by k8snode\nKUBELET_EXTRA_ARGS=--v=2\n")
 
 
 def has_command(name: str) -> bool:
@@ -95,6 +97,9 @@ def build_fleet(base: Path, wheelhouse: Path) -> Fleet:
         host.vars["k8snode_os_family"] = OS_FAMILY[host.group]
         if host.name in CONTROL_PLANE:  # a fake root has no /proc/net/route to find the address in
             host.vars["k8snode_advertise_address"] = ADVERTISE_ADDRESS
+        if host.name == FOREIGN[0]:
+            (host.root.path / FOREIGN[1]).parent.mkdir(parents=True)
+            (host.root.path / FOREIGN[1]).write_text(FOREIGN[2])
     wheel = next(wheelhouse.glob("k8snode-*.whl"))
     installs = {
         "k8snode_install": True,
@@ -242,7 +247,7 @@ def test_first_run_writes_the_kubelet_flags_file_of_each_family_and_notifies_the
             assert flags.read_bytes() == (reference.path / path).read_bytes(), host.name
             assert stat.S_IMODE(flags.stat().st_mode) == 0o644, host.name
             other = next(other for other in KUBELET_FLAGS_FILE.values() if other != path)
-            assert not (host.root.path / other).exists(), host.name
+            assert (host.root.path / other).exists() == (other in fleet.pristine[host.name]), host.name
     # notified on every host whose file changed; with k8snode_root set it never restarts a real kubelet
     assert "RUNNING HANDLER [k8snode : Look for the kubelet unit]" in first_run.stdout
     assert "RUNNING HANDLER [k8snode : Restart the kubelet]" in first_run.stdout
@@ -291,6 +296,7 @@ def test_reset_leaves_no_k8snode_file_behind(fleet, reset_run):
             if not path.startswith(KERNEL_STATE) and stat.S_ISREG(state[1]) | stat.S_ISLNK(state[1])
         }
         assert kept == pristine, host.name
+    assert (fleet.host(FOREIGN[0]).root.path / FOREIGN[1]).read_text() == FOREIGN[2]
     for host in fleet.good():
         assert recap[host.name]["changed"] >= 1, host.name
         assert not (host.root.path / INSTALLED).exists()
