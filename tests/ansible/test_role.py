@@ -1,0 +1,302 @@
+"""The k8snode role through the real ansible-playbook on a fleet of local sandbox hosts.
+
+Each playbook run is slow on two shared cores, so the runs are module-scoped fixtures shared by the assertions:
+a first run, a second run, a check run on the converged fleet and a reset on one fleet; a check run on another,
+fresh fleet. The el7 hosts install k8snode for real, from a wheel built once per session; the others run the
+console script of this checkout.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fleet import CONSOLE_SCRIPT, PLAYBOOKS, REPO, Host, PlaybookRun, make_fleet, run_playbook, write_inventory
+
+pytestmark = pytest.mark.ansible
+
+GROUPS = {
+    "el7": ("el7-3.10", 2),
+    "el8": ("el8.3-4.18", 2),
+    "ubuntu": ("ubuntu-5.15", 2),
+    "deb12": ("deb12-6.1", 2),
+    "noipvs": ("no-ipvs-6.1-kvm", 1),
+}
+CONNTRACK = {"el7": "nf_conntrack_ipv4", "el8": "nf_conntrack", "ubuntu": "nf_conntrack", "deb12": "nf_conntrack"}
+OS_FAMILY = {"el7": "RedHat", "el8": "RedHat", "ubuntu": "Debian", "deb12": "Debian", "noipvs": "Debian"}
+KUBELET_FLAGS_FILE = {"RedHat": "etc/sysconfig/kubelet", "Debian": "etc/default/kubelet"}
+KUBEADM_CONFIG_FILE = "etc/kubernetes/init-config.yaml"
+CONTROL_PLANE = ["el8-1", "deb12-1"]
+IPVS_FILES = {"etc/sysconfig/modules/ipvs.modules": 0o755, "etc/modules-load.d/ipvs.conf": 0o644}
+KERNEL_STATE = ("proc/modules", "fake/modprobe.calls", "var/log/dmesg")  # the fake kernel's, not k8snode's
+INSTALLED = "opt/k8snode"
+KUBERNETES_VERSION = "v1.31.2"
+ADVERTISE_ADDRESS = "10.0.0.11"
+# A file at a path the role may write, that k8snode did not write: reset must leave it.
+FOREIGN = ("deb12-2", "etc/sysconfig/kubelet", "# kept by hand, not by k8snode\nKUBELET_EXTRA_ARGS=--v=2\n")
+
+
+def has_command(name: str) -> bool:
+    return subprocess.run([str(CONSOLE_SCRIPT), name, "--help"], capture_output=True).returncode == 0
+
+
+HAS_KUBELET_FLAGS = has_command("kubelet-flags")
+HAS_KUBEADM_CONFIG = has_command("kubeadm-config")
+needs_kubelet_flags = pytest.mark.skipif(
+    not HAS_KUBELET_FLAGS, reason="k8snode kubelet-flags is not in this k8snode yet (issue 4)"
+)
+needs_kubeadm_config = pytest.mark.skipif(
+    not HAS_KUBEADM_CONFIG, reason="k8snode kubeadm-config is not in this k8snode yet (issue 3)"
+)
+
+
+@dataclass
+class Fleet:
+    hosts: list[Host]
+    inventory: Path
+    workdir: Path
+    pristine: dict[str, dict[str, tuple[int, int, bytes]]]
+
+    def good(self) -> list[Host]:
+        return [host for host in self.hosts if host.group != "noipvs"]
+
+    def host(self, name: str) -> Host:
+        return next(host for host in self.hosts if host.name == name)
+
+    def snapshots(self) -> dict[str, dict[str, tuple[int, int, bytes]]]:
+        """Every root's files, without the installed virtual environment (Python writes caches there)."""
+        return {
+            host.name: {path: state for path, state in host.root.snapshot().items() if not path.startswith(INSTALLED)}
+            for host in self.hosts
+        }
+
+    def run(self, playbook: str, *args: str) -> PlaybookRun:
+        return run_playbook(PLAYBOOKS / playbook, self.inventory, *args, workdir=self.workdir)
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """k8snode's wheel and its dependencies', built once, so that the role's install task runs offline."""
+    folder = tmp_path_factory.mktemp("wheelhouse")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", str(folder), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
+    return folder
+
+
+def build_fleet(base: Path, wheelhouse: Path) -> Fleet:
+    hosts = make_fleet(base / "roots", GROUPS)
+    for host in hosts:
+        host.vars["k8snode_os_family"] = OS_FAMILY[host.group]
+        if host.name in CONTROL_PLANE:  # a fake root has no /proc/net/route to find the address in
+            host.vars["k8snode_advertise_address"] = ADVERTISE_ADDRESS
+        if host.name == FOREIGN[0]:
+            (host.root.path / FOREIGN[1]).parent.mkdir(parents=True)
+            (host.root.path / FOREIGN[1]).write_text(FOREIGN[2])
+    wheel = next(wheelhouse.glob("k8snode-*.whl"))
+    installs = {
+        "k8snode_install": True,
+        "k8snode_source": str(wheel),
+        "k8snode_pip_args": f"--no-index --find-links {wheelhouse}",
+        "k8snode_python": os.path.realpath(sys.executable),
+        "k8snode_venv": "{{ k8snode_root }}/" + INSTALLED,
+        "k8snode_link": "{{ k8snode_root }}/usr/local/bin/k8snode",
+    }
+    common = {
+        "k8snode_install": False,
+        "k8snode_bin": str(CONSOLE_SCRIPT),
+        "k8snode_kubernetes_version": KUBERNETES_VERSION,
+        "k8snode_kubelet_flags": HAS_KUBELET_FLAGS,
+        "k8snode_kubeadm_config": HAS_KUBEADM_CONFIG,
+        "k8snode_reset_unload": True,
+    }
+    inventory = write_inventory(
+        base / "inventory.yml", hosts, common, group_vars={"el7": installs}, control_plane=CONTROL_PLANE
+    )
+    return Fleet(hosts, inventory, base, {host.name: host.root.snapshot() for host in hosts})
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Fleet:
+    return build_fleet(tmp_path_factory.mktemp("fleet"), wheelhouse)
+
+
+@pytest.fixture(scope="module")
+def first_run(fleet: Fleet) -> PlaybookRun:
+    return fleet.run("node-prep.yml")
+
+
+@pytest.fixture(scope="module")
+def second_run(fleet: Fleet, first_run: PlaybookRun) -> tuple[PlaybookRun, dict, dict]:
+    before = fleet.snapshots()
+    run = fleet.run("node-prep.yml")
+    return run, before, fleet.snapshots()
+
+
+@pytest.fixture(scope="module")
+def converged_check_run(fleet: Fleet, second_run: tuple) -> tuple[PlaybookRun, dict, dict]:
+    before = fleet.snapshots()
+    run = fleet.run("node-prep.yml", "--check")
+    return run, before, fleet.snapshots()
+
+
+@pytest.fixture(scope="module")
+def reset_run(fleet: Fleet, converged_check_run: tuple) -> PlaybookRun:
+    return fleet.run("reset.yml")
+
+
+@pytest.fixture(scope="module")
+def fresh_check_run(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> tuple[Fleet, PlaybookRun]:
+    fresh = build_fleet(tmp_path_factory.mktemp("fresh"), wheelhouse)
+    return fresh, fresh.run("node-prep.yml", "--check")
+
+
+@pytest.fixture
+def no_ipvs_message(fake_root, cli) -> str:
+    """What k8snode itself says about the kernel without ip_vs."""
+    root = fake_root(GROUPS["noipvs"][0])
+    return cli("ipvs", "enable", "--root", str(root.path), "--json").envelope()["error"]["message"]
+
+
+def test_first_run_changes_every_host_that_can_do_ipvs(fleet, first_run):
+    recap = first_run.recap()
+    assert set(recap) == {host.name for host in fleet.hosts}
+    for host in fleet.good():
+        assert recap[host.name]["changed"] >= 1, host.name
+        assert recap[host.name]["failed"] == recap[host.name]["unreachable"] == 0, host.name
+
+
+def test_first_run_leaves_the_files_and_modules_k8snode_wants_for_each_kernel(fleet, first_run, fake_root, cli):
+    for group, conntrack in CONNTRACK.items():
+        reference = fake_root(GROUPS[group][0], name=f"reference-{group}")
+        assert cli("ipvs", "enable", "--root", str(reference.path)).exit_code == 0
+        for host in (host for host in fleet.hosts if host.group == group):
+            for path, mode in IPVS_FILES.items():
+                written = host.root.path / path
+                assert written.read_bytes() == (reference.path / path).read_bytes(), (host.name, path)
+                assert stat.S_IMODE(written.stat().st_mode) == mode, (host.name, path)
+            assert f"modprobe -- {conntrack}" in (host.root.path / "etc/sysconfig/modules/ipvs.modules").read_text()
+            assert conntrack in host.root.proc_modules(), host.name
+            assert host.root.modprobe_calls() == reference.modprobe_calls(), host.name
+
+
+def test_first_run_installs_k8snode_into_its_own_venv_and_links_it(fleet, first_run):
+    for host in (host for host in fleet.hosts if host.group == "el7"):
+        venv_script = host.root.path / INSTALLED / "bin/k8snode"
+        link = host.root.path / "usr/local/bin/k8snode"
+        assert os.readlink(link) == str(venv_script)
+        version = subprocess.run([str(link), "--version"], capture_output=True, text=True, check=True)
+        assert version.stdout == "k8snode 0.1.0\n"
+
+
+def test_a_kernel_without_ip_vs_fails_with_k8snodes_message_and_the_others_complete(fleet, first_run, no_ipvs_message):
+    failures = first_run.failures()
+    assert set(failures) == {"noipvs-1"}
+    assert failures["noipvs-1"][-1]["msg"] == no_ipvs_message
+    assert first_run.recap()["noipvs-1"]["failed"] == 1
+    host = fleet.host("noipvs-1")
+    assert host.root.snapshot() == fleet.pristine["noipvs-1"]
+    assert all((other.root.path / path).is_file() for other in fleet.good() for path in IPVS_FILES)
+
+
+def test_second_run_changes_nothing(fleet, second_run):
+    run, before, after = second_run
+    assert {host: row["changed"] for host, row in run.recap().items()} == {host.name: 0 for host in fleet.hosts}
+    assert after == before  # not one file touched, not one modprobe run
+    assert "RUNNING HANDLER" not in run.stdout
+
+
+def test_check_on_the_converged_fleet_reports_no_change_and_touches_nothing(fleet, converged_check_run):
+    run, before, after = converged_check_run
+    assert {host: row["changed"] for host, row in run.recap().items()} == {host.name: 0 for host in fleet.hosts}
+    assert after == before
+
+
+def test_check_on_a_fresh_fleet_reports_changes_and_writes_nothing(fresh_check_run):
+    fresh, run = fresh_check_run
+    recap = run.recap()
+    for host in fresh.good():
+        assert recap[host.name]["changed"] >= 1, host.name
+        assert recap[host.name]["failed"] == 0, host.name
+    assert recap["noipvs-1"]["failed"] == 1
+    assert {host.name: host.root.snapshot() for host in fresh.hosts} == fresh.pristine
+    would_load = [line for line in run.stdout.splitlines() if line.startswith("changed: [")]
+    assert len(would_load) >= len(fresh.good())
+
+
+@needs_kubelet_flags
+def test_first_run_writes_the_kubelet_flags_file_of_each_family_and_notifies_the_handler(
+    fleet, first_run, fake_root, cli
+):
+    for family, path in KUBELET_FLAGS_FILE.items():
+        reference = fake_root("deb12-6.1", name=f"kubelet-{family}")
+        written = cli(
+            "kubelet-flags", "--kubernetes-version", KUBERNETES_VERSION, "--format", "env", "--out", f"/{path}",
+            "--root", str(reference.path),
+        )  # fmt: skip
+        assert written.exit_code == 0, written.stderr
+        for host in (host for host in fleet.good() if OS_FAMILY[host.group] == family):
+            flags = host.root.path / path
+            assert flags.read_bytes() == (reference.path / path).read_bytes(), host.name
+            assert stat.S_IMODE(flags.stat().st_mode) == 0o644, host.name
+            other = next(other for other in KUBELET_FLAGS_FILE.values() if other != path)
+            assert (host.root.path / other).exists() == (other in fleet.pristine[host.name]), host.name
+    # notified on every host whose file changed; with k8snode_root set it never restarts a real kubelet
+    assert "RUNNING HANDLER [k8snode : Look for the kubelet unit]" in first_run.stdout
+    assert "RUNNING HANDLER [k8snode : Restart the kubelet]" in first_run.stdout
+    assert "changed: [" not in first_run.stdout.split("RUNNING HANDLER", 1)[1].split("PLAY RECAP")[0]
+
+
+@needs_kubeadm_config
+def test_kubeadm_config_is_rendered_on_the_first_control_plane_host_only(fleet, second_run, cli, tmp_path):
+    rendered = {host.name for host in fleet.hosts if (host.root.path / KUBEADM_CONFIG_FILE).exists()}
+    assert rendered == {CONTROL_PLANE[0]}
+    written = fleet.host(CONTROL_PLANE[0]).root.path / KUBEADM_CONFIG_FILE
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    # The same command line on a copy of the file changes nothing: the role passed exactly these options.
+    copy = tmp_path / KUBEADM_CONFIG_FILE
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(written.read_bytes())
+    copy.chmod(0o600)
+    again = cli(
+        "kubeadm-config", "--kubernetes-version", KUBERNETES_VERSION, "--proxy-mode", "ipvs", "--ipvs-scheduler", "rr",
+        "--advertise-address", ADVERTISE_ADDRESS, "--out", f"/{KUBEADM_CONFIG_FILE}", "--root", str(tmp_path), "--json",
+    )  # fmt: skip
+    assert again.exit_code == 0, again.stderr
+    assert again.envelope()["changed"] is False
+    assert copy.read_bytes() == written.read_bytes()
+
+
+@needs_kubeadm_config
+def test_control_plane_playbook_rerenders_nothing_on_a_converged_fleet(fleet, second_run):
+    run = fleet.run("control-plane-config.yml")
+    assert run.recap() == {CONTROL_PLANE[0]: run.recap()[CONTROL_PLANE[0]]}
+    assert run.recap()[CONTROL_PLANE[0]]["changed"] == 0
+
+
+def test_reset_leaves_no_k8snode_file_behind(fleet, reset_run):
+    recap = reset_run.recap()
+    assert all(row["failed"] == 0 for row in recap.values()), reset_run.stdout
+    for host in fleet.hosts:
+        kept = {
+            path: state[2]
+            for path, state in host.root.snapshot().items()
+            if not path.startswith(KERNEL_STATE) and stat.S_ISREG(state[1]) | stat.S_ISLNK(state[1])
+        }
+        pristine = {
+            path: state[2]
+            for path, state in fleet.pristine[host.name].items()
+            if not path.startswith(KERNEL_STATE) and stat.S_ISREG(state[1]) | stat.S_ISLNK(state[1])
+        }
+        assert kept == pristine, host.name
+    assert (fleet.host(FOREIGN[0]).root.path / FOREIGN[1]).read_text() == FOREIGN[2]
+    for host in fleet.good():
+        assert recap[host.name]["changed"] >= 1, host.name
+        assert not (host.root.path / INSTALLED).exists()
