@@ -27,6 +27,9 @@ PROXY_MODES = ("iptables", "ipvs", "nftables")
 SCHEDULERS_BEFORE_1_27 = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq")
 LOAD_BALANCERS = ("metallb", "kube-vip")
 NFTABLES_MIN_KERNEL = (5, 13)
+# kubeadm's defaults for ClusterConfiguration.networking (cmd/kubeadm/app/apis/kubeadm/v1beta4/defaults.go).
+DEFAULT_DNS_DOMAIN = "cluster.local"
+DEFAULT_SERVICE_SUBNET = "10.96.0.0/12"
 # Kinds kubeadm reads (k8s-facts.md: new in v1beta4) that k8snode has no schema for: reported, not checked.
 UNCHECKED_KINDS = {("kubeadm.k8s.io/v1beta4", "ResetConfiguration"), ("kubeadm.k8s.io/v1beta4", "UpgradeConfiguration")}
 RELEASE_LABELS = ("stable", "latest", "ci/")  # kubeadm resolves these online; offline k8snode cannot
@@ -349,6 +352,36 @@ def _check_across(located: list[_Located], context: Context, report: Report) -> 
     for item in (item for item in located if item.proxy_path is not None):
         assert item.proxy_path is not None
         _check_proxy_across(item, item.proxy_path, pod_subnet, context, report)
+    if any(item.name in ("InitConfiguration", "ClusterConfiguration") for item in located):
+        cluster: Any = next((item.document for item in located if item.name == "ClusterConfiguration"), {})
+        for kubelet in (item.document for item in located if item.name == "KubeletConfiguration"):
+            _check_kubelet_across(kubelet, cluster, report)
+
+
+def _check_kubelet_across(kubelet: Any, cluster: Any, report: Report) -> None:
+    """The kubelet values kubeadm derives from networking: kubeadm warns when a file sets them differently.
+
+    cmd/kubeadm/app/componentconfigs/kubelet.go (Default): clusterDomain should be networking.dnsDomain, and
+    clusterDNS the tenth address of the first networking.serviceSubnet (constants.GetDNSIP).
+    """
+    dns_domain = value_at(cluster, ("networking", "dnsDomain")) or DEFAULT_DNS_DOMAIN
+    domain = value_at(kubelet, ("clusterDomain",))
+    if domain and domain != dns_domain:
+        report.warnings.append(
+            f"KubeletConfiguration.clusterDomain {domain} differs from ClusterConfiguration.networking.dnsDomain "
+            f"{dns_domain}; kubeadm warns about it, and pods get names under {domain}"
+        )
+    service_subnet = str(value_at(cluster, ("networking", "serviceSubnet")) or DEFAULT_SERVICE_SUBNET)
+    networks = sorted(_networks(service_subnet.split(",")[0]), key=str)
+    cluster_dns = value_at(kubelet, ("clusterDNS",))
+    if not (networks and isinstance(cluster_dns, list) and cluster_dns) or networks[0].num_addresses <= 10:
+        return
+    expected = str(networks[0][10])
+    if [str(address) for address in cluster_dns] != [expected]:
+        report.warnings.append(
+            f"KubeletConfiguration.clusterDNS {', '.join(map(str, cluster_dns))} differs from {expected}, the DNS "
+            f"address kubeadm derives from networking.serviceSubnet; kubeadm warns about it"
+        )
 
 
 def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: Context, report: Report) -> None:

@@ -219,6 +219,37 @@ def test_ipvs_from_1_35_warns_and_suggests_nftables(check):
     ]
 
 
+KUBELET = """\
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+clusterDomain: cluster.local
+clusterDNS:
+- 10.96.0.10
+"""
+
+
+def test_kubelet_values_that_disagree_with_networking_warn_as_kubeadm_does(check):
+    agrees = check(INIT + KUBELET, "--kubernetes-version", "v1.34.0", "--json")
+    differs = check(
+        INIT.replace(
+            "  podSubnet:", "  dnsDomain: cluster.example\n  serviceSubnet: 10.100.0.0/16,fd00::/112\n  podSubnet:"
+        )
+        + KUBELET,
+        "--kubernetes-version",
+        "v1.34.0",
+        "--json",
+    )
+    assert agrees.envelope()["warnings"] == []
+    assert differs.exit_code == 0
+    assert differs.envelope()["warnings"] == [
+        "KubeletConfiguration.clusterDomain cluster.local differs from ClusterConfiguration.networking.dnsDomain "
+        "cluster.example; kubeadm warns about it, and pods get names under cluster.local",
+        "KubeletConfiguration.clusterDNS 10.96.0.10 differs from 10.100.0.10, the DNS address kubeadm derives from "
+        "networking.serviceSubnet; kubeadm warns about it",
+    ]
+
+
 def test_yaml_1_1_booleans_read_as_go_reads_them(check):
     run = check(
         INIT.replace("strictARP: true", "strictARP: yes"), "--lb", "kube-vip", "--kubernetes-version", "v1.34.0"
