@@ -30,6 +30,10 @@ NFTABLES_MIN_KERNEL = (5, 13)
 # kubeadm's defaults for ClusterConfiguration.networking (cmd/kubeadm/app/apis/kubeadm/v1beta4/defaults.go).
 DEFAULT_DNS_DOMAIN = "cluster.local"
 DEFAULT_SERVICE_SUBNET = "10.96.0.0/12"
+# kubeadm's ValidateServiceSubnetSize (constants.MaximumBitsForServiceSubnet), the same limit kube-apiserver keeps.
+MAX_SERVICE_SUBNET_HOST_BITS = 20
+# A DNS-1123 subdomain (k8s.io/apimachinery validation.IsDNS1123Subdomain), which kubeadm requires of node names.
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # Kinds kubeadm reads (k8s-facts.md: new in v1beta4) that k8snode has no schema for: reported, not checked.
 UNCHECKED_KINDS = {("kubeadm.k8s.io/v1beta4", "ResetConfiguration"), ("kubeadm.k8s.io/v1beta4", "UpgradeConfiguration")}
 RELEASE_LABELS = ("stable", "latest", "ci/")  # kubeadm resolves these online; offline k8snode cannot
@@ -273,11 +277,31 @@ def _check_init(document: Any, kind: str, report: Report) -> None:
             _check_token(document, kind, ("bootstrapTokens", index, "token"), token.get("token"), report)
     _check_address(document, kind, ("localAPIEndpoint", "advertiseAddress"), report)
     _check_port(document, kind, ("localAPIEndpoint", "bindPort"), report)
+    name = value_at(document, ("nodeRegistration", "name"))
+    if isinstance(name, str) and name and (len(name) > 253 or not DNS_SUBDOMAIN.match(name)):
+        _problem(
+            report,
+            document,
+            kind,
+            ("nodeRegistration", "name"),
+            f"{name!r} is not a valid node name: use lower-case letters, digits, '-' and '.' (a DNS-1123 subdomain)",
+        )
 
 
 def _check_cluster(document: Any, kind: str, report: Report) -> None:
     for name in ("podSubnet", "serviceSubnet"):
         _check_cidrs(document, kind, ("networking", name), report)
+    service_subnet = value_at(document, ("networking", "serviceSubnet"))
+    for network in _networks(service_subnet) if isinstance(service_subnet, str) else ():
+        if network.max_prefixlen - network.prefixlen > MAX_SERVICE_SUBNET_HOST_BITS:
+            _problem(
+                report,
+                document,
+                kind,
+                ("networking", "serviceSubnet"),
+                f"{network} is too large for services: kubeadm and kube-apiserver take a mask of at least "
+                f"/{network.max_prefixlen - MAX_SERVICE_SUBNET_HOST_BITS} for IPv{network.version}",
+            )
     _check_release_field(document, kind, report)
 
 
@@ -287,6 +311,17 @@ def _check_master(document: Any, kind: str, report: Report) -> None:
     _check_port(document, kind, ("api", "bindPort"), report)
     for name in ("podSubnet", "serviceSubnet"):
         _check_cidrs(document, kind, ("networking", name), report)
+    service_subnet = value_at(document, ("networking", "serviceSubnet"))
+    for network in _networks(service_subnet) if isinstance(service_subnet, str) else ():
+        if network.max_prefixlen - network.prefixlen > MAX_SERVICE_SUBNET_HOST_BITS:
+            _problem(
+                report,
+                document,
+                kind,
+                ("networking", "serviceSubnet"),
+                f"{network} is too large for services: kubeadm and kube-apiserver take a mask of at least "
+                f"/{network.max_prefixlen - MAX_SERVICE_SUBNET_HOST_BITS} for IPv{network.version}",
+            )
     _check_release_field(document, kind, report)
 
 

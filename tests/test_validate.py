@@ -83,6 +83,18 @@ def test_envelope_of_a_valid_file(check):
 
 
 PROBLEMS = {
+    "service-subnet-too-large": (
+        INIT.replace("  podSubnet:", "  serviceSubnet: 10.96.0.0/12,fd00:10:96::/64\n  podSubnet:"),
+        [],
+        "line 11: ClusterConfiguration.networking.serviceSubnet: fd00:10:96::/64 is too large for services: kubeadm "
+        "and kube-apiserver take a mask of at least /108 for IPv6",
+    ),
+    "node-name": (
+        INIT.replace("localAPIEndpoint:", "nodeRegistration:\n  name: CP_1\nlocalAPIEndpoint:"),
+        [],
+        "line 6: InitConfiguration.nodeRegistration.name: 'CP_1' is not a valid node name: use lower-case letters, "
+        "digits, '-' and '.' (a DNS-1123 subdomain)",
+    ),
     "unknown-field": (
         INIT.replace("  podSubnet:", "  podSubnt:"),
         [],
