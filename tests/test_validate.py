@@ -300,3 +300,10 @@ def test_unreadable_input_is_exit_2(cli, tmp_path, text, message):
         write(tmp_path / "cfg.yaml", text)
     run = cli("validate", "/cfg.yaml", "--root", str(tmp_path))
     assert (run.exit_code, run.stdout, run.stderr) == (2, "", message)
+
+
+@pytest.mark.parametrize("command", [("validate", "/etc"), ("kubeadm-config", "--patch", "/etc")])
+def test_a_directory_given_as_the_file_is_exit_2(cli, tmp_path, command):
+    (tmp_path / "etc").mkdir()
+    run = cli(*command, "--root", str(tmp_path))
+    assert (run.exit_code, run.stdout, run.stderr) == (2, "", "k8snode: error: /etc is a directory; give a file\n")
