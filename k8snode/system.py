@@ -12,6 +12,7 @@ import os
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -73,6 +74,9 @@ class System:
                 message = f"{target} is a symlink; k8snode does not follow links at paths it manages"
                 raise K8snodeError(message) from error
             raise K8snodeError(f"cannot read {target}: {error.strerror}") from error
+        if stat.S_ISDIR(os.fstat(fd).st_mode):  # os.open succeeds on a directory; reading it fails
+            os.close(fd)
+            raise K8snodeError(f"{target} is a directory; give a file", ExitCode.BAD_INPUT)
         with os.fdopen(fd, "rb") as handle:
             return handle.read()
 

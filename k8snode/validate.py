@@ -27,6 +27,13 @@ PROXY_MODES = ("iptables", "ipvs", "nftables")
 SCHEDULERS_BEFORE_1_27 = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq")
 LOAD_BALANCERS = ("metallb", "kube-vip")
 NFTABLES_MIN_KERNEL = (5, 13)
+# kubeadm's defaults for ClusterConfiguration.networking (cmd/kubeadm/app/apis/kubeadm/v1beta4/defaults.go).
+DEFAULT_DNS_DOMAIN = "cluster.local"
+DEFAULT_SERVICE_SUBNET = "10.96.0.0/12"
+# kubeadm's ValidateServiceSubnetSize (constants.MaximumBitsForServiceSubnet), the same limit kube-apiserver keeps.
+MAX_SERVICE_SUBNET_HOST_BITS = 20
+# A DNS-1123 subdomain (k8s.io/apimachinery validation.IsDNS1123Subdomain), which kubeadm requires of node names.
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # Kinds kubeadm reads (k8s-facts.md: new in v1beta4) that k8snode has no schema for: reported, not checked.
 UNCHECKED_KINDS = {("kubeadm.k8s.io/v1beta4", "ResetConfiguration"), ("kubeadm.k8s.io/v1beta4", "UpgradeConfiguration")}
 RELEASE_LABELS = ("stable", "latest", "ci/")  # kubeadm resolves these online; offline k8snode cannot
@@ -270,11 +277,31 @@ def _check_init(document: Any, kind: str, report: Report) -> None:
             _check_token(document, kind, ("bootstrapTokens", index, "token"), token.get("token"), report)
     _check_address(document, kind, ("localAPIEndpoint", "advertiseAddress"), report)
     _check_port(document, kind, ("localAPIEndpoint", "bindPort"), report)
+    name = value_at(document, ("nodeRegistration", "name"))
+    if isinstance(name, str) and name and (len(name) > 253 or not DNS_SUBDOMAIN.match(name)):
+        _problem(
+            report,
+            document,
+            kind,
+            ("nodeRegistration", "name"),
+            f"{name!r} is not a valid node name: use lower-case letters, digits, '-' and '.' (a DNS-1123 subdomain)",
+        )
 
 
 def _check_cluster(document: Any, kind: str, report: Report) -> None:
     for name in ("podSubnet", "serviceSubnet"):
         _check_cidrs(document, kind, ("networking", name), report)
+    service_subnet = value_at(document, ("networking", "serviceSubnet"))
+    for network in _networks(service_subnet) if isinstance(service_subnet, str) else ():
+        if network.max_prefixlen - network.prefixlen > MAX_SERVICE_SUBNET_HOST_BITS:
+            _problem(
+                report,
+                document,
+                kind,
+                ("networking", "serviceSubnet"),
+                f"{network} is too large for services: kubeadm and kube-apiserver take a mask of at least "
+                f"/{network.max_prefixlen - MAX_SERVICE_SUBNET_HOST_BITS} for IPv{network.version}",
+            )
     _check_release_field(document, kind, report)
 
 
@@ -284,6 +311,17 @@ def _check_master(document: Any, kind: str, report: Report) -> None:
     _check_port(document, kind, ("api", "bindPort"), report)
     for name in ("podSubnet", "serviceSubnet"):
         _check_cidrs(document, kind, ("networking", name), report)
+    service_subnet = value_at(document, ("networking", "serviceSubnet"))
+    for network in _networks(service_subnet) if isinstance(service_subnet, str) else ():
+        if network.max_prefixlen - network.prefixlen > MAX_SERVICE_SUBNET_HOST_BITS:
+            _problem(
+                report,
+                document,
+                kind,
+                ("networking", "serviceSubnet"),
+                f"{network} is too large for services: kubeadm and kube-apiserver take a mask of at least "
+                f"/{network.max_prefixlen - MAX_SERVICE_SUBNET_HOST_BITS} for IPv{network.version}",
+            )
     _check_release_field(document, kind, report)
 
 
@@ -349,6 +387,36 @@ def _check_across(located: list[_Located], context: Context, report: Report) -> 
     for item in (item for item in located if item.proxy_path is not None):
         assert item.proxy_path is not None
         _check_proxy_across(item, item.proxy_path, pod_subnet, context, report)
+    if any(item.name in ("InitConfiguration", "ClusterConfiguration") for item in located):
+        cluster: Any = next((item.document for item in located if item.name == "ClusterConfiguration"), {})
+        for kubelet in (item.document for item in located if item.name == "KubeletConfiguration"):
+            _check_kubelet_across(kubelet, cluster, report)
+
+
+def _check_kubelet_across(kubelet: Any, cluster: Any, report: Report) -> None:
+    """The kubelet values kubeadm derives from networking: kubeadm warns when a file sets them differently.
+
+    cmd/kubeadm/app/componentconfigs/kubelet.go (Default): clusterDomain should be networking.dnsDomain, and
+    clusterDNS the tenth address of the first networking.serviceSubnet (constants.GetDNSIP).
+    """
+    dns_domain = value_at(cluster, ("networking", "dnsDomain")) or DEFAULT_DNS_DOMAIN
+    domain = value_at(kubelet, ("clusterDomain",))
+    if domain and domain != dns_domain:
+        report.warnings.append(
+            f"KubeletConfiguration.clusterDomain {domain} differs from ClusterConfiguration.networking.dnsDomain "
+            f"{dns_domain}; kubeadm warns about it, and pods get names under {domain}"
+        )
+    service_subnet = str(value_at(cluster, ("networking", "serviceSubnet")) or DEFAULT_SERVICE_SUBNET)
+    networks = sorted(_networks(service_subnet.split(",")[0]), key=str)
+    cluster_dns = value_at(kubelet, ("clusterDNS",))
+    if not (networks and isinstance(cluster_dns, list) and cluster_dns) or networks[0].num_addresses <= 10:
+        return
+    expected = str(networks[0][10])
+    if [str(address) for address in cluster_dns] != [expected]:
+        report.warnings.append(
+            f"KubeletConfiguration.clusterDNS {', '.join(map(str, cluster_dns))} differs from {expected}, the DNS "
+            f"address kubeadm derives from networking.serviceSubnet; kubeadm warns about it"
+        )
 
 
 def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: Context, report: Report) -> None:

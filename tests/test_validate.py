@@ -83,6 +83,18 @@ def test_envelope_of_a_valid_file(check):
 
 
 PROBLEMS = {
+    "service-subnet-too-large": (
+        INIT.replace("  podSubnet:", "  serviceSubnet: 10.96.0.0/12,fd00:10:96::/64\n  podSubnet:"),
+        [],
+        "line 11: ClusterConfiguration.networking.serviceSubnet: fd00:10:96::/64 is too large for services: kubeadm "
+        "and kube-apiserver take a mask of at least /108 for IPv6",
+    ),
+    "node-name": (
+        INIT.replace("localAPIEndpoint:", "nodeRegistration:\n  name: CP_1\nlocalAPIEndpoint:"),
+        [],
+        "line 6: InitConfiguration.nodeRegistration.name: 'CP_1' is not a valid node name: use lower-case letters, "
+        "digits, '-' and '.' (a DNS-1123 subdomain)",
+    ),
     "unknown-field": (
         INIT.replace("  podSubnet:", "  podSubnt:"),
         [],
@@ -219,6 +231,37 @@ def test_ipvs_from_1_35_warns_and_suggests_nftables(check):
     ]
 
 
+KUBELET = """\
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+clusterDomain: cluster.local
+clusterDNS:
+- 10.96.0.10
+"""
+
+
+def test_kubelet_values_that_disagree_with_networking_warn_as_kubeadm_does(check):
+    agrees = check(INIT + KUBELET, "--kubernetes-version", "v1.34.0", "--json")
+    differs = check(
+        INIT.replace(
+            "  podSubnet:", "  dnsDomain: cluster.example\n  serviceSubnet: 10.100.0.0/16,fd00::/112\n  podSubnet:"
+        )
+        + KUBELET,
+        "--kubernetes-version",
+        "v1.34.0",
+        "--json",
+    )
+    assert agrees.envelope()["warnings"] == []
+    assert differs.exit_code == 0
+    assert differs.envelope()["warnings"] == [
+        "KubeletConfiguration.clusterDomain cluster.local differs from ClusterConfiguration.networking.dnsDomain "
+        "cluster.example; kubeadm warns about it, and pods get names under cluster.local",
+        "KubeletConfiguration.clusterDNS 10.96.0.10 differs from 10.100.0.10, the DNS address kubeadm derives from "
+        "networking.serviceSubnet; kubeadm warns about it",
+    ]
+
+
 def test_yaml_1_1_booleans_read_as_go_reads_them(check):
     run = check(
         INIT.replace("strictARP: true", "strictARP: yes"), "--lb", "kube-vip", "--kubernetes-version", "v1.34.0"
@@ -257,3 +300,10 @@ def test_unreadable_input_is_exit_2(cli, tmp_path, text, message):
         write(tmp_path / "cfg.yaml", text)
     run = cli("validate", "/cfg.yaml", "--root", str(tmp_path))
     assert (run.exit_code, run.stdout, run.stderr) == (2, "", message)
+
+
+@pytest.mark.parametrize("command", [("validate", "/etc"), ("kubeadm-config", "--patch", "/etc")])
+def test_a_directory_given_as_the_file_is_exit_2(cli, tmp_path, command):
+    (tmp_path / "etc").mkdir()
+    run = cli(*command, "--root", str(tmp_path))
+    assert (run.exit_code, run.stdout, run.stderr) == (2, "", "k8snode: error: /etc is a directory; give a file\n")
