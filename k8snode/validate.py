@@ -289,19 +289,7 @@ def _check_init(document: Any, kind: str, report: Report) -> None:
 
 
 def _check_cluster(document: Any, kind: str, report: Report) -> None:
-    for name in ("podSubnet", "serviceSubnet"):
-        _check_cidrs(document, kind, ("networking", name), report)
-    service_subnet = value_at(document, ("networking", "serviceSubnet"))
-    for network in _networks(service_subnet) if isinstance(service_subnet, str) else ():
-        if network.max_prefixlen - network.prefixlen > MAX_SERVICE_SUBNET_HOST_BITS:
-            _problem(
-                report,
-                document,
-                kind,
-                ("networking", "serviceSubnet"),
-                f"{network} is too large for services: kubeadm and kube-apiserver take a mask of at least "
-                f"/{network.max_prefixlen - MAX_SERVICE_SUBNET_HOST_BITS} for IPv{network.version}",
-            )
+    _check_networking(document, kind, report)
     _check_release_field(document, kind, report)
 
 
@@ -309,6 +297,12 @@ def _check_master(document: Any, kind: str, report: Report) -> None:
     _check_token(document, kind, ("token",), document.get("token"), report)
     _check_address(document, kind, ("api", "advertiseAddress"), report)
     _check_port(document, kind, ("api", "bindPort"), report)
+    _check_networking(document, kind, report)
+    _check_release_field(document, kind, report)
+
+
+def _check_networking(document: Any, kind: str, report: Report) -> None:
+    """Pod and service CIDRs, and a service range kube-apiserver can allocate from (at most 20 host bits)."""
     for name in ("podSubnet", "serviceSubnet"):
         _check_cidrs(document, kind, ("networking", name), report)
     service_subnet = value_at(document, ("networking", "serviceSubnet"))
@@ -322,7 +316,6 @@ def _check_master(document: Any, kind: str, report: Report) -> None:
                 f"{network} is too large for services: kubeadm and kube-apiserver take a mask of at least "
                 f"/{network.max_prefixlen - MAX_SERVICE_SUBNET_HOST_BITS} for IPv{network.version}",
             )
-    _check_release_field(document, kind, report)
 
 
 def _check_release_field(document: Any, kind: str, report: Report) -> None:
