@@ -68,17 +68,39 @@ def _round_trip(indent: Indent = Indent()) -> YAML:
     return yaml
 
 
+MAX_CONFIG_CHARS = 1 << 20
+MAX_EXPANDED_NODES = 100_000
+
+
 def load_documents(text: str, source: str) -> list[Any]:
     """Every document of ``text`` as round-trip data (CommentedMap keeps comments and order); empty ones dropped."""
     from ruamel.yaml.error import YAMLError
 
+    if len(text) > MAX_CONFIG_CHARS:
+        raise bad_input(f"{source} holds {len(text)} characters; a kubeadm configuration is at most 1 MiB")
     try:
-        return [document for document in _round_trip().load_all(text) if document is not None]
+        documents = [document for document in _round_trip().load_all(text) if document is not None]
     except YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(error, "problem", None) or type(error).__name__
         raise bad_input(f"{source} is not valid YAML{where}: {problem}") from None
+    if _expanded_size(documents, {}) > MAX_EXPANDED_NODES:
+        raise bad_input(
+            f"{source} expands to more than {MAX_EXPANDED_NODES} values through YAML aliases (an alias bomb?)"
+        )
+    return documents
+
+
+def _expanded_size(node: Any, sizes: dict[int, int]) -> int:
+    """How many values ``node`` becomes once every alias is expanded; shared nodes are counted once per use."""
+    if not isinstance(node, list | dict):
+        return 1
+    if id(node) not in sizes:
+        sizes[id(node)] = 0  # a node that contains itself counts once
+        children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+        sizes[id(node)] = 1 + sum(_expanded_size(child, sizes) for child in children)
+    return sizes[id(node)]
 
 
 def dump_documents(documents: list[Any], indent: Indent = Indent()) -> str:

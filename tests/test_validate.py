@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fakes import write
+from fakes import snapshot, write
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests/golden"
@@ -307,3 +307,54 @@ def test_a_directory_given_as_the_file_is_exit_2(cli, tmp_path, command):
     (tmp_path / "etc").mkdir()
     run = cli(*command, "--root", str(tmp_path))
     assert (run.exit_code, run.stdout, run.stderr) == (2, "", "k8snode: error: /etc is a directory; give a file\n")
+
+
+def _alias_bomb() -> str:
+    lines = ["apiVersion: kubeadm.k8s.io/v1beta4", "kind: ClusterConfiguration", "apiServer:"]
+    lines.append('  certSANs: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]')
+    lines += [f"x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    return "\n".join([*lines, "dns:", "  imageTag: *a8", ""])
+
+
+HOSTILE = {
+    "alias bomb": (_alias_bomb(), 2, "expands to more than 100000 values through YAML aliases"),
+    "50 MB": ("kind: ClusterConfiguration\nclusterName: " + "x" * (50 << 20) + "\n", 2, "at most 1 MiB"),
+    "binary junk": (bytes(range(256)).decode("latin-1") * 40, 2, "is not valid YAML"),
+    "duplicate keys": (
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nclusterName: a\nclusterName: b\n",
+        2,
+        "is not valid YAML",
+    ),
+    "tabs": (
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nnetworking:\n\tpodSubnet: 10.0.0.0/16\n",
+        2,
+        "is not valid YAML",
+    ),
+    "not a mapping": ("- 1\n- 2\n", 1, "document 1: is not a mapping"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_hostile_files_are_refused_quickly_in_one_line_and_change_nothing(cli, tmp_path, case):
+    text, code, message = HOSTILE[case]
+    target = tmp_path / "etc/hostile.yaml"
+    target.parent.mkdir(parents=True)
+    target.write_text(text, encoding="latin-1" if case == "binary junk" else "utf-8")
+    before = snapshot(tmp_path)
+    run = cli("validate", "/etc/hostile.yaml", "--root", str(tmp_path))
+    assert run.exit_code == code, run.stderr[:300]
+    assert message in run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    if code == 2:
+        assert run.stderr.count("\n") == 1
+        patched = cli(
+            "kubeadm-config",
+            "--patch",
+            "/etc/hostile.yaml",
+            "--advertise-address",
+            "192.0.2.1",
+            "--root",
+            str(tmp_path),
+        )
+        assert patched.exit_code == 2 and message in patched.stderr and patched.stderr.count("\n") == 1
+    assert snapshot(tmp_path) == before
