@@ -16,6 +16,7 @@ from functools import cached_property
 from k8snode import http_probe, ipvs, ipvs_state
 from k8snode.errors import ExitCode, K8snodeError
 from k8snode.kernel import read_kernel
+from k8snode.kube_proxy import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
 from k8snode.probe import DEFAULT_KUBERNETES_VERSION, Outcome, Verdict, user_agent
 from k8snode.result import Result
 from k8snode.system import System
@@ -31,12 +32,6 @@ PACKAGES = {
     "nft": "nftables",
 }
 NFTABLES_KERNEL = (5, 13)
-
-
-class ProxyMode(StrEnum):
-    IPVS = "ipvs"
-    IPTABLES = "iptables"
-    NFTABLES = "nftables"
 
 
 class Status(StrEnum):
@@ -60,9 +55,9 @@ class Check:
 
 @dataclass(frozen=True)
 class Endpoints:
-    kubelet_healthz: str = "http://127.0.0.1:10248/healthz"
-    kube_proxy_healthz: str = "http://127.0.0.1:10256/healthz"
-    kube_proxy_metrics: str = "http://127.0.0.1:10249"
+    kubelet_healthz: str = KUBELET_HEALTHZ
+    kube_proxy_healthz: str = KUBE_PROXY_HEALTHZ
+    kube_proxy_metrics: str = KUBE_PROXY_METRICS
     timeout: float = 1.0
 
     def get(self, url: str) -> Outcome:

@@ -15,6 +15,7 @@ from k8snode.errors import K8snodeError, bad_input
 from k8snode.files import OWNER_MARK, apply, header, plan_write
 from k8snode.host_address import primary_ipv4
 from k8snode.ipvs import validate_scheduler
+from k8snode.kube_proxy import PROXY_MODES
 from k8snode.releases import KubeadmApi, Release, choose_api, kubeadm_api, newest_known, parse_release
 from k8snode.resources import templates_dir
 from k8snode.result import Result
@@ -23,7 +24,6 @@ from k8snode.validate import (
     LOAD_BALANCERS,
     PLACEHOLDER_ADDRESS,
     PLACEHOLDER_TOKEN,
-    PROXY_MODES,
     TOKEN,
     Context,
     cidr_problem,

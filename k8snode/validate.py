@@ -12,6 +12,7 @@ from typing import Any
 from k8snode import schema
 from k8snode.errors import ExitCode, K8snodeError, bad_input
 from k8snode.ipvs import SCHEDULERS
+from k8snode.kube_proxy import PROXY_MODES
 from k8snode.releases import KUBEADM_APIS, Release, kubeadm_api, newest_known, parse_release
 from k8snode.result import Result
 from k8snode.schema import Problem
@@ -23,7 +24,6 @@ PROXY_API = "kubeproxy.config.k8s.io/v1alpha1"
 TOKEN = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
 PLACEHOLDER_TOKEN = "abcdef.0123456789abcdef"  # noqa: S105 - kubeadm's well-known placeholder, flagged on sight
 PLACEHOLDER_ADDRESS = "1.2.3.4"
-PROXY_MODES = ("iptables", "ipvs", "nftables")
 SCHEDULERS_BEFORE_1_27 = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq")
 LOAD_BALANCERS = ("metallb", "kube-vip")
 NFTABLES_MIN_KERNEL = (5, 13)

@@ -8,38 +8,36 @@ from typing import Annotated
 import typer
 
 from k8snode import console
-from k8snode import doctor as library
 from k8snode.commands.common import Debug, Json, Root, execute
 from k8snode.commands.ipvs import Scheduler, SchedulerOption
 from k8snode.durations import duration, parse_duration
 from k8snode.errors import bad_input
+from k8snode.kube_proxy import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
 from k8snode.result import Result
 from k8snode.system import System
-
-_DEFAULTS = library.Endpoints()
 
 
 def command(
     proxy_mode: Annotated[
-        library.ProxyMode,
+        ProxyMode,
         typer.Option("--proxy-mode", help="The mode kube-proxy should run in (ipvs, as kubeadm-config renders)."),
-    ] = library.ProxyMode.IPVS,
+    ] = ProxyMode.IPVS,
     scheduler: SchedulerOption = Scheduler.rr,  # type: ignore[attr-defined]
-    kubelet_healthz: Annotated[str, typer.Option("--kubelet-healthz", help="kubelet's healthz URL.")] = (
-        _DEFAULTS.kubelet_healthz
-    ),
-    kube_proxy_healthz: Annotated[str, typer.Option("--kube-proxy-healthz", help="kube-proxy's healthz URL.")] = (
-        _DEFAULTS.kube_proxy_healthz
-    ),
+    kubelet_healthz: Annotated[str, typer.Option("--kubelet-healthz", help="kubelet's healthz URL.")] = KUBELET_HEALTHZ,
+    kube_proxy_healthz: Annotated[
+        str, typer.Option("--kube-proxy-healthz", help="kube-proxy's healthz URL.")
+    ] = KUBE_PROXY_HEALTHZ,
     kube_proxy_metrics: Annotated[
         str, typer.Option("--kube-proxy-metrics", help="kube-proxy's metrics address; /proxyMode is read there.")
-    ] = _DEFAULTS.kube_proxy_metrics,
+    ] = KUBE_PROXY_METRICS,
     timeout: Annotated[str, typer.Option("--timeout", help="Timeout of each HTTP check (Go duration).")] = "1s",
     root: Root = Path("/"),
     json_output: Json = False,
     debug: Debug = False,
 ) -> None:
     """Check that this host is ready to be a Kubernetes node; exit 1 when a check fails."""
+
+    from k8snode import doctor as library  # lazy: its probes' imports are not paid by other commands
 
     def action() -> Result:
         seconds = parse_duration(duration(timeout, "--timeout")) / 1e9
@@ -52,10 +50,11 @@ def command(
 
 
 def show(result: Result) -> None:
+    from k8snode.doctor import AREAS
+
     checks = result.data["checks"]
     groups = [
-        (area, [[c["id"], c["status"], c["detail"], c["hint"]] for c in checks if c["area"] == area])
-        for area in library.AREAS
+        (area, [[c["id"], c["status"], c["detail"], c["hint"]] for c in checks if c["area"] == area]) for area in AREAS
     ]
     console.grouped_table(
         f"k8snode doctor (proxy mode {result.data['proxy_mode']})",
