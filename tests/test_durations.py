@@ -3,7 +3,7 @@ differential test against Go's own time.ParseDuration)."""
 
 import pytest
 
-from k8snode.durations import parse_duration
+from k8snode.core.durations import parse_duration
 
 S = 1_000_000_000
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import CONSOLE_SCRIPT
 
-import k8snode.system
+import k8snode.core.system
 
 SYSCONFIG = "etc/sysconfig/modules/ipvs.modules"
 MODULES_LOAD = "etc/modules-load.d/ipvs.conf"
@@ -57,7 +57,7 @@ def _fail_temp_creation(monkeypatch: pytest.MonkeyPatch) -> None:
             raise OSError(13, "Permission denied")
         return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(k8snode.system.os, "open", open_)
+    monkeypatch.setattr(k8snode.core.system.os, "open", open_)
 
 
 def _fail_write(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,19 +67,19 @@ def _fail_write(monkeypatch: pytest.MonkeyPatch) -> None:
         handle = real_fdopen(fd, mode)
         return _FailingWrites(handle) if "w" in mode else handle
 
-    monkeypatch.setattr(k8snode.system.os, "fdopen", fdopen)
+    monkeypatch.setattr(k8snode.core.system.os, "fdopen", fdopen)
 
 
 def _fail_file_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(k8snode.system.os, "fsync", _fail)
+    monkeypatch.setattr(k8snode.core.system.os, "fsync", _fail)
 
 
 def _fail_rename(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(k8snode.system.Path, "replace", _fail)
+    monkeypatch.setattr(k8snode.core.system.Path, "replace", _fail)
 
 
 def _fail_directory_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(k8snode.system, "_fsync_directory", _fail)
+    monkeypatch.setattr(k8snode.core.system, "_fsync_directory", _fail)
 
 
 FAULTS = {

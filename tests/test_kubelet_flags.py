@@ -14,10 +14,12 @@ from ruamel.yaml import YAML
 
 from k8snode import __version__
 from k8snode.cli import app
-from k8snode.kubelet_flags import VALIDATORS, catalog
+from k8snode.kubelet.flags import VALIDATORS, catalog
 
 SCHEMA = (
-    Path(__file__).resolve().parent.parent / "k8snode/schemas/kubelet.config.k8s.io_v1beta1_KubeletConfiguration.json"
+    Path(__file__).resolve().parent.parent
+    / "k8snode/core/schemas"
+    / "kubelet.config.k8s.io_v1beta1_KubeletConfiguration.json"
 )
 VERSIONS = ("v1.3.10", "v1.9.11", "v1.10.13", "v1.23.17", "v1.31.14", "v1.37.2")
 NODE_SET = [

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from servers import self_signed, serve
 
-from k8snode.probe import Outcome, Settings, Verdict, watch
+from k8snode.health.probe import Outcome, Settings, Verdict, watch
 
 ONCE = ("--failure-threshold", "1")
 

@@ -21,7 +21,7 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path, fake_root):
     assert "k8snode/templates/ipvs.modules.tmpl" in names
     assert {
         "k8snode/templates/kubeadm/v1beta4.yaml.j2",
-        "k8snode/schemas/kubeadm.k8s.io_v1beta4_InitConfiguration.json",
+        "k8snode/core/schemas/kubeadm.k8s.io_v1beta4_InitConfiguration.json",
     } <= set(names)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)

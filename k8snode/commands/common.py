@@ -11,8 +11,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from k8snode.errors import ExitCode, K8snodeError
-from k8snode.result import Result
+from k8snode.core.errors import ExitCode, K8snodeError
+from k8snode.core.result import Result
 
 Root = Annotated[
     Path,

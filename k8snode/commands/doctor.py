@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from k8snode import console
 from k8snode.commands.common import Debug, Json, Root, execute
 from k8snode.commands.ipvs import Scheduler, SchedulerOption
-from k8snode.durations import duration, parse_duration
-from k8snode.errors import bad_input
-from k8snode.kube_proxy import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
-from k8snode.result import Result
-from k8snode.system import System
+from k8snode.core import console
+from k8snode.core.durations import duration, parse_duration
+from k8snode.core.errors import bad_input
+from k8snode.core.result import Result
+from k8snode.core.system import System
+from k8snode.proxy.modes import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
 
 
 def command(
@@ -37,7 +37,7 @@ def command(
 ) -> None:
     """Check that this host is ready to be a Kubernetes node; exit 1 when a check fails."""
 
-    from k8snode import doctor as library  # lazy: its probes' imports are not paid by other commands
+    from k8snode.health import doctor as library  # lazy: its probes' imports are not paid by other commands
 
     def action() -> Result:
         seconds = parse_duration(duration(timeout, "--timeout")) / 1e9
@@ -50,7 +50,7 @@ def command(
 
 
 def show(result: Result) -> None:
-    from k8snode.doctor import AREAS
+    from k8snode.health.doctor import AREAS
 
     checks = result.data["checks"]
     groups = [

@@ -8,12 +8,12 @@ from typing import Annotated
 
 import typer
 
-from k8snode import console
-from k8snode import ipvs as library
 from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute
-from k8snode.probe import join_host_port
-from k8snode.result import Result
-from k8snode.system import System
+from k8snode.core import console
+from k8snode.core.result import Result
+from k8snode.core.system import System
+from k8snode.health.probe import join_host_port
+from k8snode.proxy import ipvs as library
 
 app = typer.Typer(
     help="Check, load and persist the kernel modules kube-proxy needs in IPVS mode.", no_args_is_help=True
@@ -113,7 +113,7 @@ def show(result: Result) -> None:
 @app.command()
 def status(root: Root = Path("/"), json_output: Json = False, debug: Debug = False) -> None:
     """Show the IPVS virtual servers and real servers (/proc/net/ip_vs) and kube-proxy's KUBE-* ipsets."""
-    from k8snode import ipvs_state
+    from k8snode.proxy import ipvs_state
 
     execute(
         "ipvs status",

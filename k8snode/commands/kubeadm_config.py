@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
-from k8snode import console
 from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute
-from k8snode.releases import NEWEST_KNOWN
-from k8snode.result import Result
-from k8snode.system import System
+from k8snode.core import console
+from k8snode.core.releases import NEWEST_KNOWN
+from k8snode.core.result import Result
+from k8snode.core.system import System
 
 _IPVS = "IPVS"
 _API = "API endpoint and node"
@@ -111,7 +111,7 @@ def command(
     debug: Debug = False,
 ) -> None:
     """Render init-config.yaml: kubeadm Init/ClusterConfiguration plus KubeProxyConfiguration, validated."""
-    from k8snode import kubeadm_config as library  # lazy: every other command would pay for its imports
+    from k8snode.kubeadm import render as library  # lazy: every other command would pay for its imports
 
     options = library.Options(
         kubernetes_version=kubernetes_version,

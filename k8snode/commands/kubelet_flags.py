@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from k8snode import console
-from k8snode import kubelet_flags as library
 from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute
-from k8snode.result import Result
-from k8snode.system import System
+from k8snode.core import console
+from k8snode.core.result import Result
+from k8snode.core.system import System
+from k8snode.kubelet import flags as library
 
 _describe = library.describe
 Text = str | None

@@ -9,11 +9,11 @@ from typing import Annotated
 
 import typer
 
-from k8snode import console
-from k8snode import probe as library
 from k8snode.commands.common import Debug, Json, Root, execute
-from k8snode.result import Result
-from k8snode.system import System
+from k8snode.core import console
+from k8snode.core.result import Result
+from k8snode.core.system import System
+from k8snode.health import probe as library
 
 app = typer.Typer(
     help="Probe until the success threshold is met (exit 0) or the failure threshold is reached (exit 1).",
@@ -61,7 +61,7 @@ def http(
     debug: Debug = False,
 ) -> None:
     """HTTP GET: 200 <= status < 400 passes; same-host redirects are followed, others count as success."""
-    from k8snode import http_probe
+    from k8snode.health import http_probe
 
     def make_check(settings: library.Settings) -> Callable[[], library.Outcome]:
         headers = [http_probe.parse_header(text) for text in header or []]
@@ -134,7 +134,7 @@ def grpc(
     debug: Debug = False,
 ) -> None:
     """gRPC: grpc.health.v1.Health/Check; only SERVING passes. Needs the k8snode[grpc] extra."""
-    from k8snode import grpc_probe
+    from k8snode.health import grpc_probe
 
     def make_check(settings: library.Settings) -> Callable[[], library.Outcome]:
         grpc_probe.modules()

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from k8snode import console
 from k8snode.commands.common import Debug, Json, Root, execute
-from k8snode.result import Result
-from k8snode.system import System
+from k8snode.core import console
+from k8snode.core.result import Result
+from k8snode.core.system import System
 
 
 def command(
@@ -33,7 +33,7 @@ def command(
     debug: Debug = False,
 ) -> None:
     """Check apiVersion/kind for the target version, unknown fields, types and values, and the documents together."""
-    from k8snode import validate as library  # lazy: every other command would pay for its imports
+    from k8snode.kubeadm import validate as library  # lazy: every other command would pay for its imports
 
     execute(
         "validate",

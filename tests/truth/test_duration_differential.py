@@ -1,4 +1,4 @@
-"""k8snode.durations.parse_duration against Go's own time.ParseDuration (`k8s-truth duration -`) on generated text.
+"""k8snode.core.durations.parse_duration against Go's own time.ParseDuration (`k8s-truth duration -`) on generated text.
 
 Each hypothesis example is a batch of a few hundred inputs that go through one Go process; ok/reject and the
 nanoseconds must agree exactly for every input.
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from k8snode.durations import parse_duration
+from k8snode.core.durations import parse_duration
 
 pytestmark = pytest.mark.truth
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from k8snode.kubelet_flags import catalog, parse_version
+from k8snode.kubelet.flags import catalog, parse_version
 
 pytestmark = pytest.mark.truth
 

@@ -15,7 +15,7 @@ import pytest
 from fakes import make_node, write
 from test_kubeadm_config_truth import kubeadm_validate
 
-from k8snode.releases import parse_release
+from k8snode.core.releases import parse_release
 
 pytestmark = pytest.mark.truth
 

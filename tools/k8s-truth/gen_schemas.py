@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write k8snode/schemas/*.json from `k8s-truth schema` of built versions.
+"""Write k8snode/core/schemas/*.json from `k8s-truth schema` of built versions.
 
 usage: gen_schemas.py [VERSION...]   (default: every version in versions.txt)
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-SCHEMAS = REPO / "k8snode" / "schemas"
+SCHEMAS = REPO / "k8snode" / "core" / "schemas"
 
 
 def listed_versions() -> list[str]:

@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from k8snode.durations import parse_duration
+from k8snode.core.durations import parse_duration
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 _QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$")

@@ -9,15 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from k8snode import schema
-from k8snode.errors import ExitCode, K8snodeError, bad_input
-from k8snode.ipvs import SCHEDULERS
-from k8snode.kube_proxy import PROXY_MODES
-from k8snode.releases import KUBEADM_APIS, Release, kubeadm_api, newest_known, parse_release
-from k8snode.result import Result
-from k8snode.schema import Problem
-from k8snode.system import System
-from k8snode.yamldoc import load_documents
+from k8snode.core import schema
+from k8snode.core.errors import ExitCode, K8snodeError, bad_input
+from k8snode.core.releases import KUBEADM_APIS, Release, kubeadm_api, newest_known, parse_release
+from k8snode.core.result import Result
+from k8snode.core.schema import Problem
+from k8snode.core.system import System
+from k8snode.core.yamldoc import load_documents
+from k8snode.proxy.ipvs import SCHEDULERS
+from k8snode.proxy.modes import PROXY_MODES
 
 KUBEADM_GROUP = "kubeadm.k8s.io"
 PROXY_API = "kubeproxy.config.k8s.io/v1alpha1"

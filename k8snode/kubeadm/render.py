@@ -9,18 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from k8snode import schema
-from k8snode.durations import duration
-from k8snode.errors import K8snodeError, bad_input
-from k8snode.files import OWNER_MARK, apply, header, plan_write
-from k8snode.host_address import primary_ipv4
-from k8snode.ipvs import validate_scheduler
-from k8snode.kube_proxy import PROXY_MODES
-from k8snode.releases import KubeadmApi, Release, choose_api, kubeadm_api, newest_known, parse_release
-from k8snode.resources import templates_dir
-from k8snode.result import Result
-from k8snode.system import System
-from k8snode.validate import (
+from k8snode.core import schema
+from k8snode.core.durations import duration
+from k8snode.core.errors import K8snodeError, bad_input
+from k8snode.core.files import OWNER_MARK, apply, header, plan_write
+from k8snode.core.releases import KubeadmApi, Release, choose_api, kubeadm_api, newest_known, parse_release
+from k8snode.core.resources import templates_dir
+from k8snode.core.result import Result
+from k8snode.core.system import System
+from k8snode.core.yamldoc import Indent, dump_documents, guess_indent, load_documents, to_yaml
+from k8snode.kubeadm.validate import (
     LOAD_BALANCERS,
     PLACEHOLDER_ADDRESS,
     PLACEHOLDER_TOKEN,
@@ -32,7 +30,9 @@ from k8snode.validate import (
     validate_documents,
     value_at,
 )
-from k8snode.yamldoc import Indent, dump_documents, guess_indent, load_documents, to_yaml
+from k8snode.node.address import primary_ipv4
+from k8snode.proxy.ipvs import validate_scheduler
+from k8snode.proxy.modes import PROXY_MODES
 
 REDACTED = "<redacted>"
 CONTAINERD_SOCKET = "unix:///var/run/containerd/containerd.sock"

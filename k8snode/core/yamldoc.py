@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from k8snode.errors import bad_input
+from k8snode.core.errors import bad_input
 
 if TYPE_CHECKING:
     from ruamel.yaml import YAML

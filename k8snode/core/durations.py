@@ -6,7 +6,7 @@ that k8snode accepts and rejects exactly what the Kubernetes components do.
 
 from __future__ import annotations
 
-from k8snode.errors import bad_input
+from k8snode.core.errors import bad_input
 
 _UNITS = {
     "ns": 1,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from k8snode.errors import ExitCode
+from k8snode.core.errors import ExitCode
 
 SCHEMA_VERSION = 1
 

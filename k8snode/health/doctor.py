@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 
-from k8snode import http_probe, ipvs, ipvs_state
-from k8snode.errors import ExitCode, K8snodeError
-from k8snode.kernel import read_kernel
-from k8snode.kube_proxy import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
-from k8snode.probe import DEFAULT_KUBERNETES_VERSION, Outcome, Verdict, user_agent
-from k8snode.result import Result
-from k8snode.system import System
+from k8snode.core.errors import ExitCode, K8snodeError
+from k8snode.core.result import Result
+from k8snode.core.system import System
+from k8snode.health import http_probe
+from k8snode.health.probe import DEFAULT_KUBERNETES_VERSION, Outcome, Verdict, user_agent
+from k8snode.node.kernel import read_kernel
+from k8snode.proxy import ipvs, ipvs_state
+from k8snode.proxy.modes import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
 
 AREAS = ("kernel", "sysctl", "host", "components", "kube-proxy")
 PACKAGES = {

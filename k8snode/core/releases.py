@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import total_ordering
 
-from k8snode.errors import bad_input
+from k8snode.core.errors import bad_input
 
 NEWEST_KNOWN = "v1.37.2"
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:-[0-9A-Za-z.-]+)?$")

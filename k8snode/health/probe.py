@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from k8snode.durations import parse_duration
-from k8snode.errors import ExitCode, K8snodeError, bad_input
-from k8snode.result import Result
-from k8snode.system import System
+from k8snode.core.durations import parse_duration
+from k8snode.core.errors import ExitCode, K8snodeError, bad_input
+from k8snode.core.result import Result
+from k8snode.core.system import System
 
 MAX_OUTPUT = 10 * 1024
 """pkg/probe/exec maxReadLength and pkg/probe/http maxRespBodyLength: 10 KiB."""

@@ -11,7 +11,7 @@ import ipaddress
 import sys
 from dataclasses import dataclass
 
-from k8snode.system import System
+from k8snode.core.system import System
 
 _RTF_UP = 0x1
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from k8snode.errors import bad_input
-from k8snode.probe import Outcome, Verdict, join_host_port
+from k8snode.core.errors import bad_input
+from k8snode.health.probe import Outcome, Verdict, join_host_port
 
 INSTALL_HINT = "k8snode probe grpc needs the grpc extra: pip install 'k8snode[grpc]' (grpcio, grpcio-health-checking)"
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urljoin, urlsplit
 
-from k8snode.errors import bad_input
-from k8snode.probe import MAX_OUTPUT, Outcome, Verdict
+from k8snode.core.errors import bad_input
+from k8snode.health.probe import MAX_OUTPUT, Outcome, Verdict
 
 if TYPE_CHECKING:
     import http.client

@@ -8,12 +8,12 @@ from enum import StrEnum
 from pathlib import PurePosixPath
 from string import Template
 
-from k8snode.errors import ExitCode, K8snodeError, bad_input
-from k8snode.files import FilePlan, apply, header, owned, pending_action, plan_write
-from k8snode.kernel import MODULE_NAME, Kernel, ModuleState, config_evidence, module_state, read_kernel
-from k8snode.resources import template_text
-from k8snode.result import Result
-from k8snode.system import System
+from k8snode.core.errors import ExitCode, K8snodeError, bad_input
+from k8snode.core.files import FilePlan, apply, header, owned, pending_action, plan_write
+from k8snode.core.resources import template_text
+from k8snode.core.result import Result
+from k8snode.core.system import System
+from k8snode.node.kernel import MODULE_NAME, Kernel, ModuleState, config_evidence, module_state, read_kernel
 
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "fo", "ovf", "lblc", "lblcr", "dh", "sh", "mh", "sed", "nq", "twos")
 BASE_MODULES = ("ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh")

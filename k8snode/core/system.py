@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from k8snode.errors import ExitCode, K8snodeError, bad_input
+from k8snode.core.errors import ExitCode, K8snodeError, bad_input
 
 LOCK_FILE = "/run/k8snode.lock"
 TEMP_MARK = ".k8snode-"
@@ -53,6 +53,8 @@ class System:
         target = PurePosixPath(target)
         if not target.is_absolute() or ".." in target.parts:
             raise bad_input(f"path {target} must be absolute and must not contain '..'")
+        if "\0" in str(target):
+            raise bad_input(f"path {str(target)!r} contains a NUL byte; give a file name without one")
         return self.root.joinpath(*target.parts[1:])
 
     def exists(self, target: str | PurePosixPath) -> bool:

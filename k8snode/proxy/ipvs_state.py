@@ -11,9 +11,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from k8snode.errors import K8snodeError
-from k8snode.result import Result
-from k8snode.system import System
+from k8snode.core.errors import K8snodeError
+from k8snode.core.result import Result
+from k8snode.core.system import System
 
 PROC_IP_VS = "/proc/net/ip_vs"
 KUBE_PROXY_SETS = (

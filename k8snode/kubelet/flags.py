@@ -1,4 +1,4 @@
-"""Kubelet flag sets for a Kubernetes version, from the settings catalog in k8snode/data/kubelet_settings.json.
+"""Kubelet flag sets for a Kubernetes version, from the settings catalog in k8snode/kubelet/data/kubelet_settings.json.
 
 The catalog is data: which flag carries each setting in which releases, its KubeletConfiguration field, its
 value type, and when it was deprecated or removed. This module only reads those rows; it has no per-flag code.
@@ -21,12 +21,12 @@ from string import Template
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from k8snode.durations import duration, parse_duration
-from k8snode.errors import bad_input
-from k8snode.files import apply, header, plan_write
-from k8snode.resources import template_text
-from k8snode.result import Result
-from k8snode.system import System
+from k8snode.core.durations import duration, parse_duration
+from k8snode.core.errors import bad_input
+from k8snode.core.files import apply, header, plan_write
+from k8snode.core.resources import template_text
+from k8snode.core.result import Result
+from k8snode.core.system import System
 
 CATALOG_FILE = Path(__file__).resolve().parent / "data" / "kubelet_settings.json"
 CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1"

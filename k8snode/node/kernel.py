@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from k8snode.errors import K8snodeError, bad_input
-from k8snode.system import System
+from k8snode.core.errors import K8snodeError, bad_input
+from k8snode.core.system import System
 
 MODULE_NAME = re.compile(r"^[a-z0-9_]+$")
 _RELEASE_VERSION = re.compile(r"^(\d+)\.(\d+)")

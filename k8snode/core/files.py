@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from k8snode import __version__
-from k8snode.errors import K8snodeError
-from k8snode.system import System
+from k8snode.core.errors import K8snodeError
+from k8snode.core.system import System
 
 OWNER_MARK = b"# Written by k8snode"
 

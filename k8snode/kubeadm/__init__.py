@@ -1,0 +1,1 @@
+"""kubeadm configuration: rendering, patching, migration and offline validation."""

@@ -1,0 +1,1 @@
+"""The kubelet's flags: the settings catalog and the formats it prints."""

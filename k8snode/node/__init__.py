@@ -1,0 +1,1 @@
+"""The host itself: its kernel and module index, and its primary address."""
