@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 
 from k8snode.commands.common import Debug, Json, Root, execute
-from k8snode.commands.ipvs import Scheduler, SchedulerOption
+from k8snode.commands.ipvs import SchedulerOption
 from k8snode.core import console
 from k8snode.core.durations import duration, parse_duration
 from k8snode.core.errors import bad_input
 from k8snode.core.result import Result
 from k8snode.core.system import System
+from k8snode.proxy.ipvs import Scheduler
 from k8snode.proxy.modes import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
 
 
@@ -22,7 +23,7 @@ def command(
         ProxyMode,
         typer.Option("--proxy-mode", help="The mode kube-proxy should run in (ipvs, as kubeadm-config renders)."),
     ] = ProxyMode.IPVS,
-    scheduler: SchedulerOption = Scheduler.rr,  # type: ignore[attr-defined]
+    scheduler: SchedulerOption = Scheduler.RR,
     kubelet_healthz: Annotated[str, typer.Option("--kubelet-healthz", help="kubelet's healthz URL.")] = KUBELET_HEALTHZ,
     kube_proxy_healthz: Annotated[
         str, typer.Option("--kube-proxy-healthz", help="kube-proxy's healthz URL.")
@@ -44,7 +45,7 @@ def command(
         if seconds <= 0:
             raise bad_input(f"--timeout must be more than zero, not {timeout}")
         endpoints = library.Endpoints(kubelet_healthz, kube_proxy_healthz, kube_proxy_metrics, seconds)
-        return library.doctor(System(root, debug), proxy_mode, str(scheduler.value), endpoints)
+        return library.doctor(System(root, debug), proxy_mode, str(scheduler), endpoints)
 
     execute("doctor", action, show, json_output=json_output, debug=debug)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,16 +18,15 @@ app = typer.Typer(
     help="Check, load and persist the kernel modules kube-proxy needs in IPVS mode.", no_args_is_help=True
 )
 
-Scheduler = StrEnum("Scheduler", {name: name for name in library.SCHEDULERS})  # type: ignore[misc]
 SchedulerOption = Annotated[
-    Scheduler,
+    library.Scheduler,
     typer.Option("--scheduler", help="The IPVS scheduler kube-proxy is configured with; its module is added."),
 ]
 
 
 @app.command()
 def check(
-    scheduler: SchedulerOption = Scheduler.rr,  # type: ignore[attr-defined]
+    scheduler: SchedulerOption = library.Scheduler.RR,
     root: Root = Path("/"),
     json_output: Json = False,
     debug: Debug = False,
@@ -36,7 +34,7 @@ def check(
     """Report each required module's state and the persistence files; exit 1 when a module is not present."""
     execute(
         "ipvs check",
-        lambda: library.check(System(root, debug), str(scheduler.value)),
+        lambda: library.check(System(root, debug), str(scheduler)),
         show,
         json_output=json_output,
         debug=debug,
@@ -45,7 +43,7 @@ def check(
 
 @app.command()
 def enable(
-    scheduler: SchedulerOption = Scheduler.rr,  # type: ignore[attr-defined]
+    scheduler: SchedulerOption = library.Scheduler.RR,
     persist: Annotated[library.Persist, typer.Option(help="Where to persist the modules for the next boot.")] = (
         library.Persist.AUTO
     ),
@@ -58,7 +56,7 @@ def enable(
     """Load the required modules (one modprobe each), verify them, and persist them across reboots."""
     execute(
         "ipvs enable",
-        lambda: library.enable(System(root, debug), str(scheduler.value), persist, dry_run=dry_run, force=force),
+        lambda: library.enable(System(root, debug), str(scheduler), persist, dry_run=dry_run, force=force),
         show,
         json_output=json_output,
         debug=debug,

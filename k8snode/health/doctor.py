@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import cached_property
 
+from k8snode.core.compat import StrEnum
 from k8snode.core.errors import ExitCode, K8snodeError
 from k8snode.core.result import Result
 from k8snode.core.system import System

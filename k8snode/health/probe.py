@@ -11,9 +11,9 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Protocol
 
+from k8snode.core.compat import StrEnum
 from k8snode.core.durations import parse_duration
 from k8snode.core.errors import ExitCode, K8snodeError, bad_input
 from k8snode.core.result import Result

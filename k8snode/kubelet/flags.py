@@ -14,13 +14,13 @@ import shlex
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import cache
 from pathlib import Path, PurePosixPath
 from string import Template
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from k8snode.core.compat import StrEnum
 from k8snode.core.durations import duration, parse_duration
 from k8snode.core.errors import bad_input
 from k8snode.core.files import apply, header, plan_write

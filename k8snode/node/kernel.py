@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
+from k8snode.core.compat import StrEnum
 from k8snode.core.errors import K8snodeError, bad_input
 from k8snode.core.system import System
 

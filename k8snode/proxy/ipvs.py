@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import PurePosixPath
 from string import Template
 
+from k8snode.core.compat import StrEnum
 from k8snode.core.errors import ExitCode, K8snodeError, bad_input
 from k8snode.core.files import FilePlan, apply, header, owned, pending_action, plan_write
 from k8snode.core.resources import template_text
@@ -15,7 +15,27 @@ from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.node.kernel import MODULE_NAME, Kernel, ModuleState, config_evidence, module_state, read_kernel
 
-SCHEDULERS = ("rr", "wrr", "lc", "wlc", "fo", "ovf", "lblc", "lblcr", "dh", "sh", "mh", "sed", "nq", "twos")
+
+class Scheduler(StrEnum):
+    """The IPVS schedulers kube-proxy accepts; each has a kernel module ip_vs_<name>."""
+
+    RR = "rr"
+    WRR = "wrr"
+    LC = "lc"
+    WLC = "wlc"
+    FO = "fo"
+    OVF = "ovf"
+    LBLC = "lblc"
+    LBLCR = "lblcr"
+    DH = "dh"
+    SH = "sh"
+    MH = "mh"
+    SED = "sed"
+    NQ = "nq"
+    TWOS = "twos"
+
+
+SCHEDULERS = tuple(str(s) for s in Scheduler)
 BASE_MODULES = ("ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh")
 SYSCONFIG_FILE = PurePosixPath("/etc/sysconfig/modules/ipvs.modules")
 MODULES_LOAD_FILE = PurePosixPath("/etc/modules-load.d/ipvs.conf")

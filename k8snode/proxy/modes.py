@@ -1,6 +1,6 @@
 """kube-proxy facts every command shares; kept import-light because the CLI's option defaults come from here."""
 
-from enum import StrEnum
+from k8snode.core.compat import StrEnum
 
 
 class ProxyMode(StrEnum):
