@@ -14,12 +14,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from k8snode.core.durations import parse_duration
+from k8snode.core.resources import package_file
 
-SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 _QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$")
 
 Spec = Mapping[str, Any]
@@ -44,16 +43,17 @@ class Problem:
         return f"{where}{self.path}: {self.message}"
 
 
-def schema_file(api_version: str, kind: str) -> Path:
-    return SCHEMA_DIR / f"{api_version.replace('/', '_')}_{kind}.json"
+def schema_name(api_version: str, kind: str) -> str:
+    """The file name of a schema in k8snode/core/schemas/."""
+    return f"{api_version.replace('/', '_')}_{kind}.json"
 
 
 @cache
 def load(api_version: str, kind: str) -> Schema | None:
-    path = schema_file(api_version, kind)
-    if not path.is_file():
+    node = package_file("core", "schemas", schema_name(api_version, kind))
+    if not node.is_file():
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = json.loads(node.read_text(encoding="utf-8"))
     return Schema(data["apiVersion"], data["kind"], data["source"], data["fields"])
 
 
@@ -61,8 +61,10 @@ def load(api_version: str, kind: str) -> Schema | None:
 def known_kinds() -> tuple[tuple[str, str], ...]:
     """(apiVersion, kind) of every schema file shipped."""
     pairs = []
-    for path in SCHEMA_DIR.glob("*.json"):
-        data = json.loads(path.read_text(encoding="utf-8"))
+    for node in package_file("core", "schemas").iterdir():
+        if not node.name.endswith(".json"):
+            continue
+        data = json.loads(node.read_text(encoding="utf-8"))
         pairs.append((data["apiVersion"], data["kind"]))
     return tuple(sorted(pairs))
 

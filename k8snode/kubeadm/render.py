@@ -14,7 +14,7 @@ from k8snode.core.durations import duration
 from k8snode.core.errors import K8snodeError, bad_input
 from k8snode.core.files import OWNER_MARK, apply, header, plan_write
 from k8snode.core.releases import KubeadmApi, Release, choose_api, kubeadm_api, newest_known, parse_release
-from k8snode.core.resources import templates_dir
+from k8snode.core.resources import template_text
 from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.core.yamldoc import Indent, dump_documents, guess_indent, load_documents, to_yaml
@@ -328,7 +328,7 @@ def render_template(name: str, values: dict[str, Any]) -> str:
     import jinja2
 
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir() / "kubeadm")),
+        loader=jinja2.FunctionLoader(lambda template: template_text(f"kubeadm/{template}")),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,  # noqa: S701 - YAML, not HTML: the toyaml filter quotes values as YAML needs

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from string import Template
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -24,11 +24,10 @@ from k8snode.core.compat import StrEnum
 from k8snode.core.durations import duration, parse_duration
 from k8snode.core.errors import bad_input
 from k8snode.core.files import apply, header, plan_write
-from k8snode.core.resources import template_text
+from k8snode.core.resources import package_text, template_text
 from k8snode.core.result import Result
 from k8snode.core.system import System
 
-CATALOG_FILE = Path(__file__).resolve().parent / "data" / "kubelet_settings.json"
 CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1"
 CONFIG_KIND = "KubeletConfiguration"
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
@@ -123,7 +122,7 @@ class Catalog:
 
 @cache
 def catalog() -> Catalog:
-    raw = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
+    raw = json.loads(package_text("kubelet", "data", "kubelet_settings.json"))
     settings = tuple(_setting(row) for row in raw["settings"])
     return Catalog(
         settings=settings,
