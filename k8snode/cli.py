@@ -10,9 +10,9 @@ import typer
 from typer._click.exceptions import ClickException  # typer 0.28 vendors click (pinned in pyproject)
 from typer.core import TyperGroup
 
-from k8snode import __version__
 from k8snode.commands import doctor, ipvs, kubeadm_config, kubelet_flags, probe, validate
-from k8snode.commands.common import usage_error
+from k8snode.commands.common import execute, usage_error
+from k8snode.core.about import about
 
 
 class _Edge(TyperGroup):
@@ -55,19 +55,20 @@ app.command("kubeadm-config")(kubeadm_config.command)
 app.command("validate")(validate.command)
 
 
-def _print_version(value: bool) -> None:
-    if value:
-        print(f"k8snode {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
+    context: typer.Context,
     version: Annotated[
-        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option("--version", help="Print the version and exit; with --json also the interpreter and the pyz."),
     ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="With --version: one JSON envelope.")] = False,
 ) -> None:
     """Prepare Linux hosts to become Kubernetes nodes."""
+    if version:
+        execute("version", about, lambda result: print(result.summary), json_output=json_output, debug=False)
+    if context.invoked_subcommand is None:
+        usage_error(sys.argv[1:], "missing command; run k8snode --help for the list")
 
 
 def main() -> None:
