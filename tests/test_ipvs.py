@@ -266,15 +266,29 @@ def test_disable_removes_only_what_k8snode_wrote(fake_root, cli):
     assert again.exit_code == 0 and again.envelope()["changed"] is False
 
 
-def test_disable_refuses_a_foreign_file_unless_forced(fake_root, cli):
+def test_disable_removes_its_own_file_warns_about_a_foreign_one_and_succeeds(fake_root, cli):
+    """A reset on a host whose ipvs.conf someone else wrote: k8snode's ipvs.modules goes, ipvs.conf stays."""
     root = fake_root("deb12-6.1")
+    assert cli("ipvs", "enable", "--persist", "sysconfig", "--root", str(root.path)).exit_code == 0
     conf = root.path / MODULES_LOAD
     conf.write_text("ip_vs\n")
-    before = root.snapshot()
-    run = cli("ipvs", "disable", "--root", str(root.path))
-    assert run.exit_code == 3
-    assert "refusing to remove /etc/modules-load.d/ipvs.conf: k8snode did not write it" in run.stderr
-    assert root.snapshot() == before
+    run = cli("ipvs", "disable", "--unload", "--root", str(root.path), "--json")
+    assert run.exit_code == 0, run.stderr
+    envelope = run.envelope()
+    assert envelope["changed"] is True
+    assert [(f["path"], f["action"]) for f in envelope["data"]["files"]] == [(f"/{SYSCONFIG}", "removed")]
+    assert envelope["warnings"][0] == (
+        "left /etc/modules-load.d/ipvs.conf: k8snode did not write it (no '# Written by k8snode' header); "
+        "pass --force to remove it too"
+    )
+    assert not (root.path / SYSCONFIG).exists() and conf.read_text() == "ip_vs\n"
+    again = cli("ipvs", "disable", "--root", str(root.path), "--json")
+    assert again.exit_code == 0 and again.envelope()["changed"] is False
+    assert again.envelope()["warnings"] == envelope["warnings"][:1]
+    assert (
+        "k8snode: warning: left /etc/modules-load.d/ipvs.conf"
+        in cli("ipvs", "disable", "--root", str(root.path)).stderr
+    )
     assert cli("ipvs", "disable", "--force", "--root", str(root.path)).exit_code == 0
     assert not conf.exists()
 

@@ -204,16 +204,19 @@ def disable(system: System, *, unload: bool = False, force: bool = False, dry_ru
 def _disable(system: System, *, unload: bool, force: bool, dry_run: bool) -> Result:
     kernel = read_kernel(system)
     files = []
+    warnings: list[str] = []
     for path in (SYSCONFIG_FILE, MODULES_LOAD_FILE):
         link = system.is_symlink(path)
         current = None if link else system.read_bytes(path)
         if current is None and not link:
             continue
         if not force and (current is None or not owned(current)):
-            raise K8snodeError(
-                f"refusing to remove {path}: k8snode did not write it (no '# Written by k8snode' header); "
-                "pass --force to remove it anyway"
+            # Someone else's file: leave it and say so, and still remove what is k8snode's (a reset goes on).
+            warnings.append(
+                f"left {path}: k8snode did not write it (no '# Written by k8snode' header); "
+                "pass --force to remove it too"
             )
+            continue
         action = "would-remove" if dry_run else "removed"
         files.append(FilePlan(path, system.mode(path) or 0, None, current, action=action))
     listed = [name for f in files for name in _modules_in(f.current)]
@@ -222,7 +225,6 @@ def _disable(system: System, *, unload: bool, force: bool, dry_run: bool) -> Res
         if unload
         else []
     )
-    warnings: list[str] = []
     if not dry_run:
         for file in files:
             system.remove(file.path)
