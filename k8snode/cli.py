@@ -1,22 +1,56 @@
-"""The k8snode command line: the Typer app, the version flag, and the edge for usage errors."""
+"""The k8snode command line: the Typer app, the version flag, and the edge for usage errors.
+
+A command's module is imported only when that command runs (or for --help): `ipvs check` does not pay for
+kubeadm-config's, probe's or doctor's imports.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
-from typer._click.exceptions import ClickException  # typer 0.28 vendors click (pinned in pyproject)
+from typer._click.core import Command, Context  # typer 0.28 vendors click (pinned in pyproject)
+from typer._click.exceptions import ClickException
 from typer.core import TyperGroup
 
-from k8snode.commands import doctor, ipvs, kubeadm_config, kubelet_flags, probe, validate
 from k8snode.commands.common import execute, usage_error
 from k8snode.core.about import about
 
+# name -> (module, attribute): a Typer app (a command group) or a command function.
+COMMANDS = {
+    "ipvs": ("k8snode.commands.ipvs", "app"),
+    "kubelet-flags": ("k8snode.commands.kubelet_flags", "command"),
+    "probe": ("k8snode.commands.probe", "app"),
+    "doctor": ("k8snode.commands.doctor", "command"),
+    "kubeadm-config": ("k8snode.commands.kubeadm_config", "command"),
+    "validate": ("k8snode.commands.validate", "command"),
+}
+
+
+def _load(name: str) -> Command:
+    module, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        group: Command = typer.main.get_group(target)
+        group.name = name
+        return group
+    single = typer.Typer()
+    single.command(name)(target)
+    return typer.main.get_command(single)
+
 
 class _Edge(TyperGroup):
-    """Turns click's usage errors into one line and exit 2, instead of a boxed multi-line message."""
+    """Loads commands lazily, and turns click's usage errors into one line and exit 2, instead of a boxed
+    multi-line message."""
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        return _load(cmd_name) if cmd_name in COMMANDS else None
 
     def main(
         self,
@@ -47,12 +81,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.add_typer(ipvs.app, name="ipvs")
-app.command("kubelet-flags")(kubelet_flags.command)
-app.add_typer(probe.app, name="probe")
-app.command("doctor")(doctor.command)
-app.command("kubeadm-config")(kubeadm_config.command)
-app.command("validate")(validate.command)
 
 
 @app.callback(invoke_without_command=True)

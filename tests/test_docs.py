@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import typer.main
-
-from k8snode.cli import app
+from clitree import leaves
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
-def commands() -> list[tuple[str, object]]:
-    """(full name, click command) for every leaf command."""
-    found = []
-
-    def walk(prefix: str, command: object) -> None:
-        children = getattr(command, "commands", None)
-        if children:
-            for name, child in children.items():
-                walk(f"{prefix} {name}".strip(), child)
-        else:
-            found.append((prefix, command))
-
-    walk("", typer.main.get_command(app))
-    return found
+def commands() -> list[tuple[str, Any]]:
+    return leaves()
 
 
 def test_every_command_and_option_has_help():

@@ -12,8 +12,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import clitree
 import pytest
-import typer.main
 from fakes import FakeRoot, add_network, make_root, write
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -87,9 +87,7 @@ def _nothing_listens() -> list[str]:
 
 def value_options(command: str) -> list[str]:
     """Every option of ``command`` that takes a value, read from the CLI."""
-    click_command = typer.main.get_command(app)
-    for word in command.split():
-        click_command = click_command.commands[word]  # type: ignore[attr-defined]
+    click_command = clitree.command(command)
     return [
         param.opts[0]
         for param in click_command.params
@@ -130,13 +128,7 @@ def test_junk_in_any_option_is_success_or_one_line_exit_2(node, command, data):
 
 
 def test_every_command_is_fuzzed():
-    def leaves(prefix: str, command: object) -> list[str]:
-        children = getattr(command, "commands", None)
-        if not children:
-            return [prefix]
-        return [name for key, child in children.items() for name in leaves(f"{prefix} {key}".strip(), child)]
-
-    untested = set(leaves("", typer.main.get_command(app))) - set(COMMANDS)
+    untested = {name for name, _ in clitree.leaves()} - set(COMMANDS)
     assert untested == {"probe http", "probe exec", "probe grpc"}  # they reach out by design; see NOT_FUZZED
 
 

@@ -8,12 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import clitree
 import pytest
-import typer
 from ruamel.yaml import YAML
 
 from k8snode import __version__
-from k8snode.cli import app
 from k8snode.kubelet.flags import VALIDATORS, catalog
 
 SCHEMA = (
@@ -726,7 +725,7 @@ def test_schema_check_finds_an_unknown_field():
 
 
 def test_every_catalog_setting_has_an_option_a_validator_and_a_cited_source():
-    command = typer.main.get_command(app).commands["kubelet-flags"]  # type: ignore[attr-defined]
+    command = clitree.command("kubelet-flags")
     options = {name for param in command.params for name in [*param.opts, *param.secondary_opts]}
     for setting in catalog().settings:
         assert {setting.option, *setting.aliases} <= options

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 HEAVY = ("jinja2", "ruamel", "pydantic", "rich", "plumbum")
 
 
-def imported(code: list[str], env: dict[str, str] | None = None) -> set[str]:
+def imported_modules(code: list[str], env: dict[str, str] | None = None) -> set[str]:
     done = subprocess.run([sys.executable, "-X", "importtime", *code], capture_output=True, text=True, env=env)
-    names = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
-    return {name.split(".")[0] for name in names}
+    assert done.returncode in (0, 1), done.stderr[-2000:]  # a crash would import less and pass
+    return {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+
+
+def imported(code: list[str], env: dict[str, str] | None = None) -> set[str]:
+    return {name.split(".")[0] for name in imported_modules(code, env)}
 
 
 def test_importing_the_cli_does_not_import_heavy_libraries():
@@ -24,3 +29,22 @@ def test_ipvs_check_json_runs_without_heavy_libraries(fake_root):
     names = imported(["-m", "k8snode", "ipvs", "check", "--json", "--root", str(root.path)], env=root.env())
     assert "k8snode" in names
     assert names & set(HEAVY) == set()
+
+
+def test_ipvs_check_loads_only_its_own_command_module(fake_root):
+    """sys.modules when the command has run (importtime does not log importlib.import_module's own module)."""
+    root = fake_root("deb12-6.1")
+    code = (
+        "import atexit, json, sys; "
+        "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), file=sys.stderr)); "
+        f"sys.argv = ['k8snode', 'ipvs', 'check', '--json', '--root', {str(root.path)!r}]; "
+        "from k8snode.cli import main; main()"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=root.env())
+    assert done.returncode == 1, done.stderr  # a fresh root: drift
+    names = set(json.loads(done.stderr.splitlines()[-1]))
+    assert {name for name in names if name.startswith("k8snode.commands.")} == {
+        "k8snode.commands.common",
+        "k8snode.commands.ipvs",
+    }
+    assert not {name for name in names if name.startswith(("k8snode.kubeadm", "k8snode.kubelet", "k8snode.health."))}

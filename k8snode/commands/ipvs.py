@@ -11,7 +11,6 @@ from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute
 from k8snode.core import console
 from k8snode.core.result import Result
 from k8snode.core.system import System
-from k8snode.health.probe import join_host_port
 from k8snode.proxy import ipvs as library
 
 app = typer.Typer(
@@ -123,6 +122,8 @@ def status(root: Root = Path("/"), json_output: Json = False, debug: Debug = Fal
 
 
 def show_status(result: Result) -> None:
+    from k8snode.health.probe import join_host_port  # lazy: check, enable and disable do not need the probe stack
+
     rows = []
     for server in result.data["virtual_servers"]:
         where = server["address"] if server["port"] is None else join_host_port(server["address"], server["port"])
