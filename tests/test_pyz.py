@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from pythons import interpreter, interpreters
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD = REPO / "tools" / "build_pyz.py"
-sys.path.insert(0, str(BUILD.parent))
-from build_pyz import default_interpreters  # noqa: E402 - the builder is a script in tools/, not a package
-
-INTERPRETERS = {
-    f"{version[0]}.{version[1]}": python
-    for python in default_interpreters()
-    for version in [
-        tuple(
-            int(part)
-            for part in subprocess.run(
-                [python, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True, check=True
-            ).stdout.split()
-        )
-    ]
-}
-REQUIRED = os.environ.get("K8SNODE_REQUIRE_PYTHONS") == "1"  # set by .ci/run: a missing interpreter fails
 
 
 def build(out: Path, *extra: str) -> dict[str, object]:
@@ -46,14 +30,6 @@ def pyz(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def interpreter(minor: str) -> str:
-    if minor not in INTERPRETERS:
-        if REQUIRED:
-            pytest.fail(f"Python {minor} not found (K8SNODE_REQUIRE_PYTHONS=1)")
-        pytest.skip(f"Python {minor} not found on PATH or under pyenv")
-    return INTERPRETERS[minor]
-
-
 def test_same_inputs_give_the_same_bytes(pyz, tmp_path):
     again = tmp_path / "again.pyz"
     build(again)
@@ -66,7 +42,7 @@ def test_archive_holds_no_c_extension_and_byte_code_per_interpreter(pyz):
     assert "markupsafe/_native.py" in names  # the pure-Python fallback markupsafe imports without _speedups
     assert "k8snode/templates/kubeadm/v1beta4.yaml.j2" in names
     assert "k8snode/core/schemas/kubeadm.k8s.io_v1beta4_InitConfiguration.json" in names
-    for minor in INTERPRETERS:
+    for minor in interpreters():
         tag = "cp" + minor.replace(".", "")
         assert f"pyc/{tag}/k8snode/cli.pyc" in names
         assert f"pyc/{tag}/k8snode/templates/ipvs.modules.tmpl" in names
