@@ -23,6 +23,8 @@ ANSIBLE_DIR = REPO / "ansible"
 PLAYBOOKS = ANSIBLE_DIR / "playbooks"
 VENV_BIN = Path(sys.executable).parent
 CONSOLE_SCRIPT = VENV_BIN / "k8snode"
+# pip's index in every run: the discard port, where nothing listens, so that a run needing an index fails.
+UNREACHABLE_INDEX = "http://127.0.0.1:9/simple"
 RECAP_LINE = re.compile(r"^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$")
 FATAL_LINE = re.compile(r"^fatal: \[([^\]]+)\]: FAILED! => (\{.*\})$")
 
@@ -98,9 +100,12 @@ class PlaybookRun:
 
 
 def ansible_env(workdir: Path) -> dict[str, str]:
-    """The environment of an ansible-playbook run: this repo's role, plain output, temp dirs under ``workdir``."""
+    """The environment of an ansible-playbook run: this repo's role, plain output, temp dirs under ``workdir``,
+    and no package index (pip's points at a closed port)."""
+    inherited = {k: v for k, v in os.environ.items() if k not in ("PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL")}
     return {
-        **os.environ,
+        **inherited,
+        "PIP_INDEX_URL": UNREACHABLE_INDEX,
         "ANSIBLE_ROLES_PATH": str(ANSIBLE_DIR / "roles"),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_HOST_KEY_CHECKING": "0",
