@@ -1,0 +1,35 @@
+"""The README's Ansible quick start runs as written, from the repository, against the example inventory."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+from fleet import REPO, PlaybookRun, ansible_env
+
+pytestmark = pytest.mark.ansible
+
+
+def quick_start() -> str:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Ansible", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert len(blocks) == 1, "the Ansible section has one command block, the quick start"
+    return blocks[0]
+
+
+def test_the_readme_quick_start_runs_as_written(tmp_path):
+    command = quick_start()
+    assert "inventory/example.ini" in command and "--check" in command
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", command],
+        cwd=REPO,
+        env=ansible_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    recap = PlaybookRun(done.returncode, done.stdout, done.stderr).recap()
+    assert recap["localhost"]["failed"] == recap["localhost"]["unreachable"] == 0
