@@ -63,3 +63,12 @@ def k8snode() -> Callable[..., Run]:
         return Run(done.returncode, done.stdout, done.stderr)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def pyz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One k8snode.pyz per session, built as the role's default install builds it (tools/build_pyz.py)."""
+    out = tmp_path_factory.mktemp("pyz") / "k8snode.pyz"
+    build = [sys.executable, str(Path(__file__).resolve().parent.parent / "tools/build_pyz.py"), "--out", str(out)]
+    subprocess.run(build, check=True, capture_output=True)
+    return out

@@ -23,13 +23,6 @@ def build(out: Path, *extra: str) -> dict[str, object]:
     return report
 
 
-@pytest.fixture(scope="module")
-def pyz(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("pyz") / "k8snode.pyz"
-    build(out)
-    return out
-
-
 def test_same_inputs_give_the_same_bytes(pyz, tmp_path):
     again = tmp_path / "again.pyz"
     build(again)
