@@ -171,7 +171,7 @@ def reset_run(fleet: Fleet, converged_check_run: tuple) -> PlaybookRun:
 @pytest.fixture(scope="module")
 def fresh_check_run(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path, pyz: Path) -> tuple[Fleet, PlaybookRun]:
     fresh = build_fleet(tmp_path_factory.mktemp("fresh"), wheelhouse, pyz)
-    return fresh, fresh.run("node-prep.yml", "--check")
+    return fresh, fresh.run("node-prep.yml", "--check", "--diff")
 
 
 @pytest.fixture
@@ -283,6 +283,13 @@ def test_check_on_a_fresh_fleet_reports_changes_and_writes_nothing(fresh_check_r
     assert {host.name: host.root.snapshot() for host in fresh.hosts} == fresh.pristine
     would_load = [line for line in run.stdout.splitlines() if line.startswith("changed: [")]
     assert len(would_load) >= len(fresh.good())
+
+
+def test_check_diff_shows_k8snodes_dry_run_diff_as_the_tasks_diff(fresh_check_run):
+    """The hosts that already have k8snode (the checkout's console script) show what each file would hold."""
+    _, run = fresh_check_run
+    assert "+++ b/etc/modules-load.d/ipvs.conf\n@@ -0,0 +1,7 @@\n+# Written by k8snode" in run.stdout
+    assert "+++ b/etc/default/kubelet" in run.stdout
 
 
 def test_first_run_writes_the_kubelet_flags_file_of_each_family_and_notifies_the_handler(

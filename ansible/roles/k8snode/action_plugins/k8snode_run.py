@@ -1,0 +1,51 @@
+"""The k8snode_run action: one ``k8snode ... --json`` call, judged by its JSON envelope.
+
+It runs ``argv`` as ansible.builtin.command does, then takes ``changed`` from the envelope, fails the task when
+the exit code is not in ``ok_codes`` (k8snode's one-line error as ``msg``), and returns the unified diffs that
+k8snode prints with ``--dry-run`` as the task's diff, so that ``--check --diff`` shows what a real run would
+write.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ansible.plugins.action import ActionBase
+
+
+def envelope_diffs(data: dict[str, Any]) -> list[dict[str, str]]:
+    """k8snode's diffs: ``data.diffs`` (path -> unified diff) or ``data.diff`` (one unified diff)."""
+    texts = list((data.get("diffs") or {}).values())
+    if data.get("diff"):
+        texts.append(data["diff"])
+    return [{"prepared": text} for text in texts if text]
+
+
+class ActionModule(ActionBase):
+    _VALID_ARGS = frozenset(("argv", "ok_codes"))
+
+    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        result = super().run(tmp, task_vars)
+        argv = [str(word) for word in self._task.args["argv"]]
+        ok_codes = [int(code) for code in self._task.args.get("ok_codes", [0])]
+        done = self._execute_module(
+            module_name="ansible.builtin.command", module_args={"argv": argv}, task_vars=task_vars
+        )
+        result.update({key: done.get(key) for key in ("cmd", "rc", "stdout", "stderr", "start", "end", "delta")})
+        try:
+            envelope = json.loads(done.get("stdout") or "")
+        except ValueError:
+            envelope = None
+        rc = done.get("rc")
+        if not isinstance(envelope, dict):
+            result.update(failed=True, changed=False, msg=f"no JSON from k8snode (exit {rc}): {done.get('stderr', '')}")
+            return result
+        result["changed"] = bool(envelope.get("changed")) and rc in ok_codes
+        if rc not in ok_codes:
+            error = envelope.get("error") or {}
+            result.update(failed=True, msg=error.get("message") or f"k8snode exited {rc}")
+        diffs = envelope_diffs(envelope.get("data") or {})
+        if diffs:
+            result["diff"] = diffs
+        return result
