@@ -188,11 +188,13 @@ def lint_verdict(sets: FlagSets, version: str, case: list[str]) -> tuple[str, li
     return "ok", [f.flag or "" for f in findings if f.kind == "deprecated"]
 
 
-def test_lint_agrees_with_the_real_kubelet_parser(truth_version: str, truth_bin: Callable[[str], Path]) -> None:
+def test_lint_agrees_with_the_real_kubelet_parser(
+    truth_version: str, truth_command: Callable[[str, str], Path]
+) -> None:
     sets = flag_sets()
     assert truth_version in [release.version for release in sets.releases], "regenerate kubelet_flags.json"
     cases = corpus(sets)
-    real = real_parse(truth_bin(truth_version) / "k8s-truth", cases)
+    real = real_parse(truth_command(truth_version, "kubelet-parse"), cases)
     assert len(real) == len(cases)
     disagreements, by_design = [], set()
     for case, parsed in zip(cases, real, strict=True):

@@ -18,9 +18,9 @@ pytestmark = pytest.mark.truth
 
 
 def test_fixed_flags_parse_cleanly_and_the_config_loads(
-    truth_version: str, truth_bin: Callable[[str], Path], cli, tmp_path: Path
+    truth_version: str, truth_command: Callable[[str, str], Path], cli, tmp_path: Path
 ) -> None:
-    k8s_truth = truth_bin(truth_version) / "k8s-truth"
+    k8s_truth = truth_command(truth_version, "kubelet-config")
     fixable_node(tmp_path)
     argv = ["kubelet-flags", "lint", "--root", str(tmp_path), "--kubernetes-version", truth_version, "--fix", "--force"]
     run = cli(*argv, "--json")
