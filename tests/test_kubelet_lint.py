@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -521,3 +522,53 @@ def test_printing_flags_does_not_load_the_lint_catalog():
     modules = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert "k8snode.kubelet.flags" in modules
     assert {"k8snode.kubelet.lint", "k8snode.kubelet.flagsets"} & modules == set()
+
+
+# doctor's kubelet-flags check
+
+CLOSED = "http://127.0.0.1:9/healthz"  # the discard port: nothing listens, so the endpoint checks skip
+
+
+def doctor_check(cli, root: Path, *options: str) -> dict[str, str]:
+    endpoints = ["--kubelet-healthz", CLOSED, "--kube-proxy-healthz", CLOSED, "--kube-proxy-metrics", CLOSED]
+    run = cli("doctor", "--root", str(root), "--proxy-mode", "iptables", *endpoints, *options, "--json")
+    return next(c for c in run.envelope()["data"]["checks"] if c["id"] == "kubelet-flags")
+
+
+@pytest.fixture
+def installed_kubelet(tmp_path, monkeypatch):
+    """A `kubelet` on PATH that reports the release it is given."""
+
+    def install(version: str) -> None:
+        tools = tmp_path / "tools"
+        write(tools, "/kubelet", f"#!/bin/sh\necho 'Kubernetes {version}'\n").chmod(0o755)
+        monkeypatch.setenv("PATH", f"{tools}:{os.environ['PATH']}")
+
+    return install
+
+
+def test_doctor_lints_for_the_installed_kubelet_and_for_the_next_upgrade(cli, tmp_path, installed_kubelet):
+    root = tmp_path / "root"
+    kubeadm_node(root, "debian", KUBEADM_1_23_FLAGS)
+    installed_kubelet("v1.23.17")
+    now = doctor_check(cli, root)
+    assert now["status"] == "warn"
+    assert now["detail"].startswith("kubelet v1.23.17 (from kubelet --version): ")
+    upgrade = doctor_check(cli, root, "--target-version", "v1.37.2")
+    assert upgrade["status"] == "fail"
+    assert "3 flag error(s); /var/lib/kubelet/kubeadm-flags.env:1: --container-runtime was removed" in upgrade["detail"]
+    assert upgrade["hint"] == "run: k8snode kubelet-flags lint --kubernetes-version v1.37.2 (and --fix)"
+
+
+def test_doctor_without_a_kubelet_uses_the_given_version_and_skips_without_sources(cli, tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    assert doctor_check(cli, root)["status"] == "skip"
+    write(root, "/etc/default/kubelet", "KUBELET_EXTRA_ARGS=--node-ip=10.0.0.1\n")
+    assert doctor_check(cli, root, "--kubernetes-version", "v1.30.14") == {
+        "id": "kubelet-flags",
+        "area": "components",
+        "status": "ok",
+        "detail": "kubelet v1.30.14: every flag is accepted",
+        "hint": "",
+    }

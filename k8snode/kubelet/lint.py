@@ -8,6 +8,7 @@ lint goes on and reports every word, each with the file and line it came from.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,6 +129,44 @@ def check_sources(system: System, files: list[str], kubernetes_version: str | No
     summary = f"kubelet {show(target.asked)}: {count} in {len(lines)} command line(s)"
     exit_code = ExitCode.DRIFT if errors else ExitCode.OK
     return Linted(Result(COMMAND, data, warnings=warnings, exit_code=exit_code, summary=summary), per_line)
+
+
+def installed_kubelet(system: System) -> str | None:
+    """The release of the kubelet on PATH, from ``kubelet --version`` ("Kubernetes v1.37.2"), or None."""
+    if system.which("kubelet") is None:
+        return None
+    done = system.run(["kubelet", "--version"], timeout=10, mutates=False)
+    match = re.search(r"\bv\d+\.\d+\.\d+\S*", done.stdout)
+    return match[0] if done.returncode == 0 and match else None
+
+
+def doctor_check(system: System, kubernetes_version: str | None, target_version: str | None) -> tuple[str, str, str]:
+    """doctor's kubelet-flags check: (status, detail, hint) for the node's flags, linted for ``target_version``,
+    else the installed kubelet's release, else ``kubernetes_version``, else the newest k8snode knows."""
+    installed = None if target_version else installed_kubelet(system)
+    version = target_version or installed or kubernetes_version
+    linted = check_sources(system, [], version)
+    result = linted.result
+    shown = version or result.data["kubernetes_version"]
+    source = " (from kubelet --version)" if installed else ""
+    command = f"k8snode kubelet-flags lint --kubernetes-version {shown}"
+    if not result.data["sources"]:
+        return "skip", "no kubelet flag sources found", ""
+    findings = result.data["findings"]
+    errors = [f for f in findings if f["severity"] == "error"]
+    if errors:
+        first = errors[0]
+        detail = (
+            f"kubelet {shown}{source}: {len(errors)} flag error(s); {first['path']}:{first['line']}: {first['message']}"
+        )
+        return "fail", detail, f"run: {command} (and --fix)"
+    if findings:
+        return (
+            "warn",
+            f"kubelet {shown}{source}: {len(findings)} warning(s), such as {findings[0]['message']}",
+            f"run: {command}",
+        )
+    return "ok", f"kubelet {shown}{source}: every flag is accepted", ""
 
 
 def lint_line(line: CommandLine, target: Target, sets: FlagSets) -> list[Finding]:
