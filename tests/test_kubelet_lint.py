@@ -100,6 +100,57 @@ def test_a_1_23_kubeadm_node_does_not_start_on_1_37(cli, tmp_path, family):
     assert envelope["data"]["sources"][0]["config"] == "/var/lib/kubelet/config.yaml"
 
 
+# The layout kubespray writes: its own unit in /etc/systemd/system and /etc/kubernetes/kubelet.env
+# (roles/kubernetes/node/templates/kubelet.service.j2 and kubelet.env.*.j2 in kubernetes-sigs/kubespray 2.x).
+KUBESPRAY_UNIT = """\
+[Unit]
+Description=Kubernetes Kubelet Server
+[Service]
+EnvironmentFile=-/etc/kubernetes/kubelet.env
+ExecStart=/usr/local/bin/kubelet \\
+\t\t$KUBE_LOGTOSTDERR \\
+\t\t$KUBE_LOG_LEVEL \\
+\t\t$KUBELET_ADDRESS \\
+\t\t$KUBELET_HOSTNAME \\
+\t\t$KUBELET_ARGS \\
+\t\t$KUBELET_NETWORK_PLUGIN \\
+\t\t$KUBELET_CLOUDPROVIDER
+Restart=always
+"""
+KUBESPRAY_ENV = """\
+KUBE_LOGTOSTDERR="--logtostderr=true"
+KUBE_LOG_LEVEL="--v=2"
+KUBELET_ADDRESS="--node-ip=10.0.0.5"
+KUBELET_HOSTNAME="--hostname-override=node1"
+KUBELET_ARGS="--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf \\
+--config=/etc/kubernetes/kubelet-config.yaml \\
+--kubeconfig=/etc/kubernetes/kubelet.conf \\
+--container-runtime=remote \\
+--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock \\
+--runtime-cgroups=/system.slice/containerd.service \\
+ "
+KUBELET_NETWORK_PLUGIN="--network-plugin=cni --cni-conf-dir=/etc/cni/net.d --cni-bin-dir=/opt/cni/bin"
+KUBELET_CLOUDPROVIDER=""
+"""
+
+
+def test_a_kubespray_node_of_the_1_23_era(cli, tmp_path):
+    write(tmp_path, "/etc/systemd/system/kubelet.service", KUBESPRAY_UNIT)
+    write(tmp_path, "/etc/kubernetes/kubelet.env", KUBESPRAY_ENV)
+    run, envelope = lint(cli, tmp_path, "--kubernetes-version", "v1.37.2")
+    assert run.exit_code == 1
+    errors = [(f["flag"], f["line"]) for f in envelope["data"]["findings"] if f["severity"] == "error"]
+    assert errors == [
+        ("--logtostderr", 1),
+        ("--container-runtime", 5),
+        ("--network-plugin", 12),
+        ("--cni-conf-dir", 12),
+        ("--cni-bin-dir", 12),
+    ]
+    assert envelope["data"]["sources"][0]["config"] == "/etc/kubernetes/kubelet-config.yaml"
+    assert lint(cli, tmp_path, "--kubernetes-version", "v1.23.17")[0].exit_code == 0
+
+
 def test_the_same_node_is_fine_on_its_own_release(cli, tmp_path):
     kubeadm_node(tmp_path, "debian", KUBEADM_1_23_FLAGS)
     run, envelope = lint(cli, tmp_path, "--kubernetes-version", "v1.23.17")
