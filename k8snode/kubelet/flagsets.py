@@ -49,8 +49,9 @@ class FlagDef:
 class Removal:
     flag: str
     removed: str
-    """Where it went: "1.35", or "1.33 to 1.35" when the generated releases leave a gap."""
-    use: str
+    """Where it went: "1.35", or "1.33, 1.34 or 1.35" when the generated releases leave a gap."""
+    advice: str
+    """What to do instead: "use ..." from the recorded history, or what the last kubelet that had it said."""
     source: str
 
 
@@ -110,12 +111,12 @@ class FlagSets:
         if older:
             last = older[-1]
             after = next(r for r in self.releases if r.minor > last.minor)
-            first_gone = (last.minor[0], last.minor[1] + 1)
-            removed = show(first_gone) if first_gone == after.minor else f"{show(first_gone)} to {show(after.minor)}"
+            gap = [show((last.minor[0], minor_)) for minor_ in range(last.minor[1] + 1, after.minor[1] + 1)]
+            removed = gap[0] if len(gap) == 1 else f"{', '.join(gap[:-1])} or {gap[-1]}"
             message = last.flags[name].deprecated
-            use = message or "no replacement was announced"
+            advice = f'kubelet {last.version} said: "{message}"' if message else "no replacement was announced"
             source = f"derived: in kubelet {last.version}, not in {after.version}"
-            return Removal(name, removed, use, source)
+            return Removal(name, removed, advice, source)
         recorded = self.history.get(name)
         if recorded is not None and minor(recorded.removed) <= target.asked:
             return recorded
@@ -147,7 +148,9 @@ def flag_sets() -> FlagSets:
         Release(version, minor(version), flags) for version, flags in zip(raw["releases"], per_release, strict=True)
     )
     history_rows = json.loads(HISTORY_FILE.read_text(encoding="utf-8"))["removed"]
-    history = {row["flag"]: Removal(row["flag"], row["removed"], row["use"], row["source"]) for row in history_rows}
+    history = {
+        row["flag"]: Removal(row["flag"], row["removed"], f"use {row['use']}", row["source"]) for row in history_rows
+    }
     return FlagSets(releases, history)
 
 

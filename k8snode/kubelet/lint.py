@@ -277,7 +277,7 @@ class _Linter:
         takes_value = takes_value and not self._known_switch(name)
         if removal is not None:
             what = f"{shown} was removed in kubelet {removal.removed}, so kubelet {asked} will not start with it"
-            message = f"{what}; use {removal.use} [{removal.source}]"
+            message = f"{what}; {removal.advice} [{removal.source}]"
             consumed = tuple(words[index : index + (2 if takes_value else 1)])
             self.findings.append(Finding("error", "removed", word.origin, shown, message, None, consumed))
         elif self.sets.predates(name, self.target):
