@@ -623,3 +623,18 @@ def test_doctor_without_a_kubelet_uses_the_given_version_and_skips_without_sourc
         "detail": "kubelet v1.30.14: every flag is accepted",
         "hint": "",
     }
+
+
+def test_symlinks_are_followed_under_the_root_and_a_masked_unit_is_empty(cli, tmp_path):
+    kubeadm_node(tmp_path, "rhel", 'KUBELET_KUBEADM_ARGS="--network-plugin=cni"\n')
+    moved = tmp_path / "opt/flags/kubeadm-flags.env"
+    moved.parent.mkdir(parents=True)
+    (tmp_path / "var/lib/kubelet/kubeadm-flags.env").rename(moved)
+    (tmp_path / "var/lib/kubelet/kubeadm-flags.env").symlink_to("/opt/flags/kubeadm-flags.env")  # under the root
+    _, envelope = lint(cli, tmp_path)
+    assert kinds(envelope) == [("removed", "--network-plugin")]
+    (tmp_path / "etc/systemd/system").mkdir(parents=True)
+    (tmp_path / "etc/systemd/system/kubelet.service").symlink_to("/dev/null")  # systemctl mask
+    (tmp_path / "etc/systemd/system/kubelet.service.d").mkdir()
+    run, envelope = lint(cli, tmp_path)  # the drop-ins still apply to a masked unit's name
+    assert (run.exit_code, kinds(envelope)) == (1, [("removed", "--network-plugin")])

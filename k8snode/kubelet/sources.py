@@ -80,8 +80,12 @@ class Assignment:
 
 
 def read_text(system: System, path: str) -> str | None:
-    """A flag source's text; binary or over-large files are bad input (exit 2), a missing one is None."""
-    data = system.read_bytes(path)
+    """A flag source's text; binary or over-large files are bad input (exit 2), a missing one is None. Symlinks
+    are followed under the root, and one to /dev/null (a masked unit) reads as empty."""
+    real = system.resolve_link(path)
+    if str(real) == "/dev/null":
+        return ""
+    data = system.read_bytes(real)
     if data is None:
         return None
     if len(data) > MAX_BYTES:
@@ -259,7 +263,7 @@ def _read_unit_file(unit: _Unit, path: str, text: str) -> None:
 def unit_command_line(system: System) -> CommandLine | None:
     """The kubelet's arguments from kubelet.service and its drop-ins, expanded as systemd does; None without a unit."""
     unit = _Unit()
-    main = next((f"{d}/{UNIT}" for d in UNIT_DIRS if system.exists(f"{d}/{UNIT}")), None)
+    main = next((f"{d}/{UNIT}" for d in UNIT_DIRS if _present(system, f"{d}/{UNIT}")), None)
     dropins: dict[str, str] = {}
     for directory in UNIT_DIRS:
         real = system.path(f"{directory}/{UNIT}.d")
@@ -288,6 +292,11 @@ def unit_command_line(system: System) -> CommandLine | None:
         return CommandLine(f"{UNIT} (no ExecStart=)", [], unit.files, unit.problems)
     words = expand(unit.exec_start[0], unit.exec_start[1], environment, unit.problems)
     return CommandLine(f"{UNIT} ExecStart", words[1:], unit.files, unit.problems)
+
+
+def _present(system: System, path: str) -> bool:
+    real = system.resolve_link(path)
+    return str(real) == "/dev/null" or system.exists(real)
 
 
 def expand(command: str, origin: Origin, environment: dict[str, Assignment], problems: list[Problem]) -> list[Word]:
