@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from k8snode.kubelet.flagsets import flag_sets, minor
 from k8snode.kubelet.flagvalues import check
@@ -638,3 +640,15 @@ def test_symlinks_are_followed_under_the_root_and_a_masked_unit_is_empty(cli, tm
     (tmp_path / "etc/systemd/system/kubelet.service.d").mkdir()
     run, envelope = lint(cli, tmp_path)  # the drop-ins still apply to a masked unit's name
     assert (run.exit_code, kinds(envelope)) == (1, [("removed", "--network-plugin")])
+
+
+@pytest.mark.parametrize(
+    "path", ["/etc/default/kubelet", "/etc/systemd/system/kubelet.service", "/var/lib/kubelet/kubeadm-flags.env"]
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=st.sampled_from(list("KUBELET_EXTRA_ARGS=[Service]ExecStart$'\"\\{}-- \t\r\n#;x0"))))
+def test_any_file_content_is_a_finding_or_bad_input_never_a_crash(cli, tmp_path, path, text):
+    write(tmp_path, path, text)
+    run = cli("kubelet-flags", "lint", "--root", str(tmp_path), "--fix", "--force", "--dry-run")
+    assert run.exit_code in (0, 1, 2), run.stderr
+    assert "internal error" not in run.stderr
