@@ -60,12 +60,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="k8snode-startup-") as temp:
         scratch = Path(temp)
         root = make_root(scratch / "root", "deb12-6.1")
+        flags_env = root.path / "var/lib/kubelet/kubeadm-flags.env"  # what kubelet-flags lint reads on a kubeadm node
+        flags_env.parent.mkdir(parents=True, exist_ok=True)
+        flags_env.write_text(
+            'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///run/containerd/containerd.sock"\n'
+        )
         env = {k: v for k, v in root.env().items() if k != "PYTHONDONTWRITEBYTECODE"}
         pyz = scratch / "k8snode.pyz"
         subprocess.run([sys.executable, str(REPO / "tools/build_pyz.py"), "--out", str(pyz)], check=True)
         commands = {
             "ipvs check --json": ["ipvs", "check", "--json", "--root", str(root.path)],
             "kubeadm-config": ["kubeadm-config", "--proxy-mode", "ipvs", "--advertise-address", "192.0.2.10"],
+            "kubelet-flags": ["kubelet-flags"],
+            "kubelet-flags lint --json": ["kubelet-flags", "lint", "--json", "--root", str(root.path)],
         }
         rows = []
         for minor in args.python:
