@@ -47,8 +47,8 @@ def cli() -> Callable[..., Run]:
     """Run k8snode in-process through Typer's CliRunner (the same edge as the console script)."""
     runner = CliRunner()
 
-    def run(*args: str) -> Run:
-        result = runner.invoke(app, list(args), catch_exceptions=False)
+    def run(*args: str, stdin: str | bytes | None = None) -> Run:
+        result = runner.invoke(app, list(args), input=stdin, catch_exceptions=False)
         return Run(result.exit_code, result.stdout, result.stderr)
 
     return run
@@ -58,8 +58,10 @@ def cli() -> Callable[..., Run]:
 def k8snode() -> Callable[..., Run]:
     """Run the installed console script in a subprocess."""
 
-    def run(*args: str, env: dict[str, str] | None = None) -> Run:
-        done = subprocess.run([str(CONSOLE_SCRIPT), *args], capture_output=True, text=True, env=env, timeout=60)
+    def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Run:
+        done = subprocess.run(
+            [str(CONSOLE_SCRIPT), *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
+        )
         return Run(done.returncode, done.stdout, done.stderr)
 
     return run

@@ -96,13 +96,18 @@ def command(
         str | None, _option("--node-kernel", help="The node's kernel release (default: this host's).", panel=_CLUSTER)
     ] = None,
     patch: Annotated[
-        str | None, _option("--patch", help="Start from this kubeadm config (comments and order kept).", panel=_OUTPUT)
+        str | None,
+        _option(
+            "--patch",
+            help="Start from this kubeadm config (comments and order kept); - reads standard input.",
+            panel=_OUTPUT,
+        ),
     ] = None,
     migrate: Annotated[
         bool, _option("--migrate", help="Convert a v1beta3 --patch file to v1beta4.", panel=_OUTPUT)
     ] = False,
     out: Annotated[
-        str | None, _option("--out", help="Write here (mode 0600) instead of stdout.", panel=_OUTPUT)
+        str | None, _option("--out", help="Write here (mode 0600); - or no --out: standard output.", panel=_OUTPUT)
     ] = None,
     force: Force = False,
     dry_run: DryRun = False,

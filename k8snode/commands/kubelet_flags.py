@@ -62,7 +62,8 @@ def command(
         library.Format, typer.Option("--format", help="flags, args, env, dropin or config.")
     ] = library.Format.FLAGS,
     out: Annotated[
-        Text, typer.Option("--out", help="Write the output to this file (0644, atomically) instead of stdout.")
+        Text,
+        typer.Option("--out", help="Write the output to this file (0644, atomically); - or no --out: standard output."),
     ] = None,
     force: Force = False,
     dry_run: DryRun = False,

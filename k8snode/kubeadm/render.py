@@ -6,7 +6,6 @@ import ipaddress
 import string
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
 
 from k8snode.core import schema
@@ -16,7 +15,7 @@ from k8snode.core.files import OWNER_MARK, apply, header, plan_write
 from k8snode.core.releases import KubeadmApi, Release, choose_api, kubeadm_api, newest_known, parse_release
 from k8snode.core.resources import templates_dir
 from k8snode.core.result import Result
-from k8snode.core.system import System
+from k8snode.core.system import STDIO, System
 from k8snode.core.yamldoc import Indent, dump_documents, guess_indent, load_documents, to_yaml
 from k8snode.kubeadm.validate import (
     LOAD_BALANCERS,
@@ -25,6 +24,7 @@ from k8snode.kubeadm.validate import (
     TOKEN,
     Context,
     cidr_problem,
+    read_config,
     target_path,
     target_release,
     validate_documents,
@@ -136,12 +136,13 @@ class _Plan:
 def kubeadm_config(system: System, options: Options, *, dry_run: bool = False, force: bool = False) -> ConfigResult:
     """Render (or patch) and validate the configuration; with ``--out`` write it, reading and writing under the lock."""
     _check(options)
-    with nullcontext() if dry_run or not options.out else system.lock():
+    with nullcontext() if dry_run or _out_file(options) is None else system.lock():
         return _kubeadm_config(system, options, dry_run=dry_run, force=force)
 
 
 def _kubeadm_config(system: System, options: Options, *, dry_run: bool, force: bool) -> ConfigResult:
-    out = target_path(system, options.out, "--out") if options.out else None
+    out_file = _out_file(options)
+    out = target_path(system, out_file, "--out") if out_file else None
     existing = system.read_bytes(out) if out else None
     token = options.token or (_reusable_token(existing) if existing else None) or _fresh_token()
     plan = _patch(system, options, token) if options.patch else _render(system, options, token)
@@ -164,13 +165,18 @@ def _kubeadm_config(system: System, options: Options, *, dry_run: bool, force: b
         warnings.insert(0, f"strictARP is on: {options.load_balancer} in L2 mode under IPVS needs it")
     if out is None:
         return ConfigResult("kubeadm-config", data, False, warnings, summary="rendered", yaml_text=text)
-    patching_in_place = options.patch is not None and target_path(system, options.patch, "--patch") == out
+    patching_in_place = options.patch not in (None, STDIO) and target_path(system, options.patch, "--patch") == out
     file = plan_write(system, out, 0o600, text.encode(), force=force, adoptable=lambda _: patching_in_place)
     changed = apply(system, [file], dry_run=dry_run)
     data["action"] = file.action
     if dry_run:
         data["diff"] = file.diff(lambda diff: _redact(diff, token))
     return ConfigResult("kubeadm-config", data, changed, warnings, summary=f"{out}: {file.action} (mode 0600)")
+
+
+def _out_file(options: Options) -> str | None:
+    """The file ``--out`` names; None for standard output (no ``--out``, or ``--out -``)."""
+    return None if options.out in (None, "", STDIO) else options.out
 
 
 def _check(options: Options) -> None:
@@ -349,8 +355,7 @@ def _render(system: System, options: Options, token: str) -> _Plan:
 
 def _patch(system: System, options: Options, token: str) -> _Plan:
     assert options.patch is not None
-    source = target_path(system, options.patch, "--patch")
-    text = system.read_text(source)
+    source, text = read_config(system, options.patch, "--patch")
     if text is None:
         raise bad_input(f"--patch {source} does not exist; give a kubeadm configuration file")
     # A file k8snode wrote gets a new header instead of a second one.
@@ -387,7 +392,7 @@ def _patch(system: System, options: Options, token: str) -> _Plan:
     return _Plan(release, api, documents, warnings=warnings, indent=guess_indent(text))
 
 
-def _file_api(documents: list[Any], source: PurePosixPath) -> KubeadmApi:
+def _file_api(documents: list[Any], source: str) -> KubeadmApi:
     versions = {
         d.get("apiVersion")
         for d in documents

@@ -14,8 +14,8 @@ from k8snode.core.errors import ExitCode, K8snodeError, bad_input
 from k8snode.core.releases import KUBEADM_APIS, Release, kubeadm_api, newest_known, parse_release
 from k8snode.core.result import Result
 from k8snode.core.schema import Problem
-from k8snode.core.system import System
-from k8snode.core.yamldoc import load_documents
+from k8snode.core.system import STDIO, System
+from k8snode.core.yamldoc import MAX_CONFIG_CHARS, load_documents
 from k8snode.proxy.ipvs import SCHEDULERS
 from k8snode.proxy.modes import PROXY_MODES
 
@@ -36,6 +36,7 @@ MAX_SERVICE_SUBNET_HOST_BITS = 20
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # Kinds kubeadm reads (k8s-facts.md: new in v1beta4) that k8snode has no schema for: reported, not checked.
 UNCHECKED_KINDS = {("kubeadm.k8s.io/v1beta4", "ResetConfiguration"), ("kubeadm.k8s.io/v1beta4", "UpgradeConfiguration")}
+STDIN_NAME = "standard input"
 RELEASE_LABELS = ("stable", "latest", "ci/")  # kubeadm resolves these online; offline k8snode cannot
 
 YamlPath = tuple[str | int, ...]
@@ -73,8 +74,7 @@ class _Located:
 def validate_file(
     system: System, target: str, kubernetes_version: str | None, load_balancer: str | None, node_kernel: str | None
 ) -> Result:
-    path = target_path(system, target, "FILE")
-    text = system.read_text(path)
+    path, text = read_config(system, target, "FILE")
     if text is None:
         raise bad_input(f"{path} does not exist; give the kubeadm configuration file to validate")
     if load_balancer is not None and load_balancer not in LOAD_BALANCERS:
@@ -95,6 +95,17 @@ def validate_file(
         exit_code=ExitCode.DRIFT if problems else ExitCode.OK,
         summary=f"{path}: {len(problems)} problem(s)" if problems else f"{path} is valid for Kubernetes {release}",
     )
+
+
+def read_config(system: System, target: str, option: str) -> tuple[str, str | None]:
+    """The name messages give a configuration to read, and its text (None when the file does not exist).
+
+    ``-`` is standard input, held to the same size limit as a file.
+    """
+    if target == STDIO:
+        return STDIN_NAME, system.read_stdin(MAX_CONFIG_CHARS, option).decode("utf-8", errors="replace")
+    path = target_path(system, target, option)
+    return str(path), system.read_text(path)
 
 
 def target_path(system: System, path: str, option: str) -> PurePosixPath:

@@ -26,7 +26,7 @@ from k8snode.core.errors import bad_input
 from k8snode.core.files import apply, header, plan_write
 from k8snode.core.resources import template_text
 from k8snode.core.result import Result
-from k8snode.core.system import System
+from k8snode.core.system import STDIO, System
 
 CATALOG_FILE = Path(__file__).resolve().parent / "data" / "kubelet_settings.json"
 CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1"
@@ -222,7 +222,11 @@ def render(
     dry_run: bool = False,
     force: bool = False,
 ) -> Result:
-    """Print (or, with ``out``, write) the kubelet flag set for a version; the node-management set by default."""
+    """Print (or, with ``out``, write) the kubelet flag set for a version; the node-management set by default.
+
+    ``out`` of ``-`` is standard output, as if no ``out`` were given.
+    """
+    out = None if out == STDIO else out
     version_text = kubernetes_version or catalog().default_kubernetes_version
     version = parse_version(version_text)
     chosen = settings or catalog().node_management_set
