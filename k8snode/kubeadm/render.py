@@ -32,7 +32,7 @@ from k8snode.kubeadm.validate import (
 )
 from k8snode.node.address import primary_ipv4
 from k8snode.proxy.ipvs import validate_scheduler
-from k8snode.proxy.modes import PROXY_MODES
+from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES, ProxyMode
 
 REDACTED = "<redacted>"
 CONTAINERD_SOCKET = "unix:///var/run/containerd/containerd.sock"
@@ -292,7 +292,19 @@ def _host_kernel(system: System) -> str | None:
     return release.strip() or None if release else None
 
 
-def _proxy_settings(options: Options) -> dict[str, Any]:
+def _proxy_feature_gates(options: Options, release: Release) -> dict[str, bool]:
+    """The kube-proxy feature gates the proxy mode needs on ``release``; nftables before 1.29 is bad input."""
+    if options.proxy_mode != ProxyMode.NFTABLES:
+        return {}
+    if release.minor_version < NFTABLES_ALPHA:
+        raise bad_input(
+            f"--proxy-mode nftables needs Kubernetes 1.29 or later (kube-proxy's {NFTABLES_GATE} gate: alpha in 1.29, "
+            f"beta in 1.31, GA in 1.33); kube-proxy {release} has ipvs and iptables"
+        )
+    return {NFTABLES_GATE: True} if release.minor_version < NFTABLES_BETA else {}
+
+
+def _proxy_settings(options: Options, release: Release) -> dict[str, Any]:
     mode = options.proxy_mode or "ipvs"
     strict_arp = bool(options.strict_arp) or (options.load_balancer is not None and mode == "ipvs")
     settings: dict[str, Any] = {
@@ -301,13 +313,14 @@ def _proxy_settings(options: Options) -> dict[str, Any]:
         "scheduler": options.ipvs_scheduler or "rr",
         "strict_arp": strict_arp,
         "exclude_cidrs": list(options.exclude_cidrs),
+        "feature_gates": _proxy_feature_gates(options, release),
     }
     settings.update({attribute: getattr(options, attribute) for attribute in IPVS_PERIODS})
     return settings
 
 
 def _template_values(system: System, options: Options, api: KubeadmApi, release: Release, token: str) -> dict[str, Any]:
-    proxy = _proxy_settings(options)
+    proxy = _proxy_settings(options, release)
     proxy["ipvs_feature_gates"] = (
         {"SupportIPVSProxyMode": True} if release.minor_version >= (1, 10) else "SupportIPVSProxyMode=true"
     )
@@ -377,7 +390,7 @@ def _patch(system: System, options: Options, token: str) -> _Plan:
         warnings.extend(migrate_v1beta3(documents))
         api = kubeadm_api("v1beta4")
     choose_api(min(release, newest_known()), api.name)
-    _ensure_documents(documents, options)
+    _ensure_documents(documents, options, release)
     warnings += _replace_placeholders(system, documents, options, token)
     proxy = _document(documents, "KubeProxyConfiguration")
     if options.proxy_mode is None and proxy.get("mode") not in ("ipvs", None):
@@ -385,7 +398,7 @@ def _patch(system: System, options: Options, token: str) -> _Plan:
             f"KubeProxyConfiguration.mode {proxy['mode'] or '(empty: iptables)'} becomes ipvs, k8snode's default; "
             f"pass --proxy-mode {proxy['mode'] or 'iptables'} to keep it"
         )
-    for kind, path, value in _patch_settings(options):
+    for kind, path, value in _patch_settings(options, release):
         document = _document(documents, kind)
         if document is not None:
             _set(document, path, value)
@@ -413,9 +426,9 @@ def _document(documents: list[Any], kind: str) -> Any:
     return next((d for d in documents if isinstance(d, dict) and d.get("kind") == kind), None)
 
 
-def _ensure_documents(documents: list[Any], options: Options) -> None:
+def _ensure_documents(documents: list[Any], options: Options, release: Release) -> None:
     """Add the KubeProxyConfiguration (and, with --kubelet-config, KubeletConfiguration) the file lacks."""
-    values = {"proxy": _proxy_settings(options)}
+    values = {"proxy": _proxy_settings(options, release)}
     wanted = [("KubeProxyConfiguration", "kube-proxy.yaml.j2")]
     if options.kubelet_config:
         wanted.append(("KubeletConfiguration", "kubelet.yaml.j2"))
@@ -447,7 +460,7 @@ def _replace_placeholders(system: System, documents: list[Any], options: Options
     return warnings
 
 
-def _patch_settings(options: Options) -> list[tuple[str, tuple[str, ...], Any]]:
+def _patch_settings(options: Options, release: Release) -> list[tuple[str, tuple[str, ...], Any]]:
     """Where each given option goes in a v1beta3/v1beta4 file: (kind, path, value)."""
     proxy_mode = options.proxy_mode or "ipvs"
     strict_arp = options.strict_arp
@@ -472,6 +485,10 @@ def _patch_settings(options: Options) -> list[tuple[str, tuple[str, ...], Any]]:
         *(
             ("KubeProxyConfiguration", ("ipvs", key), getattr(options, attribute))
             for attribute, (key, _) in IPVS_PERIODS.items()
+        ),
+        *(
+            ("KubeProxyConfiguration", ("featureGates", gate), on)
+            for gate, on in _proxy_feature_gates(options, release).items()
         ),
     ]
     if options.kubelet_config:

@@ -17,7 +17,7 @@ from k8snode.core.schema import Problem
 from k8snode.core.system import STDIO, System
 from k8snode.core.yamldoc import MAX_CONFIG_CHARS, load_documents
 from k8snode.proxy.ipvs import SCHEDULERS
-from k8snode.proxy.modes import PROXY_MODES
+from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES
 
 KUBEADM_GROUP = "kubeadm.k8s.io"
 PROXY_API = "kubeproxy.config.k8s.io/v1alpha1"
@@ -463,6 +463,8 @@ def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: 
                 f"IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495) and Kubernetes {context.release} "
                 "warns about it; consider --proxy-mode nftables"
             )
+    if mode == "nftables":
+        _check_nftables_gate(item, at, context.release, report)
     kernel = _kernel_version(context.node_kernel)
     if mode == "nftables" and kernel is not None and kernel < NFTABLES_MIN_KERNEL:
         _problem(
@@ -472,6 +474,22 @@ def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: 
             (*at, "mode"),
             f"nftables mode needs kernel 5.13 or later; the node runs {context.node_kernel}",
         )
+
+
+def _check_nftables_gate(item: _Located, at: YamlPath, release: Release, report: Report) -> None:
+    """kube-proxy accepts mode nftables only while its NFTablesProxyMode gate is on (off by default before 1.31)."""
+    gates = value_at(item.document, (*at, "featureGates"))
+    gate = schema.go_value(gates.get(NFTABLES_GATE)) if isinstance(gates, dict) else None
+    if release.minor_version < NFTABLES_ALPHA:
+        message = f"nftables mode needs kube-proxy 1.29 or later; kube-proxy {release} has ipvs and iptables"
+        _problem(report, item.document, item.name, (*at, "mode"), message)
+    elif release.minor_version < NFTABLES_BETA and gate is not True:
+        gate_map = f"featureGates: {{{NFTABLES_GATE}: true}}"
+        message = f"nftables mode in kube-proxy {release} needs the alpha feature gate on: {gate_map}"
+        _problem(report, item.document, item.name, (*at, "featureGates"), message)
+    elif gate is False:
+        message = f"nftables mode needs the feature gate {NFTABLES_GATE}, which is set to false"
+        _problem(report, item.document, item.name, (*at, "featureGates", NFTABLES_GATE), message)
 
 
 def _ipvs_gate_on(gates: Any) -> bool:
