@@ -221,6 +221,17 @@ def test_an_unloaded_module_fails_and_names_the_fix(cli, node):
     )
 
 
+def test_missing_persistence_files_warn_while_the_loaded_modules_pass(cli, node):
+    """ipvs check exits 1 for missing persistence files; doctor still keeps modules and persistence apart."""
+    (node.root.path / "etc/modules-load.d/ipvs.conf").unlink()
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert run.exit_code == 0
+    assert statuses(checks) == {**HEALTHY_IPVS, "persistence": "warn"}
+    assert checks["persistence"]["detail"] == (
+        "modules would not load at boot: /etc/modules-load.d/ipvs.conf (would-create)"
+    )
+
+
 def test_the_wrong_proxy_mode_served_by_kube_proxy_fails(cli, node, kube_proxy):
     kube_proxy.routes["/proxyMode"] = (200, "iptables")
     run, checks = doctor(cli, node, "--proxy-mode", "ipvs")

@@ -70,6 +70,29 @@ def test_enable_loads_one_module_per_modprobe_call_persists_and_check_passes(fak
     assert cli("ipvs", "check", "--root", str(root.path)).exit_code == 0
 
 
+def test_check_is_drift_when_the_modules_are_loaded_but_not_persisted_or_persisted_stale(fake_root, cli):
+    root = fake_root("deb12-6.1")
+    assert cli("ipvs", "enable", "--persist", "none", "--root", str(root.path)).exit_code == 0
+    missing = cli("ipvs", "check", "--root", str(root.path), "--json")
+    assert missing.exit_code == 1
+    assert missing.envelope()["error"] is None
+    assert {(m["state"], m["action"]) for m in missing.envelope()["data"]["modules"]} == {("loaded", "none")}
+    assert cli("ipvs", "check", "--root", str(root.path)).stdout.splitlines()[-1] == (
+        "all IPVS modules are present; persistence files not current: "
+        "/etc/sysconfig/modules/ipvs.modules (would-create), /etc/modules-load.d/ipvs.conf (would-create)"
+    )
+    assert cli("ipvs", "enable", "--root", str(root.path)).exit_code == 0
+    current = cli("ipvs", "check", "--root", str(root.path))
+    assert (current.exit_code, current.stdout.splitlines()[-1]) == (
+        0,
+        "all IPVS modules are present; persistence files current",
+    )
+    assert cli("ipvs", "enable", "--scheduler", "wrr", "--persist", "none", "--root", str(root.path)).exit_code == 0
+    stale = cli("ipvs", "check", "--scheduler", "wrr", "--root", str(root.path), "--json")
+    assert stale.exit_code == 1
+    assert {f["action"] for f in stale.envelope()["data"]["files"]} == {"would-update"}
+
+
 def test_enable_twice_changes_nothing_the_second_time(fake_root, cli):
     root = fake_root("deb12-6.1")
     assert cli("ipvs", "enable", "--root", str(root.path)).exit_code == 0

@@ -131,13 +131,15 @@ def check(system: System, scheduler: str = "rr") -> Result:
     for file in assessment.files:
         file.action = pending_action(file)
     absent = [m.name for m in assessment.modules if not m.state.present]
-    ready = not absent
+    stale = [f"{f.path} ({f.action})" for f in assessment.files if f.action != "unchanged"]
+    modules = f"not present: {' '.join(absent)}" if absent else "all IPVS modules are present"
+    files = f"persistence files not current: {', '.join(stale)}" if stale else "persistence files current"
     return Result(
         command="ipvs check",
         data=assessment.data(),
         warnings=assessment.warnings,
-        exit_code=ExitCode.OK if ready else ExitCode.DRIFT,
-        summary="all IPVS modules are present" if ready else f"not present: {' '.join(absent)}",
+        exit_code=ExitCode.DRIFT if absent or stale else ExitCode.OK,
+        summary=f"{modules}; {files}",
     )
 
 
