@@ -526,6 +526,26 @@ def test_v1beta3_for_1_37_needs_migrate_and_converts_to_v1beta4(cli, node):
     assert cli("validate", "/root/new.yaml", "--root", str(node)).exit_code == 0
 
 
+@pytest.mark.parametrize(
+    ("extra", "named_by"),
+    [((), "its kubernetesVersion"), (("--kubernetes-version", "v1.30.0"), "--kubernetes-version")],
+)
+def test_migrate_of_a_file_for_1_30_names_its_release_and_the_version_to_give(cli, node, extra, named_by):
+    write(node / "root/old.yaml", V1BETA3.replace("kubernetesVersion: v1.37.0", "kubernetesVersion: v1.30.0"))
+    before = snapshot(node)
+    run = cli("kubeadm-config", "--patch", "/root/old.yaml", "--migrate", *extra, "--root", str(node))
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == (
+        "k8snode: error: --migrate converts /root/old.yaml to kubeadm.k8s.io/v1beta4, which kubeadm reads from 1.31 "
+        f"on, but the file is for Kubernetes v1.30.0 ({named_by}); add --kubernetes-version v1.31 or later "
+        "(such as v1.37.2) to migrate it\n"
+    )
+    assert snapshot(node) == before
+    migrated = cli("kubeadm-config", "--patch", "/root/old.yaml", "--migrate", "--kubernetes-version", "v1.31.0",
+                   "--root", str(node))  # fmt: skip
+    assert migrated.exit_code == 0, migrated.stderr
+
+
 def test_migrate_moves_timeouts_into_init_and_join_as_kubeadm_config_migrate_does(cli, node):
     join = """\
 ---

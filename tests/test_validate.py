@@ -358,3 +358,13 @@ def test_hostile_files_are_refused_quickly_in_one_line_and_change_nothing(cli, t
         )
         assert patched.exit_code == 2 and message in patched.stderr and patched.stderr.count("\n") == 1
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "---\n# nothing\n---\n"])
+def test_an_empty_or_comment_only_file_is_not_a_kubeadm_configuration(check, text):
+    run = check(text, "--json")
+    assert run.exit_code == 1
+    assert run.envelope()["data"]["problems"] == [
+        "file: holds no YAML document (empty, or only comments): a kubeadm configuration needs at least an "
+        "InitConfiguration or ClusterConfiguration"
+    ]

@@ -12,7 +12,15 @@ from k8snode.core import schema
 from k8snode.core.durations import duration
 from k8snode.core.errors import K8snodeError, bad_input
 from k8snode.core.files import OWNER_MARK, apply, header, plan_write
-from k8snode.core.releases import KubeadmApi, Release, choose_api, kubeadm_api, newest_known, parse_release
+from k8snode.core.releases import (
+    NEWEST_KNOWN,
+    KubeadmApi,
+    Release,
+    choose_api,
+    kubeadm_api,
+    newest_known,
+    parse_release,
+)
 from k8snode.core.resources import templates_dir
 from k8snode.core.result import Result
 from k8snode.core.system import STDIO, System
@@ -387,8 +395,15 @@ def _patch(system: System, options: Options, token: str) -> _Plan:
                 f"{source} uses kubeadm.k8s.io/v1beta3, which kubeadm {release} no longer reads "
                 f"({api.removed_because}); add --migrate to convert it to v1beta4"
             )
-        warnings.extend(migrate_v1beta3(documents))
         api = kubeadm_api("v1beta4")
+        if not api.serves(release):
+            named_by = "--kubernetes-version" if options.kubernetes_version else "its kubernetesVersion"
+            raise bad_input(
+                f"--migrate converts {source} to kubeadm.k8s.io/v1beta4, which kubeadm reads from 1.31 on, but the "
+                f"file is for Kubernetes {release} ({named_by}); add --kubernetes-version v1.31 or later "
+                f"(such as {NEWEST_KNOWN}) to migrate it"
+            )
+        warnings.extend(migrate_v1beta3(documents))
     choose_api(min(release, newest_known()), api.name)
     _ensure_documents(documents, options, release)
     warnings += _replace_placeholders(system, documents, options, token)

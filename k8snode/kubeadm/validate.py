@@ -37,6 +37,10 @@ DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 # Kinds kubeadm reads (k8s-facts.md: new in v1beta4) that k8snode has no schema for: reported, not checked.
 UNCHECKED_KINDS = {("kubeadm.k8s.io/v1beta4", "ResetConfiguration"), ("kubeadm.k8s.io/v1beta4", "UpgradeConfiguration")}
 STDIN_NAME = "standard input"
+EMPTY_CONFIG = (
+    "holds no YAML document (empty, or only comments): a kubeadm configuration needs at least an InitConfiguration "
+    "or ClusterConfiguration"
+)
 RELEASE_LABELS = ("stable", "latest", "ci/")  # kubeadm resolves these online; offline k8snode cannot
 
 YamlPath = tuple[str | int, ...]
@@ -134,6 +138,8 @@ def target_release(documents: list[Any]) -> Release:
 
 def validate_documents(documents: list[Any], context: Context) -> Report:
     report = Report()
+    if not documents:
+        report.problems.append(Problem("file", EMPTY_CONFIG))
     located = []
     for index, document in enumerate(documents, start=1):
         item = _validate_document(document, index, context, report)
