@@ -109,6 +109,22 @@ def command(
     out: Annotated[
         str | None, _option("--out", help="Write here (mode 0600); - or no --out: standard output.", panel=_OUTPUT)
     ] = None,
+    print_defaults: Annotated[
+        bool,
+        _option(
+            "--print-defaults",
+            help="Print kubeadm's init defaults of the target release (as `kubeadm config print init-defaults`).",
+            panel=_OUTPUT,
+        ),
+    ] = False,
+    component_configs: Annotated[
+        str | None,
+        _option(
+            "--component-configs",
+            help="With --print-defaults: also KubeProxyConfiguration and/or KubeletConfiguration (comma-separated).",
+            panel=_OUTPUT,
+        ),
+    ] = None,
     force: Force = False,
     dry_run: DryRun = False,
     root: Root = Path("/"),
@@ -147,6 +163,8 @@ def command(
         patch=patch,
         migrate=migrate,
         out=out,
+        print_defaults=print_defaults,
+        component_configs=component_configs,
     )
     execute(
         "kubeadm-config",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import string
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from k8snode.core import schema
@@ -25,6 +25,7 @@ from k8snode.core.resources import templates_dir
 from k8snode.core.result import Result
 from k8snode.core.system import STDIO, System
 from k8snode.core.yamldoc import Indent, dump_documents, guess_indent, load_documents, to_yaml
+from k8snode.kubeadm.defaults import init_defaults
 from k8snode.kubeadm.validate import (
     LOAD_BALANCERS,
     PLACEHOLDER_ADDRESS,
@@ -87,6 +88,8 @@ class Options:
     patch: str | None = None
     migrate: bool = False
     out: str | None = None
+    print_defaults: bool = False
+    component_configs: str | None = None
 
     def command_line(self) -> str:
         """The canonical command that writes this file, with the token redacted."""
@@ -143,6 +146,8 @@ class _Plan:
 
 def kubeadm_config(system: System, options: Options, *, dry_run: bool = False, force: bool = False) -> ConfigResult:
     """Render (or patch) and validate the configuration; with ``--out`` write it, reading and writing under the lock."""
+    if options.print_defaults or options.component_configs is not None:
+        return _print_defaults(options)
     _check(options)
     with nullcontext() if dry_run or _out_file(options) is None else system.lock():
         return _kubeadm_config(system, options, dry_run=dry_run, force=force)
@@ -180,6 +185,25 @@ def _kubeadm_config(system: System, options: Options, *, dry_run: bool, force: b
     if dry_run:
         data["diff"] = file.diff(lambda diff: _redact(diff, token))
     return ConfigResult("kubeadm-config", data, changed, warnings, summary=f"{out}: {file.action} (mode 0600)")
+
+
+def _print_defaults(options: Options) -> ConfigResult:
+    if not options.print_defaults:
+        raise bad_input("--component-configs goes with --print-defaults")
+    others = replace(options, kubernetes_version=None, print_defaults=False, component_configs=None)
+    if others != Options():
+        raise bad_input("--print-defaults takes only --kubernetes-version and --component-configs")
+    found = init_defaults(options.kubernetes_version, options.component_configs)
+    warnings = []
+    if found.source != found.target:
+        warnings.append(f"these are the defaults of kubeadm {found.source}, the release k8snode has for {found.target}")
+    data = {
+        "kubernetes_version": str(found.target),
+        "source": str(found.source),
+        "documents": found.kinds,
+        "text": found.text,  # kubeadm's placeholders only: no secret
+    }
+    return ConfigResult("kubeadm-config", data, warnings=warnings, summary="printed", yaml_text=found.text)
 
 
 def _out_file(options: Options) -> str | None:
