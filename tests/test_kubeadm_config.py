@@ -272,6 +272,7 @@ def test_out_is_0600_whatever_the_umask_and_idempotent_reusing_the_token(cli, no
         os.umask(old_umask)
     assert first.exit_code == 0, first.stderr
     assert first.envelope()["data"]["action"] == "created" and first.envelope()["changed"] is True
+    assert first.envelope()["data"]["next"] == f"kubeadm init --config {OUT}"
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     content, mtime = target.read_bytes(), target.stat().st_mtime_ns
     second = cli("kubeadm-config", "--out", OUT, "--root", str(node), "--json")
@@ -279,7 +280,8 @@ def test_out_is_0600_whatever_the_umask_and_idempotent_reusing_the_token(cli, no
     assert target.read_bytes() == content and target.stat().st_mtime_ns == mtime
     target.chmod(0o644)
     third = cli("kubeadm-config", "--out", OUT, "--root", str(node))
-    assert third.exit_code == 0 and f"{OUT}: updated (mode 0600)" in third.stdout
+    assert third.exit_code == 0
+    assert third.stdout.splitlines()[-2:] == [f"{OUT}: updated (mode 0600)", f"next: kubeadm init --config {OUT}"]
     assert stat.S_IMODE(target.stat().st_mode) == 0o600 and target.read_bytes() == content
 
 
@@ -306,7 +308,7 @@ def test_json_never_holds_the_token(cli, node):
         envelope = run.envelope()
         assert sorted(envelope["data"]) == sorted(
             ["path", "api_version", "kubernetes_version", "proxy_mode", "documents"]
-            + (["action"] if "--out" in extra else [])
+            + (["action", "next"] if "--out" in extra else [])
         )
         assert envelope["data"]["documents"] == ["InitConfiguration", "ClusterConfiguration", "KubeProxyConfiguration"]
         token = (
@@ -341,7 +343,8 @@ def test_dry_run_prints_a_redacted_diff_and_touches_nothing(cli, node):
     run = cli("kubeadm-config", "--token", TOKEN, "--out", OUT, "--dry-run", "--root", str(node))
     assert run.exit_code == 0, run.stderr
     assert f"+++ b{OUT}" in run.stdout and "+- token: <redacted>" in run.stdout
-    assert TOKEN not in run.stdout and f"{OUT}: would-create (mode 0600)" in run.stdout
+    assert TOKEN not in run.stdout and run.stdout.splitlines()[-1] == f"{OUT}: would-create (mode 0600)"
+    assert "next:" not in run.stdout
     assert snapshot(node) == before
 
 

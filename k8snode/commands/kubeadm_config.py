@@ -183,3 +183,5 @@ def show(result: Result) -> None:
     if "diff" in result.data:
         console.diff(result.data["diff"])
     console.line(result.summary, style="green")
+    if "next" in result.data:
+        console.line(f"next: {result.data['next']}")

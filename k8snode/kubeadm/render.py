@@ -184,6 +184,8 @@ def _kubeadm_config(system: System, options: Options, *, dry_run: bool, force: b
     data["action"] = file.action
     if dry_run:
         data["diff"] = file.diff(lambda diff: _redact(diff, token))
+    else:
+        data["next"] = f"kubeadm init --config {out}"
     return ConfigResult("kubeadm-config", data, changed, warnings, summary=f"{out}: {file.action} (mode 0600)")
 
 
