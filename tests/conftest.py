@@ -18,6 +18,15 @@ from typer.testing import CliRunner
 from k8snode.cli import app
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "k8snode"
+NOT_QUICK = {"vm", "truth", "ansible", "slow", "heavy"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before the mark plugin selects with -m
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``pytest -m quick``, the developer's loop: every test that needs no VM, no truth build, no Ansible, no time."""
+    for item in items:
+        if not NOT_QUICK & {mark.name for mark in item.iter_markers()}:
+            item.add_marker(pytest.mark.quick)
 
 
 @dataclass

@@ -8,9 +8,12 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.heavy
 def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path, fake_root):
     dist = tmp_path / "dist"
     subprocess.run(
