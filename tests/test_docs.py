@@ -40,3 +40,11 @@ def test_every_command_and_option_has_help():
 
 def test_readme_names_every_command():
     assert [name for name, _ in commands() if f"k8snode {name}" not in README] == []
+
+
+def test_the_license_file_is_the_apache_2_0_text_pyproject_names():
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "LICENSE").read_text()
+    assert '\nlicense = "Apache-2.0"\n' in (root / "pyproject.toml").read_text()
+    assert " ".join(text.split()[:4]) == "Apache License Version 2.0,"
+    assert "END OF TERMS AND CONDITIONS" in text and len(text.splitlines()) == 202

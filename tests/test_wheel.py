@@ -27,6 +27,7 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path, fake_root):
         "k8snode/core/schemas/kubeadm.k8s.io_v1beta4_InitConfiguration.json",
         "k8snode/kubeadm/data/init-defaults/v1.37.2.yaml",
     } <= set(names)
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run([str(venv / "bin/pip"), "install", "-q", str(wheel)], check=True, capture_output=True)
