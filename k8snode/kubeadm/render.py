@@ -26,6 +26,7 @@ from k8snode.core.result import Result
 from k8snode.core.system import STDIO, System
 from k8snode.core.yamldoc import Indent, dump_documents, guess_indent, load_documents, to_yaml
 from k8snode.kubeadm.defaults import init_defaults
+from k8snode.kubeadm.options import REDACTED, Options, flag_of
 from k8snode.kubeadm.validate import (
     LOAD_BALANCERS,
     PLACEHOLDER_ADDRESS,
@@ -43,89 +44,17 @@ from k8snode.node.address import primary_ipv4
 from k8snode.proxy.ipvs import validate_scheduler
 from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES, ProxyMode
 
-REDACTED = "<redacted>"
 CONTAINERD_SOCKET = "unix:///var/run/containerd/containerd.sock"
 CONTAINERD_SOCKET_V1ALPHA1 = "/var/run/containerd/containerd.sock"  # kubeadm 1.10 took a path, not a URL
 IPVS_PERIODS = {
-    "sync_period": ("syncPeriod", "--ipvs-sync-period"),
-    "min_sync_period": ("minSyncPeriod", "--ipvs-min-sync-period"),
-    "tcp_timeout": ("tcpTimeout", "--ipvs-tcp-timeout"),
-    "tcp_fin_timeout": ("tcpFinTimeout", "--ipvs-tcp-fin-timeout"),
-    "udp_timeout": ("udpTimeout", "--ipvs-udp-timeout"),
+    "sync_period": "syncPeriod",
+    "min_sync_period": "minSyncPeriod",
+    "tcp_timeout": "tcpTimeout",
+    "tcp_fin_timeout": "tcpFinTimeout",
+    "udp_timeout": "udpTimeout",
 }
+"""Options fields that are Go durations, and their KubeProxyConfiguration.ipvs keys."""
 _TOKEN_ALPHABET = string.ascii_lowercase + string.digits
-
-
-@dataclass(frozen=True)
-class Options:
-    """The command's options; None means "not given" (a default applies, or a patched file keeps its value)."""
-
-    kubernetes_version: str | None = None
-    api_version: str = "auto"
-    proxy_mode: str | None = None
-    ipvs_scheduler: str | None = None
-    strict_arp: bool | None = None
-    exclude_cidrs: tuple[str, ...] = ()
-    sync_period: str | None = None
-    min_sync_period: str | None = None
-    tcp_timeout: str | None = None
-    tcp_fin_timeout: str | None = None
-    udp_timeout: str | None = None
-    load_balancer: str | None = None
-    advertise_address: str | None = None
-    bind_port: int | None = None
-    control_plane_endpoint: str | None = None
-    node_name: str | None = None
-    cri_socket: str | None = None
-    pod_subnet: str | None = None
-    service_subnet: str | None = None
-    image_repository: str | None = None
-    cluster_name: str | None = None
-    token: str | None = field(default=None, repr=False)
-    kubelet_config: bool = False
-    sets: tuple[str, ...] = ()
-    node_kernel: str | None = None
-    patch: str | None = None
-    migrate: bool = False
-    out: str | None = None
-    print_defaults: bool = False
-    component_configs: str | None = None
-
-    def command_line(self) -> str:
-        """The canonical command that writes this file, with the token redacted."""
-        words = ["k8snode", "kubeadm-config"]
-        flags: list[tuple[str, object]] = [
-            ("--kubernetes-version", self.kubernetes_version),
-            ("--api-version", None if self.api_version == "auto" else self.api_version),
-            ("--patch", self.patch),
-            ("--migrate", self.migrate),
-            ("--proxy-mode", self.proxy_mode),
-            ("--ipvs-scheduler", self.ipvs_scheduler),
-            ("--strict-arp" if self.strict_arp else "--no-strict-arp", self.strict_arp is not None),
-            *(("--exclude-cidr", cidr) for cidr in self.exclude_cidrs),
-            *((option, getattr(self, attribute)) for attribute, (_, option) in IPVS_PERIODS.items()),
-            ("--lb", self.load_balancer),
-            ("--advertise-address", self.advertise_address),
-            ("--bind-port", self.bind_port),
-            ("--control-plane-endpoint", self.control_plane_endpoint),
-            ("--node-name", self.node_name),
-            ("--cri-socket", self.cri_socket),
-            ("--pod-subnet", self.pod_subnet),
-            ("--service-subnet", self.service_subnet),
-            ("--image-repository", self.image_repository),
-            ("--cluster-name", self.cluster_name),
-            ("--token", REDACTED if self.token else None),
-            ("--kubelet-config", self.kubelet_config),
-            *(("--set", assignment) for assignment in self.sets),
-            ("--node-kernel", self.node_kernel),
-            ("--out", self.out),
-        ]
-        for flag, value in flags:
-            if value is True:
-                words.append(flag)
-            elif value not in (None, False, ""):
-                words += [flag, str(value)]
-        return " ".join(words)
 
 
 @dataclass
@@ -227,10 +156,10 @@ def _check(options: Options) -> None:
         raise bad_input(f"--lb {options.load_balancer!r} is not known; use one of {', '.join(LOAD_BALANCERS)}")
     if options.ipvs_scheduler is not None:
         validate_scheduler(options.ipvs_scheduler)
-    for attribute, (_, option) in IPVS_PERIODS.items():
+    for attribute in IPVS_PERIODS:
         value = getattr(options, attribute)
         if value is not None:
-            duration(value, option)
+            duration(value, flag_of(attribute).name)
     for option, value in (("--pod-subnet", options.pod_subnet), ("--service-subnet", options.service_subnet)):
         problem = cidr_problem(value) if value is not None else None
         if problem:
@@ -338,14 +267,22 @@ def _proxy_feature_gates(options: Options, release: Release) -> dict[str, bool]:
     return {NFTABLES_GATE: True} if release.minor_version < NFTABLES_BETA else {}
 
 
+def _strict_arp(options: Options) -> bool | None:
+    """strictARP as given, or on when an L2 load balancer runs under IPVS (render and patch alike)."""
+    if options.load_balancer is None or (options.proxy_mode or "ipvs") != "ipvs":
+        return options.strict_arp
+    if options.strict_arp is False:
+        raise bad_input(f"--lb {options.load_balancer} in L2 mode under IPVS needs strictARP: drop --no-strict-arp")
+    return True
+
+
 def _proxy_settings(options: Options, release: Release) -> dict[str, Any]:
-    mode = options.proxy_mode or "ipvs"
-    strict_arp = bool(options.strict_arp) or (options.load_balancer is not None and mode == "ipvs")
+    """The values of a new KubeProxyConfiguration (templates/kubeadm/kube-proxy.yaml.j2): defaults filled in."""
     settings: dict[str, Any] = {
-        "mode": mode,
+        "mode": options.proxy_mode or "ipvs",
         "cluster_cidr": options.pod_subnet,
         "scheduler": options.ipvs_scheduler or "rr",
-        "strict_arp": strict_arp,
+        "strict_arp": bool(_strict_arp(options)),
         "exclude_cidrs": list(options.exclude_cidrs),
         "feature_gates": _proxy_feature_gates(options, release),
     }
@@ -503,10 +440,6 @@ def _replace_placeholders(system: System, documents: list[Any], options: Options
 
 def _patch_settings(options: Options, release: Release) -> list[tuple[str, tuple[str, ...], Any]]:
     """Where each given option goes in a v1beta3/v1beta4 file: (kind, path, value)."""
-    proxy_mode = options.proxy_mode or "ipvs"
-    strict_arp = options.strict_arp
-    if options.load_balancer and proxy_mode == "ipvs" and strict_arp is None:
-        strict_arp = True
     candidates: list[tuple[str, tuple[str, ...], Any]] = [
         ("InitConfiguration", ("localAPIEndpoint", "advertiseAddress"), options.advertise_address),
         ("InitConfiguration", ("localAPIEndpoint", "bindPort"), options.bind_port),
@@ -518,24 +451,26 @@ def _patch_settings(options: Options, release: Release) -> list[tuple[str, tuple
         ("ClusterConfiguration", ("networking", "serviceSubnet"), options.service_subnet),
         ("ClusterConfiguration", ("imageRepository",), options.image_repository),
         ("ClusterConfiguration", ("clusterName",), options.cluster_name),
-        ("KubeProxyConfiguration", ("mode",), proxy_mode),
+        ("KubeProxyConfiguration", ("mode",), options.proxy_mode or "ipvs"),
         ("KubeProxyConfiguration", ("clusterCIDR",), options.pod_subnet),
         ("KubeProxyConfiguration", ("ipvs", "scheduler"), options.ipvs_scheduler),
-        ("KubeProxyConfiguration", ("ipvs", "strictARP"), strict_arp),
+        ("KubeProxyConfiguration", ("ipvs", "strictARP"), _strict_arp(options)),
         ("KubeProxyConfiguration", ("ipvs", "excludeCIDRs"), list(options.exclude_cidrs) or None),
         *(
             ("KubeProxyConfiguration", ("ipvs", key), getattr(options, attribute))
-            for attribute, (key, _) in IPVS_PERIODS.items()
+            for attribute, key in IPVS_PERIODS.items()
         ),
         *(
             ("KubeProxyConfiguration", ("featureGates", gate), on)
             for gate, on in _proxy_feature_gates(options, release).items()
         ),
     ]
-    if options.kubelet_config:
+    if options.kubelet_config:  # the settings a new KubeletConfiguration has, from its one template
+        kubelet = load_documents(render_template("kubelet.yaml.j2", {}), "template kubelet.yaml.j2")[0]
         candidates += [
-            ("KubeletConfiguration", ("cgroupDriver",), "systemd"),
-            ("KubeletConfiguration", ("staticPodPath",), "/etc/kubernetes/manifests"),
+            ("KubeletConfiguration", (key,), value)
+            for key, value in kubelet.items()
+            if key not in ("apiVersion", "kind")
         ]
     return [(kind, path, value) for kind, path, value in candidates if value is not None]
 
