@@ -46,6 +46,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 app.add_typer(ipvs.app, name="ipvs")
 app.command("kubelet-flags")(kubelet_flags.command)

@@ -48,3 +48,12 @@ def test_the_license_file_is_the_apache_2_0_text_pyproject_names():
     assert '\nlicense = "Apache-2.0"\n' in (root / "pyproject.toml").read_text()
     assert " ".join(text.split()[:4]) == "Apache License Version 2.0,"
     assert "END OF TERMS AND CONDITIONS" in text and len(text.splitlines()) == 202
+
+
+def test_help_piped_shows_default_urls_in_full(k8snode):
+    run = k8snode("doctor", "--help")
+    assert run.exit_code == 0
+    text = " ".join(run.stdout.split())
+    for url in ("http://127.0.0.1:10248/healthz", "http://127.0.0.1:10256/healthz", "http://127.0.0.1:10249"):
+        assert f"{url}]" in text
+    assert "…" not in run.stdout

@@ -40,7 +40,7 @@ def _parameters() -> list[inspect.Parameter]:
         names = f"{flag.name}/{flag.negative}" if kind == bool | None else flag.name
         if item.name in _REPEATABLE:
             kind, default = list[str] | None, None
-        option = typer.Option(names, help=flag.help, rich_help_panel=flag.panel, metavar=flag.metavar)
+        option = typer.Option(names, help=flag.help, metavar=flag.metavar)
         parameters.append(
             inspect.Parameter(
                 item.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, option]
