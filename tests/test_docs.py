@@ -57,3 +57,18 @@ def test_help_piped_shows_default_urls_in_full(k8snode):
     for url in ("http://127.0.0.1:10248/healthz", "http://127.0.0.1:10256/healthz", "http://127.0.0.1:10249"):
         assert f"{url}]" in text
     assert "…" not in run.stdout
+
+
+def test_docs_cli_md_is_what_the_generator_writes_from_the_app():
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("gen_cli_docs", root / "tools/gen_cli_docs.py")
+    assert spec is not None and spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    current = (root / "docs/cli.md").read_text()
+    assert current == generator.render(), "docs/cli.md is stale: run .venv/bin/python tools/gen_cli_docs.py"
+    assert [line for line in current.splitlines() if line.startswith("## ")] == [
+        f"## k8snode {name}".rstrip() for name in generator.command_names()
+    ]
