@@ -72,3 +72,14 @@ def test_docs_cli_md_is_what_the_generator_writes_from_the_app():
     assert [line for line in current.splitlines() if line.startswith("## ")] == [
         f"## k8snode {name}".rstrip() for name in generator.command_names()
     ]
+
+
+def test_shell_completion_is_offered_and_completes_commands_and_options(k8snode):
+    shown = k8snode("--show-completion", "bash")
+    assert shown.exit_code == 0
+    assert "complete -o default -F _k8snode_completion k8snode" in shown.stdout
+    env = {"PATH": "/usr/bin:/bin", "_K8SNODE_COMPLETE": "complete_bash"}
+    command = k8snode(env={**env, "COMP_WORDS": "k8snode ip", "COMP_CWORD": "1"})
+    assert (command.exit_code, command.stdout.split()) == (0, ["ipvs"])
+    option = k8snode(env={**env, "COMP_WORDS": "k8snode kubeadm-config --proxy-m", "COMP_CWORD": "2"})
+    assert (option.exit_code, option.stdout.split()) == (0, ["--proxy-mode"])
