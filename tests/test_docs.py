@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import typer.main
+from fakes import add_network
 
 from k8snode.cli import app
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+REPO_ROOT = Path(__file__).resolve().parent.parent
+README = (REPO_ROOT / "README.md").read_text()
 
 
 def commands() -> list[tuple[str, object]]:
@@ -83,3 +87,75 @@ def test_shell_completion_is_offered_and_completes_commands_and_options(k8snode)
     assert (command.exit_code, command.stdout.split()) == (0, ["ipvs"])
     option = k8snode(env={**env, "COMP_WORDS": "k8snode kubeadm-config --proxy-m", "COMP_CWORD": "2"})
     assert (option.exit_code, option.stdout.split()) == (0, ["--proxy-mode"])
+
+
+DOCS = [REPO_ROOT / "README.md", REPO_ROOT / "ansible/roles/k8snode/README.md"]
+INLINE_EXAMPLE = re.compile(r"`(k8snode [^`]+)`")
+FENCED_EXAMPLE = re.compile(r"(?:^|&& )\.venv/bin/(k8snode [^&\n]+)", re.M)
+PLACEHOLDER = re.compile(r"\[|\.\.\.|<|\\\||\b[A-Z][A-Z:_]*\b")
+NOT_RUN = {"--install-completion"}  # it edits the user's shell start-up file
+
+
+def doc_examples() -> list[tuple[str, str]]:
+    """(document, command line) for every k8snode command a document shows, inline or in a shell block."""
+    found = []
+    for doc in DOCS:
+        text = doc.read_text()
+        for pattern in (INLINE_EXAMPLE, FENCED_EXAMPLE):
+            found += [(doc.name, match.strip().replace("\\|", "|")) for match in pattern.findall(text)]
+    return found
+
+
+def resolve(words: list[str]) -> tuple[object, list[str]]:
+    """The click command the words name, and every --option word given to it."""
+    command = typer.main.get_command(app)
+    rest = list(words[1:])
+    while rest and rest[0] in getattr(command, "commands", {}):
+        command = command.commands[rest.pop(0)]  # type: ignore[attr-defined]
+    return command, re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", " ".join(rest))
+
+
+def test_every_option_a_document_names_in_a_k8snode_example_exists():
+    unknown = []
+    for doc, line in doc_examples():
+        if line.startswith("k8snode ... "):  # any command
+            continue
+        for part in line.split(" | "):
+            command, options = resolve(part.split())
+            known = {opt for param in command.params for opt in [*param.opts, *param.secondary_opts]}  # type: ignore[attr-defined]
+            unknown += [f"{doc}: {line}: {option}" for option in options if option not in known]
+    assert doc_examples() and unknown == []
+
+
+def test_every_concrete_k8snode_example_in_the_docs_runs(cli, fake_root):
+    root = fake_root("deb12-6.1")
+    add_network(root.path, "192.0.2.10")
+    ran = []
+    for doc, line in doc_examples():
+        if PLACEHOLDER.search(line.replace("k8snode ", "")) or NOT_RUN & set(line.split()):
+            continue
+        stdin = None
+        for part in line.split(" | "):
+            words = part.split()[1:]
+            command, _ = resolve(part.split())
+            if any(param.required for param in command.params if param.param_type_name == "argument"):  # type: ignore[attr-defined]
+                break  # the command's name in a sentence ("`k8snode validate`"), not an example
+            if "--root" in {opt for param in command.params for opt in param.opts}:  # type: ignore[attr-defined]
+                words += ["--root", str(root.path)]
+            run = cli(*words, stdin=stdin)
+            assert run.exit_code in (0, 1), f"{doc}: {line}: exit {run.exit_code}: {run.stderr}"
+            stdin = run.stdout
+        else:
+            ran.append(line)
+    assert "k8snode kubeadm-config --print-defaults | k8snode kubeadm-config --patch -" in ran
+    assert "k8snode ipvs check" in ran
+
+
+def test_the_roles_option_examples_are_real_kubelet_flags_options(cli):
+    text = (REPO_ROOT / "ansible/roles/k8snode/README.md").read_text()
+    examples = re.findall(r"`k8snode_kubelet_flags_options` \| `\{\}` \| [^|]*`(\{[^`]+\})`", text)
+    assert examples
+    for example in examples:
+        words = [f"--{name}={value}" for name, value in json.loads(example).items()]
+        run = cli("kubelet-flags", *words)
+        assert run.exit_code == 0, f"{example}: {run.stderr}"
