@@ -44,9 +44,14 @@ def command(
         if seconds <= 0:
             raise bad_input(f"--timeout must be more than zero, not {timeout}")
         endpoints = library.Endpoints(kubelet_healthz, kube_proxy_healthz, kube_proxy_metrics, seconds)
-        return library.doctor(System(root, debug), proxy_mode, str(scheduler.value), endpoints)
+        on_check = None if json_output or not console.interactive() else _show_check
+        return library.doctor(System(root, debug), proxy_mode, str(scheduler.value), endpoints, on_check)
 
     execute("doctor", action, show, json_output=json_output, debug=debug)
+
+
+def _show_check(check_id: str, area: str) -> None:
+    console.progress(f"checking {area}: {check_id}")
 
 
 def show(result: Result) -> None:

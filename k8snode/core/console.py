@@ -25,6 +25,25 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=True, width=width)  # honours NO_COLOR; no colour codes when piped
 
 
+def interactive() -> bool:
+    """A person watches: standard error is a terminal. Progress lines are for them only."""
+    import sys
+
+    return sys.stderr.isatty()
+
+
+def progress(text: str) -> None:
+    """One line on standard error, as something long-running happens."""
+    _error_console().print(text, style="dim", markup=False, highlight=False)
+
+
+@cache
+def _error_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     from rich.table import Table
 

@@ -89,11 +89,22 @@ class _Context:
         return self.endpoints.kube_proxy_metrics.rstrip("/") + "/proxyMode"
 
 
-def doctor(system: System, mode: ProxyMode, scheduler: str = "rr", endpoints: Endpoints | None = None) -> Result:
+def doctor(
+    system: System,
+    mode: ProxyMode,
+    scheduler: str = "rr",
+    endpoints: Endpoints | None = None,
+    on_check: Callable[[str, str], None] | None = None,
+) -> Result:
+    """Every check in order; ``on_check`` hears each one's id and area as it starts (progress on a terminal)."""
     for url in _urls(endpoints or Endpoints()):
         http_probe.parse_url(url)
     context = _Context(system, mode, ipvs.validate_scheduler(scheduler), endpoints or Endpoints())
-    checks = [_run(check, context) for check in _CHECKS]
+    checks = []
+    for check in _CHECKS:
+        if on_check is not None:
+            on_check(check[0], check[1])
+        checks.append(_run(check, context))
     counts = Counter(c.status for c in checks)
     return Result(
         command="doctor",
