@@ -43,8 +43,10 @@ class Run:
 def fake_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeRoot]:
     """Factory: a fake root for a kernel from fakes.KERNELS, with its fake modprobe first on PATH."""
 
-    def make(kernel: KernelSpec | str = "deb12-6.1", *, systemd: bool = True, name: str = "root") -> FakeRoot:
-        root = make_root(tmp_path / name, kernel, systemd=systemd)
+    def make(
+        kernel: KernelSpec | str = "deb12-6.1", *, systemd: bool = True, sysconfig: bool = True, name: str = "root"
+    ) -> FakeRoot:
+        root = make_root(tmp_path / name, kernel, systemd=systemd, sysconfig=sysconfig)
         monkeypatch.setenv("PATH", f"{root.bin}{os.pathsep}{os.environ['PATH']}")
         return root
 

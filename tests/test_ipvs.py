@@ -224,6 +224,16 @@ def test_a_module_modprobe_refuses_fails_with_its_stderr_and_no_persistence(fake
     assert not (root.path / MODULES_LOAD).exists()
 
 
+def test_persist_none_says_nothing_is_persisted(fake_root, cli):
+    root = fake_root("deb12-6.1")
+    run = cli("ipvs", "enable", "--persist", "none", "--root", str(root.path))
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout.splitlines()[-1] == (
+        "loaded ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack; nothing persisted (--persist none): the modules are "
+        "not loaded at the next boot"
+    )
+
+
 @pytest.mark.parametrize(
     ("persist", "systemd", "files"),
     [
@@ -239,6 +249,15 @@ def test_persist_choice(fake_root, cli, persist, systemd, files):
     root = fake_root("deb12-6.1", systemd=systemd)
     assert cli("ipvs", "enable", "--persist", persist, "--root", str(root.path)).exit_code == 0
     assert {f for f in (SYSCONFIG, MODULES_LOAD) if (root.path / f).exists()} == files
+
+
+def test_persist_auto_on_a_debian_host_writes_only_modules_load_d(fake_root, cli):
+    root = fake_root("deb12-6.1", sysconfig=False)
+    run = cli("ipvs", "enable", "--root", str(root.path), "--json")
+    assert run.exit_code == 0, run.stderr
+    assert [f["path"] for f in run.envelope()["data"]["files"]] == [f"/{MODULES_LOAD}"]
+    assert not (root.path / "etc/sysconfig").exists()
+    assert cli("ipvs", "check", "--root", str(root.path)).exit_code == 0
 
 
 def test_usr_lib_modules_load_d_also_means_systemd(fake_root, cli):
@@ -326,6 +345,8 @@ def test_disable_unload_unloads_and_reports_modules_in_use(fake_root, cli):
     }
     assert run.envelope()["warnings"] == ["nf_conntrack is in use and stays loaded"]
     assert not any(name.startswith("ip_vs") for name in root.proc_modules())
+    states = {m["name"]: m["state"] for m in run.envelope()["data"]["modules"]}
+    assert states == {**{name: "available" for name in actions if name != "nf_conntrack"}, "nf_conntrack": "loaded"}
 
 
 def test_junk_lines_in_proc_modules_and_modules_dep_are_ignored(fake_root, cli):
