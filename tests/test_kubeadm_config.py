@@ -110,7 +110,7 @@ def test_default_is_v1beta4_with_ipvs_a_random_token_and_the_hosts_address(cli, 
     assert first.stdout.splitlines()[0] == "# Written by k8snode 0.1.0 (k8snode kubeadm-config --proxy-mode ipvs)"
     assert first.stderr == (
         "k8snode: warning: IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495) and Kubernetes v1.37.2 warns "
-        "about it; consider --proxy-mode nftables\n"
+        "about it; consider nftables mode (k8snode kubeadm-config --proxy-mode nftables)\n"
     )
 
 
@@ -395,7 +395,7 @@ def test_patch_of_real_init_defaults_keeps_comments_order_and_documents(cli, nod
         "k8snode: warning: KubeProxyConfiguration.mode iptables becomes ipvs, k8snode's default; "
         "pass --proxy-mode iptables to keep it",
         "k8snode: warning: IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495) and Kubernetes v1.37.0 warns "
-        "about it; consider --proxy-mode nftables",
+        "about it; consider nftables mode (k8snode kubeadm-config --proxy-mode nftables)",
     ]
     changed = [
         (a, b) for a, b in zip(original.splitlines(), lines[1:], strict=False) if a != b

@@ -146,6 +146,7 @@ def validate_documents(documents: list[Any], context: Context) -> Report:
         if item is not None:
             located.append(item)
     _check_across(located, context, report)
+    report.problems.sort(key=lambda problem: problem.line or 0)  # in file order; those without a line first
     return report
 
 
@@ -467,7 +468,7 @@ def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: 
         if context.release.minor_version >= (1, 35):
             report.warnings.append(
                 f"IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495) and Kubernetes {context.release} "
-                "warns about it; consider --proxy-mode nftables"
+                "warns about it; consider nftables mode (k8snode kubeadm-config --proxy-mode nftables)"
             )
     if mode == "nftables":
         _check_nftables_gate(item, at, context.release, report)
