@@ -1,11 +1,12 @@
 """k8snode's NFTablesProxyMode facts (k8snode/proxy/modes.py) against the feature specs of each built release.
 
-The specs are read from the Kubernetes source the truth build compiled (the Go module cache next to the binaries):
+The specs are read from the Kubernetes source the truth build compiled (build.sh's Go module cache, GOMODCACHE):
 pkg/features/kube_features.go, or versioned_kube_features.go where a release keeps the versioned specs apart.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -34,8 +35,8 @@ def gate_specs(source: Path) -> list[tuple[tuple[int, int] | None, bool, str]]:
 
 
 def test_the_nftables_gate_stages_match_the_release(truth_bin, truth_version):
-    directory = truth_bin(truth_version)
-    source = directory.parent / "go" / "mod" / "k8s.io" / f"kubernetes@{truth_version}"
+    modules = Path(os.environ.get("GOMODCACHE", truth_bin(truth_version).parent / "go" / "mod"))  # as build.sh
+    source = modules / "k8s.io" / f"kubernetes@{truth_version}"
     specs = gate_specs(source)
     assert specs, f"no {NFTABLES_GATE} spec in {source}/pkg/features"
     release = parse_release(truth_version).minor_version
