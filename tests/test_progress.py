@@ -58,3 +58,30 @@ def test_doctor_on_a_terminal_names_each_check_as_it_starts(tmp_path):
     checking = [line for line in stderr if line.startswith("checking ")]
     assert checking[:2] == ["checking kernel: modules", "checking kernel: persistence"]
     assert len(checking) == 12 and code in (0, 1)
+
+
+def test_a_table_on_an_80_column_terminal_folds_long_cells_instead_of_cutting_them(fake_root):
+    """doctor's persistence detail is longer than its column at 80 columns: every character still shows."""
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "80", "LINES": "50"}
+    closed = "http://127.0.0.1:9/healthz"
+    endpoints = ["--kubelet-healthz", closed, "--kube-proxy-healthz", closed, "--kube-proxy-metrics", closed]
+    args = [str(CONSOLE_SCRIPT), "doctor", "--root", str(fake_root("deb12-6.1").path), *endpoints]
+    process = subprocess.Popen(args, stdout=follower, stderr=subprocess.DEVNULL, env=env)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    process.wait(timeout=60)
+    text = ANSI.sub("", seen.decode()).replace("\r", "")
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" not in text
+    cells = "".join(line.split("│")[4].strip() for line in text.splitlines() if line.count("│") == 6)
+    assert "/etc/modules-load.d/ipvs.conf(would-create)" in cells.replace(" ", "")
