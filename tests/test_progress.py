@@ -1,5 +1,5 @@
-"""Long waits show progress on a terminal (one line per probe attempt, each doctor check as it starts), and
-nothing extra when standard error is not a terminal or with --json."""
+"""What a terminal shows. Long waits show progress (one line per probe attempt, each doctor check as it starts),
+and nothing extra when standard error is not a terminal or with --json; long table cells fold, never cut."""
 
 from __future__ import annotations
 
