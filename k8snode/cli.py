@@ -49,7 +49,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(ipvs.app, name="ipvs")
-app.command("kubelet-flags")(kubelet_flags.command)
+app.add_typer(kubelet_flags.app, name="kubelet-flags")
 app.add_typer(probe.app, name="probe")
 app.command("doctor")(doctor.command)
 app.command("kubeadm-config")(kubeadm_config.command)

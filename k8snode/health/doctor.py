@@ -34,6 +34,10 @@ PACKAGES = {
 }
 NFTABLES_KERNEL = (5, 13)
 
+KubeletFlagsCheck = Callable[[System], tuple[str, str, str]]
+"""The kubelet flag lint for doctor, given by the command layer (health does not import kubelet): it returns
+(status, detail, hint), status one of ok, warn, fail, skip."""
+
 
 class Status(StrEnum):
     OK = "ok"
@@ -72,6 +76,7 @@ class _Context:
     mode: ProxyMode
     scheduler: str
     endpoints: Endpoints
+    kubelet_flags: KubeletFlagsCheck | None = None
     answers: dict[str, Outcome] = field(default_factory=dict)
     """Each endpoint is asked once per run, however many checks read its answer."""
 
@@ -94,12 +99,13 @@ def doctor(
     mode: ProxyMode,
     scheduler: str = "rr",
     endpoints: Endpoints | None = None,
+    kubelet_flags: KubeletFlagsCheck | None = None,
     on_check: Callable[[str, str], None] | None = None,
 ) -> Result:
     """Every check in order; ``on_check`` hears each one's id and area as it starts (progress on a terminal)."""
     for url in _urls(endpoints or Endpoints()):
         http_probe.parse_url(url)
-    context = _Context(system, mode, ipvs.validate_scheduler(scheduler), endpoints or Endpoints())
+    context = _Context(system, mode, ipvs.validate_scheduler(scheduler), endpoints or Endpoints(), kubelet_flags)
     checks = []
     for check in _CHECKS:
         if on_check is not None:
@@ -220,6 +226,13 @@ def _health(check_id: str, url: Callable[[Endpoints], str], hint: str) -> Callab
     return check
 
 
+def _kubelet_flags(context: _Context) -> Check:
+    if context.kubelet_flags is None:
+        return Check("kubelet-flags", "components", Status.SKIP, "no kubelet flag lint was asked for")
+    status, detail, hint = context.kubelet_flags(context.system)
+    return Check("kubelet-flags", "components", Status(status), detail, hint)
+
+
 def _proxy_mode(context: _Context) -> Check:
     url = context.proxy_mode_url
     outcome = context.answer(url)
@@ -289,6 +302,7 @@ _CHECKS: list[tuple[str, str, Callable[[_Context], Check]]] = [
             "see kube-proxy's log: kubectl -n kube-system logs -l k8s-app=kube-proxy",
         ),
     ),
+    ("kubelet-flags", "components", _kubelet_flags),
     ("proxy-mode", "kube-proxy", _proxy_mode),
     ("ipvs-deprecation", "kube-proxy", _ipvs_deprecation),
     ("ipvs-state", "kube-proxy", _ipvs_state),
