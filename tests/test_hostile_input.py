@@ -110,6 +110,7 @@ COMMANDS = [
 ]
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("command", COMMANDS)
 @settings(max_examples=CASES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())

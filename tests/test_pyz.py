@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from pythons import interpreter, interpreters
 
+pytestmark = pytest.mark.heavy  # builds archives with four interpreters: seconds each
+
 REPO = Path(__file__).resolve().parent.parent
 BUILD = REPO / "tools" / "build_pyz.py"
 

@@ -18,7 +18,7 @@ from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.health import http_probe
 from k8snode.health.probe import DEFAULT_KUBERNETES_VERSION, Outcome, Verdict, user_agent
-from k8snode.node.kernel import read_kernel
+from k8snode.node.kernel import ModuleState, read_kernel
 from k8snode.proxy import ipvs, ipvs_state
 from k8snode.proxy.modes import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
 
@@ -100,11 +100,17 @@ def doctor(
     scheduler: str = "rr",
     endpoints: Endpoints | None = None,
     kubelet_flags: KubeletFlagsCheck | None = None,
+    on_check: Callable[[str, str], None] | None = None,
 ) -> Result:
+    """Every check in order; ``on_check`` hears each one's id and area as it starts (progress on a terminal)."""
     for url in _urls(endpoints or Endpoints()):
         http_probe.parse_url(url)
     context = _Context(system, mode, ipvs.validate_scheduler(scheduler), endpoints or Endpoints(), kubelet_flags)
-    checks = [_run(check, context) for check in _CHECKS]
+    checks = []
+    for check in _CHECKS:
+        if on_check is not None:
+            on_check(check[0], check[1])
+        checks.append(_run(check, context))
     counts = Counter(c.status for c in checks)
     return Result(
         command="doctor",
@@ -130,13 +136,13 @@ def _run(check: tuple[str, str, Callable[[_Context], Check]], context: _Context)
 def _modules(context: _Context) -> Check:
     if context.mode != ProxyMode.IPVS:
         return Check("modules", "kernel", Status.SKIP, f"proxy mode {context.mode} needs no IPVS modules")
-    result = context.ipvs
-    if result.ok:
-        names = " ".join(m["name"] for m in result.data["modules"])
-        return Check("modules", "kernel", Status.OK, f"present: {names}")
-    problems = result.data["problems"]
+    modules = context.ipvs.data["modules"]
+    absent = [m["name"] for m in modules if not ModuleState(m["state"]).present]
+    if not absent:
+        return Check("modules", "kernel", Status.OK, f"present: {' '.join(m['name'] for m in modules)}")
+    problems = context.ipvs.data["problems"]
     hint = problems[0] if problems else "run: k8snode ipvs enable"
-    return Check("modules", "kernel", Status.FAIL, result.summary, hint)
+    return Check("modules", "kernel", Status.FAIL, f"not present: {' '.join(absent)}", hint)
 
 
 def _persistence(context: _Context) -> Check:
