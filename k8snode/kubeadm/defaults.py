@@ -8,19 +8,20 @@ compared with the real kubeadm in tests/truth/test_print_defaults_truth.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from k8snode.core.errors import bad_input
 from k8snode.core.releases import Release, newest_known, parse_release
+from k8snode.core.resources import package_file
 
-DEFAULTS_DIR = Path(__file__).resolve().parent / "data" / "init-defaults"
+DEFAULTS_DIR = package_file("kubeadm", "data", "init-defaults")  # importlib.resources: a wheel or the pyz
 COMPONENT_CONFIGS = ("KubeProxyConfiguration", "KubeletConfiguration")
 """The kinds kubeadm's --component-configs takes (cmd/kubeadm/app/componentconfigs: known component configs)."""
 
 
 def available() -> list[Release]:
     """The releases k8snode has kubeadm's defaults for, newest first."""
-    return sorted((parse_release(path.stem) for path in DEFAULTS_DIR.glob("v*.yaml")), reverse=True)
+    names = [node.name for node in DEFAULTS_DIR.iterdir() if node.name.startswith("v") and node.name.endswith(".yaml")]
+    return sorted((parse_release(name.removesuffix(".yaml")) for name in names), reverse=True)
 
 
 @dataclass(frozen=True)
