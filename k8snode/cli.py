@@ -34,10 +34,11 @@ def _load(name: str) -> Command:
     module, attribute = COMMANDS[name]
     target = getattr(importlib.import_module(module), attribute)
     if isinstance(target, typer.Typer):
+        target.rich_markup_mode = app.rich_markup_mode  # as add_typer would hand it down
         group: Command = typer.main.get_group(target)
         group.name = name
         return group
-    single = typer.Typer()
+    single = typer.Typer(rich_markup_mode=app.rich_markup_mode)
     single.command(name)(target)
     return typer.main.get_command(single)
 
