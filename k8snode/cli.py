@@ -38,7 +38,7 @@ def _load(name: str) -> Command:
         group: Command = typer.main.get_group(target)
         group.name = name
         return group
-    single = typer.Typer(rich_markup_mode=app.rich_markup_mode)
+    single = typer.Typer(rich_markup_mode=app.rich_markup_mode, add_completion=False)
     single.command(name)(target)
     return typer.main.get_command(single)
 
