@@ -56,6 +56,7 @@ def test_the_libraries_run_on_their_pure_python_fallbacks(pyz):
         [
             sys.executable,
             "-I",
+            "-S",  # no site-packages: this venv may hold ruamel.yaml.clib, a host running the pyz need not
             "-c",
             f"import sys; sys.path[:0] = [{str(pyz)!r} + '/pyc/{tag}', {str(pyz)!r}]; {probe}",
         ],
