@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import io
 import os
 import re
 import stat
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from fakes import make_node, snapshot, write
@@ -79,13 +81,22 @@ GOLDEN_CASES = {
 }
 
 
+def update_golden(golden: Path, text: str) -> NoReturn:
+    """Update mode: write the new output and fail, showing what changed, so the mode is never left on unnoticed."""
+    old = golden.read_text() if golden.exists() else ""
+    golden.write_text(text)
+    changes = "".join(difflib.unified_diff(old.splitlines(True), text.splitlines(True), str(golden), "new output"))
+    shown = changes or "(no change)"
+    pytest.fail(f"K8SNODE_UPDATE_GOLDEN=1 rewrote {golden.name}; review and commit:\n{shown}", pytrace=False)
+
+
 @pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
 def test_output_matches_the_golden_file_of_each_api_version(cli, node, name):
     run = cli("kubeadm-config", *GOLDEN_CASES[name], "--token", TOKEN, "--root", str(node))
     assert run.exit_code == 0, run.stderr
     golden = GOLDEN / f"kubeadm-config-{name}.yaml"
     if os.environ.get("K8SNODE_UPDATE_GOLDEN") == "1":
-        golden.write_text(run.stdout)
+        update_golden(golden, run.stdout)
     assert run.stdout == golden.read_text()
     assert TOKEN not in run.stdout.splitlines()[0]
 
