@@ -213,6 +213,11 @@ def _check(options: Options) -> None:
         raise bad_input(
             f"the --ipvs-* options, --strict-arp and --exclude-cidr need --proxy-mode ipvs, not {options.proxy_mode}"
         )
+    if options.load_balancer is not None and options.strict_arp is False and options.proxy_mode in (None, "ipvs"):
+        raise bad_input(
+            f"--no-strict-arp contradicts --lb {options.load_balancer}: in L2 mode under IPVS it needs strictARP; "
+            "drop --no-strict-arp"
+        )
     if options.migrate and not options.patch:
         raise bad_input("--migrate converts a file given with --patch; add --patch FILE")
     for assignment in options.sets:
