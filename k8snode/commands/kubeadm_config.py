@@ -9,9 +9,9 @@ import typer
 
 from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute
 from k8snode.core import console
-from k8snode.core.releases import NEWEST_KNOWN
 from k8snode.core.result import Result
 from k8snode.core.system import System
+from k8snode.core.versions import NEWEST_KUBERNETES
 
 _IPVS = "IPVS"
 _API = "API endpoint and node"
@@ -25,7 +25,8 @@ def _option(*names: str, help: str, panel: str | None = None, metavar: str | Non
 
 def command(
     kubernetes_version: Annotated[
-        str | None, _option("--kubernetes-version", help=f"Target release (default {NEWEST_KNOWN}).", metavar="vX.Y.Z")
+        str | None,
+        _option("--kubernetes-version", help=f"Target release (default {NEWEST_KUBERNETES}).", metavar="vX.Y.Z"),
     ] = None,
     api_version: Annotated[
         str, _option("--api-version", help="kubeadm API: auto, v1beta4, v1beta3 or v1alpha1.")

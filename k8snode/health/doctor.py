@@ -16,6 +16,7 @@ from functools import cached_property
 from k8snode.core.errors import ExitCode, K8snodeError
 from k8snode.core.result import Result
 from k8snode.core.system import System
+from k8snode.core.versions import NFTABLES_MIN_KERNEL
 from k8snode.health import http_probe
 from k8snode.health.probe import DEFAULT_KUBERNETES_VERSION, Outcome, Verdict, user_agent
 from k8snode.node.kernel import read_kernel
@@ -32,7 +33,6 @@ PACKAGES = {
     "ipvsadm": "ipvsadm",
     "nft": "nftables",
 }
-NFTABLES_KERNEL = (5, 13)
 
 
 class Status(StrEnum):
@@ -143,10 +143,10 @@ def _nftables_kernel(context: _Context) -> Check:
     if context.mode != ProxyMode.NFTABLES:
         return Check("nftables-kernel", "kernel", Status.SKIP, f"proxy mode {context.mode} has no kernel minimum")
     kernel = read_kernel(context.system)
-    need = ".".join(map(str, NFTABLES_KERNEL))
+    need = ".".join(map(str, NFTABLES_MIN_KERNEL))
     if kernel.version is None:
         return Check("nftables-kernel", "kernel", Status.WARN, f"cannot read a version from {kernel.release!r}")
-    if kernel.version < NFTABLES_KERNEL:
+    if kernel.version < NFTABLES_MIN_KERNEL:
         hint = f"nftables mode needs kernel {need} or later; upgrade the kernel or use --proxy-mode iptables"
         return Check("nftables-kernel", "kernel", Status.FAIL, f"kernel {kernel.release} is older than {need}", hint)
     return Check("nftables-kernel", "kernel", Status.OK, f"kernel {kernel.release} is {need} or later")

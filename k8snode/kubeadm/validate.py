@@ -11,10 +11,12 @@ from typing import Any
 
 from k8snode.core import schema
 from k8snode.core.errors import ExitCode, K8snodeError, bad_input
+from k8snode.core.names import is_dns_subdomain
 from k8snode.core.releases import KUBEADM_APIS, Release, kubeadm_api, newest_known, parse_release
 from k8snode.core.result import Result
 from k8snode.core.schema import Problem
 from k8snode.core.system import System
+from k8snode.core.versions import NFTABLES_MIN_KERNEL, kernel_version
 from k8snode.core.yamldoc import load_documents
 from k8snode.proxy.ipvs import SCHEDULERS
 from k8snode.proxy.modes import PROXY_MODES
@@ -26,14 +28,11 @@ PLACEHOLDER_TOKEN = "abcdef.0123456789abcdef"  # noqa: S105 - kubeadm's well-kno
 PLACEHOLDER_ADDRESS = "1.2.3.4"
 SCHEDULERS_BEFORE_1_27 = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq")
 LOAD_BALANCERS = ("metallb", "kube-vip")
-NFTABLES_MIN_KERNEL = (5, 13)
 # kubeadm's defaults for ClusterConfiguration.networking (cmd/kubeadm/app/apis/kubeadm/v1beta4/defaults.go).
 DEFAULT_DNS_DOMAIN = "cluster.local"
 DEFAULT_SERVICE_SUBNET = "10.96.0.0/12"
 # kubeadm's ValidateServiceSubnetSize (constants.MaximumBitsForServiceSubnet), the same limit kube-apiserver keeps.
 MAX_SERVICE_SUBNET_HOST_BITS = 20
-# A DNS-1123 subdomain (k8s.io/apimachinery validation.IsDNS1123Subdomain), which kubeadm requires of node names.
-DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # Kinds kubeadm reads (k8s-facts.md: new in v1beta4) that k8snode has no schema for: reported, not checked.
 UNCHECKED_KINDS = {("kubeadm.k8s.io/v1beta4", "ResetConfiguration"), ("kubeadm.k8s.io/v1beta4", "UpgradeConfiguration")}
 RELEASE_LABELS = ("stable", "latest", "ci/")  # kubeadm resolves these online; offline k8snode cannot
@@ -278,7 +277,7 @@ def _check_init(document: Any, kind: str, report: Report) -> None:
     _check_address(document, kind, ("localAPIEndpoint", "advertiseAddress"), report)
     _check_port(document, kind, ("localAPIEndpoint", "bindPort"), report)
     name = value_at(document, ("nodeRegistration", "name"))
-    if isinstance(name, str) and name and (len(name) > 253 or not DNS_SUBDOMAIN.match(name)):
+    if isinstance(name, str) and name and not is_dns_subdomain(name):  # kubeadm requires it of node names
         _problem(
             report,
             document,
@@ -452,14 +451,15 @@ def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: 
                 f"IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495) and Kubernetes {context.release} "
                 "warns about it; consider --proxy-mode nftables"
             )
-    kernel = _kernel_version(context.node_kernel)
+    kernel = kernel_version(context.node_kernel)
     if mode == "nftables" and kernel is not None and kernel < NFTABLES_MIN_KERNEL:
         _problem(
             report,
             document,
             kind,
             (*at, "mode"),
-            f"nftables mode needs kernel 5.13 or later; the node runs {context.node_kernel}",
+            f"nftables mode needs kernel {'.'.join(map(str, NFTABLES_MIN_KERNEL))} or later; "
+            f"the node runs {context.node_kernel}",
         )
 
 
@@ -475,8 +475,3 @@ def _networks(text: str) -> set[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return {ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",")}
     except ValueError:
         return set()
-
-
-def _kernel_version(release: str | None) -> tuple[int, int] | None:
-    match = re.match(r"^(\d+)\.(\d+)", release or "")
-    return (int(match[1]), int(match[2])) if match else None

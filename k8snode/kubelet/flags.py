@@ -24,9 +24,11 @@ from urllib.parse import urlsplit, urlunsplit
 from k8snode.core.durations import duration, parse_duration
 from k8snode.core.errors import bad_input
 from k8snode.core.files import apply, header, plan_write
+from k8snode.core.names import is_dns_subdomain
 from k8snode.core.resources import template_text
 from k8snode.core.result import Result
 from k8snode.core.system import System
+from k8snode.core.versions import NEWEST_KUBERNETES, parse_kubernetes_version
 
 CATALOG_FILE = Path(__file__).resolve().parent / "data" / "kubelet_settings.json"
 CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1"
@@ -167,10 +169,12 @@ class FlagSet:
 
 
 def parse_version(text: str) -> Version:
-    match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+][0-9A-Za-z.-]+)?", text)
-    if match is None:
-        raise bad_input(f"--kubernetes-version {text!r} is not a Kubernetes version; use one such as v1.37.2")
-    version = (int(match[1]), int(match[2]))
+    parsed = parse_kubernetes_version(text)
+    if parsed is None:
+        raise bad_input(
+            f"--kubernetes-version {text!r} is not a Kubernetes version; use one such as {NEWEST_KUBERNETES}"
+        )
+    version = parsed.minor_version
     known = catalog()
     if version[0] != 1 or version < known.oldest:
         raise bad_input(
@@ -436,8 +440,6 @@ def _optional_minor(row: Mapping[str, str], key: str) -> Version | None:
 
 # Value types: each turns the option's text into a Value or raises bad input naming the option.
 
-_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS_SUBDOMAIN = re.compile(rf"{_DNS_LABEL}(\.{_DNS_LABEL})*")
 _NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _NAME_RULE = "letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
@@ -546,7 +548,7 @@ def _check_label(item: str, key: str, value: str, option: str) -> None:
     """Kubernetes label syntax: key is [DNS-subdomain prefix/]name, value is empty or a name; names <= 63."""
     prefix, slash, name = key.rpartition("/")
     problem = None
-    if slash and (not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix)):
+    if slash and not is_dns_subdomain(prefix):
         problem = f"key prefix {prefix!r} is not a DNS subdomain"
     elif len(name) > 63 or not _NAME.fullmatch(name):
         problem = f"key name {name!r} must be 1-63 {_NAME_RULE}"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from k8snode.core.errors import K8snodeError, bad_input
 from k8snode.core.system import System
+from k8snode.core.versions import kernel_version
 
 MODULE_NAME = re.compile(r"^[a-z0-9_]+$")
-_RELEASE_VERSION = re.compile(r"^(\d+)\.(\d+)")
 
 
 class ModuleState(StrEnum):
@@ -40,8 +40,7 @@ class Kernel:
 
     @property
     def version(self) -> tuple[int, int] | None:
-        match = _RELEASE_VERSION.match(self.release)
-        return (int(match[1]), int(match[2])) if match else None
+        return kernel_version(self.release)
 
     @property
     def modular(self) -> bool:
