@@ -1,6 +1,6 @@
 """Kubernetes versions k8snode knows, and which kubeadm configuration API each one reads.
 
-Source: kubernetes/kubernetes cmd/kubeadm/app/util/config/common.go and /work/shared/reference/k8s-facts.md:
+Source: kubernetes/kubernetes cmd/kubeadm/app/util/config/common.go and the release notes of kubeadm 1.37:
 v1alpha1 up to 1.10, v1beta3 from 1.22 (removed in kubeadm 1.37, PR #136016), v1beta4 from 1.31.
 """
 

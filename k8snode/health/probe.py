@@ -223,7 +223,7 @@ def exec_command(system: System, argv: list[str], timeout: float) -> Outcome:
     """Exit 0 is success; the combined output is capped at 10 KiB and the command is killed on timeout
     (pkg/probe/exec/exec.go; a timeout is a failure since the ExecProbeTimeout gate went on in 1.20)."""
     try:
-        completed = system.run(argv, timeout=timeout, mutates=False, output_limit=MAX_OUTPUT)
+        completed = system.run(argv, timeout=timeout, output_limit=MAX_OUTPUT)
     except K8snodeError as error:
         return Outcome(Verdict.FAILURE, error.message)
     verdict = Verdict.SUCCESS if completed.returncode == 0 else Verdict.FAILURE

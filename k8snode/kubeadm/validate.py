@@ -22,7 +22,6 @@ from k8snode.proxy.ipvs import SCHEDULERS
 from k8snode.proxy.modes import PROXY_MODES
 
 KUBEADM_GROUP = "kubeadm.k8s.io"
-PROXY_API = "kubeproxy.config.k8s.io/v1alpha1"
 TOKEN = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
 PLACEHOLDER_TOKEN = "abcdef.0123456789abcdef"  # noqa: S105 - kubeadm's well-known placeholder, flagged on sight
 PLACEHOLDER_ADDRESS = "1.2.3.4"
@@ -33,7 +32,8 @@ DEFAULT_DNS_DOMAIN = "cluster.local"
 DEFAULT_SERVICE_SUBNET = "10.96.0.0/12"
 # kubeadm's ValidateServiceSubnetSize (constants.MaximumBitsForServiceSubnet), the same limit kube-apiserver keeps.
 MAX_SERVICE_SUBNET_HOST_BITS = 20
-# Kinds kubeadm reads (k8s-facts.md: new in v1beta4) that k8snode has no schema for: reported, not checked.
+# Kinds kubeadm reads (new in v1beta4: cmd/kubeadm/app/apis/kubeadm/v1beta4/doc.go) that k8snode has no schema for:
+# reported, not checked.
 UNCHECKED_KINDS = {("kubeadm.k8s.io/v1beta4", "ResetConfiguration"), ("kubeadm.k8s.io/v1beta4", "UpgradeConfiguration")}
 RELEASE_LABELS = ("stable", "latest", "ci/")  # kubeadm resolves these online; offline k8snode cannot
 
