@@ -6,7 +6,6 @@ value type, and when it was deprecated or removed. This module only reads those 
 
 from __future__ import annotations
 
-import io
 import ipaddress
 import json
 import re
@@ -29,6 +28,7 @@ from k8snode.core.resources import template_text
 from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.core.versions import NEWEST_KUBERNETES, parse_kubernetes_version
+from k8snode.core.yamldoc import dump_documents
 
 CATALOG_FILE = Path(__file__).resolve().parent / "data" / "kubelet_settings.json"
 CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1"
@@ -353,23 +353,13 @@ def _text(flag_set: FlagSet) -> tuple[str, str | None]:
         args = " ".join(word.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%") for word in words)
         return Template(template_text("kubelet-dropin.conf.tmpl")).substitute(args=args), None
     assert flag_set.config is not None
-    return _yaml(flag_set.config), _environment_file(words).rstrip("\n") if words else None
+    return dump_documents([flag_set.config]), _environment_file(words).rstrip("\n") if words else None
 
 
 def _environment_file(words: list[str]) -> str:
     """KUBELET_EXTRA_ARGS for /etc/default/kubelet or /etc/sysconfig/kubelet (systemd EnvironmentFile= quoting)."""
     escaped = (re.sub(r'([\\"$`])', r"\\\1", word) for word in words)
     return f'KUBELET_EXTRA_ARGS="{" ".join(escaped)}"\n'
-
-
-def _yaml(document: dict[str, Any]) -> str:
-    from ruamel.yaml import YAML  # lazy: ruamel.yaml costs ~50 ms to import
-
-    yaml = YAML()
-    yaml.default_flow_style = False
-    stream = io.StringIO()
-    yaml.dump(document, stream)
-    return stream.getvalue()
 
 
 def _canonical_command(version_text: str, settings: Mapping[str, object], output: Format) -> str:
