@@ -13,6 +13,7 @@ from k8snode.core import schema
 from k8snode.core.durations import duration
 from k8snode.core.errors import K8snodeError, bad_input
 from k8snode.core.files import OWNER_MARK, apply, header, plan_write
+from k8snode.core.networks import cidr_problem
 from k8snode.core.releases import KubeadmApi, Release, choose_api, kubeadm_api, newest_known, parse_release
 from k8snode.core.resources import templates_dir
 from k8snode.core.result import Result
@@ -24,7 +25,6 @@ from k8snode.kubeadm.validate import (
     PLACEHOLDER_TOKEN,
     TOKEN,
     Context,
-    cidr_problem,
     target_path,
     target_release,
     validate_documents,

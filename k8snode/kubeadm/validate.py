@@ -12,6 +12,7 @@ from typing import Any
 from k8snode.core import schema
 from k8snode.core.errors import ExitCode, K8snodeError, bad_input
 from k8snode.core.names import is_dns_subdomain
+from k8snode.core.networks import cidr_problem, parse_networks
 from k8snode.core.releases import KUBEADM_APIS, Release, kubeadm_api, newest_known, parse_release
 from k8snode.core.result import Result
 from k8snode.core.schema import Problem
@@ -244,23 +245,6 @@ def _check_port(document: Any, kind: str, path: YamlPath, report: Report) -> Non
         _problem(report, document, kind, path, f"{port} is not a TCP port (1-65535)")
 
 
-def cidr_problem(text: str, *, dual_stack: bool = True) -> str | None:
-    """Why ``text`` (one CIDR, or an IPv4 and an IPv6 one separated by a comma) is not a valid subnet list."""
-    parts = [part.strip() for part in text.split(",")]
-    for part in parts:
-        try:
-            ipaddress.ip_network(part, strict=True)
-        except ValueError as error:
-            return f"{part!r} is not a CIDR ({error})"
-    if len(parts) > 1 and not dual_stack:
-        return "takes a single CIDR"
-    if len(parts) > 2 or (
-        len(parts) == 2 and ipaddress.ip_network(parts[0]).version == ipaddress.ip_network(parts[1]).version
-    ):
-        return f"{text!r}: dual stack takes one IPv4 and one IPv6 CIDR"
-    return None
-
-
 def _check_cidrs(document: Any, kind: str, path: YamlPath, report: Report) -> None:
     value = value_at(document, path)
     if isinstance(value, str) and value:
@@ -305,7 +289,7 @@ def _check_networking(document: Any, kind: str, report: Report) -> None:
     for name in ("podSubnet", "serviceSubnet"):
         _check_cidrs(document, kind, ("networking", name), report)
     service_subnet = value_at(document, ("networking", "serviceSubnet"))
-    for network in _networks(service_subnet) if isinstance(service_subnet, str) else ():
+    for network in parse_networks(service_subnet) if isinstance(service_subnet, str) else ():
         if network.max_prefixlen - network.prefixlen > MAX_SERVICE_SUBNET_HOST_BITS:
             _problem(
                 report,
@@ -399,7 +383,7 @@ def _check_kubelet_across(kubelet: Any, cluster: Any, report: Report) -> None:
             f"{dns_domain}; kubeadm warns about it, and pods get names under {domain}"
         )
     service_subnet = str(value_at(cluster, ("networking", "serviceSubnet")) or DEFAULT_SERVICE_SUBNET)
-    networks = sorted(_networks(service_subnet.split(",")[0]), key=str)
+    networks = sorted(parse_networks(service_subnet.split(",")[0]), key=str)
     cluster_dns = value_at(kubelet, ("clusterDNS",))
     if not (networks and isinstance(cluster_dns, list) and cluster_dns) or networks[0].num_addresses <= 10:
         return
@@ -416,7 +400,7 @@ def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: 
     mode = value_at(document, (*at, "mode")) or "iptables"
     cluster_cidr = value_at(document, (*at, "clusterCIDR"))
     both = isinstance(cluster_cidr, str) and cluster_cidr and isinstance(pod_subnet, str) and pod_subnet
-    if both and _networks(cluster_cidr) != _networks(pod_subnet):
+    if both and parse_networks(cluster_cidr) != parse_networks(pod_subnet):
         _problem(
             report,
             document,
@@ -468,10 +452,3 @@ def _ipvs_gate_on(gates: Any) -> bool:
     if isinstance(gates, dict):
         return schema.go_value(gates.get("SupportIPVSProxyMode")) is True
     return isinstance(gates, str) and "SupportIPVSProxyMode=true" in gates.replace(" ", "").split(",")
-
-
-def _networks(text: str) -> set[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    try:
-        return {ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",")}
-    except ValueError:
-        return set()
