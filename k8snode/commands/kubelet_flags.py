@@ -11,6 +11,7 @@ from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute
 from k8snode.core import console
 from k8snode.core.result import Result
 from k8snode.core.system import System
+from k8snode.core.versions import NEWEST_KUBERNETES
 from k8snode.kubelet import flags as library
 
 _describe = library.describe
@@ -24,7 +25,7 @@ def command(
         typer.Option(
             "--kubernetes-version",
             help="Kubelet version the flags are for: the newest release k8snode knows by default.",
-            show_default=library.catalog().default_kubernetes_version,
+            show_default=NEWEST_KUBERNETES,
         ),
     ] = None,
     register_node: Annotated[

@@ -115,7 +115,6 @@ class Catalog:
     settings: tuple[Setting, ...]
     oldest: Version
     newest: Version
-    default_kubernetes_version: str
     config_file_since: Version
     node_management_set: Mapping[str, object]
 
@@ -131,7 +130,6 @@ def catalog() -> Catalog:
         settings=settings,
         oldest=_minor(raw["oldest"]),
         newest=_minor(raw["newest"]),
-        default_kubernetes_version=raw["default_kubernetes_version"],
         config_file_since=_minor(raw["config_file_since"]),
         node_management_set=raw["node_management_set"],
     )
@@ -227,7 +225,7 @@ def render(
     force: bool = False,
 ) -> Result:
     """Print (or, with ``out``, write) the kubelet flag set for a version; the node-management set by default."""
-    version_text = kubernetes_version or catalog().default_kubernetes_version
+    version_text = kubernetes_version or NEWEST_KUBERNETES
     version = parse_version(version_text)
     chosen = settings or catalog().node_management_set
     flag_set = build(version, chosen, output)
@@ -378,12 +376,17 @@ def _canonical_command(version_text: str, settings: Mapping[str, object], output
 
 
 def _canonical_version(text: str) -> str:
-    return text if text.startswith("v") else f"v{text}"
+    parsed = parse_kubernetes_version(text)
+    assert parsed is not None  # parse_version accepted it
+    return parsed.text
 
 
 def _minor(text: str) -> Version:
-    major, minor = text.split(".")
-    return int(major), int(minor)
+    """A release of the catalog (data/kubelet_settings.json), such as "1.8"."""
+    parsed = parse_kubernetes_version(text)
+    if parsed is None:
+        raise ValueError(f"the kubelet catalog names {text!r}, which is not a Kubernetes version")
+    return parsed.minor_version
 
 
 def _show(version: Version | None) -> str:
