@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fakes import make_node
 
@@ -71,3 +73,10 @@ def test_a_leading_zero_is_bad_input_not_a_newer_release(cli, tmp_path):
         "kubeadm-config", "--kubernetes-version", "v1.37.3-rc.0", "--proxy-mode", "nftables", "--root", str(node)
     )
     assert newer.exit_code == 0 and "newer than the newest release k8snode knows (v1.37.2)" in newer.stderr
+
+
+def test_the_newest_release_is_written_in_one_place_of_the_code():
+    """Data files cite the release they were generated from; the code names it once, in core/versions.py."""
+    package = Path(__file__).resolve().parents[1] / "k8snode"
+    homes = [path.relative_to(package).as_posix() for path in package.rglob("*.py") if "1.37.2" in path.read_text()]
+    assert homes == ["core/versions.py"]
