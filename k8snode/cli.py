@@ -48,7 +48,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(ipvs.app, name="ipvs")
-app.command("kubelet-flags")(kubelet_flags.command)
+app.add_typer(kubelet_flags.app, name="kubelet-flags")
 app.add_typer(probe.app, name="probe")
 app.command("doctor")(doctor.command)
 app.command("kubeadm-config")(kubeadm_config.command)

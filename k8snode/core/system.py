@@ -84,6 +84,17 @@ class System:
     def is_symlink(self, target: str | PurePosixPath) -> bool:
         return self.path(target).is_symlink()
 
+    def resolve_link(self, target: str | PurePosixPath, hops: int = 8) -> PurePosixPath:
+        """Where a symlink chain at ``target`` ends, as a path on the target system: an absolute link target is
+        read under the root, not on this host. For reading files other tools manage (systemd links its units)."""
+        path = PurePosixPath(target)
+        for _ in range(hops):
+            if not self.is_symlink(path):
+                return path
+            link = PurePosixPath(self.path(path).readlink())
+            path = PurePosixPath(os.path.normpath(link if link.is_absolute() else path.parent / link))
+        raise K8snodeError(f"{target}: more than {hops} symlinks in a row", ExitCode.BAD_INPUT)
+
     def mode(self, target: str | PurePosixPath) -> int | None:
         try:
             return self.path(target).lstat().st_mode & 0o7777

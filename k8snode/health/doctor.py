@@ -34,6 +34,10 @@ PACKAGES = {
     "nft": "nftables",
 }
 
+KubeletFlagsCheck = Callable[[System], tuple[str, str, str]]
+"""The kubelet flag lint for doctor, given by the command layer (health does not import kubelet): it returns
+(status, detail, hint), status one of ok, warn, fail, skip."""
+
 
 class Status(StrEnum):
     OK = "ok"
@@ -81,6 +85,7 @@ class _Context:
     mode: ProxyMode
     scheduler: str
     endpoints: Endpoints
+    kubelet_flags: KubeletFlagsCheck | None = None
     answers: dict[str, Outcome] = field(default_factory=dict)
     """Each endpoint is asked once per run, however many checks read its answer."""
 
@@ -98,10 +103,16 @@ class _Context:
         return self.endpoints.kube_proxy_metrics.rstrip("/") + "/proxyMode"
 
 
-def doctor(system: System, mode: ProxyMode, scheduler: str = "rr", endpoints: Endpoints | None = None) -> Result:
+def doctor(
+    system: System,
+    mode: ProxyMode,
+    scheduler: str = "rr",
+    endpoints: Endpoints | None = None,
+    kubelet_flags: KubeletFlagsCheck | None = None,
+) -> Result:
     for url in _urls(endpoints or Endpoints()):
         http_probe.parse_url(url)
-    context = _Context(system, mode, ipvs.validate_scheduler(scheduler), endpoints or Endpoints())
+    context = _Context(system, mode, ipvs.validate_scheduler(scheduler), endpoints or Endpoints(), kubelet_flags)
     checks = [_run(check, context) for check in _CHECKS]
     counts = Counter(c.status for c in checks)
     return Result(
@@ -219,6 +230,13 @@ def _health(url: Callable[[Endpoints], str], hint: str) -> Callable[[_Context], 
     return check
 
 
+def _kubelet_flags(context: _Context) -> Finding:
+    if context.kubelet_flags is None:
+        return Finding(Status.SKIP, "no kubelet flag lint was asked for")
+    status, detail, hint = context.kubelet_flags(context.system)
+    return Finding(Status(status), detail, hint)
+
+
 def _proxy_mode(context: _Context) -> Finding:
     url = context.proxy_mode_url
     outcome = context.answer(url)
@@ -287,6 +305,7 @@ _CHECKS: list[tuple[str, str, Callable[[_Context], Finding]]] = [
             "see kube-proxy's log: kubectl -n kube-system logs -l k8s-app=kube-proxy",
         ),
     ),
+    ("kubelet-flags", "components", _kubelet_flags),
     ("proxy-mode", "kube-proxy", _proxy_mode),
     ("ipvs-deprecation", "kube-proxy", _ipvs_deprecation),
     ("ipvs-state", "kube-proxy", _ipvs_state),
