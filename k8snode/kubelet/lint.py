@@ -133,7 +133,7 @@ def check_sources(system: System, files: list[str], kubernetes_version: str | No
 
 
 def installed_kubelet(system: System) -> str | None:
-    """The release of the kubelet on PATH, from ``kubelet --version`` ("Kubernetes v1.37.2"), or None."""
+    """The release of the kubelet on PATH, from ``kubelet --version`` ("Kubernetes vX.Y.Z"), or None."""
     if system.which("kubelet") is None:
         return None
     done = system.run(["kubelet", "--version"], timeout=10)
