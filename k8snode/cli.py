@@ -44,8 +44,9 @@ app = typer.Typer(
     name="k8snode",
     help="Prepare Linux hosts to become Kubernetes nodes.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion/--show-completion: no start-up cost (bench/completion.py)
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 app.add_typer(ipvs.app, name="ipvs")
 app.add_typer(kubelet_flags.app, name="kubelet-flags")

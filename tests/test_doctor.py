@@ -222,6 +222,29 @@ def test_an_unloaded_module_fails_and_names_the_fix(cli, node):
     )
 
 
+def test_missing_persistence_files_warn_while_the_loaded_modules_pass(cli, node):
+    """ipvs check exits 1 for missing persistence files; doctor still keeps modules and persistence apart."""
+    (node.root.path / "etc/modules-load.d/ipvs.conf").unlink()
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert run.exit_code == 0
+    assert statuses(checks) == {**HEALTHY_IPVS, "persistence": "warn"}
+    assert checks["persistence"]["detail"] == (
+        "modules would not load at boot: /etc/modules-load.d/ipvs.conf (would-create)"
+    )
+
+
+def test_piped_output_keeps_every_cell_whole_on_one_line(cli, node):
+    (node.root.path / "etc/modules-load.d/ipvs.conf").unlink()
+    (node.root.path / "etc/sysconfig/modules/ipvs.modules").unlink()
+    run = cli("doctor", "--proxy-mode", "ipvs", "--root", str(node.root.path), *node.urls)
+    detail = (
+        "modules would not load at boot: /etc/sysconfig/modules/ipvs.modules (would-create), "
+        "/etc/modules-load.d/ipvs.conf (would-create)"
+    )
+    assert any(detail in line and "run: k8snode ipvs enable" in line for line in run.stdout.splitlines()), run.stdout
+    assert "…" not in run.stdout
+
+
 def test_the_wrong_proxy_mode_served_by_kube_proxy_fails(cli, node, kube_proxy):
     kube_proxy.routes["/proxyMode"] = (200, "iptables")
     run, checks = doctor(cli, node, "--proxy-mode", "ipvs")

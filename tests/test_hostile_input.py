@@ -154,6 +154,7 @@ COMMANDS = [
 ]
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("command", [c for c in COMMANDS if not c.startswith("probe ")])
 @settings(max_examples=CASES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
@@ -162,6 +163,7 @@ def test_junk_in_any_option_is_success_or_one_line_exit_2(node, command, data):
 
 
 # A probe that passes takes a real round trip (a gRPC channel, a process), so fewer cases each.
+@pytest.mark.heavy
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c.startswith("probe ")])
 @settings(max_examples=PROBE_CASES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())

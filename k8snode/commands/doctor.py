@@ -69,9 +69,14 @@ def command(
 
             return doctor_check(system, kubernetes_version, target_version)
 
-        return library.doctor(System(root, debug), proxy_mode, str(scheduler.value), endpoints, kubelet_flags)
+        on_check = None if json_output or not console.interactive() else _show_check
+        return library.doctor(System(root, debug), proxy_mode, str(scheduler.value), endpoints, kubelet_flags, on_check)
 
     execute("doctor", action, show, json_output=json_output, debug=debug)
+
+
+def _show_check(check_id: str, area: str) -> None:
+    console.progress(f"checking {area}: {check_id}")
 
 
 def show(result: Result) -> None:

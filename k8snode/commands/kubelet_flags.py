@@ -76,10 +76,16 @@ def command(
     ] = None,
     config: Annotated[Text, typer.Option("--config", help=_describe("config"))] = None,
     output: Annotated[
-        library.Format, typer.Option("--format", help="flags, args, env, dropin or config.")
-    ] = library.Format.FLAGS,
+        library.Format | None,
+        typer.Option(
+            "--format",
+            help="flags, args, env, dropin or config (default: config from kubelet 1.10, where the node-management "
+            "flags are deprecated; flags before).",
+        ),
+    ] = None,
     out: Annotated[
-        Text, typer.Option("--out", help="Write the output to this file (0644, atomically) instead of stdout.")
+        Text,
+        typer.Option("--out", help="Write the output to this file (0644, atomically); - or no --out: standard output."),
     ] = None,
     force: Force = False,
     dry_run: DryRun = False,
@@ -139,7 +145,8 @@ def show(result: Result) -> None:
     else:
         print(data["text"], end="")
     if data["extra_args"]:
-        print("# Flag-only settings, for /etc/default/kubelet or /etc/sysconfig/kubelet:")
+        where = "" if "--config=" in data["extra_args"] else "; add --config=PATH naming the file above"
+        print(f"# Flag-only settings, for /etc/default/kubelet or /etc/sysconfig/kubelet{where}:")
         print(data["extra_args"])
 
 

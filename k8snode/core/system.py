@@ -26,6 +26,8 @@ from k8snode.core.errors import ExitCode, K8snodeError, bad_input, failed
 
 LOCK_FILE = "/run/k8snode.lock"
 TEMP_MARK = ".k8snode-"
+STDIO = "-"
+"""A file argument of ``-`` means standard input (a file read) or standard output (a file written)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,13 @@ class System:
             raise K8snodeError(f"{target} is a directory; give a file", ExitCode.BAD_INPUT)
         with os.fdopen(fd, "rb") as handle:
             return handle.read()
+
+    def read_stdin(self, limit: int, what: str) -> bytes:
+        """Standard input, read to its end but never more than ``limit`` bytes: a larger input is bad input."""
+        data = sys.stdin.buffer.read(limit + 1)
+        if len(data) > limit:
+            raise bad_input(f"{what} (standard input) holds more than {limit} bytes; give at most {limit}")
+        return data
 
     def is_symlink(self, target: str | PurePosixPath) -> bool:
         return self.path(target).is_symlink()

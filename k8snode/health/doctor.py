@@ -19,7 +19,7 @@ from k8snode.core.system import System
 from k8snode.core.versions import NFTABLES_MIN_KERNEL
 from k8snode.health import http_probe
 from k8snode.health.probe import DEFAULT_KUBERNETES_VERSION, Outcome, Verdict, user_agent
-from k8snode.node.kernel import read_kernel
+from k8snode.node.kernel import ModuleState, read_kernel
 from k8snode.proxy import ipvs, ipvs_state
 from k8snode.proxy.modes import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
 
@@ -109,11 +109,17 @@ def doctor(
     scheduler: str = "rr",
     endpoints: Endpoints | None = None,
     kubelet_flags: KubeletFlagsCheck | None = None,
+    on_check: Callable[[str, str], None] | None = None,
 ) -> Result:
+    """Every check in order; ``on_check`` hears each one's id and area as it starts (progress on a terminal)."""
     for url in _urls(endpoints or Endpoints()):
         http_probe.parse_url(url)
     context = _Context(system, mode, ipvs.validate_scheduler(scheduler), endpoints or Endpoints(), kubelet_flags)
-    checks = [_run(check, context) for check in _CHECKS]
+    checks = []
+    for check in _CHECKS:
+        if on_check is not None:
+            on_check(check[0], check[1])
+        checks.append(_run(check, context))
     counts = Counter(c.status for c in checks)
     return Result(
         command="doctor",
@@ -140,13 +146,13 @@ def _run(check: tuple[str, str, Callable[[_Context], Finding]], context: _Contex
 def _modules(context: _Context) -> Finding:
     if context.mode != ProxyMode.IPVS:
         return Finding(Status.SKIP, f"proxy mode {context.mode} needs no IPVS modules")
-    result = context.ipvs
-    if result.ok:
-        names = " ".join(m["name"] for m in result.data["modules"])
-        return Finding(Status.OK, f"present: {names}")
-    problems = result.data["problems"]
+    modules = context.ipvs.data["modules"]
+    absent = [m["name"] for m in modules if not ModuleState(m["state"]).present]
+    if not absent:
+        return Finding(Status.OK, f"present: {' '.join(m['name'] for m in modules)}")
+    problems = context.ipvs.data["problems"]
     hint = problems[0] if problems else "run: k8snode ipvs enable"
-    return Finding(Status.FAIL, result.summary, hint)
+    return Finding(Status.FAIL, f"not present: {' '.join(absent)}", hint)
 
 
 def _persistence(context: _Context) -> Finding:

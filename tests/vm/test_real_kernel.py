@@ -38,7 +38,7 @@ FIRST_BOOT = f"""{HELPERS}
 step uname uname -r
 snapshot fresh
 step check_fresh k8snode ipvs check --json
-step enable k8snode ipvs enable --json
+step enable k8snode ipvs enable --persist both --json
 snapshot enabled
 step check_enabled k8snode ipvs check --json
 step carry tar -cf carried.tar {SYSCONFIG} {MODULES_LOAD}
@@ -48,7 +48,7 @@ snapshot disabled
 step remove_absent modprobe -r ip_vs_mh ip_vs_lc ip_vs
 step remove_absent_first_time modprobe -r --first-time ip_vs
 step leftover find /etc/sysconfig/modules /etc/modules-load.d -name 'ipvs*'
-step enable_mh k8snode ipvs enable --scheduler mh --json
+step enable_mh k8snode ipvs enable --scheduler mh --persist both --json
 snapshot enabled_mh
 """
 
