@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from k8snode.core.durations import duration, parse_duration
 from k8snode.core.errors import bad_input
 from k8snode.core.files import apply, header, plan_write
-from k8snode.core.names import is_dns_subdomain
+from k8snode.core.names import is_dns_subdomain, is_http_token
 from k8snode.core.resources import template_text
 from k8snode.core.result import Result
 from k8snode.core.system import STDIO, System
@@ -444,7 +444,6 @@ def _optional_minor(row: Mapping[str, str], key: str) -> Version | None:
 
 _NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _NAME_RULE = "letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
 
 
 def _duration(text: str, option: str) -> Value:
@@ -487,7 +486,7 @@ def _headers(text: str, option: str) -> Value:
     for item in _items(text, option):
         key, colon, value = item.partition(":")
         key, value = key.strip(), value.strip()
-        if not colon or not _HEADER_NAME.fullmatch(key):
+        if not colon or not is_http_token(key):
             raise bad_input(f"{option}: {item!r} is not a Key:Value header; give headers such as X-Node:a,X-Zone:b")
         headers.setdefault(key, []).append(value)
         pairs.append((key, value))
