@@ -11,7 +11,7 @@ from typer._click.exceptions import ClickException  # typer 0.28 vendors click (
 from typer.core import TyperGroup
 
 from k8snode import __version__
-from k8snode.commands import doctor, ipvs, kubeadm_config, kubelet_flags, probe, validate
+from k8snode.commands import doctor, ipvs, kubeadm_config, kubelet_flags, node, probe, validate
 from k8snode.commands.common import usage_error
 
 
@@ -48,6 +48,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(ipvs.app, name="ipvs")
+app.add_typer(node.app, name="node")
 app.command("kubelet-flags")(kubelet_flags.command)
 app.add_typer(probe.app, name="probe")
 app.command("doctor")(doctor.command)
