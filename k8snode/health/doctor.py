@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
 
@@ -18,7 +18,8 @@ from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.health import http_probe
 from k8snode.health.probe import DEFAULT_KUBERNETES_VERSION, Outcome, Verdict, user_agent
-from k8snode.node.kernel import read_kernel
+from k8snode.node import modules, swap, sysctl
+from k8snode.node.kernel import ModuleState, module_state, read_kernel
 from k8snode.proxy import ipvs, ipvs_state
 from k8snode.proxy.modes import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
 
@@ -33,6 +34,20 @@ PACKAGES = {
     "nft": "nftables",
 }
 NFTABLES_KERNEL = (5, 13)
+IP_FORWARD = "FileContent--proc-sys-net-ipv4-ip_forward"
+PREFLIGHT = {
+    # kubeadm's check names (cmd/kubeadm/app/preflight/checks.go: FileContentCheck is "FileContent-" + the path with
+    # '/' as '-', InPathCheck "FileExisting-" + the executable, SwapCheck "Swap"). The bridge-nf-call check left
+    # kubeadm in 1.30, so bridge-nf-call-iptables predicts none.
+    "ip-forward": IP_FORWARD,
+    "sysctl-boot": IP_FORWARD,
+    "swap": "Swap",
+    "swap-boot": "Swap",
+    "binaries": "FileExisting-ip,FileExisting-iptables,FileExisting-mount,FileExisting-nsenter",
+}
+BOOT_SYSCTLS = ("net.ipv4.ip_forward", "net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables")
+NODE_MODULES = {ProxyMode.NFTABLES: ("br_netfilter", "overlay", "nf_tables")}
+PREPARE_HINT = "run: k8snode node prepare"
 
 
 class Status(StrEnum):
@@ -49,9 +64,18 @@ class Check:
     status: Status
     detail: str
     hint: str = ""
+    preflight: str | None = None
+    """The kubeadm preflight check this one predicts (its name for --ignore-preflight-errors), when there is one."""
 
-    def as_dict(self) -> dict[str, str]:
-        return {"id": self.id, "area": self.area, "status": str(self.status), "detail": self.detail, "hint": self.hint}
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "id": self.id,
+            "area": self.area,
+            "status": str(self.status),
+            "detail": self.detail,
+            "hint": self.hint,
+            "preflight": self.preflight,
+        }
 
 
 @dataclass(frozen=True)
@@ -111,9 +135,10 @@ def _run(check: tuple[str, str, Callable[[_Context], Check]], context: _Context)
     """One check; an error reading the host fails that check only."""
     check_id, area, function = check
     try:
-        return function(context)
+        result = function(context)
     except K8snodeError as error:
-        return Check(check_id, area, Status.FAIL, error.message, "rerun with --debug for details")
+        result = Check(check_id, area, Status.FAIL, error.message, "rerun with --debug for details")
+    return replace(result, preflight=PREFLIGHT.get(check_id))
 
 
 def _modules(context: _Context) -> Check:
@@ -183,6 +208,49 @@ def _swap(context: _Context) -> Check:
         hint = "swapoff -a and remove swap from /etc/fstab, or set failSwapOn: false in the kubelet configuration"
         return Check("swap", "host", Status.FAIL, f"swap is on: {' '.join(active)}", hint)
     return Check("swap", "host", Status.OK, "no active swap in /proc/swaps")
+
+
+def _sysctl_boot(context: _Context) -> Check:
+    """Running values survive only when a file sets them at boot and no later file sets them otherwise."""
+    view = sysctl.boot_view(context.system, {})
+    wrong = []
+    for key in BOOT_SYSCTLS:
+        setting = view.settings.get(key)
+        if setting is None:
+            wrong.append(f"{key} is not set by any sysctl.d file or /etc/sysctl.conf")
+        elif setting.value != "1":
+            wrong.append(f"{key} = {setting.value} ({setting.where})")
+    if wrong or view.problems:
+        detail = "after a reboot: " + "; ".join(wrong + view.problems)
+        return Check("sysctl-boot", "sysctl", Status.WARN, detail, PREPARE_HINT + "; remove the lines named")
+    where = ", ".join(sorted({view.settings[key].where.rsplit(":", 1)[0] for key in BOOT_SYSCTLS}))
+    return Check("sysctl-boot", "sysctl", Status.OK, f"a reboot applies 1 to each ({where})")
+
+
+def _modules_boot(context: _Context) -> Check:
+    names = list(NODE_MODULES.get(context.mode, ("br_netfilter", "overlay")))
+    if context.mode == ProxyMode.IPVS:
+        names += [m["name"] for m in context.ipvs.data["modules"]]
+    listed = modules.listed_for_boot(context.system)
+    kernel = read_kernel(context.system)
+    absent = [
+        name
+        for name in names
+        if name not in listed and module_state(context.system, kernel, name)[0] != ModuleState.BUILTIN
+    ]
+    blocked = modules.blocked_at_boot(context.system, names)
+    if absent or blocked:
+        detail = "; ".join(([f"not loaded at boot: {' '.join(absent)}"] if absent else []) + blocked)
+        return Check("modules-boot", "kernel", Status.WARN, detail, PREPARE_HINT)
+    return Check("modules-boot", "kernel", Status.OK, f"loaded at boot: {' '.join(names)}")
+
+
+def _swap_boot(context: _Context) -> Check:
+    found = swap.at_boot(context.system)
+    if found:
+        detail = "swap would be on after a reboot: " + "; ".join(found)
+        return Check("swap-boot", "host", Status.WARN, detail, PREPARE_HINT + " (or set failSwapOn: false)")
+    return Check("swap-boot", "host", Status.OK, "nothing turns swap on at boot")
 
 
 def _binaries(context: _Context) -> Check:
@@ -259,10 +327,13 @@ def _ipvs_state(context: _Context) -> Check:
 _CHECKS: list[tuple[str, str, Callable[[_Context], Check]]] = [
     ("modules", "kernel", _modules),
     ("persistence", "kernel", _persistence),
+    ("modules-boot", "kernel", _modules_boot),
     ("nftables-kernel", "kernel", _nftables_kernel),
     ("ip-forward", "sysctl", _ip_forward),
     ("bridge-nf-call-iptables", "sysctl", _bridge_nf_call),
+    ("sysctl-boot", "sysctl", _sysctl_boot),
     ("swap", "host", _swap),
+    ("swap-boot", "host", _swap_boot),
     ("binaries", "host", _binaries),
     (
         "kubelet-health",

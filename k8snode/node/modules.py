@@ -14,10 +14,18 @@ from pathlib import PurePosixPath
 
 from k8snode.core.errors import K8snodeError
 from k8snode.core.system import System
-from k8snode.node.configfiles import lines, ordered
+from k8snode.node.configfiles import lines, ordered, read_config
 from k8snode.node.kernel import Kernel, ModuleState, module_state, read_kernel
 
 MODULES_LOAD_DIRS = ("/etc/modules-load.d", "/usr/lib/modules-load.d")
+BOOT_MODULES_LOAD_DIRS = (
+    "/etc/modules-load.d",
+    "/run/modules-load.d",
+    "/usr/local/lib/modules-load.d",
+    "/usr/lib/modules-load.d",
+    "/lib/modules-load.d",
+)
+SYSCONFIG_DIR = "/etc/sysconfig/modules"
 MODPROBE_DIRS = (
     "/etc/modprobe.d",
     "/run/modprobe.d",
@@ -104,3 +112,18 @@ def blocked_at_boot(system: System, names: list[str]) -> list[str]:
             elif words[0] == "install" and len(words) > 2 and PurePosixPath(words[2]).name in _DISABLING:
                 problems.append(f"{file.path}:{number} replaces loading {module} with {' '.join(words[2:])}")
     return problems
+
+
+def listed_for_boot(system: System) -> set[str]:
+    """Modules a boot loads by name: modules-load.d (systemd) and the /etc/sysconfig/modules scripts (EL7)."""
+    names = set()
+    for file in ordered(system, BOOT_MODULES_LOAD_DIRS, {}):
+        names |= {line.split("#", 1)[0].strip() for _, line in lines(file.data or b"") if not line.startswith(";")}
+    for name in system.listdir(SYSCONFIG_DIR):
+        if name.endswith(".modules"):
+            file = read_config(system, PurePosixPath(SYSCONFIG_DIR) / name)
+            for _, line in lines(file.data or b""):
+                words = line.split("#", 1)[0].split()
+                if words and PurePosixPath(words[0]).name == "modprobe":
+                    names |= {w for w in words[1:] if not w.startswith("-")}
+    return {name.replace("-", "_") for name in names if name}

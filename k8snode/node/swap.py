@@ -36,6 +36,7 @@ ZRAM_GENERATORS = (
     "/lib/systemd/system-generators/zram-generator",
 )
 ZRAM_CONF = PurePosixPath("/etc/systemd/zram-generator.conf")
+ZRAM_VENDOR = ("/usr/local/lib/systemd/zram-generator.conf", "/usr/lib/systemd/zram-generator.conf")
 ZRAM_DROPIN_DIRS = (
     "/etc/systemd/zram-generator.conf.d",
     "/run/systemd/zram-generator.conf.d",
@@ -150,4 +151,17 @@ def zram_dropins(system: System) -> list[str]:
             data = system.read_bytes(path) if size <= MAX_CONFIG_BYTES else b"[zram"
             if any(line.strip().startswith("[zram") for _, line in lines(data or b"")):
                 found.append(str(path))
+    return found
+
+
+def at_boot(system: System) -> list[str]:
+    """What would turn swap on at the next boot: fstab entries, unmasked swap units, zram-generator devices."""
+    found = [f"{FSTAB}: {entry}" for entry in swap_off_fstab(read_fstab(system)).entries]
+    found += [f"unit {unit}" for unit in swap_units(system) if not masked(system, unit)]
+    if zram_generator_installed(system):
+        override = system.read_bytes(ZRAM_CONF)
+        config = override if override is not None else b"".join(system.read_bytes(p) or b"" for p in ZRAM_VENDOR)
+        if any(line.strip().startswith("[zram") for _, line in lines(config)):
+            found.append("zram-generator.conf defines a zram device")
+        found += [f"{path} defines a zram device" for path in zram_dropins(system)]
     return found
