@@ -571,3 +571,31 @@ def test_the_console_script_renders_the_done_when_command(k8snode, node):
         "ClusterConfiguration",
         "KubeProxyConfiguration",
     ]
+
+
+@pytest.mark.parametrize(
+    ("version", "fields"),
+    [
+        ("v1.37.2", {"failSwapOn": False, "memorySwap": {"swapBehavior": "NoSwap"}}),
+        ("v1.29.15", {"failSwapOn": False}),
+    ],
+)
+def test_swap_keep_adds_the_kubelet_fields_for_the_release(cli, node, version, fields):
+    run = cli(
+        "kubeadm-config", "--kubelet-config", "--swap", "keep", "--kubernetes-version", version, "--root", str(node)
+    )
+    assert run.exit_code == 0, run.stderr
+    kubelet = documents(run.stdout)[-1]
+    assert {key: kubelet.get(key) for key in ("failSwapOn", "memorySwap") if key in kubelet} == fields
+    assert "--kubelet-config --swap keep" in run.stdout.splitlines()[0]
+    source = _install_fixture(node, "init-defaults-v1.37.2.yaml")
+    run = cli("kubeadm-config", "--patch", source, "--kubelet-config", "--swap", "keep", "--root", str(node))
+    assert run.exit_code == 0, run.stderr
+    patched = documents(run.stdout)[-1]
+    assert (patched["failSwapOn"], patched["memorySwap"]) == (False, {"swapBehavior": "NoSwap"})
+
+
+def test_swap_keep_without_a_kubelet_configuration_is_bad_input(cli, node):
+    run = cli("kubeadm-config", "--swap", "keep", "--root", str(node))
+    assert run.exit_code == 2
+    assert run.stderr == "k8snode: error: --swap keep sets fields of the KubeletConfiguration: add --kubelet-config\n"

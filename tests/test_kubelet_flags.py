@@ -743,3 +743,38 @@ def test_import_of_the_cli_stays_free_of_heavy_modules():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
     assert done.stdout == "[]\n"
+
+
+# --swap keep: what a kubelet on a node with swap on needs (NodeSwap on by default from 1.30)
+
+
+@pytest.mark.parametrize(
+    ("version", "memory_swap", "note"),
+    [
+        ("v1.37.2", {"swapBehavior": "NoSwap"}, None),
+        ("v1.30.14", {"swapBehavior": "NoSwap"}, None),
+        ("v1.29.15", None, "kubelet 1.29: memorySwap.swapBehavior needs the NodeSwap feature gate before 1.30"),
+    ],
+)
+def test_swap_keep_sets_fail_swap_on_false_and_memory_swap_where_supported(cli, version, memory_swap, note):
+    data = flags(cli, "--swap", "keep", "--format", "config", "--kubernetes-version", version)
+    assert data["config"]["failSwapOn"] is False
+    assert data["config"].get("memorySwap") == memory_swap
+    assert data["config"]["staticPodPath"] == "/etc/kubernetes/manifests"  # the node-management set stays
+    run = cli("kubelet-flags", "--swap", "keep", "--kubernetes-version", version, "--json")
+    assert "--fail-swap-on=false" in run.envelope()["data"]["flags"]
+    wanted = [] if note is None else [f"{note} (off by default), so only failSwapOn: false is set"]
+    assert [w for w in run.envelope()["warnings"] if "NodeSwap" in w] == wanted
+
+
+def test_swap_keep_before_1_8_needs_nothing_and_contradictions_are_bad_input(cli):
+    run = cli("kubelet-flags", "--swap", "keep", "--kubernetes-version", "v1.7.16", "--json")
+    assert run.exit_code == 0
+    assert not any("fail-swap-on" in f for f in run.envelope()["data"]["flags"])
+    assert "does not refuse to start with swap on" in run.envelope()["warnings"][0]
+    run = cli("kubelet-flags", "--swap", "keep", "--fail-swap-on")
+    assert run.exit_code == 2
+    assert run.stderr == (
+        "k8snode: error: --swap keep and --fail-swap-on contradict each other: the kubelet would refuse to start\n"
+    )
+    assert flags(cli, "--swap", "off")["flags"] == flags(cli)["flags"]

@@ -12,6 +12,7 @@ from k8snode.core import console
 from k8snode.core.releases import NEWEST_KNOWN
 from k8snode.core.result import Result
 from k8snode.core.system import System
+from k8snode.node.swap import SwapMode
 
 _IPVS = "IPVS"
 _API = "API endpoint and node"
@@ -88,6 +89,14 @@ def command(
     kubelet_config: Annotated[
         bool, _option("--kubelet-config", help="Also emit a KubeletConfiguration (systemd cgroups).", panel=_CLUSTER)
     ] = False,
+    swap: Annotated[
+        SwapMode,
+        _option(
+            "--swap",
+            help="keep: the node keeps swap on; the KubeletConfiguration gets failSwapOn false (memorySwap from 1.30).",
+            panel=_CLUSTER,
+        ),
+    ] = SwapMode.OFF,
     set_values: Annotated[
         list[str] | None,
         _option("--set", help="Kind.field.path=VALUE, checked against the schema (repeatable).", panel=_CLUSTER),
@@ -137,6 +146,7 @@ def command(
         cluster_name=cluster_name,
         token=token,
         kubelet_config=kubelet_config,
+        swap=swap,
         sets=tuple(set_values or ()),
         node_kernel=node_kernel,
         patch=patch,

@@ -13,6 +13,7 @@ from k8snode.core import console
 from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.node.modules import Persist
+from k8snode.node.swap import SwapMode
 from k8snode.prepare import node as library
 from k8snode.proxy.modes import ProxyMode
 
@@ -27,7 +28,7 @@ IpFamilyOption = Annotated[
     library.IpFamily, typer.Option("--ip-family", help="ipv6 and dual also turn on net.ipv6.conf.all.forwarding.")
 ]
 SwapOption = Annotated[
-    library.SwapMode,
+    SwapMode,
     typer.Option("--swap", help="off: swap off now and at boot; keep: leave swap alone (the kubelet must allow it)."),
 ]
 PersistOption = Annotated[Persist, typer.Option("--persist", help="Where to persist the modules for the next boot.")]
@@ -38,7 +39,7 @@ def check(
     proxy_mode: ProxyModeOption = ProxyMode.IPVS,
     scheduler: SchedulerOption = Scheduler.rr,  # type: ignore[attr-defined]
     ip_family: IpFamilyOption = library.IpFamily.IPV4,
-    swap: SwapOption = library.SwapMode.OFF,
+    swap: SwapOption = SwapMode.OFF,
     persist: PersistOption = Persist.AUTO,
     root: Root = Path("/"),
     json_output: Json = False,
@@ -56,7 +57,7 @@ def prepare(
     proxy_mode: ProxyModeOption = ProxyMode.IPVS,
     scheduler: SchedulerOption = Scheduler.rr,  # type: ignore[attr-defined]
     ip_family: IpFamilyOption = library.IpFamily.IPV4,
-    swap: SwapOption = library.SwapMode.OFF,
+    swap: SwapOption = SwapMode.OFF,
     persist: PersistOption = Persist.AUTO,
     force: Force = False,
     dry_run: DryRun = False,

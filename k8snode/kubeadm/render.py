@@ -31,6 +31,7 @@ from k8snode.kubeadm.validate import (
     value_at,
 )
 from k8snode.node.address import primary_ipv4
+from k8snode.node.swap import SwapMode, kubelet_keep_swap
 from k8snode.proxy.ipvs import validate_scheduler
 from k8snode.proxy.modes import PROXY_MODES
 
@@ -74,6 +75,7 @@ class Options:
     cluster_name: str | None = None
     token: str | None = field(default=None, repr=False)
     kubelet_config: bool = False
+    swap: SwapMode = SwapMode.OFF
     sets: tuple[str, ...] = ()
     node_kernel: str | None = None
     patch: str | None = None
@@ -105,6 +107,7 @@ class Options:
             ("--cluster-name", self.cluster_name),
             ("--token", REDACTED if self.token else None),
             ("--kubelet-config", self.kubelet_config),
+            ("--swap", None if self.swap == SwapMode.OFF else str(self.swap)),
             *(("--set", assignment) for assignment in self.sets),
             ("--node-kernel", self.node_kernel),
             ("--out", self.out),
@@ -179,6 +182,8 @@ def _check(options: Options) -> None:
         parse_release(options.kubernetes_version)
     if options.api_version != "auto":
         kubeadm_api(options.api_version)
+    if options.swap == SwapMode.KEEP and not options.kubelet_config:
+        raise bad_input("--swap keep sets fields of the KubeletConfiguration: add --kubelet-config")
     if options.token is not None and not TOKEN.match(options.token):
         raise bad_input("--token is not a bootstrap token; use the form [a-z0-9]{6}.[a-z0-9]{16}")
     if options.proxy_mode is not None and options.proxy_mode not in PROXY_MODES:
@@ -320,6 +325,7 @@ def _template_values(system: System, options: Options, api: KubeadmApi, release:
         "pod_subnet": options.pod_subnet,
         "proxy": proxy,
         "kubelet_config": options.kubelet_config,
+        "kubelet_swap": _kubelet_swap(options, release)[0],
     }
 
 
@@ -344,6 +350,7 @@ def _render(system: System, options: Options, token: str) -> _Plan:
     if api.name == "v1alpha1":
         warnings.append("kubeadm API v1alpha1 (MasterConfiguration) is read only by kubeadm 1.10 and older")
     text = render_template(f"{api.name}.yaml.j2", _template_values(system, options, api, release, token))
+    warnings += _kubelet_swap(options, release)[1]
     return _Plan(release, api, load_documents(text, f"template {api.name}.yaml.j2"), warnings=warnings)
 
 
@@ -372,15 +379,16 @@ def _patch(system: System, options: Options, token: str) -> _Plan:
         warnings.extend(migrate_v1beta3(documents))
         api = kubeadm_api("v1beta4")
     choose_api(min(release, newest_known()), api.name)
-    _ensure_documents(documents, options)
+    _ensure_documents(documents, options, release)
     warnings += _replace_placeholders(system, documents, options, token)
+    warnings += _kubelet_swap(options, release)[1]
     proxy = _document(documents, "KubeProxyConfiguration")
     if options.proxy_mode is None and proxy.get("mode") not in ("ipvs", None):
         warnings.append(
             f"KubeProxyConfiguration.mode {proxy['mode'] or '(empty: iptables)'} becomes ipvs, k8snode's default; "
             f"pass --proxy-mode {proxy['mode'] or 'iptables'} to keep it"
         )
-    for kind, path, value in _patch_settings(options):
+    for kind, path, value in _patch_settings(options, release):
         document = _document(documents, kind)
         if document is not None:
             _set(document, path, value)
@@ -408,9 +416,9 @@ def _document(documents: list[Any], kind: str) -> Any:
     return next((d for d in documents if isinstance(d, dict) and d.get("kind") == kind), None)
 
 
-def _ensure_documents(documents: list[Any], options: Options) -> None:
+def _ensure_documents(documents: list[Any], options: Options, release: Release) -> None:
     """Add the KubeProxyConfiguration (and, with --kubelet-config, KubeletConfiguration) the file lacks."""
-    values = {"proxy": _proxy_settings(options)}
+    values = {"proxy": _proxy_settings(options), "kubelet_swap": _kubelet_swap(options, release)[0]}
     wanted = [("KubeProxyConfiguration", "kube-proxy.yaml.j2")]
     if options.kubelet_config:
         wanted.append(("KubeletConfiguration", "kubelet.yaml.j2"))
@@ -442,7 +450,12 @@ def _replace_placeholders(system: System, documents: list[Any], options: Options
     return warnings
 
 
-def _patch_settings(options: Options) -> list[tuple[str, tuple[str, ...], Any]]:
+def _kubelet_swap(options: Options, release: Release) -> tuple[dict[str, object], list[str]]:
+    """The KubeletConfiguration fields --swap keep adds for this release, and what it leaves out."""
+    return kubelet_keep_swap(release.minor_version) if options.swap == SwapMode.KEEP else ({}, [])
+
+
+def _patch_settings(options: Options, release: Release) -> list[tuple[str, tuple[str, ...], Any]]:
     """Where each given option goes in a v1beta3/v1beta4 file: (kind, path, value)."""
     proxy_mode = options.proxy_mode or "ipvs"
     strict_arp = options.strict_arp
@@ -474,6 +487,10 @@ def _patch_settings(options: Options) -> list[tuple[str, tuple[str, ...], Any]]:
             ("KubeletConfiguration", ("cgroupDriver",), "systemd"),
             ("KubeletConfiguration", ("staticPodPath",), "/etc/kubernetes/manifests"),
         ]
+        fields = _kubelet_swap(options, release)[0]
+        candidates += [("KubeletConfiguration", ("failSwapOn",), fields.get("failSwapOn"))]
+        if "memorySwap" in fields:
+            candidates += [("KubeletConfiguration", ("memorySwap", "swapBehavior"), "NoSwap")]
     return [(kind, path, value) for kind, path, value in candidates if value is not None]
 
 

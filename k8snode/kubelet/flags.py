@@ -27,6 +27,7 @@ from k8snode.core.files import apply, header, plan_write
 from k8snode.core.resources import template_text
 from k8snode.core.result import Result
 from k8snode.core.system import System
+from k8snode.node.swap import SwapMode, kubelet_keep_swap
 
 CATALOG_FILE = Path(__file__).resolve().parent / "data" / "kubelet_settings.json"
 CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1"
@@ -221,12 +222,22 @@ def render(
     out: str | None = None,
     dry_run: bool = False,
     force: bool = False,
+    swap: SwapMode = SwapMode.OFF,
 ) -> Result:
-    """Print (or, with ``out``, write) the kubelet flag set for a version; the node-management set by default."""
+    """Print (or, with ``out``, write) the kubelet flag set for a version; the node-management set by default.
+    ``swap`` keep adds what a kubelet on a node with swap on needs (failSwapOn false, and memorySwap in config)."""
     version_text = kubernetes_version or catalog().default_kubernetes_version
     version = parse_version(version_text)
-    chosen = settings or catalog().node_management_set
+    chosen = dict(settings or catalog().node_management_set)
+    swap_fields, swap_notes = _keep_swap(version) if swap == SwapMode.KEEP else ({}, [])
+    if swap_fields:
+        if chosen.get("fail-swap-on") is True:
+            raise bad_input("--swap keep and --fail-swap-on contradict each other: the kubelet would refuse to start")
+        chosen["fail-swap-on"] = swap_fields["failSwapOn"]
     flag_set = build(version, chosen, output)
+    flag_set.warnings += swap_notes
+    if flag_set.config is not None and "memorySwap" in swap_fields:
+        flag_set.config["memorySwap"] = swap_fields["memorySwap"]
     if output == Format.CONFIG and "config" not in chosen:
         if out is not None:
             flag_set.flags.append(("--config", Value(out, out)))
@@ -244,7 +255,7 @@ def render(
     }
     if out is None:
         return Result(COMMAND, data, warnings=flag_set.warnings)
-    command = _canonical_command(version_text, settings, output)
+    command = _canonical_command(version_text, settings, output) + (" --swap keep" if swap == SwapMode.KEEP else "")
     content = f"{header(command)}\n{text}"
     with nullcontext() if dry_run else system.lock():
         plan = plan_write(
@@ -257,6 +268,13 @@ def render(
     return Result(
         COMMAND, data, plan.needs_write, flag_set.warnings, summary=f"{plan.path}: {plan.action.replace('-', ' ')}"
     )
+
+
+def _keep_swap(version: Version) -> tuple[dict[str, object], list[str]]:
+    since = catalog().setting("fail-swap-on").flags[0].since
+    if since is not None and version < since:
+        return {}, [f"kubelet {_show(version)} does not refuse to start with swap on (--fail-swap-on came in 1.8)"]
+    return kubelet_keep_swap(version)
 
 
 def _package_placeholder(content: bytes) -> bool:

@@ -22,6 +22,7 @@ from k8snode.node import modules as kmod
 from k8snode.node import swap, sysctl
 from k8snode.node.kernel import Kernel, ModuleState, read_kernel
 from k8snode.node.modules import ModulePlan, Persist
+from k8snode.node.swap import SwapMode
 from k8snode.proxy import ipvs
 from k8snode.proxy.modes import ProxyMode
 
@@ -38,11 +39,6 @@ class IpFamily(StrEnum):
     IPV4 = "ipv4"
     IPV6 = "ipv6"
     DUAL = "dual"
-
-
-class SwapMode(StrEnum):
-    OFF = "off"
-    KEEP = "keep"
 
 
 @dataclass(frozen=True)
