@@ -251,9 +251,7 @@ def make_host(path: Path, layout: str) -> FakeRoot:
     """A fake root dressed as a fresh install of ``layout`` (LAYOUTS): sysctl files, fstab, active swap."""
     kernel, fstab_swap, active, extra = LAYOUTS[layout]
     root = make_root(path, kernel)
-    write(path / "proc/sys/net/ipv4/ip_forward", "0\n")
-    write(path / "proc/sys/net/ipv6/conf/all/forwarding", "0\n")
-    write(path / "proc/swaps", SWAPS_HEADER + "".join(f"{d}\tpartition\t1048572\t0\t-2\n" for d in active))
+    add_node_state(path, active)
     write(path / "etc/sysctl.conf", DEBIAN_SYSCTL_CONF)
     (path / "etc/sysctl.d").mkdir(parents=True, exist_ok=True)
     (path / "etc/sysctl.d/99-sysctl.conf").symlink_to("../sysctl.conf")
@@ -262,3 +260,10 @@ def make_host(path: Path, layout: str) -> FakeRoot:
     for name, text in extra.items():
         write(path / name, text)
     return root
+
+
+def add_node_state(path: Path, swaps: tuple[str, ...] | list[str] = ()) -> None:
+    """The /proc a booted node shows before anyone prepared it: forwarding off, ``swaps`` active."""
+    write(path / "proc/sys/net/ipv4/ip_forward", "0\n")
+    write(path / "proc/sys/net/ipv6/conf/all/forwarding", "0\n")
+    write(path / "proc/swaps", SWAPS_HEADER + "".join(f"{d}\tpartition\t1048572\t0\t-2\n" for d in swaps))
