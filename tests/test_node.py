@@ -75,7 +75,7 @@ def test_prepare_on_each_layout_then_check_passes_and_reset_restores(host, cli, 
     reset = cli("node", "reset", "--root", str(root.path), "--json")
     assert reset.exit_code == 0, reset.stdout + reset.stderr
     assert (root.path / "etc/fstab").read_bytes() == fstab_before
-    for path in (SYSCTL_FILE, MODULES_LOAD, SYSCONFIG, MASK_RECORD, "etc/fstab.k8snode-orig"):
+    for path in (SYSCTL_FILE, MODULES_LOAD, SYSCONFIG, MASK_RECORD, "etc/k8snode", "etc/fstab.k8snode-orig"):
         assert not (root.path / path).exists(), path
     assert not (root.path / "etc/systemd/system" / swap_unit).is_symlink()
     assert not (root.path / "etc/systemd/zram-generator.conf").exists()

@@ -179,6 +179,15 @@ class System:
         except OSError as error:
             raise K8snodeError(f"cannot remove {target}: {error.strerror or error}") from error
 
+    def remove_empty_directory(self, target: str | PurePosixPath) -> None:
+        """Remove the directory ``target`` when it is empty; leave it when anything is in it or it is absent."""
+        real = self.path(target)
+        try:
+            real.rmdir()
+        except (FileNotFoundError, OSError):  # absent, not empty, or not a directory: not ours to remove
+            return
+        self.touched.append(f"rmdir {target}")
+
     @contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the advisory lock ``/run/k8snode.lock`` under the root, so runs that write never interleave.

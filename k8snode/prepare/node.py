@@ -284,6 +284,7 @@ def _reset(system: System, options: Options, *, dry_run: bool) -> Result:
             else:
                 system.write_atomic(file.path, file.wanted, file.mode)
                 file.action = "restored"
+        system.remove_empty_directory(MASK_RECORD.parent)  # prepare made it for the record
     changed = bool(files or units or (ipvs_result and ipvs_result.changed))
     return Result(
         "node reset",
