@@ -18,6 +18,19 @@ IPVS = ["ip_vs"] + [
 ]
 FAKE_MODPROBE = Path(__file__).with_name("fake_modprobe.py")
 FAKE_SWAPOFF = Path(__file__).with_name("fake_swapoff.py")
+# procps' sysctl for the plain-Ansible benchmark: -w KEY=VALUE and -p FILE write under ROOT/proc/sys.
+FAKE_SYSCTL = """#!/bin/sh
+set_key() {
+    key=$(printf %s "${1%%=*}" | tr -d ' ' | tr . /); value=$(printf %s "${1#*=}" | tr -d ' ')
+    [ -e "ROOT/proc/sys/$key" ] || { echo "sysctl: cannot stat /proc/sys/$key" >&2; exit 255; }
+    printf '%s\\n' "$value" >"ROOT/proc/sys/$key"
+}
+case "$1" in
+    -w) set_key "$2" ;;
+    -p) grep -v '^[#;]' "$2" | grep = | while read -r line; do set_key "$line"; done ;;
+    *) echo "sysctl: fake supports -w and -p only" >&2; exit 1 ;;
+esac
+"""
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,7 @@ def make_root(path: Path, kernel: KernelSpec | str, *, systemd: bool = True) -> 
     python = os.path.realpath(sys.executable)
     write(fakebin / "modprobe", f'#!/bin/sh\nexec "{python}" "{FAKE_MODPROBE}" "{path}" "$@"\n', mode=0o755)
     write(fakebin / "swapoff", f'#!/bin/sh\nexec "{python}" "{FAKE_SWAPOFF}" "{path}" "$@"\n', mode=0o755)
+    write(fakebin / "sysctl", FAKE_SYSCTL.replace("ROOT", str(path)), mode=0o755)
     return FakeRoot(path, fakebin, spec)
 
 
@@ -263,7 +277,9 @@ def make_host(path: Path, layout: str) -> FakeRoot:
 
 
 def add_node_state(path: Path, swaps: tuple[str, ...] | list[str] = ()) -> None:
-    """The /proc a booted node shows before anyone prepared it: forwarding off, ``swaps`` active."""
+    """The /proc a booted node shows before anyone prepared it: forwarding off, ``swaps`` active; and systemd's
+    unit directory, which every systemd host has."""
+    (path / "etc/systemd/system").mkdir(parents=True, exist_ok=True)
     write(path / "proc/sys/net/ipv4/ip_forward", "0\n")
     write(path / "proc/sys/net/ipv6/conf/all/forwarding", "0\n")
     write(path / "proc/swaps", SWAPS_HEADER + "".join(f"{d}\tpartition\t1048572\t0\t-2\n" for d in swaps))
