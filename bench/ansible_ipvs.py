@@ -41,6 +41,7 @@ def timed_runs(
     *,
     swaps: tuple[str, ...] = (),
     check: Callable[[Host], str | None] = ipvs_loaded,
+    timeout: float = 600,
 ) -> tuple[float, float]:
     """Seconds for a run on fresh roots and for a rerun on the converged roots; ``check`` says what a host
     lacks afterwards (the run is then not counted)."""
@@ -54,7 +55,7 @@ def timed_runs(
     times = []
     for _ in range(2):
         start = time.perf_counter()
-        run = run_playbook(playbook, inventory, "--forks", str(forks), workdir=workdir)
+        run = run_playbook(playbook, inventory, "--forks", str(forks), workdir=workdir, timeout=timeout)
         times.append(time.perf_counter() - start)
         if run.returncode != 0:
             sys.exit(f"{playbook.name} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")

@@ -43,29 +43,26 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, nargs="+", default=[3, 1], help="runs per fleet size, in order")
     parser.add_argument("--forks", type=int, default=20)
     args = parser.parse_args()
-    rows = []
+    print(f"local sandbox hosts, forks {args.forks}, wall seconds of ansible-playbook (median of the runs)")
+    print()
+    header = ["hosts", "runs", "role, fresh", "plain, fresh", "plain/role", "role, converged", "plain, converged"]
+    print("| " + " | ".join([*header, "plain/role"]) + " |")
+    print("|---|---|---|---|---|---|---|---|", flush=True)
     with tempfile.TemporaryDirectory(prefix="k8snode-bench-") as temp:
         for hosts, repeat in zip(args.hosts, args.repeat + args.repeat[-1:] * len(args.hosts), strict=False):
             medians = {}
             for name, playbook in PLAYBOOKS.items():
                 samples = [
-                    timed_runs(playbook, hosts, args.forks, Path(temp) / "run", swaps=(SWAP,), check=prepared)
+                    timed_runs(
+                        playbook, hosts, args.forks, Path(temp) / "run", swaps=(SWAP,), check=prepared, timeout=7200
+                    )
                     for _ in range(repeat)
                 ]
                 medians[name] = tuple(statistics.median(s[i] for s in samples) for i in range(2))
             role, plain = medians["k8snode role"], medians["kubespray-style"]
-            rows.append((hosts, repeat, role[0], plain[0], plain[0] / role[0], role[1], plain[1], plain[1] / role[1]))
-    print(f"local sandbox hosts, forks {args.forks}, wall seconds of ansible-playbook (median of the runs)")
-    print()
-    header = ["hosts", "runs", "role, fresh", "plain, fresh", "plain/role", "role, converged", "plain, converged"]
-    print("| " + " | ".join([*header, "plain/role"]) + " |")
-    print("|---|---|---|---|---|---|---|---|")
-    for hosts, repeat, *numbers in rows:
-        role0, plain0, ratio0, role1, plain1, ratio1 = numbers
-        print(
-            f"| {hosts} | {repeat} | {role0:.2f} | {plain0:.2f} | {ratio0:.2f}x | {role1:.2f} | {plain1:.2f} "
-            f"| {ratio1:.2f}x |"
-        )
+            cells = [f"{role[0]:.2f}", f"{plain[0]:.2f}", f"{plain[0] / role[0]:.2f}x"]
+            cells += [f"{role[1]:.2f}", f"{plain[1]:.2f}", f"{plain[1] / role[1]:.2f}x"]
+            print(f"| {hosts} | {repeat} | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":
