@@ -197,7 +197,7 @@ def test_nftables_mode_and_ip_families(host, cli, family, ipv6):
 
 def test_reset_leaves_what_k8snode_did_not_do(host, cli):
     root = host("debian")
-    (root.path / "etc/systemd/system").mkdir(parents=True)
+    (root.path / "etc/systemd/system").mkdir(parents=True, exist_ok=True)
     (root.path / "etc/systemd/system/old.swap").symlink_to("/dev/null")  # the admin's own mask
     assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
     write(root.path / "etc/systemd/zram-generator.conf", "[zram0]\n")  # not k8snode's
