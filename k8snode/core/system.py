@@ -26,6 +26,8 @@ from k8snode.core.errors import ExitCode, K8snodeError, bad_input
 
 LOCK_FILE = "/run/k8snode.lock"
 TEMP_MARK = ".k8snode-"
+STDIO = "-"
+"""A file argument of ``-`` means standard input (a file read) or standard output (a file written)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,13 @@ class System:
         with os.fdopen(fd, "rb") as handle:
             return handle.read()
 
+    def read_stdin(self, limit: int, what: str) -> bytes:
+        """Standard input, read to its end but never more than ``limit`` bytes: a larger input is bad input."""
+        data = sys.stdin.buffer.read(limit + 1)
+        if len(data) > limit:
+            raise bad_input(f"{what} (standard input) holds more than {limit} bytes; give at most {limit}")
+        return data
+
     def is_symlink(self, target: str | PurePosixPath) -> bool:
         return self.path(target).is_symlink()
 
@@ -107,6 +116,17 @@ class System:
             return []
         except OSError as error:
             raise K8snodeError(f"cannot list {target}: {error.strerror}") from error
+
+    def resolve_link(self, target: str | PurePosixPath, hops: int = 8) -> PurePosixPath:
+        """Where a symlink chain at ``target`` ends, as a path on the target system: an absolute link target is
+        read under the root, not on this host. For reading files other tools manage (systemd links its units)."""
+        path = PurePosixPath(target)
+        for _ in range(hops):
+            if not self.is_symlink(path):
+                return path
+            link = PurePosixPath(self.path(path).readlink())
+            path = PurePosixPath(os.path.normpath(link if link.is_absolute() else path.parent / link))
+        raise K8snodeError(f"{target}: more than {hops} symlinks in a row", ExitCode.BAD_INPUT)
 
     def mode(self, target: str | PurePosixPath) -> int | None:
         try:

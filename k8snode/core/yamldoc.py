@@ -75,11 +75,18 @@ MAX_EXPANDED_NODES = 100_000
 def load_documents(text: str, source: str) -> list[Any]:
     """Every document of ``text`` as round-trip data (CommentedMap keeps comments and order); empty ones dropped."""
     from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.reader import ReaderError
 
     if len(text) > MAX_CONFIG_CHARS:
         raise bad_input(f"{source} holds {len(text)} characters; a kubeadm configuration is at most 1 MiB")
     try:
         documents = [document for document in _round_trip().load_all(text) if document is not None]
+    except ReaderError as error:  # a character YAML text may not hold: a binary file, most likely
+        code = ord(error.character) if isinstance(error.character, str) else error.character
+        raise bad_input(
+            f"{source} is not a text file: it holds the control character {code:#04x} at character "
+            f"{error.position}; give a YAML kubeadm configuration"
+        ) from None
     except YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -26,8 +26,7 @@ from k8snode.core.errors import bad_input
 from k8snode.core.files import apply, header, plan_write
 from k8snode.core.resources import template_text
 from k8snode.core.result import Result
-from k8snode.core.system import System
-from k8snode.node.swap import SwapMode, kubelet_keep_swap
+from k8snode.core.system import STDIO, System
 
 CATALOG_FILE = Path(__file__).resolve().parent / "data" / "kubelet_settings.json"
 CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1"
@@ -213,40 +212,39 @@ def build(version: Version, settings: Mapping[str, object], output: Format) -> F
     return result
 
 
+def default_format(version: Version) -> Format:
+    """The KubeletConfiguration file where the kubelet reads one (1.10+): the flags it carries are deprecated there."""
+    return Format.CONFIG if version >= catalog().config_file_since else Format.FLAGS
+
+
 def render(
     system: System,
     settings: Mapping[str, object],
     *,
     kubernetes_version: str | None = None,
-    output: Format = Format.FLAGS,
+    output: Format | None = None,
     out: str | None = None,
     dry_run: bool = False,
     force: bool = False,
-    swap: SwapMode = SwapMode.OFF,
 ) -> Result:
     """Print (or, with ``out``, write) the kubelet flag set for a version; the node-management set by default.
-    ``swap`` keep adds what a kubelet on a node with swap on needs (failSwapOn false, and memorySwap in config)."""
+
+    ``out`` of ``-`` is standard output, as if no ``out`` were given.
+    """
+    out = None if out == STDIO else out
     version_text = kubernetes_version or catalog().default_kubernetes_version
     version = parse_version(version_text)
-    chosen = dict(settings or catalog().node_management_set)
-    swap_fields, swap_notes = _keep_swap(version) if swap == SwapMode.KEEP else ({}, [])
-    if swap_fields:
-        if chosen.get("fail-swap-on") is True:
-            raise bad_input("--swap keep and --fail-swap-on contradict each other: the kubelet would refuse to start")
-        chosen["fail-swap-on"] = swap_fields["failSwapOn"]
-    flag_set = build(version, chosen, output)
-    flag_set.warnings += swap_notes
-    if flag_set.config is not None and "memorySwap" in swap_fields:
-        flag_set.config["memorySwap"] = swap_fields["memorySwap"]
-    if output == Format.CONFIG and "config" not in chosen:
+    chosen = settings or catalog().node_management_set
+    flag_set = build(version, chosen, output or default_format(version))
+    if flag_set.output == Format.CONFIG and "config" not in chosen:
         if out is not None:
             flag_set.flags.append(("--config", Value(out, out)))
-        else:
+        elif output is not None:  # asked for; the default form's extra-args line says where the file goes
             flag_set.warnings.append("the kubelet needs --config PATH naming this file: pass --config or --out")
     text, extra_args = _text(flag_set)
     data: dict[str, Any] = {
         "kubernetes_version": _canonical_version(version_text),
-        "format": str(output),
+        "format": str(flag_set.output),
         "flags": flag_set.flag_words(),
         "config": flag_set.config,
         "deprecations": flag_set.deprecations,
@@ -255,7 +253,7 @@ def render(
     }
     if out is None:
         return Result(COMMAND, data, warnings=flag_set.warnings)
-    command = _canonical_command(version_text, settings, output) + (" --swap keep" if swap == SwapMode.KEEP else "")
+    command = _canonical_command(version_text, settings, flag_set.output)
     content = f"{header(command)}\n{text}"
     with nullcontext() if dry_run else system.lock():
         plan = plan_write(
@@ -268,13 +266,6 @@ def render(
     return Result(
         COMMAND, data, plan.needs_write, flag_set.warnings, summary=f"{plan.path}: {plan.action.replace('-', ' ')}"
     )
-
-
-def _keep_swap(version: Version) -> tuple[dict[str, object], list[str]]:
-    since = catalog().setting("fail-swap-on").flags[0].since
-    if since is not None and version < since:
-        return {}, [f"kubelet {_show(version)} does not refuse to start with swap on (--fail-swap-on came in 1.8)"]
-    return kubelet_keep_swap(version)
 
 
 def _package_placeholder(content: bytes) -> bool:

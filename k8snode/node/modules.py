@@ -60,10 +60,12 @@ def assess(system: System, kernel: Kernel, names: list[str]) -> list[ModulePlan]
 
 
 def targets(system: System, persist: Persist) -> tuple[bool, bool]:
-    """(write the sysconfig script, write a modules-load.d file): auto writes the script everywhere (EL7's
-    rc.sysinit runs it) and the modules-load.d file where systemd's directory exists."""
+    """(write the sysconfig script, write a modules-load.d file). auto: what the host uses; modules-load.d where
+    systemd reads it, the sysconfig script where /etc/sysconfig exists (the RHEL and SUSE families, EL7's rc.sysinit
+    runs it), or where nothing else would load the modules at boot."""
     uses_modules_load = any(system.path(d).is_dir() for d in MODULES_LOAD_DIRS)
-    sysconfig = persist in (Persist.AUTO, Persist.SYSCONFIG, Persist.BOTH)
+    uses_sysconfig = system.path("/etc/sysconfig").is_dir() or not uses_modules_load
+    sysconfig = persist in (Persist.SYSCONFIG, Persist.BOTH) or (persist == Persist.AUTO and uses_sysconfig)
     modules_load = persist in (Persist.MODULES_LOAD, Persist.BOTH) or (persist == Persist.AUTO and uses_modules_load)
     return sysconfig, modules_load
 

@@ -53,10 +53,6 @@ class SwapMode(StrEnum):
     KEEP = "keep"
 
 
-SWAP_BEHAVIOR_SINCE = (1, 30)
-"""kubernetes/kubernetes pkg/features/kube_features.go, NodeSwap: alpha 1.22 and beta 1.28 (both off by default), beta
-on by default from 1.30 (when NoSwap became a swapBehavior value and the default), GA 1.34. failSwapOn is a
-KubeletConfiguration field from 1.10 (--fail-swap-on before)."""
 _OCTAL = re.compile(r"\\([0-7]{3})")
 _UNIT_SAFE = re.compile(r"[A-Za-z0-9:_.]")
 
@@ -179,16 +175,3 @@ def at_boot(system: System) -> list[str]:
             found.append("zram-generator.conf defines a zram device")
         found += [f"{path} defines a zram device" for path in zram_dropins(system)]
     return found
-
-
-def kubelet_keep_swap(version: tuple[int, int]) -> tuple[dict[str, object], list[str]]:
-    """The KubeletConfiguration fields a kubelet needs on a node that keeps swap on, and what was left out."""
-    fields: dict[str, object] = {"failSwapOn": False}
-    if version >= SWAP_BEHAVIOR_SINCE:
-        fields["memorySwap"] = {"swapBehavior": "NoSwap"}  # explicit: pods do not swap; LimitedSwap lets them
-        return fields, []
-    note = (
-        f"kubelet {version[0]}.{version[1]}: memorySwap.swapBehavior needs the NodeSwap feature gate before 1.30 "
-        "(off by default), so only failSwapOn: false is set"
-    )
-    return fields, [note]

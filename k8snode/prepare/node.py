@@ -185,8 +185,8 @@ def assess(system: System, options: Options, *, force: bool) -> Plan:
     warnings = []
     if options.swap == SwapMode.KEEP:
         warnings.append(
-            "swap stays on: the kubelet then needs failSwapOn: false (and memorySwap.swapBehavior where the version "
-            "supports it); `k8snode kubelet-flags --swap keep` prints them for a version"
+            "swap stays on: the kubelet then needs failSwapOn: false (--fail-swap-on=false), and from 1.30 "
+            "memorySwap.swapBehavior says whether pods may swap"
         )
     return Plan(options, kernel, modules, sysctls, swap_plan, files, missing, problems, warnings)
 

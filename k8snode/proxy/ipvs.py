@@ -112,13 +112,15 @@ def check(system: System, scheduler: str = "rr") -> Result:
     for file in assessment.files:
         file.action = pending_action(file)
     absent = [m.name for m in assessment.modules if not m.state.present]
-    ready = not absent
+    stale = [f"{f.path} ({f.action})" for f in assessment.files if f.action != "unchanged"]
+    modules = f"not present: {' '.join(absent)}" if absent else "all IPVS modules are present"
+    files = f"persistence files not current: {', '.join(stale)}" if stale else "persistence files current"
     return Result(
         command="ipvs check",
         data=assessment.data(),
         warnings=assessment.warnings,
-        exit_code=ExitCode.OK if ready else ExitCode.DRIFT,
-        summary="all IPVS modules are present" if ready else f"not present: {' '.join(absent)}",
+        exit_code=ExitCode.DRIFT if absent or stale else ExitCode.OK,
+        summary=f"{modules}; {files}",
     )
 
 
@@ -153,7 +155,7 @@ def enable_locked(system: System, scheduler: str, persist: Persist, *, dry_run: 
         assessment.data(diffs=dry_run),
         bool(to_load or to_write),
         assessment.warnings,
-        summary=_summary(to_load, to_write, dry_run=dry_run),
+        summary=_summary(to_load, to_write, persisting=bool(assessment.files), dry_run=dry_run),
     )
 
 
@@ -190,6 +192,10 @@ def disable_locked(system: System, *, unload: bool, force: bool, dry_run: bool) 
         for file in files:
             system.remove(file.path)
     failures = _unload(system, modules, warnings, dry_run=dry_run)
+    if any(plan.action == "unloaded" for plan in modules):  # report the state after the unload, not before it
+        after = read_kernel(system)
+        for plan in modules:
+            plan.state, plan.source = module_state(system, after, plan.name)
     data = {
         "kernel": kernel.as_dict(),
         "proxy_mode": "ipvs",
@@ -285,9 +291,11 @@ def _modules_in(content: bytes | None) -> list[str]:
     return [w for w in words if MODULE_NAME.match(w)]
 
 
-def _summary(to_load: list[ModulePlan], to_write: list[FilePlan], *, dry_run: bool) -> str:
+def _summary(to_load: list[ModulePlan], to_write: list[FilePlan], *, persisting: bool, dry_run: bool) -> str:
     verb = "would load" if dry_run else "loaded"
     loaded = f"{verb} {' '.join(m.name for m in to_load)}" if to_load else "all modules already present"
+    if not persisting:
+        return f"{loaded}; nothing persisted (--persist none): the modules are not loaded at the next boot"
     written = (
         f"{'would write' if dry_run else 'wrote'} {', '.join(str(f.path) for f in to_write)}"
         if to_write
