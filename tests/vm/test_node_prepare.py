@@ -49,7 +49,7 @@ snapshot swap_on
 step prepare k8snode node prepare --json
 snapshot prepared
 step check k8snode node check --json
-step carry_prepared tar -cpf prepared.tar {PREPARED}
+step carry_prepared sh -c 'tar -cpf prepared.tar $(ls -d {PREPARED} 2>/dev/null)'  # no sysconfig dir on Debian
 step reset k8snode node reset --json
 step leftover sh -c 'find /etc -name "*k8snode*" -o -name "ipvs.*" -o -name "dev-zram0.swap"'
 step carry_reset tar -cpf reset.tar /etc/fstab
