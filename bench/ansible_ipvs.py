@@ -21,12 +21,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "tests"))
 
-from fleet import CONSOLE_SCRIPT, REPO, make_fleet, run_playbook, write_inventory  # noqa: E402
+from fleet import CONSOLE_SCRIPT, REPO, Host, make_fleet, run_playbook, write_inventory  # noqa: E402
 
 KERNELS = ["el7-3.10", "el8.3-4.18", "ubuntu-5.15", "deb12-6.1"]
 REQUIRED = {"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh"}
@@ -60,25 +61,44 @@ def plays(scratch: Path) -> dict[str, tuple[Path, dict[str, object]]]:
     }
 
 
-def timed_runs(playbook: Path, common: dict[str, object], hosts: int, forks: int, workdir: Path) -> tuple[float, float]:
-    """Seconds for a run on fresh roots and for a rerun on the converged roots."""
+def ipvs_loaded(host: Host) -> str | None:
+    """What the host lacks after a run, or None."""
+    missing = REQUIRED - set(host.root.proc_modules())
+    return f"{host.name} lacks {' '.join(sorted(missing))}" if missing else None
+
+
+def timed_runs(
+    playbook: Path,
+    hosts: int,
+    forks: int,
+    workdir: Path,
+    *,
+    swaps: tuple[str, ...] = (),
+    check: Callable[[Host], str | None] = ipvs_loaded,
+    timeout: float = 600,
+    common: dict[str, object] | None = None,
+) -> tuple[float, float]:
+    """Seconds for a run on fresh roots and for a rerun on the converged roots; ``check`` says what a host
+    lacks afterwards (the run is then not counted)."""
     if workdir.exists():
         shutil.rmtree(workdir)
     per_kernel, extra = divmod(hosts, len(KERNELS))
     groups = {f"k{i}": (kernel, per_kernel + (i < extra)) for i, kernel in enumerate(KERNELS)}
-    fleet = make_fleet(workdir / "roots", groups)
+    fleet = make_fleet(workdir / "roots", groups, swaps)
+    if common is None:  # the role's step with the k8snode of this checkout
+        common = {"k8snode_install": "none", "k8snode_bin": str(CONSOLE_SCRIPT)}
     inventory = write_inventory(workdir / "inventory.yml", fleet, common)
     times = []
     for _ in range(2):
         start = time.perf_counter()
-        run = run_playbook(playbook, inventory, "--forks", str(forks), workdir=workdir, timeout=3600)
+        run = run_playbook(playbook, inventory, "--forks", str(forks), workdir=workdir, timeout=timeout)
         times.append(time.perf_counter() - start)
         if run.returncode != 0:
             sys.exit(f"{playbook.name} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
     for host in fleet:
-        missing = REQUIRED - set(host.root.proc_modules())
-        if missing:
-            sys.exit(f"{playbook.name} left {host.name} without {' '.join(sorted(missing))}")
+        problem = check(host)
+        if problem:
+            sys.exit(f"{playbook.name}: {problem}")
     return times[0], times[1]
 
 
@@ -95,7 +115,10 @@ def main() -> None:
         for forks in args.forks:
             medians = {}
             for name, (playbook, common) in configured.items():
-                samples = [timed_runs(playbook, common, args.hosts, forks, scratch / "run") for _ in range(args.repeat)]
+                samples = [
+                    timed_runs(playbook, args.hosts, forks, scratch / "run", common=common, timeout=3600)
+                    for _ in range(args.repeat)
+                ]
                 medians[name] = tuple(statistics.median(s[i] for s in samples) for i in range(2))
             rows.append((forks, medians))
     print(f"{args.hosts} local sandbox hosts, median of {args.repeat} runs each, wall seconds of ansible-playbook;")

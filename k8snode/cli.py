@@ -22,6 +22,7 @@ from k8snode.core.about import about
 # name -> (module, attribute): a Typer app (a command group) or a command function.
 COMMANDS = {
     "ipvs": ("k8snode.commands.ipvs", "app"),
+    "node": ("k8snode.commands.node", "app"),
     "kubelet-flags": ("k8snode.commands.kubelet_flags", "app"),
     "probe": ("k8snode.commands.probe", "app"),
     "doctor": ("k8snode.commands.doctor", "command"),

@@ -9,7 +9,7 @@ from typing import Any
 
 from clitree import command as cli_command
 from clitree import leaves
-from fakes import add_network
+from fakes import add_network, add_node_state
 from typer._click.core import Context
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +119,7 @@ def test_every_option_a_document_names_in_a_k8snode_example_exists():
 def test_every_concrete_k8snode_example_in_the_docs_runs(cli, fake_root):
     root = fake_root("deb12-6.1")
     add_network(root.path, "192.0.2.10")
+    add_node_state(root.path)  # a booted node's /proc, for `node prepare`
     ran = []
     for doc, line in doc_examples():
         if PLACEHOLDER.search(line.replace("k8snode ", "")) or NOT_RUN & set(line.split()):

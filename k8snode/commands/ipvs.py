@@ -11,6 +11,7 @@ from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute
 from k8snode.core import console
 from k8snode.core.result import Result
 from k8snode.core.system import System
+from k8snode.node.modules import Persist
 from k8snode.proxy import ipvs as library
 
 app = typer.Typer(
@@ -43,9 +44,7 @@ def check(
 @app.command()
 def enable(
     scheduler: SchedulerOption = library.Scheduler.RR,
-    persist: Annotated[library.Persist, typer.Option(help="Where to persist the modules for the next boot.")] = (
-        library.Persist.AUTO
-    ),
+    persist: Annotated[Persist, typer.Option(help="Where to persist the modules for the next boot.")] = (Persist.AUTO),
     force: Force = False,
     dry_run: DryRun = False,
     root: Root = Path("/"),

@@ -1,8 +1,8 @@
 """The one seam between k8snode and the operating system.
 
 Every path k8snode reads or writes resolves under ``root`` (``--root``/``K8SNODE_ROOT``), every subprocess runs
-through plumbum with an argument list and never a shell, and every mutation is recorded in ``touched`` so that
-tests can prove a dry run changed nothing.
+through plumbum with an argument list and never a shell. Programs are looked up on this host's PATH, never under
+the root: k8snode runs them here (see ``which``).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from k8snode.core.errors import ExitCode, K8snodeError, bad_input
+from k8snode.core.errors import ExitCode, K8snodeError, bad_input, failed
 
 LOCK_FILE = "/run/k8snode.lock"
 TEMP_MARK = ".k8snode-"
@@ -42,7 +42,6 @@ class Completed:
 class System:
     root: Path = Path("/")
     debug: bool = False
-    touched: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.root.is_absolute():  # an empty --root arrives as "." and would silently mean the cwd
@@ -76,8 +75,8 @@ class System:
         except OSError as error:
             if real.is_symlink():
                 message = f"{target} is a symlink; k8snode does not follow links at paths it manages"
-                raise K8snodeError(message) from error
-            raise K8snodeError(f"cannot read {target}: {error.strerror}") from error
+                raise failed(message) from error
+            raise failed(f"cannot read {target}: {error.strerror}") from error
         if stat.S_ISDIR(os.fstat(fd).st_mode):  # os.open succeeds on a directory; reading it fails
             os.close(fd)
             raise K8snodeError(f"{target} is a directory; give a file", ExitCode.BAD_INPUT)
@@ -93,6 +92,29 @@ class System:
 
     def is_symlink(self, target: str | PurePosixPath) -> bool:
         return self.path(target).is_symlink()
+
+    def readlink(self, target: str | PurePosixPath) -> str | None:
+        """Where the symlink at ``target`` points (as written in the link), or None when it is not a link."""
+        try:
+            return str(self.path(target).readlink())
+        except OSError:  # absent, or not a link
+            return None
+
+    def size(self, target: str | PurePosixPath) -> int | None:
+        """The size of the file at ``target`` without following a link there; None when it does not exist."""
+        try:
+            return self.path(target).lstat().st_size
+        except FileNotFoundError:
+            return None
+
+    def listdir(self, target: str | PurePosixPath) -> list[str]:
+        """The names in directory ``target``, sorted; empty when it does not exist or is not a directory."""
+        try:
+            return sorted(entry.name for entry in self.path(target).iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as error:
+            raise failed(f"cannot list {target}: {error.strerror}") from error
 
     def resolve_link(self, target: str | PurePosixPath, hops: int = 8) -> PurePosixPath:
         """Where a symlink chain at ``target`` ends, as a path on the target system: an absolute link target is
@@ -118,7 +140,6 @@ class System:
         target (which replaces a symlink there instead of following it); then the directory is fsynced.
         """
         real = self.path(target)
-        self.touched.append(f"write {target}")
         temp: Path | None = None
         try:
             real.parent.mkdir(parents=True, exist_ok=True)
@@ -141,14 +162,45 @@ class System:
             if temp is not None:
                 temp.unlink(missing_ok=True)
 
+    def write_in_place(self, target: str | PurePosixPath, content: bytes) -> None:
+        """Write to an existing file without replacing it: the way to set a kernel value under /proc/sys."""
+        real = self.path(target)
+        try:
+            fd = os.open(real, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+        except OSError as error:
+            raise K8snodeError(f"cannot write {target}: {error.strerror or error}", ExitCode.FAILED) from error
+
+    def symlink_atomic(self, target: str | PurePosixPath, points_to: str) -> None:
+        """Make ``target`` a symlink to ``points_to`` (not resolved under the root), replacing what is there."""
+        real = self.path(target)
+        temp = real.parent / f".{real.name}{TEMP_MARK}{os.getpid()}.tmp"
+        try:
+            real.parent.mkdir(parents=True, exist_ok=True)
+            temp.unlink(missing_ok=True)
+            temp.symlink_to(points_to)
+            temp.replace(real)
+            _fsync_directory(real.parent)
+        except OSError as error:
+            temp.unlink(missing_ok=True)
+            raise K8snodeError(f"cannot link {target}: {error.strerror or error}", ExitCode.FAILED) from error
+
     def remove(self, target: str | PurePosixPath) -> None:
         real = self.path(target)
-        self.touched.append(f"remove {target}")
         try:
             real.unlink()
             _fsync_directory(real.parent)
         except OSError as error:
-            raise K8snodeError(f"cannot remove {target}: {error.strerror or error}") from error
+            raise failed(f"cannot remove {target}: {error.strerror or error}") from error
+
+    def remove_empty_directory(self, target: str | PurePosixPath) -> None:
+        """Remove the directory ``target`` when it is empty; leave it when anything is in it or it is absent."""
+        real = self.path(target)
+        try:
+            real.rmdir()
+        except (FileNotFoundError, OSError):  # absent, not empty, or not a directory: not ours to remove
+            return
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -170,7 +222,7 @@ class System:
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        raise K8snodeError(
+                        raise failed(
                             f"another k8snode is running: {LOCK_FILE} is still locked after {wait_seconds:g} s"
                         ) from None
                     time.sleep(0.05)
@@ -179,14 +231,17 @@ class System:
             os.close(fd)
 
     def which(self, program: str) -> str | None:
+        """``program`` on this host's PATH, where ``run`` finds it; the root's own /usr/bin does not count.
+
+        Every caller asks whether k8snode can run the program here: ``ipvs check`` and ``doctor`` (the tools
+        kube-proxy and kubeadm need) and ``ipvs status`` (ipset). With a --root other than /, the answer is about
+        the host that runs k8snode, which is the host that would run those tools.
+        """
         return shutil.which(program)
 
-    def run(
-        self, argv: list[str], *, timeout: float | None = None, mutates: bool = True, output_limit: int | None = None
-    ) -> Completed:
+    def run(self, argv: list[str], *, timeout: float | None = None, output_limit: int | None = None) -> Completed:
         """Run ``argv`` (the program is looked up on PATH) and return its exit code and output.
 
-        ``mutates`` says whether the command changes the system; those are recorded in ``touched``.
         With ``output_limit``, stdout and stderr are read together into ``stdout`` and only the first
         ``output_limit`` bytes are kept (the rest is read and dropped), and on timeout the command's whole
         process group is killed, so that a shell's children cannot hold the output open.
@@ -196,9 +251,7 @@ class System:
 
         program = shutil.which(argv[0])
         if program is None:
-            raise K8snodeError(f"{argv[0]} is not on PATH")
-        if mutates:
-            self.touched.append("run " + " ".join(argv))
+            raise failed(f"{argv[0]} is not on PATH")
         if self.debug:
             print("k8snode: run: " + " ".join(argv), file=sys.stderr)
         # plumbum snapshots the environment when it is imported; pass the current one explicitly.
@@ -208,7 +261,7 @@ class System:
         try:
             returncode, stdout, stderr = command.run(retcode=None, timeout=timeout, env=dict(os.environ))
         except ProcessTimedOut as error:
-            raise K8snodeError(f"{' '.join(argv)} did not finish within {timeout} s") from error
+            raise failed(f"{' '.join(argv)} did not finish within {timeout} s") from error
         return Completed(tuple(argv), returncode, stdout, stderr)
 
 
@@ -240,7 +293,7 @@ def _run_capped(command: Any, argv: list[str], timeout: float | None, limit: int
             start_new_session=True,  # its own process group, killed as a whole on timeout
         )
     except OSError as error:
-        raise K8snodeError(f"cannot run {argv[0]}: {error.strerror or error}") from error
+        raise failed(f"cannot run {argv[0]}: {error.strerror or error}") from error
     deadline = None if timeout is None else time.monotonic() + timeout
     kept = bytearray()
     with process.stdout as output:
@@ -265,7 +318,7 @@ def _run_capped(command: Any, argv: list[str], timeout: float | None, limit: int
 
 
 def _killed(argv: list[str], timeout: float | None) -> K8snodeError:
-    return K8snodeError(f"{' '.join(argv)} did not finish within {timeout:g} s and was killed")
+    return failed(f"{' '.join(argv)} did not finish within {timeout:g} s and was killed")
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

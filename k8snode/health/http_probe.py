@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 from k8snode.core.errors import bad_input
+from k8snode.core.names import is_http_field_value, is_http_token
 from k8snode.health.probe import MAX_OUTPUT, Outcome, Verdict
 
 if TYPE_CHECKING:
@@ -52,6 +53,10 @@ def parse_header(text: str) -> tuple[str, str]:
     name, sep, value = text.partition(":")
     if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
         raise bad_input(f"--header {text!r} is not NAME:VALUE; use for example --header 'X-Probe: 1'")
+    if not is_http_token(name.strip()) or not is_http_field_value(value.strip()):
+        raise bad_input(
+            f"--header {text!r}: the name must be an HTTP token and the value Latin-1 text without control characters"
+        )
     return name.strip(), value.strip()
 
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from k8snode.core.compat import StrEnum
-from k8snode.core.errors import K8snodeError, bad_input
+from k8snode.core.errors import bad_input, failed
 from k8snode.core.system import System
+from k8snode.core.versions import kernel_version
 
 MODULE_NAME = re.compile(r"^[a-z0-9_]+$")
-_RELEASE_VERSION = re.compile(r"^(\d+)\.(\d+)")
 
 
 class ModuleState(StrEnum):
@@ -40,8 +40,7 @@ class Kernel:
 
     @property
     def version(self) -> tuple[int, int] | None:
-        match = _RELEASE_VERSION.match(self.release)
-        return (int(match[1]), int(match[2])) if match else None
+        return kernel_version(self.release)
 
     @property
     def modular(self) -> bool:
@@ -68,10 +67,10 @@ def read_kernel(system: System) -> Kernel:
     if release_text is None or not release_text.strip():
         if system.root != Path("/"):
             raise bad_input(f"--root {system.root} has no /proc/sys/kernel/osrelease; give the root of a Linux system")
-        raise K8snodeError("cannot read the kernel release from /proc/sys/kernel/osrelease")
+        raise failed("cannot read the kernel release from /proc/sys/kernel/osrelease")
     release = release_text.strip().splitlines()[0]
     if "/" in release or release in (".", ".."):
-        raise K8snodeError(f"/proc/sys/kernel/osrelease holds {release!r}, which is not a kernel release")
+        raise failed(f"/proc/sys/kernel/osrelease holds {release!r}, which is not a kernel release")
     loaded_text = system.read_text("/proc/modules")
     dep_text = system.read_text(f"/lib/modules/{release}/modules.dep")
     builtin_text = system.read_text(f"/lib/modules/{release}/modules.builtin")

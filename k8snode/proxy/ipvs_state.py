@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from k8snode.core.errors import K8snodeError
+from k8snode.core.errors import failed
 from k8snode.core.result import Result
 from k8snode.core.system import System
 
@@ -85,7 +85,7 @@ def parse(text: str) -> list[VirtualServer]:
                 address, port = _endpoint(words[1])
                 services.append(VirtualServer(words[0], address, port, words[2]))
         except (ValueError, IndexError) as error:
-            raise K8snodeError(f"{PROC_IP_VS} line {number} cannot be read ({error}): {line.strip()!r}") from None
+            raise failed(f"{PROC_IP_VS} line {number} cannot be read ({error}): {line.strip()!r}") from None
     for service in services:  # the kernel lists the newest real server first; report a stable order
         service.real_servers.sort(key=lambda real: (ipaddress.ip_address(real.address), real.port))
     return services
@@ -101,7 +101,7 @@ def read(system: System) -> State:
     if system.which("ipset") is None:
         warnings.append("ipset is not on PATH; the KUBE-* sets were not listed")
     else:
-        completed = system.run(["ipset", "list", "-n"], timeout=10, mutates=False)
+        completed = system.run(["ipset", "list", "-n"], timeout=10)
         if completed.returncode == 0:
             ipsets = sorted(name for name in completed.stdout.split() if name.startswith("KUBE-"))
         else:

@@ -8,7 +8,6 @@ sets up real IPVS state for `ipvs status` and `doctor`.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import tarfile
@@ -17,6 +16,7 @@ from typing import Any
 
 import harness
 import pytest
+from fakes import UNLOAD_WITH_CONNTRACK_HELD
 
 pytestmark = pytest.mark.vm
 
@@ -41,8 +41,11 @@ step enable k8snode ipvs enable --persist both --json
 snapshot enabled
 step check_enabled k8snode ipvs check --json
 step carry tar -cf carried.tar {SYSCONFIG} {MODULES_LOAD}
+step hold modprobe xt_conntrack
 step disable k8snode ipvs disable --unload --json
 snapshot disabled
+step remove_absent modprobe -r ip_vs_mh ip_vs_lc ip_vs
+step remove_absent_first_time modprobe -r --first-time ip_vs
 step leftover find /etc/sysconfig/modules /etc/modules-load.d -name 'ipvs*'
 step enable_mh k8snode ipvs enable --scheduler mh --persist both --json
 snapshot enabled_mh
@@ -88,16 +91,15 @@ kill %1
 
 
 def rc(boot: harness.Boot, step: str) -> int:
-    return int(boot.text(f"{step}.rc"))
+    return boot.rc(step)
 
 
 def envelope(boot: harness.Boot, step: str) -> Any:
-    return json.loads(boot.text(f"{step}.out"))
+    return boot.envelope(step)
 
 
 def loaded(boot: harness.Boot, snapshot: str) -> set[str]:
-    """Module names in a copy of the guest's /proc/modules."""
-    return {line.split()[0] for line in boot.text(f"{snapshot}.modules").splitlines()}
+    return boot.loaded(snapshot)
 
 
 def states(boot: harness.Boot, step: str) -> dict[str, str]:
@@ -105,8 +107,7 @@ def states(boot: harness.Boot, step: str) -> dict[str, str]:
 
 
 def show(boot: harness.Boot, step: str) -> str:
-    """For assertion messages: what a step printed."""
-    return f"{step}: rc={boot.text(step + '.rc').strip()}\n{boot.text(step + '.out')}\n{boot.text(step + '.err')}"
+    return boot.show(step)
 
 
 @pytest.fixture(scope="module")
@@ -160,9 +161,22 @@ def test_enable_with_scheduler_mh_loads_ip_vs_mh(first: harness.Boot) -> None:
 
 
 def test_disable_unload_removes_files_and_modules(first: harness.Boot) -> None:
+    """xt_conntrack holds nf_conntrack, as iptables' conntrack match does on a node: it stays, the rest goes."""
+    assert rc(first, "hold") == 0, show(first, "hold")
     assert rc(first, "disable") == 0, show(first, "disable")
+    report = envelope(first, "disable")
+    assert {m["name"]: m["action"] for m in report["data"]["modules"]} == UNLOAD_WITH_CONNTRACK_HELD
+    assert report["warnings"] == ["nf_conntrack is in use and stays loaded"]
     assert first.text("leftover.out") == ""
-    assert not REQUIRED & loaded(first, "disabled")
+    assert not (REQUIRED - {"nf_conntrack"}) & loaded(first, "disabled")
+    assert {"nf_conntrack", "xt_conntrack"} <= loaded(first, "disabled")
+
+
+def test_modprobe_r_of_modules_that_are_not_loaded(first: harness.Boot) -> None:
+    """kmod's rules that tests/fake_modprobe.py follows: several names, absent ones are fine unless --first-time."""
+    assert (rc(first, "remove_absent"), first.text("remove_absent.err")) == (0, "")
+    assert rc(first, "remove_absent_first_time") == 1
+    assert first.text("remove_absent_first_time.err") == "modprobe: FATAL: Module ip_vs is not in kernel.\n"
 
 
 def test_sysconfig_script_loads_the_modules_after_reboot(second: harness.Boot) -> None:
