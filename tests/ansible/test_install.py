@@ -51,6 +51,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, pyz: Path) -> tuple[dict, Pla
         "k8snode_pyz": str(pyz),
         "k8snode_dir": "{{ k8snode_root }}/" + INSTALLED,
         "k8snode_link": "",
+        "k8snode_node_prepare": False,  # the ipvs step, where k8snode_ipvs_foreign_files applies
         "k8snode_kubelet_flags": False,
         "k8snode_kubeadm_config": False,
     }
