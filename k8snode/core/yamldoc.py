@@ -69,7 +69,19 @@ def _round_trip(indent: Indent = Indent()) -> YAML:
 
 
 MAX_CONFIG_CHARS = 1 << 20
+MAX_CONFIG_BYTES = MAX_CONFIG_CHARS
 MAX_EXPANDED_NODES = 100_000
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """``data`` as UTF-8 text, which is what kubeadm reads; anything else is bad input, never silently replaced."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise bad_input(
+            f"{source} is not UTF-8 text (byte {error.object[error.start]:#04x} at offset {error.start}); "
+            "kubeadm reads UTF-8: convert the file (iconv -t UTF-8)"
+        ) from None
 
 
 def load_documents(text: str, source: str) -> list[Any]:

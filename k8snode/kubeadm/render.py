@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import string
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from k8snode.core import schema
@@ -16,16 +17,22 @@ from k8snode.core.files import OWNER_MARK, apply, header, plan_write
 from k8snode.core.releases import KubeadmApi, Release, choose_api, kubeadm_api, newest_known, parse_release
 from k8snode.core.resources import templates_dir
 from k8snode.core.result import Result
+from k8snode.core.secrets import PLACEHOLDER_TOKEN, REDACTED, is_token, redact
 from k8snode.core.system import System
-from k8snode.core.yamldoc import Indent, dump_documents, guess_indent, load_documents, to_yaml
+from k8snode.core.yamldoc import (
+    MAX_CONFIG_BYTES,
+    Indent,
+    decode_text,
+    dump_documents,
+    guess_indent,
+    load_documents,
+    to_yaml,
+)
 from k8snode.kubeadm.validate import (
     LOAD_BALANCERS,
     PLACEHOLDER_ADDRESS,
-    PLACEHOLDER_TOKEN,
-    TOKEN,
     Context,
     cidr_problem,
-    target_path,
     target_release,
     validate_documents,
     value_at,
@@ -34,7 +41,6 @@ from k8snode.node.address import primary_ipv4
 from k8snode.proxy.ipvs import validate_scheduler
 from k8snode.proxy.modes import PROXY_MODES
 
-REDACTED = "<redacted>"
 CONTAINERD_SOCKET = "unix:///var/run/containerd/containerd.sock"
 CONTAINERD_SOCKET_V1ALPHA1 = "/var/run/containerd/containerd.sock"  # kubeadm 1.10 took a path, not a URL
 IPVS_PERIODS = {
@@ -114,7 +120,7 @@ class Options:
                 words.append(flag)
             elif value not in (None, False, ""):
                 words += [flag, str(value)]
-        return " ".join(words)
+        return redact(" ".join(words))
 
 
 @dataclass
@@ -141,16 +147,16 @@ def kubeadm_config(system: System, options: Options, *, dry_run: bool = False, f
 
 
 def _kubeadm_config(system: System, options: Options, *, dry_run: bool, force: bool) -> ConfigResult:
-    out = target_path(system, options.out, "--out") if options.out else None
-    existing = system.read_bytes(out) if out else None
-    token = options.token or (_reusable_token(existing) if existing else None) or _fresh_token()
+    out = system.output_path(options.out, "--out") if options.out else None
+    warnings: list[str] = []
+    token = options.token or (_reusable_token(system, out, warnings) if out else None) or _fresh_token()
     plan = _patch(system, options, token) if options.patch else _render(system, options, token)
     _apply_sets(plan.documents, options.sets)
     report = validate_documents(
         plan.documents, Context(plan.release, options.load_balancer, options.node_kernel or _host_kernel(system))
     )
     if report.problems:
-        raise bad_input(_redact("the configuration does not validate: " + "; ".join(report.messages()), token))
+        raise bad_input(redact("the configuration does not validate: " + "; ".join(report.messages())))
     text = f"{header(options.command_line())}\n" + dump_documents(plan.documents, plan.indent)
     data: dict[str, Any] = {
         "path": str(out) if out else None,
@@ -159,17 +165,17 @@ def _kubeadm_config(system: System, options: Options, *, dry_run: bool, force: b
         "proxy_mode": _proxy_mode(plan.documents),
         "documents": report.kinds,
     }
-    warnings = [*plan.warnings, *report.warnings]
+    warnings += [*plan.warnings, *report.warnings]
     if options.load_balancer and data["proxy_mode"] == "ipvs":
         warnings.insert(0, f"strictARP is on: {options.load_balancer} in L2 mode under IPVS needs it")
     if out is None:
         return ConfigResult("kubeadm-config", data, False, warnings, summary="rendered", yaml_text=text)
-    patching_in_place = options.patch is not None and target_path(system, options.patch, "--patch") == out
+    patching_in_place = options.patch is not None and _input_target(system, options.patch) == out
     file = plan_write(system, out, 0o600, text.encode(), force=force, adoptable=lambda _: patching_in_place)
     changed = apply(system, [file], dry_run=dry_run)
     data["action"] = file.action
     if dry_run:
-        data["diff"] = file.diff(lambda diff: _redact(diff, token))
+        data["diff"] = file.diff(redact)
     return ConfigResult("kubeadm-config", data, changed, warnings, summary=f"{out}: {file.action} (mode 0600)")
 
 
@@ -179,7 +185,7 @@ def _check(options: Options) -> None:
         parse_release(options.kubernetes_version)
     if options.api_version != "auto":
         kubeadm_api(options.api_version)
-    if options.token is not None and not TOKEN.match(options.token):
+    if options.token is not None and not is_token(options.token):
         raise bad_input("--token is not a bootstrap token; use the form [a-z0-9]{6}.[a-z0-9]{16}")
     if options.proxy_mode is not None and options.proxy_mode not in PROXY_MODES:
         raise bad_input(f"--proxy-mode {options.proxy_mode!r} is not known; use one of {', '.join(PROXY_MODES)}")
@@ -236,10 +242,19 @@ def _fresh_token() -> str:
     return "".join(pick(_TOKEN_ALPHABET) for _ in range(6)) + "." + "".join(pick(_TOKEN_ALPHABET) for _ in range(16))
 
 
-def _reusable_token(existing: bytes) -> str | None:
-    """The valid, non-placeholder bootstrap token of an existing output file, so re-running changes nothing."""
+def _reusable_token(system: System, out: PurePosixPath, warnings: list[str]) -> str | None:
+    """The valid, non-placeholder bootstrap token of an existing output file, so re-running changes nothing.
+
+    Only from a file that no one else could have written or read: a regular file (not a link) owned by the user
+    running k8snode, with mode 0600. Any other file's token may be known to someone else; a new one is made.
+    """
+    if system.is_symlink(out):
+        return None
+    existing = system.read_bytes(out, MAX_CONFIG_BYTES)
+    if existing is None:
+        return None
     try:
-        documents = load_documents(existing.decode("utf-8", errors="replace"), "the --out file")
+        documents = load_documents(decode_text(existing, "the --out file"), "the --out file")
     except K8snodeError:  # an old file that is not YAML is replaced, its token not reused
         return None
     for document in documents:
@@ -249,8 +264,24 @@ def _reusable_token(existing: bytes) -> str | None:
         candidates = [t.get("token") for t in tokens if isinstance(t, dict)] if isinstance(tokens, list) else []
         candidates.append(document.get("token"))
         for candidate in candidates:
-            if isinstance(candidate, str) and TOKEN.match(candidate) and candidate != PLACEHOLDER_TOKEN:
-                return candidate
+            if isinstance(candidate, str) and is_token(candidate) and candidate != PLACEHOLDER_TOKEN:
+                owner, mode = system.owner_and_mode(out)
+                if owner == os.geteuid() and mode & 0o077 == 0:
+                    return candidate
+                warnings.append(
+                    f"not reusing the bootstrap token of {out}: it is owned by uid {owner} with mode {mode:04o}, "
+                    f"and only a file owned by uid {os.geteuid()} with mode 0600 keeps it secret; made a new one"
+                )
+                return None
+    return None
+
+
+def _input_target(system: System, patch: str) -> PurePosixPath | None:
+    """The --patch file as a path on the target system, to tell whether --out names the same file."""
+    if patch.startswith("/"):
+        return PurePosixPath(patch)
+    if system.root == Path("/"):
+        return PurePosixPath(os.path.normpath(Path.cwd() / patch))
     return None
 
 
@@ -349,10 +380,9 @@ def _render(system: System, options: Options, token: str) -> _Plan:
 
 def _patch(system: System, options: Options, token: str) -> _Plan:
     assert options.patch is not None
-    source = target_path(system, options.patch, "--patch")
-    text = system.read_text(source)
-    if text is None:
-        raise bad_input(f"--patch {source} does not exist; give a kubeadm configuration file")
+    shown, data = system.read_input(options.patch, "--patch ", MAX_CONFIG_BYTES)
+    source = PurePosixPath(shown)
+    text = decode_text(data, f"--patch {source}")
     # A file k8snode wrote gets a new header instead of a second one.
     old_header = "".join(line for line in text.splitlines(keepends=True)[:1] if line.startswith(OWNER_MARK.decode()))
     documents = load_documents(text.removeprefix(old_header), f"--patch {source}")
@@ -594,7 +624,3 @@ def _proxy_mode(documents: list[Any]) -> str:
             if isinstance(config, dict):
                 return str(config.get("mode") or "iptables")
     return "iptables"
-
-
-def _redact(text: str, token: str) -> str:
-    return text.replace(token, REDACTED).replace(token.split(".")[1], REDACTED) if token else text

@@ -6,7 +6,6 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
 from typing import Any
 
 from k8snode.core import schema
@@ -14,15 +13,14 @@ from k8snode.core.errors import ExitCode, K8snodeError, bad_input
 from k8snode.core.releases import KUBEADM_APIS, Release, kubeadm_api, newest_known, parse_release
 from k8snode.core.result import Result
 from k8snode.core.schema import Problem
+from k8snode.core.secrets import PLACEHOLDER_TOKEN, is_token
 from k8snode.core.system import System
-from k8snode.core.yamldoc import load_documents
+from k8snode.core.yamldoc import MAX_CONFIG_BYTES, decode_text, load_documents
 from k8snode.proxy.ipvs import SCHEDULERS
 from k8snode.proxy.modes import PROXY_MODES
 
 KUBEADM_GROUP = "kubeadm.k8s.io"
 PROXY_API = "kubeproxy.config.k8s.io/v1alpha1"
-TOKEN = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
-PLACEHOLDER_TOKEN = "abcdef.0123456789abcdef"  # noqa: S105 - kubeadm's well-known placeholder, flagged on sight
 PLACEHOLDER_ADDRESS = "1.2.3.4"
 SCHEDULERS_BEFORE_1_27 = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq")
 LOAD_BALANCERS = ("metallb", "kube-vip")
@@ -73,10 +71,8 @@ class _Located:
 def validate_file(
     system: System, target: str, kubernetes_version: str | None, load_balancer: str | None, node_kernel: str | None
 ) -> Result:
-    path = target_path(system, target, "FILE")
-    text = system.read_text(path)
-    if text is None:
-        raise bad_input(f"{path} does not exist; give the kubeadm configuration file to validate")
+    path, data = system.read_input(target, "", MAX_CONFIG_BYTES)
+    text = decode_text(data, path)
     if load_balancer is not None and load_balancer not in LOAD_BALANCERS:
         raise bad_input(f"--lb {load_balancer!r} is not known; use one of {', '.join(LOAD_BALANCERS)}")
     documents = load_documents(text, str(path))
@@ -95,17 +91,6 @@ def validate_file(
         exit_code=ExitCode.DRIFT if problems else ExitCode.OK,
         summary=f"{path}: {len(problems)} problem(s)" if problems else f"{path} is valid for Kubernetes {release}",
     )
-
-
-def target_path(system: System, path: str, option: str) -> PurePosixPath:
-    """``path`` on the target system; a relative one is taken from the working directory when --root is /."""
-    target = PurePosixPath(path)
-    if not target.is_absolute():
-        if system.root != Path("/"):
-            raise bad_input(f"{option} {path} must be an absolute path on the target system when --root is given")
-        target = PurePosixPath(Path.cwd()) / target
-    system.path(target)
-    return target
 
 
 def target_release(documents: list[Any]) -> Release:
@@ -222,7 +207,7 @@ def _check_token(document: Any, kind: str, path: YamlPath, token: Any, report: R
         return
     if token == PLACEHOLDER_TOKEN:
         report.warnings.append(f"{_dotted(kind, path)} is the well-known placeholder token; replace it")
-    elif not TOKEN.match(token):
+    elif not is_token(token):
         _problem(report, document, kind, path, "is not a bootstrap token of the form [a-z0-9]{6}.[a-z0-9]{16}")
 
 
@@ -278,7 +263,7 @@ def _check_init(document: Any, kind: str, report: Report) -> None:
     _check_address(document, kind, ("localAPIEndpoint", "advertiseAddress"), report)
     _check_port(document, kind, ("localAPIEndpoint", "bindPort"), report)
     name = value_at(document, ("nodeRegistration", "name"))
-    if isinstance(name, str) and name and (len(name) > 253 or not DNS_SUBDOMAIN.match(name)):
+    if isinstance(name, str) and name and (len(name) > 253 or not DNS_SUBDOMAIN.fullmatch(name)):
         _problem(
             report,
             document,

@@ -16,7 +16,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from string import Template
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -227,9 +227,10 @@ def render(
     version = parse_version(version_text)
     chosen = settings or catalog().node_management_set
     flag_set = build(version, chosen, output)
+    target = system.output_path(out, "--out") if out is not None else None
     if output == Format.CONFIG and "config" not in chosen:
-        if out is not None:
-            flag_set.flags.append(("--config", Value(out, out)))
+        if target is not None:
+            flag_set.flags.append(("--config", Value(str(target), str(target))))
         else:
             flag_set.warnings.append("the kubelet needs --config PATH naming this file: pass --config or --out")
     text, extra_args = _text(flag_set)
@@ -242,14 +243,12 @@ def render(
         "text": text,
         "extra_args": extra_args,
     }
-    if out is None:
+    if target is None:
         return Result(COMMAND, data, warnings=flag_set.warnings)
     command = _canonical_command(version_text, settings, output)
     content = f"{header(command)}\n{text}"
     with nullcontext() if dry_run else system.lock():
-        plan = plan_write(
-            system, PurePosixPath(out), 0o644, content.encode(), force=force, adoptable=_package_placeholder
-        )
+        plan = plan_write(system, target, 0o644, content.encode(), force=force, adoptable=_package_placeholder)
         apply(system, [plan], dry_run=dry_run)
     data["files"] = [plan.as_dict()]
     if dry_run:
