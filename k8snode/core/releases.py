@@ -13,7 +13,8 @@ from functools import total_ordering
 from k8snode.core.errors import bad_input
 
 NEWEST_KNOWN = "v1.37.2"
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:-[0-9A-Za-z.-]+)?$")
+# ASCII digits only (\d also matches other scripts' digits, which Go's version parsers refuse), at most 9 each.
+_VERSION = re.compile(r"v?([0-9]{1,9})\.([0-9]{1,9})(?:\.([0-9]{1,9}))?(?:-[0-9A-Za-z.-]+)?")
 
 
 @total_ordering
@@ -61,7 +62,7 @@ KUBEADM_APIS = (
 
 
 def parse_release(text: str, option: str = "--kubernetes-version") -> Release:
-    match = _VERSION.match(text.strip())
+    match = _VERSION.fullmatch(text.strip())
     if match is None:
         raise bad_input(f"{option} {text!r} is not a Kubernetes version; use the form v1.37.2")
     major, minor, patch = int(match[1]), int(match[2]), int(match[3] or 0)

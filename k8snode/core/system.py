@@ -70,8 +70,7 @@ class System:
         target = PurePosixPath(target)
         if not target.is_absolute() or ".." in target.parts:
             raise bad_input(f"path {target} must be absolute and must not contain '..'")
-        if "\0" in str(target):
-            raise bad_input(f"path {str(target)!r} contains a NUL byte; give a file name without one")
+        check_name(str(target))
         return self.root.joinpath(*target.parts[1:])
 
     def output_path(self, path: str, option: str) -> PurePosixPath:
@@ -241,8 +240,7 @@ class System:
         k8snode manages, an input may be a symlink; it must be a regular file of at most ``limit`` bytes, and one
         that is missing or unreadable is bad input (exit 2).
         """
-        if "\0" in name:
-            raise bad_input(f"{label}{name!r} contains a NUL byte; give a file name without one")
+        check_name(name, label)
         if PurePosixPath(name).is_absolute():
             self.path(name)  # refuses '..'
             real, shown = self.root.joinpath(*PurePosixPath(name).parts[1:]), name
@@ -414,6 +412,19 @@ def _check_creatable(missing: PurePosixPath, target: PurePosixPath) -> None:
             f"directory {missing} does not exist (for {target}); k8snode creates only "
             f"{', '.join(OWNED_DIRECTORIES)}: create it first, or check the path for a typo"
         )
+
+
+def check_name(name: str, label: str = "path ") -> None:
+    """A file name the kernel can take and a person can be shown: no NUL, UTF-8, components of at most 255
+    bytes and at most 4095 bytes in all (NAME_MAX and PATH_MAX); otherwise bad input."""
+    if "\0" in name:
+        raise bad_input(f"{label}{name!r} contains a NUL byte; give a file name without one")
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise bad_input(f"{label}{name.encode('utf-8', 'surrogateescape')!r} is not UTF-8; rename it") from None
+    if len(encoded) > 4095 or any(len(part.encode()) > 255 for part in name.split("/")):
+        raise bad_input(f"{label}{name[:60]}... is too long: at most 255 bytes a component, 4095 in all")
 
 
 def read_regular(fd: int, name: str, limit: int) -> bytes:

@@ -606,7 +606,8 @@ def _typed(text: str, spec: schema.Spec, assignment: str) -> Any:
     if kind == "list":
         return [_typed(item.strip(), spec["items"], assignment) for item in text.split(",") if item.strip()]
     if kind == "any":
-        return load_documents(text, f"--set {assignment!r}")[0] if text.strip() else None
+        documents = load_documents(text, f"--set {assignment!r}")
+        return documents[0] if documents else None
     raise bad_input(
         f"--set {assignment!r}: {text!r} is not a {kind} value"
         + ("; set its fields one by one" if kind in ("object", "map") else "")

@@ -307,7 +307,7 @@ def _check_release_field(document: Any, kind: str, report: Report) -> None:
     version = document.get("kubernetesVersion")
     if not isinstance(version, str) or not version or version.startswith(RELEASE_LABELS):
         return
-    if not re.match(r"^v?\d+\.\d+(\.\d+)?([-+].*)?$", version):
+    if not re.fullmatch(r"v?[0-9]+\.[0-9]+(\.[0-9]+)?([-+][0-9A-Za-z.+-]+)?", version):
         _problem(report, document, kind, ("kubernetesVersion",), f"{version!r} is not a Kubernetes version")
 
 
@@ -463,5 +463,5 @@ def _networks(text: str) -> set[ipaddress.IPv4Network | ipaddress.IPv6Network]:
 
 
 def _kernel_version(release: str | None) -> tuple[int, int] | None:
-    match = re.match(r"^(\d+)\.(\d+)", release or "")
+    match = re.match(r"([0-9]{1,9})\.([0-9]{1,9})", release or "")
     return (int(match[1]), int(match[2])) if match else None

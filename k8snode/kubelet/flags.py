@@ -167,7 +167,7 @@ class FlagSet:
 
 
 def parse_version(text: str) -> Version:
-    match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+][0-9A-Za-z.-]+)?", text)
+    match = re.fullmatch(r"v?([0-9]{1,9})\.([0-9]{1,9})(?:\.[0-9]{1,9})?(?:[-+][0-9A-Za-z.-]+)?", text)
     if match is None:
         raise bad_input(f"--kubernetes-version {text!r} is not a Kubernetes version; use one such as v1.37.2")
     version = (int(match[1]), int(match[2]))
