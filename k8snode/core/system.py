@@ -32,6 +32,7 @@ READ_LIMIT = 16 << 20
 """The most k8snode reads of a file it did not write (a kernel's modules.dep is under 1 MiB)."""
 DIRECTORY_MODE = 0o755
 OWNED_DIRECTORIES = (
+    "/etc",
     "/etc/kubernetes",
     "/etc/sysconfig/modules",
     "/etc/modules-load.d",

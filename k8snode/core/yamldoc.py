@@ -153,8 +153,39 @@ def dump_documents(documents: list[Any], indent: Indent = Indent()) -> str:
     return stream.getvalue()
 
 
+def quoted(value: Any) -> Any:
+    """A string that a YAML 1.1 reader (kubeadm's sigs.k8s.io/yaml, or this file's own round trip) would take as
+    something else (``yes``, ``y``, ``off``, ``~``, ``0x1f``, ``1:20``) as a double-quoted scalar; else ``value``."""
+    if not isinstance(value, str) or type(value) is not str:
+        return value
+    from ruamel.yaml.nodes import ScalarNode
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    plain = ("tag:yaml.org,2002:str",)
+    for resolver in _resolvers():
+        if resolver.resolve(ScalarNode, value, (True, False)) not in plain:
+            return DoubleQuotedScalarString(value)
+    return value
+
+
+def _quoted_all(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_quoted_all(item) for item in value]
+    if isinstance(value, dict) and type(value) is dict:
+        return {key: _quoted_all(item) for key, item in value.items()}
+    return quoted(value)
+
+
+@cache
+def _resolvers() -> tuple[Any, ...]:
+    from ruamel.yaml.resolver import VersionedResolver
+
+    return VersionedResolver(version=(1, 1)), VersionedResolver(version=(1, 2))
+
+
 def to_yaml(value: Any, indent: int = 0) -> str:
     """``value`` as YAML text for a template: a scalar inline, a list or mapping as an indented block."""
+    value = _quoted_all(value)
     stream = io.StringIO()
     _round_trip().dump(value, stream)
     text = stream.getvalue()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shlex
 import string
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from k8snode.core.yamldoc import (
     dump_documents,
     guess_indent,
     load_documents,
+    quoted,
     to_yaml,
 )
 from k8snode.kubeadm.validate import (
@@ -51,6 +53,7 @@ IPVS_PERIODS = {
     "udp_timeout": ("udpTimeout", "--ipvs-udp-timeout"),
 }
 _TOKEN_ALPHABET = string.ascii_lowercase + string.digits
+_OPTION_NAMES = {"sets": "--set", "exclude_cidrs": "--exclude-cidr", "load_balancer": "--lb"}
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ class Options:
                 words.append(flag)
             elif value not in (None, False, ""):
                 words += [flag, str(value)]
-        return redact(" ".join(words))
+        return redact(" ".join(word if word == REDACTED else shlex.quote(word) for word in words))
 
 
 @dataclass
@@ -181,6 +184,7 @@ def _kubeadm_config(system: System, options: Options, *, dry_run: bool, force: b
 
 def _check(options: Options) -> None:
     """Bad input found before anything is read or written."""
+    _check_characters(options)
     if options.kubernetes_version is not None:
         parse_release(options.kubernetes_version)
     if options.api_version != "auto":
@@ -223,6 +227,17 @@ def _check(options: Options) -> None:
         raise bad_input("--migrate converts a file given with --patch; add --patch FILE")
     for assignment in options.sets:
         _split_assignment(assignment)
+
+
+def _check_characters(options: Options) -> None:
+    """Values become YAML scalars and words of the header: a control character or a line separator (U+0085,
+    U+2028, U+2029, which YAML readers take as line breaks) in one could inject a key; refuse them."""
+    for name, value in vars(options).items():
+        for text in value if isinstance(value, tuple) else (value,):
+            if isinstance(text, str) and not text.isprintable():
+                bad = next(c for c in text if not c.isprintable())
+                option = _OPTION_NAMES.get(name) or IPVS_PERIODS.get(name, ("", ""))[1] or "--" + name.replace("_", "-")
+                raise bad_input(f"{option} holds the character {bad!r}; values must not hold control characters")
 
 
 def _ip(text: str, option: str) -> str:
@@ -520,7 +535,7 @@ def _set(document: Any, path: tuple[str, ...], value: Any) -> None:
         parent = child
     key = path[-1]
     if parent.get(key) != value or key not in parent:
-        parent[key] = value
+        parent[key] = quoted(value)
 
 
 def migrate_v1beta3(documents: list[Any]) -> list[str]:

@@ -293,7 +293,7 @@ def _validate(setting: Setting, raw: object, version: Version, output: Format) -
     text = str(raw)
     if setting.type == "bool":
         raise bad_input(f"{option} is a switch: use {option} or --no-{setting.name}")
-    if re.search(r"[\x00-\x1f\x7f]", text):
+    if not text.isprintable():  # control characters, and U+0085, U+2028, U+2029 that YAML reads as line breaks
         raise bad_input(f"{option}: the value contains a control character")
     if output in (Format.ENV, Format.DROPIN) and re.search(r"\s", text):
         raise bad_input(
