@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
-from typer._click.exceptions import ClickException  # typer 0.28 vendors click (pinned in pyproject)
+from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer 0.28 vendors click (pinned)
 from typer.core import TyperGroup
 
 from k8snode import __version__
@@ -30,6 +30,8 @@ class _Edge(TyperGroup):
         argv = list(sys.argv[1:] if args is None else args)
         try:
             code = super().main(argv, prog_name or "k8snode", complete_var, False, windows_expand_args, **extra)
+        except NoArgsIsHelpError:  # `k8snode`, `k8snode ipvs`: the help was asked for, and printed
+            sys.exit(0)
         except ClickException as error:
             usage_error(argv, error.format_message())
         except ValueError as error:  # raised while converting an option, e.g. a path with a NUL byte

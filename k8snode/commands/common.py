@@ -12,6 +12,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from k8snode.core import console
 from k8snode.core.errors import ExitCode, K8snodeError
 from k8snode.core.result import Result
 
@@ -67,7 +68,7 @@ def execute(command: str, action: Callable[[], Result], show: Show, *, json_outp
         if result.error is None:
             show(result)
         for warning in result.warnings:
-            print(f"k8snode: warning: {warning}", file=sys.stderr)
+            print(f"k8snode: warning: {console.clean(warning)}", file=sys.stderr)
     if result.error is not None:
         print(f"k8snode: error: {one_line(result.error)}", file=sys.stderr)
     raise typer.Exit(int(result.exit_code))
@@ -96,6 +97,7 @@ def usage_error(argv: list[str], message: str) -> NoReturn:
 
 
 def one_line(message: str) -> str:
+    from k8snode.core.console import clean
     from k8snode.core.secrets import redact
 
-    return redact(" ".join(message.split()))
+    return clean(redact(" ".join(message.split())))

@@ -260,9 +260,12 @@ def render(
 
 def _package_placeholder(content: bytes) -> bool:
     """The kubelet packages ship /etc/default/kubelet (or /etc/sysconfig/kubelet) holding only an empty
-    ``KUBELET_EXTRA_ARGS=``; replacing that is the point of ``--format env``, so it needs no --force."""
-    lines = [line.strip() for line in content.decode(errors="replace").splitlines()]
-    return [line for line in lines if line and not line.startswith("#")] in ([], ["KUBELET_EXTRA_ARGS="])
+    ``KUBELET_EXTRA_ARGS=``; replacing that is the point of ``--format env``, so it needs no --force. Neither does
+    an empty file; a file of comments only does."""
+    lines = [line.strip() for line in content.decode(errors="replace").splitlines() if line.strip()]
+    if not lines:  # an empty file holds nothing to lose; one with only comments holds someone's notes
+        return True
+    return [line for line in lines if not line.startswith("#")] == ["KUBELET_EXTRA_ARGS="]
 
 
 def _flag_at(setting: Setting, version: Version) -> str:
