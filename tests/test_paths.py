@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import CONSOLE_SCRIPT
 from fakes import make_node, snapshot, write
 
 OUT = "/etc/kubernetes/init-config.yaml"
@@ -164,3 +168,29 @@ def test_internal_errors_under_debug_do_not_ask_for_debug(cli, node, monkeypatch
     assert "rerun with --debug" in plain.stderr
     assert debug.exit_code == 3 and "internal error: RuntimeError: boom" in debug.stderr
     assert "rerun with --debug" not in debug.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching to another user needs root (CI runs as root)")
+def test_a_non_root_user_writes_into_their_own_directory_without_an_internal_error(k8snode):
+    home = Path(tempfile.mkdtemp(prefix="k8snode-nobody-"))  # under /tmp: pytest's tmp_path is private to root
+    home.chmod(0o755)
+    os.chown(home, 65534, 65534)
+    try:
+        env = {key: value for key, value in os.environ.items() if key != "XDG_RUNTIME_DIR"}
+        as_nobody = ["--reuid", "65534", "--regid", "65534", "--clear-groups", "--"]
+        for argv, name in (
+            (["kubelet-flags", "--out", str(home / "flags")], "flags"),
+            (["kubeadm-config", "--advertise-address", "192.0.2.10", "--out", str(home / "init.yaml")], "init.yaml"),
+        ):
+            done = subprocess.run(
+                ["setpriv", *as_nobody, str(CONSOLE_SCRIPT), *argv],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
+            )
+            assert done.returncode == 0, done.stderr
+            assert "internal error" not in done.stderr
+            assert (home / name).stat().st_uid == 65534
+    finally:
+        shutil.rmtree(home)

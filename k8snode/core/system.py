@@ -108,6 +108,8 @@ class System:
             parent = self._open_parent(target)
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as error:
+            raise K8snodeError(f"cannot read {target}: {error.strerror or error}") from error
         try:
             fd = os.open(real.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=parent)
         except FileNotFoundError:
@@ -122,7 +124,10 @@ class System:
         return read_regular(fd, str(target), limit)
 
     def is_symlink(self, target: str | PurePosixPath) -> bool:
-        return self.path(target).is_symlink()
+        try:
+            return self.path(target).is_symlink()
+        except OSError as error:  # a directory on the way the caller may not search
+            raise K8snodeError(f"cannot reach {target}: {error.strerror or error}") from error
 
     def owner_and_mode(self, target: str | PurePosixPath) -> tuple[int, int]:
         """The uid that owns ``target`` and its permission bits (the link itself, for a symlink)."""
@@ -132,8 +137,10 @@ class System:
     def mode(self, target: str | PurePosixPath) -> int | None:
         try:
             return self.path(target).lstat().st_mode & 0o7777
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as error:
+            raise K8snodeError(f"cannot reach {target}: {error.strerror or error}") from error
 
     def write_atomic(self, target: str | PurePosixPath, content: bytes, mode: int) -> None:
         """Write ``content`` so that readers see the old file or the new one, never a mix.

@@ -233,6 +233,8 @@ def _check_characters(options: Options) -> None:
     """Values become YAML scalars and words of the header: a control character or a line separator (U+0085,
     U+2028, U+2029, which YAML readers take as line breaks) in one could inject a key; refuse them."""
     for name, value in vars(options).items():
+        if name in ("out", "patch"):  # file names: core.system.check_name decides, and the header escapes them
+            continue
         for text in value if isinstance(value, tuple) else (value,):
             if isinstance(text, str) and not text.isprintable():
                 bad = next(c for c in text if not c.isprintable())
