@@ -6,7 +6,8 @@ import re
 from typing import Any
 
 TOKEN = re.compile(r"[a-z0-9]{6}\.[a-z0-9]{16}")
-"""kubeadm's bootstrap token form (cmd/kubeadm/app/apis/bootstraptoken BootstrapTokenPattern); use fullmatch."""
+"""The bootstrap token form: BootstrapTokenPattern in kubernetes staging/src/k8s.io/cluster-bootstrap/token/api/
+types.go is anchored with \\A and \\z, so a trailing newline does not match: use fullmatch, never ``$``."""
 _TOKEN_SHAPED = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{6}\.[A-Za-z0-9]{16}(?![A-Za-z0-9])")
 REDACTED = "<redacted>"
 PLACEHOLDER_TOKEN = "abcdef.0123456789abcdef"  # noqa: S105 - kubeadm's well-known placeholder, public and never redacted
