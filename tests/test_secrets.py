@@ -52,7 +52,7 @@ def test_the_token_of_a_patch_source_is_not_in_the_diff(cli, node):
 
 def test_a_token_with_a_trailing_newline_is_refused(cli, node):
     run = cli("kubeadm-config", "--token", OLD + "\n", "--root", str(node))
-    assert run.exit_code == 2 and "is not a bootstrap token" in run.stderr
+    assert run.exit_code == 2 and "--token" in run.stderr
     assert OLD not in run.stderr
 
 

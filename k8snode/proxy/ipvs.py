@@ -293,7 +293,7 @@ def _problems(system: System, kernel: Kernel, modules: list[ModulePlan]) -> list
     if not missing:
         return []
     evidence = [config_evidence(system, kernel, _config_option(name)) for name in missing]
-    because = "; ".join(e for e in evidence if e)
+    because = "; ".join(e for e in evidence if e and "absent" not in e)
     because = f" ({because})" if because else ""
     if not kernel.modular:
         return [
