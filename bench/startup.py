@@ -44,6 +44,11 @@ def main() -> None:
     runs = parser.parse_args().runs
     with tempfile.TemporaryDirectory() as scratch:
         root = make_root(Path(scratch) / "root", "deb12-6.1")
+        flags_env = root.path / "var/lib/kubelet/kubeadm-flags.env"
+        flags_env.parent.mkdir(parents=True, exist_ok=True)
+        flags_env.write_text(
+            'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///run/containerd/containerd.sock"\n'
+        )
         env = {**root.env(), "PYTHONDONTWRITEBYTECODE": "0"}
         cases = {
             "python -c pass": [PYTHON, "-c", "pass"],
@@ -58,6 +63,7 @@ def main() -> None:
                 "192.0.2.10",
             ],
             "kubelet-flags": [K8SNODE, "kubelet-flags"],
+            "kubelet-flags lint --json": [K8SNODE, "kubelet-flags", "lint", "--json", "--root", str(root.path)],
         }
         results = {name: measure(argv, runs, env) for name, argv in cases.items()}
     base = results["python -c pass"][0]

@@ -46,11 +46,12 @@ app = typer.Typer(
     name="k8snode",
     help="Prepare Linux hosts to become Kubernetes nodes.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion/--show-completion: no start-up cost (bench/completion.py)
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 app.add_typer(ipvs.app, name="ipvs")
-app.command("kubelet-flags")(kubelet_flags.command)
+app.add_typer(kubelet_flags.app, name="kubelet-flags")
 app.add_typer(probe.app, name="probe")
 app.command("doctor")(doctor.command)
 app.command("kubeadm-config")(kubeadm_config.command)

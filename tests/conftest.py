@@ -18,6 +18,15 @@ from typer.testing import CliRunner
 from k8snode.cli import app
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "k8snode"
+NOT_QUICK = {"vm", "truth", "ansible", "slow", "heavy"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before the mark plugin selects with -m
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``pytest -m quick``, the developer's loop: every test that needs no VM, no truth build, no Ansible, no time."""
+    for item in items:
+        if not NOT_QUICK & {mark.name for mark in item.iter_markers()}:
+            item.add_marker(pytest.mark.quick)
 
 
 @dataclass
@@ -34,8 +43,10 @@ class Run:
 def fake_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeRoot]:
     """Factory: a fake root for a kernel from fakes.KERNELS, with its fake modprobe first on PATH."""
 
-    def make(kernel: KernelSpec | str = "deb12-6.1", *, systemd: bool = True, name: str = "root") -> FakeRoot:
-        root = make_root(tmp_path / name, kernel, systemd=systemd)
+    def make(
+        kernel: KernelSpec | str = "deb12-6.1", *, systemd: bool = True, sysconfig: bool = True, name: str = "root"
+    ) -> FakeRoot:
+        root = make_root(tmp_path / name, kernel, systemd=systemd, sysconfig=sysconfig)
         monkeypatch.setenv("PATH", f"{root.bin}{os.pathsep}{os.environ['PATH']}")
         return root
 
@@ -47,8 +58,8 @@ def cli() -> Callable[..., Run]:
     """Run k8snode in-process through Typer's CliRunner (the same edge as the console script)."""
     runner = CliRunner()
 
-    def run(*args: str) -> Run:
-        result = runner.invoke(app, list(args), catch_exceptions=False)
+    def run(*args: str, stdin: str | bytes | None = None) -> Run:
+        result = runner.invoke(app, list(args), input=stdin, catch_exceptions=False)
         return Run(result.exit_code, result.stdout, result.stderr)
 
     return run
@@ -58,8 +69,10 @@ def cli() -> Callable[..., Run]:
 def k8snode() -> Callable[..., Run]:
     """Run the installed console script in a subprocess."""
 
-    def run(*args: str, env: dict[str, str] | None = None) -> Run:
-        done = subprocess.run([str(CONSOLE_SCRIPT), *args], capture_output=True, text=True, env=env, timeout=60)
+    def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Run:
+        done = subprocess.run(
+            [str(CONSOLE_SCRIPT), *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
+        )
         return Run(done.returncode, done.stdout, done.stderr)
 
     return run

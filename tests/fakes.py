@@ -112,8 +112,9 @@ def snapshot(root: Path) -> dict[str, tuple[int, int, bytes]]:
     return state
 
 
-def make_root(path: Path, kernel: KernelSpec | str, *, systemd: bool = True) -> FakeRoot:
-    """Build a fake root at ``path`` for ``kernel``, with a fake modprobe in ``path/fakebin``."""
+def make_root(path: Path, kernel: KernelSpec | str, *, systemd: bool = True, sysconfig: bool = True) -> FakeRoot:
+    """Build a fake root at ``path`` for ``kernel``, with a fake modprobe in ``path/fakebin``; ``systemd`` adds
+    /etc/modules-load.d, ``sysconfig`` /etc/sysconfig (the RHEL and SUSE families; Debian has none)."""
     spec = KERNELS[kernel] if isinstance(kernel, str) else kernel
     write(path / "proc/sys/kernel/osrelease", spec.release + "\n")
     if spec.modular:
@@ -131,6 +132,8 @@ def make_root(path: Path, kernel: KernelSpec | str, *, systemd: bool = True) -> 
         write(moddir / "modules.builtin", "".join(f"{_ko(name, xz=False)}\n" for name in spec.builtin))
     if systemd:
         (path / "etc/modules-load.d").mkdir(parents=True, exist_ok=True)
+    if sysconfig:
+        (path / "etc/sysconfig").mkdir(parents=True, exist_ok=True)
     (path / "run").mkdir(exist_ok=True)
     fakebin = path / "fakebin"
     fakebin.mkdir(exist_ok=True)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import typer.main
+from fakes import add_network
 
 from k8snode.cli import app
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+REPO_ROOT = Path(__file__).resolve().parent.parent
+README = (REPO_ROOT / "README.md").read_text()
 
 
 def commands() -> list[tuple[str, object]]:
@@ -40,3 +44,118 @@ def test_every_command_and_option_has_help():
 
 def test_readme_names_every_command():
     assert [name for name, _ in commands() if f"k8snode {name}" not in README] == []
+
+
+def test_the_license_file_is_the_apache_2_0_text_pyproject_names():
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "LICENSE").read_text()
+    assert '\nlicense = "Apache-2.0"\n' in (root / "pyproject.toml").read_text()
+    assert " ".join(text.split()[:4]) == "Apache License Version 2.0,"
+    assert "END OF TERMS AND CONDITIONS" in text and len(text.splitlines()) == 202
+
+
+def test_help_piped_shows_default_urls_in_full(k8snode):
+    run = k8snode("doctor", "--help")
+    assert run.exit_code == 0
+    text = " ".join(run.stdout.split())
+    for url in ("http://127.0.0.1:10248/healthz", "http://127.0.0.1:10256/healthz", "http://127.0.0.1:10249"):
+        assert f"{url}]" in text
+    assert "…" not in run.stdout
+
+
+def test_docs_cli_md_is_what_the_generator_writes_from_the_app():
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("gen_cli_docs", root / "tools/gen_cli_docs.py")
+    assert spec is not None and spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    current = (root / "docs/cli.md").read_text()
+    assert current == generator.render(), "docs/cli.md is stale: run .venv/bin/python tools/gen_cli_docs.py"
+    assert [line for line in current.splitlines() if line.startswith("## ")] == [
+        f"## k8snode {name}".rstrip() for name in generator.command_names()
+    ]
+
+
+def test_shell_completion_is_offered_and_completes_commands_and_options(k8snode):
+    shown = k8snode("--show-completion", "bash")
+    assert shown.exit_code == 0
+    assert "complete -o default -F _k8snode_completion k8snode" in shown.stdout
+    env = {"PATH": "/usr/bin:/bin", "_K8SNODE_COMPLETE": "complete_bash"}
+    command = k8snode(env={**env, "COMP_WORDS": "k8snode ip", "COMP_CWORD": "1"})
+    assert (command.exit_code, command.stdout.split()) == (0, ["ipvs"])
+    option = k8snode(env={**env, "COMP_WORDS": "k8snode kubeadm-config --proxy-m", "COMP_CWORD": "2"})
+    assert (option.exit_code, option.stdout.split()) == (0, ["--proxy-mode"])
+
+
+DOCS = [REPO_ROOT / "README.md", REPO_ROOT / "ansible/roles/k8snode/README.md"]
+INLINE_EXAMPLE = re.compile(r"`(k8snode [^`]+)`")
+FENCED_EXAMPLE = re.compile(r"(?:^|&& )\.venv/bin/(k8snode [^&\n]+)", re.M)
+PLACEHOLDER = re.compile(r"\[|\.\.\.|<|\\\||\b[A-Z][A-Z:_]*\b")
+NOT_RUN = {"--install-completion"}  # it edits the user's shell start-up file
+
+
+def doc_examples() -> list[tuple[str, str]]:
+    """(document, command line) for every k8snode command a document shows, inline or in a shell block."""
+    found = []
+    for doc in DOCS:
+        text = doc.read_text()
+        for pattern in (INLINE_EXAMPLE, FENCED_EXAMPLE):
+            found += [(doc.name, match.strip().replace("\\|", "|")) for match in pattern.findall(text)]
+    return found
+
+
+def resolve(words: list[str]) -> tuple[object, list[str]]:
+    """The click command the words name, and every --option word given to it."""
+    command = typer.main.get_command(app)
+    rest = list(words[1:])
+    while rest and rest[0] in getattr(command, "commands", {}):
+        command = command.commands[rest.pop(0)]  # type: ignore[attr-defined]
+    return command, re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", " ".join(rest))
+
+
+def test_every_option_a_document_names_in_a_k8snode_example_exists():
+    unknown = []
+    for doc, line in doc_examples():
+        if line.startswith("k8snode ... "):  # any command
+            continue
+        for part in line.split(" | "):
+            command, options = resolve(part.split())
+            known = {opt for param in command.params for opt in [*param.opts, *param.secondary_opts]}  # type: ignore[attr-defined]
+            unknown += [f"{doc}: {line}: {option}" for option in options if option not in known]
+    assert doc_examples() and unknown == []
+
+
+def test_every_concrete_k8snode_example_in_the_docs_runs(cli, fake_root):
+    root = fake_root("deb12-6.1")
+    add_network(root.path, "192.0.2.10")
+    ran = []
+    for doc, line in doc_examples():
+        if PLACEHOLDER.search(line.replace("k8snode ", "")) or NOT_RUN & set(line.split()):
+            continue
+        stdin = None
+        for part in line.split(" | "):
+            words = part.split()[1:]
+            command, _ = resolve(part.split())
+            if any(param.required for param in command.params if param.param_type_name == "argument"):  # type: ignore[attr-defined]
+                break  # the command's name in a sentence ("`k8snode validate`"), not an example
+            if "--root" in {opt for param in command.params for opt in param.opts}:  # type: ignore[attr-defined]
+                words += ["--root", str(root.path)]
+            run = cli(*words, stdin=stdin)
+            assert run.exit_code in (0, 1), f"{doc}: {line}: exit {run.exit_code}: {run.stderr}"
+            stdin = run.stdout
+        else:
+            ran.append(line)
+    assert "k8snode kubeadm-config --print-defaults | k8snode kubeadm-config --patch -" in ran
+    assert "k8snode ipvs check" in ran
+
+
+def test_the_roles_option_examples_are_real_kubelet_flags_options(cli):
+    text = (REPO_ROOT / "ansible/roles/k8snode/README.md").read_text()
+    examples = re.findall(r"`k8snode_kubelet_flags_options` \| `\{\}` \| [^|]*`(\{[^`]+\})`", text)
+    assert examples
+    for example in examples:
+        words = [f"--{name}={value}" for name, value in json.loads(example).items()]
+        run = cli("kubelet-flags", *words)
+        assert run.exit_code == 0, f"{example}: {run.stderr}"

@@ -156,6 +156,7 @@ HEALTHY_IPVS = {
     "binaries": "ok",
     "kubelet-health": "ok",
     "kube-proxy-health": "ok",
+    "kubelet-flags": "skip",
     "proxy-mode": "ok",
     "ipvs-deprecation": "warn",
     "ipvs-state": "ok",
@@ -219,6 +220,29 @@ def test_an_unloaded_module_fails_and_names_the_fix(cli, node):
         "not present: ip_vs_sh",
         "run: k8snode ipvs enable",
     )
+
+
+def test_missing_persistence_files_warn_while_the_loaded_modules_pass(cli, node):
+    """ipvs check exits 1 for missing persistence files; doctor still keeps modules and persistence apart."""
+    (node.root.path / "etc/modules-load.d/ipvs.conf").unlink()
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert run.exit_code == 0
+    assert statuses(checks) == {**HEALTHY_IPVS, "persistence": "warn"}
+    assert checks["persistence"]["detail"] == (
+        "modules would not load at boot: /etc/modules-load.d/ipvs.conf (would-create)"
+    )
+
+
+def test_piped_output_keeps_every_cell_whole_on_one_line(cli, node):
+    (node.root.path / "etc/modules-load.d/ipvs.conf").unlink()
+    (node.root.path / "etc/sysconfig/modules/ipvs.modules").unlink()
+    run = cli("doctor", "--proxy-mode", "ipvs", "--root", str(node.root.path), *node.urls)
+    detail = (
+        "modules would not load at boot: /etc/sysconfig/modules/ipvs.modules (would-create), "
+        "/etc/modules-load.d/ipvs.conf (would-create)"
+    )
+    assert any(detail in line and "run: k8snode ipvs enable" in line for line in run.stdout.splitlines()), run.stdout
+    assert "…" not in run.stdout
 
 
 def test_the_wrong_proxy_mode_served_by_kube_proxy_fails(cli, node, kube_proxy):
@@ -328,7 +352,7 @@ def test_human_report_is_grouped_by_area(cli, node):
     lines = run.stdout.splitlines()
     firsts = [line.split("│")[1].strip() for line in lines if line.startswith("│") and line.split("│")[1].strip()]
     assert firsts == ["kernel", "sysctl", "host", "components", "kube-proxy"]
-    assert lines[-1] == "9 ok, 1 warn, 1 fail, 1 skip"
+    assert lines[-1] == "9 ok, 1 warn, 1 fail, 2 skip"
 
 
 def test_a_zero_timeout_is_bad_input(cli, node):

@@ -73,6 +73,7 @@ def base_argv(command: str, port: int) -> list[str]:
         "ipvs status": ["ipvs", "status"],
         "kubeadm-config": ["kubeadm-config", "--out", "/etc/kubernetes/new.yaml", "--dry-run"],
         "kubelet-flags": ["kubelet-flags", "--out", "/etc/default/kubelet", "--dry-run"],
+        "kubelet-flags lint": ["kubelet-flags", "lint"],
         "validate": ["validate", "/etc/kubernetes/init.yaml"],
         "doctor": ["doctor", *_nothing_listens()],
         "probe tcp": ["probe", "tcp", f"127.0.0.1:{port}"],
@@ -104,12 +105,14 @@ COMMANDS = [
     "ipvs status",
     "kubeadm-config",
     "kubelet-flags",
+    "kubelet-flags lint",
     "validate",
     "doctor",
     "probe tcp",
 ]
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("command", COMMANDS)
 @settings(max_examples=CASES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())

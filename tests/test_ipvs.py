@@ -72,6 +72,29 @@ def test_enable_loads_one_module_per_modprobe_call_persists_and_check_passes(fak
     assert cli("ipvs", "check", "--root", str(root.path)).exit_code == 0
 
 
+def test_check_is_drift_when_the_modules_are_loaded_but_not_persisted_or_persisted_stale(fake_root, cli):
+    root = fake_root("deb12-6.1")
+    assert cli("ipvs", "enable", "--persist", "none", "--root", str(root.path)).exit_code == 0
+    missing = cli("ipvs", "check", "--root", str(root.path), "--json")
+    assert missing.exit_code == 1
+    assert missing.envelope()["error"] is None
+    assert {(m["state"], m["action"]) for m in missing.envelope()["data"]["modules"]} == {("loaded", "none")}
+    assert cli("ipvs", "check", "--root", str(root.path)).stdout.splitlines()[-1] == (
+        "all IPVS modules are present; persistence files not current: "
+        "/etc/sysconfig/modules/ipvs.modules (would-create), /etc/modules-load.d/ipvs.conf (would-create)"
+    )
+    assert cli("ipvs", "enable", "--root", str(root.path)).exit_code == 0
+    current = cli("ipvs", "check", "--root", str(root.path))
+    assert (current.exit_code, current.stdout.splitlines()[-1]) == (
+        0,
+        "all IPVS modules are present; persistence files current",
+    )
+    assert cli("ipvs", "enable", "--scheduler", "wrr", "--persist", "none", "--root", str(root.path)).exit_code == 0
+    stale = cli("ipvs", "check", "--scheduler", "wrr", "--root", str(root.path), "--json")
+    assert stale.exit_code == 1
+    assert {f["action"] for f in stale.envelope()["data"]["files"]} == {"would-update"}
+
+
 def test_enable_twice_changes_nothing_the_second_time(fake_root, cli):
     root = fake_root("deb12-6.1")
     assert cli("ipvs", "enable", "--root", str(root.path)).exit_code == 0
@@ -203,6 +226,16 @@ def test_a_module_modprobe_refuses_fails_with_its_stderr_and_no_persistence(fake
     assert not (root.path / MODULES_LOAD).exists()
 
 
+def test_persist_none_says_nothing_is_persisted(fake_root, cli):
+    root = fake_root("deb12-6.1")
+    run = cli("ipvs", "enable", "--persist", "none", "--root", str(root.path))
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout.splitlines()[-1] == (
+        "loaded ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack; nothing persisted (--persist none): the modules are "
+        "not loaded at the next boot"
+    )
+
+
 @pytest.mark.parametrize(
     ("persist", "systemd", "files"),
     [
@@ -218,6 +251,15 @@ def test_persist_choice(fake_root, cli, persist, systemd, files):
     root = fake_root("deb12-6.1", systemd=systemd)
     assert cli("ipvs", "enable", "--persist", persist, "--root", str(root.path)).exit_code == 0
     assert {f for f in (SYSCONFIG, MODULES_LOAD) if (root.path / f).exists()} == files
+
+
+def test_persist_auto_on_a_debian_host_writes_only_modules_load_d(fake_root, cli):
+    root = fake_root("deb12-6.1", sysconfig=False)
+    run = cli("ipvs", "enable", "--root", str(root.path), "--json")
+    assert run.exit_code == 0, run.stderr
+    assert [f["path"] for f in run.envelope()["data"]["files"]] == [f"/{MODULES_LOAD}"]
+    assert not (root.path / "etc/sysconfig").exists()
+    assert cli("ipvs", "check", "--root", str(root.path)).exit_code == 0
 
 
 def test_usr_lib_modules_load_d_also_means_systemd(fake_root, cli):
@@ -305,6 +347,8 @@ def test_disable_unload_unloads_and_reports_modules_in_use(fake_root, cli):
     }
     assert run.envelope()["warnings"] == ["nf_conntrack is in use and stays loaded"]
     assert not any(name.startswith("ip_vs") for name in root.proc_modules())
+    states = {m["name"]: m["state"] for m in run.envelope()["data"]["modules"]}
+    assert states == {**{name: "available" for name in actions if name != "nf_conntrack"}, "nf_conntrack": "loaded"}
 
 
 def test_junk_lines_in_proc_modules_and_modules_dep_are_ignored(fake_root, cli):

@@ -110,7 +110,7 @@ def test_default_is_v1beta4_with_ipvs_a_random_token_and_the_hosts_address(cli, 
     assert first.stdout.splitlines()[0] == "# Written by k8snode 0.1.0 (k8snode kubeadm-config --proxy-mode ipvs)"
     assert first.stderr == (
         "k8snode: warning: IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495) and Kubernetes v1.37.2 warns "
-        "about it; consider --proxy-mode nftables\n"
+        "about it; consider nftables mode (k8snode kubeadm-config --proxy-mode nftables)\n"
     )
 
 
@@ -272,6 +272,7 @@ def test_out_is_0600_whatever_the_umask_and_idempotent_reusing_the_token(cli, no
         os.umask(old_umask)
     assert first.exit_code == 0, first.stderr
     assert first.envelope()["data"]["action"] == "created" and first.envelope()["changed"] is True
+    assert first.envelope()["data"]["next"] == f"kubeadm init --config {OUT}"
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     content, mtime = target.read_bytes(), target.stat().st_mtime_ns
     second = cli("kubeadm-config", "--out", OUT, "--root", str(node), "--json")
@@ -279,7 +280,8 @@ def test_out_is_0600_whatever_the_umask_and_idempotent_reusing_the_token(cli, no
     assert target.read_bytes() == content and target.stat().st_mtime_ns == mtime
     target.chmod(0o644)  # others could read the token: it is replaced, not reused
     third = cli("kubeadm-config", "--out", OUT, "--root", str(node))
-    assert third.exit_code == 0 and f"{OUT}: updated (mode 0600)" in third.stdout
+    assert third.exit_code == 0
+    assert third.stdout.splitlines()[-2:] == [f"{OUT}: updated (mode 0600)", f"next: kubeadm init --config {OUT}"]
     assert "not reusing the bootstrap token" in third.stderr and "mode 0644" in third.stderr
     assert stat.S_IMODE(target.stat().st_mode) == 0o600 and target.read_bytes() != content
 
@@ -307,7 +309,7 @@ def test_json_never_holds_the_token(cli, node):
         envelope = run.envelope()
         assert sorted(envelope["data"]) == sorted(
             ["path", "api_version", "kubernetes_version", "proxy_mode", "documents"]
-            + (["action"] if "--out" in extra else [])
+            + (["action", "next"] if "--out" in extra else [])
         )
         assert envelope["data"]["documents"] == ["InitConfiguration", "ClusterConfiguration", "KubeProxyConfiguration"]
         token = (
@@ -342,7 +344,8 @@ def test_dry_run_prints_a_redacted_diff_and_touches_nothing(cli, node):
     run = cli("kubeadm-config", "--token", TOKEN, "--out", OUT, "--dry-run", "--root", str(node))
     assert run.exit_code == 0, run.stderr
     assert f"+++ b{OUT}" in run.stdout and "+- token: <redacted>" in run.stdout
-    assert TOKEN not in run.stdout and f"{OUT}: would-create (mode 0600)" in run.stdout
+    assert TOKEN not in run.stdout and run.stdout.splitlines()[-1] == f"{OUT}: would-create (mode 0600)"
+    assert "next:" not in run.stdout
     assert snapshot(node) == before
 
 
@@ -393,7 +396,7 @@ def test_patch_of_real_init_defaults_keeps_comments_order_and_documents(cli, nod
         "k8snode: warning: KubeProxyConfiguration.mode iptables becomes ipvs, k8snode's default; "
         "pass --proxy-mode iptables to keep it",
         "k8snode: warning: IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495) and Kubernetes v1.37.0 warns "
-        "about it; consider --proxy-mode nftables",
+        "about it; consider nftables mode (k8snode kubeadm-config --proxy-mode nftables)",
     ]
     changed = [
         (a, b) for a, b in zip(original.splitlines(), lines[1:], strict=False) if a != b
@@ -525,6 +528,26 @@ def test_v1beta3_for_1_37_needs_migrate_and_converts_to_v1beta4(cli, node):
     )
     write(node / "root/new.yaml", run.stdout)
     assert cli("validate", "/root/new.yaml", "--root", str(node)).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "named_by"),
+    [((), "its kubernetesVersion"), (("--kubernetes-version", "v1.30.0"), "--kubernetes-version")],
+)
+def test_migrate_of_a_file_for_1_30_names_its_release_and_the_version_to_give(cli, node, extra, named_by):
+    write(node / "root/old.yaml", V1BETA3.replace("kubernetesVersion: v1.37.0", "kubernetesVersion: v1.30.0"))
+    before = snapshot(node)
+    run = cli("kubeadm-config", "--patch", "/root/old.yaml", "--migrate", *extra, "--root", str(node))
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == (
+        "k8snode: error: --migrate converts /root/old.yaml to kubeadm.k8s.io/v1beta4, which kubeadm reads from 1.31 "
+        f"on, but the file is for Kubernetes v1.30.0 ({named_by}); add --kubernetes-version v1.31 or later "
+        "(such as v1.37.2) to migrate it\n"
+    )
+    assert snapshot(node) == before
+    migrated = cli("kubeadm-config", "--patch", "/root/old.yaml", "--migrate", "--kubernetes-version", "v1.31.0",
+                   "--root", str(node))  # fmt: skip
+    assert migrated.exit_code == 0, migrated.stderr
 
 
 def test_migrate_moves_timeouts_into_init_and_join_as_kubeadm_config_migrate_does(cli, node):

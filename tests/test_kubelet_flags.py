@@ -33,7 +33,7 @@ CONFIG_ADVICE = "in the KubeletConfiguration file (--config) instead; --format c
 
 
 def flags(cli, *args):
-    run = cli("kubelet-flags", *args, "--json")
+    run = cli("kubelet-flags", "--format", "flags", *args, "--json")
     assert run.exit_code == 0, run.stdout
     return run.envelope()["data"]
 
@@ -133,7 +133,7 @@ SETTINGS_BY_VERSION = {
     ],
 )
 def test_each_setting_across_versions(cli, options, version, outcome):
-    run = cli("kubelet-flags", *options, "--kubernetes-version", version, "--json")
+    run = cli("kubelet-flags", "--format", "flags", *options, "--kubernetes-version", version, "--json")
     if outcome in (ALLOWED, DEPRECATED):
         assert run.exit_code == 0, run.stdout
         data = run.envelope()["data"]
@@ -155,7 +155,15 @@ def test_static_pod_path_prints_as_config_for_a_1_3_kubelet_and_as_pod_manifest_
 
 
 def test_api_servers_before_removal_is_printed_with_a_warning_naming_the_replacement(cli):
-    run = cli("kubelet-flags", "--api-server", "https://a:6443,https://b:6443", "--kubernetes-version", "v1.5.8")
+    run = cli(
+        "kubelet-flags",
+        "--format",
+        "flags",
+        "--api-server",
+        "https://a:6443,https://b:6443",
+        "--kubernetes-version",
+        "v1.5.8",
+    )
     assert (run.exit_code, run.stdout) == (0, "--api-servers=https://a:6443,https://b:6443\n")
     assert run.stderr == (
         "k8snode: warning: --api-servers is deprecated since kubelet 1.4 and removed in 1.8: use --kubeconfig instead\n"
@@ -164,7 +172,7 @@ def test_api_servers_before_removal_is_printed_with_a_warning_naming_the_replace
 
 def test_manifest_url_header_takes_one_header_before_1_9(cli):
     two = ["--manifest-url-header", "X-Node:a,X-Zone:b"]
-    run = cli("kubelet-flags", *two, "--kubernetes-version", "v1.8.15")
+    run = cli("kubelet-flags", "--format", "flags", *two, "--kubernetes-version", "v1.8.15")
     assert run.exit_code == 2
     assert run.stderr == (
         "k8snode: error: --manifest-url-header: kubelet 1.8 takes one value here (a comma-separated list from 1.9), "
@@ -177,7 +185,7 @@ def test_manifest_url_header_takes_one_header_before_1_9(cli):
 
 def test_node_ip_takes_a_dual_stack_pair_from_1_20(cli):
     pair = ["--node-ip", "192.0.2.10,2001:db8::10"]
-    run = cli("kubelet-flags", *pair, "--kubernetes-version", "v1.19.16")
+    run = cli("kubelet-flags", "--format", "flags", *pair, "--kubernetes-version", "v1.19.16")
     assert run.exit_code == 2
     assert "--node-ip: kubelet 1.19 takes one value here (a comma-separated list from 1.20)" in run.stderr
     assert flags(cli, *pair, "--kubernetes-version", "v1.20.0")["flags"] == ["--node-ip=192.0.2.10,2001:db8::10"]
@@ -192,7 +200,7 @@ def test_node_ip_takes_a_dual_stack_pair_from_1_20(cli):
     ],
 )
 def test_node_labels_in_the_kubernetes_namespaces_are_refused_from_1_16(cli, labels, refused):
-    run = cli("kubelet-flags", "--node-labels", labels, "--kubernetes-version", "v1.16.15")
+    run = cli("kubelet-flags", "--format", "flags", "--node-labels", labels, "--kubernetes-version", "v1.16.15")
     assert run.exit_code == 2
     assert run.stderr == (
         f"k8snode: error: --node-labels: kubelet 1.16 refuses {refused}: in the kubernetes.io and k8s.io namespaces "
@@ -225,7 +233,7 @@ def test_bootstrap_kubeconfig_uses_the_experimental_flag_before_1_7(cli):
 
 
 def test_register_node_and_status_frequency_print_with_deprecation_warnings_for_1_37(cli):
-    run = cli("kubelet-flags", "--register-node", "--node-status-update-frequency", "10s")
+    run = cli("kubelet-flags", "--format", "flags", "--register-node", "--node-status-update-frequency", "10s")
     assert run.exit_code == 0
     assert run.stdout == "--register-node=true\n--node-status-update-frequency=10s\n"
     assert run.stderr == (
@@ -248,7 +256,7 @@ def test_format_config_prints_the_equivalent_kubelet_configuration(cli):
 
 
 def test_api_server_for_1_37_fails_naming_1_8_and_kubeconfig(cli, tmp_path):
-    run = cli("kubelet-flags", "--api-server", "https://x:6443", "--kubernetes-version", "v1.37.1")
+    run = cli("kubelet-flags", "--format", "flags", "--api-server", "https://x:6443", "--kubernetes-version", "v1.37.1")
     assert run.exit_code == 2
     assert run.stdout == ""
     assert run.stderr == (
@@ -309,7 +317,7 @@ WORDS = [
 
 
 def test_format_flags(cli):
-    run = cli("kubelet-flags", *EVERYTHING)
+    run = cli("kubelet-flags", "--format", "flags", *EVERYTHING)
     assert run.exit_code == 0
     assert run.stdout == "".join(f"{word}\n" for word in WORDS)
     assert run.stderr.count("is deprecated since kubelet") == 8
@@ -433,7 +441,14 @@ def test_format_config_before_1_10_is_refused(cli, version):
 
 def test_json_envelope_holds_flags_config_and_deprecations(cli):
     envelope = cli(
-        "kubelet-flags", "--manifest-url", "https://c.example/p", "--node-ip", "192.0.2.1", "--json"
+        "kubelet-flags",
+        "--format",
+        "flags",
+        "--manifest-url",
+        "https://c.example/p",
+        "--node-ip",
+        "192.0.2.1",
+        "--json",
     ).envelope()
     assert list(envelope) == ["schema", "command", "ok", "changed", "data", "warnings", "error"]
     assert envelope["command"] == "kubelet-flags" and envelope["changed"] is False
@@ -470,7 +485,7 @@ def test_go_durations_are_accepted(cli, value):
     ],
 )
 def test_go_duration_rejects_are_bad_input(cli, value, reason):
-    run = cli("kubelet-flags", "--http-check-frequency", value)
+    run = cli("kubelet-flags", "--format", "flags", "--http-check-frequency", value)
     assert run.exit_code == 2 and run.stdout == ""
     assert run.stderr.startswith(f"k8snode: error: --http-check-frequency: {reason}")
     assert run.stderr.endswith("; use Go duration syntax such as 10s, 1m30s or 500ms\n")
@@ -522,7 +537,9 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, tmp_path, options,
 
 
 def test_a_version_newer_than_the_catalog_follows_it_with_a_warning(cli):
-    run = cli("kubelet-flags", "--kubernetes-version", "v1.38.0-alpha.1", "--kubeconfig", "/k", "--json")
+    run = cli(
+        "kubelet-flags", "--format", "flags", "--kubernetes-version", "v1.38.0-alpha.1", "--kubeconfig", "/k", "--json"
+    )
     assert run.envelope()["data"]["flags"] == ["--kubeconfig=/k"]
     assert run.envelope()["warnings"] == ["k8snode's catalog ends at kubelet 1.37; flags for 1.38 follow it"]
 
@@ -743,3 +760,35 @@ def test_import_of_the_cli_stays_free_of_heavy_modules():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
     assert done.stdout == "[]\n"
+
+
+def test_the_default_for_a_kubelet_with_a_config_file_is_the_config_form_without_warnings(cli):
+    run = cli("kubelet-flags")
+    assert (run.exit_code, run.stderr) == (0, "")
+    assert run.stdout == (
+        "apiVersion: kubelet.config.k8s.io/v1beta1\n"
+        "kind: KubeletConfiguration\n"
+        "registerNode: true\n"
+        "nodeStatusUpdateFrequency: 10s\n"
+        "staticPodPath: /etc/kubernetes/manifests\n"
+        "fileCheckFrequency: 20s\n"
+        "# Flag-only settings, for /etc/default/kubelet or /etc/sysconfig/kubelet; add --config=PATH naming the file "
+        "above:\n"
+        'KUBELET_EXTRA_ARGS="--kubeconfig=/etc/kubernetes/kubelet.conf"\n'
+    )
+    assert cli("kubelet-flags", "--kubernetes-version", "v1.10.0", "--json").envelope()["data"]["format"] == "config"
+
+
+def test_the_default_before_1_10_and_an_explicit_format_flags_is_the_seeds_flag_set(cli):
+    seed = [
+        "--register-node=true",
+        "--kubeconfig=/etc/kubernetes/kubelet.conf",
+        "--node-status-update-frequency=10s",
+        "--pod-manifest-path=/etc/kubernetes/manifests",
+        "--file-check-frequency=20s",
+    ]
+    old = cli("kubelet-flags", "--kubernetes-version", "v1.9.11")
+    assert (old.exit_code, old.stdout.splitlines(), old.stderr) == (0, seed, "")
+    explicit = cli("kubelet-flags", "--format", "flags")
+    assert (explicit.exit_code, explicit.stdout.splitlines()) == (0, seed)
+    assert explicit.stderr.count("is deprecated since kubelet") == 4

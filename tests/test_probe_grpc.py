@@ -104,9 +104,22 @@ def test_without_the_extra_exit_2_with_the_install_hint(cli, monkeypatch):
     monkeypatch.setitem(sys.modules, "grpc", None)  # import grpc now raises ImportError
     run = cli("probe", "grpc", "127.0.0.1:50051", "--json")
     assert run.exit_code == 2
-    hint = "k8snode probe grpc needs the grpc extra: pip install 'k8snode[grpc]' (grpcio, grpcio-health-checking)"
+    hint = (
+        "k8snode probe grpc needs the grpc extra (grpcio, grpcio-health-checking): "
+        f"{sys.executable} -m pip install 'k8snode[grpc]'"
+    )
     assert run.envelope()["error"] == {"message": hint, "exit_code": 2}
     assert run.stderr == f"k8snode: error: {hint}\n"
+
+
+def test_under_pipx_the_hint_is_pipx_inject():
+    from k8snode.health.grpc_probe import install_hint
+
+    home = "/home/u/.local/share/pipx/venvs/k8snode"
+    assert install_hint(home, f"{home}/bin/python").endswith(": pipx inject k8snode grpcio grpcio-health-checking")
+    assert install_hint("/opt/k8snode", "/opt/k8snode/bin/python").endswith(
+        ": /opt/k8snode/bin/python -m pip install 'k8snode[grpc]'"
+    )
 
 
 def test_only_probe_grpc_imports_grpc():

@@ -227,7 +227,7 @@ def test_ipvs_from_1_35_warns_and_suggests_nftables(check):
     assert new.exit_code == 0
     assert new.envelope()["warnings"] == [
         "IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495) and Kubernetes v1.35.0 warns about it; "
-        "consider --proxy-mode nftables"
+        "consider nftables mode (k8snode kubeadm-config --proxy-mode nftables)"
     ]
 
 
@@ -293,6 +293,11 @@ def test_the_target_version_comes_from_the_file_when_not_given(check):
             "a: [1, 2\n",
             "k8snode: error: /cfg.yaml is not valid YAML at line 2: expected ',' or ']', but got '<stream end>'\n",
         ),
+        (
+            "a: 1\n\x00\x01binary",
+            "k8snode: error: /cfg.yaml is not a text file: it holds the control character 0x00 at character 5; "
+            "give a YAML kubeadm configuration\n",
+        ),
     ],
 )
 def test_unreadable_input_is_exit_2(cli, tmp_path, text, message):
@@ -320,7 +325,7 @@ def _alias_bomb() -> str:
 HOSTILE = {
     "alias bomb": (_alias_bomb(), 2, "expands to more than 100000 values through YAML aliases"),
     "50 MB": ("kind: ClusterConfiguration\nclusterName: " + "x" * (50 << 20) + "\n", 2, "at most 1 MiB"),
-    "binary junk": (bytes(range(256)).decode("latin-1") * 40, 2, "is not UTF-8 text"),
+    "binary junk": (bytes(range(256)).decode("latin-1") * 40, 2, "is not a text file"),
     "duplicate keys": (
         "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nclusterName: a\nclusterName: b\n",
         2,
@@ -359,3 +364,27 @@ def test_hostile_files_are_refused_quickly_in_one_line_and_change_nothing(cli, t
         )
         assert patched.exit_code == 2 and message in patched.stderr and patched.stderr.count("\n") == 1
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "---\n# nothing\n---\n"])
+def test_an_empty_or_comment_only_file_is_not_a_kubeadm_configuration(check, text):
+    run = check(text, "--json")
+    assert run.exit_code == 1
+    assert run.envelope()["data"]["problems"] == [
+        "file: holds no YAML document (empty, or only comments): a kubeadm configuration needs at least an "
+        "InitConfiguration or ClusterConfiguration"
+    ]
+
+
+def test_problems_are_listed_in_file_order(check):
+    text = """\
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+bootstrapTokens:
+- token: not-a-token
+localAPIEndpoint:
+  advertiseAddres: 192.0.2.10
+"""
+    run = check(text, "--json")
+    assert run.exit_code == 1
+    assert [problem.split(":")[0] for problem in run.envelope()["data"]["problems"]] == ["line 4", "line 6"]

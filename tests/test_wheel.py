@@ -8,9 +8,12 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.heavy
 def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path, fake_root):
     dist = tmp_path / "dist"
     subprocess.run(
@@ -22,7 +25,9 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path, fake_root):
     assert {
         "k8snode/templates/kubeadm/v1beta4.yaml.j2",
         "k8snode/core/schemas/kubeadm.k8s.io_v1beta4_InitConfiguration.json",
+        "k8snode/kubeadm/data/init-defaults/v1.37.2.yaml",
     } <= set(names)
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run([str(venv / "bin/pip"), "install", "-q", str(wheel)], check=True, capture_output=True)

@@ -11,7 +11,7 @@ from k8snode.commands.common import Debug, Json, Root, execute
 from k8snode.commands.ipvs import Scheduler, SchedulerOption
 from k8snode.core import console
 from k8snode.core.durations import duration, parse_duration
-from k8snode.core.errors import bad_input
+from k8snode.core.errors import K8snodeError, bad_input
 from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.proxy.modes import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
@@ -31,6 +31,17 @@ def command(
         str, typer.Option("--kube-proxy-metrics", help="kube-proxy's metrics address; /proxyMode is read there.")
     ] = KUBE_PROXY_METRICS,
     timeout: Annotated[str, typer.Option("--timeout", help="Timeout of each HTTP check (Go duration).")] = "1s",
+    kubernetes_version: Annotated[
+        str | None,
+        typer.Option(
+            "--kubernetes-version",
+            help="The kubelet release when `kubelet --version` cannot say (no kubelet on PATH): for the flag lint.",
+        ),
+    ] = None,
+    target_version: Annotated[
+        str | None,
+        typer.Option("--target-version", help="Lint the kubelet flags for this release instead: the next upgrade."),
+    ] = None,
     root: Root = Path("/"),
     json_output: Json = False,
     debug: Debug = False,
@@ -44,9 +55,28 @@ def command(
         if seconds <= 0:
             raise bad_input(f"--timeout must be more than zero, not {timeout}")
         endpoints = library.Endpoints(kubelet_healthz, kube_proxy_healthz, kube_proxy_metrics, seconds)
-        return library.doctor(System(root, debug), proxy_mode, str(scheduler.value), endpoints)
+        from k8snode.kubelet.flags import parse_version  # bad versions are bad input, not a failed check
+
+        for option, version in (("--kubernetes-version", kubernetes_version), ("--target-version", target_version)):
+            try:
+                if version is not None:
+                    parse_version(version)
+            except K8snodeError as error:
+                raise bad_input(error.message.replace("--kubernetes-version", option, 1)) from None
+
+        def kubelet_flags(system: System) -> tuple[str, str, str]:
+            from k8snode.kubelet.lint import doctor_check
+
+            return doctor_check(system, kubernetes_version, target_version)
+
+        on_check = None if json_output or not console.interactive() else _show_check
+        return library.doctor(System(root, debug), proxy_mode, str(scheduler.value), endpoints, kubelet_flags, on_check)
 
     execute("doctor", action, show, json_output=json_output, debug=debug)
+
+
+def _show_check(check_id: str, area: str) -> None:
+    console.progress(f"checking {area}: {check_id}")
 
 
 def show(result: Result) -> None:

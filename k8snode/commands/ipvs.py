@@ -33,7 +33,7 @@ def check(
     json_output: Json = False,
     debug: Debug = False,
 ) -> None:
-    """Report each required module's state and the persistence files; exit 1 when a module is not present."""
+    """Report each required module's state and the persistence files; exit 1 when either is not in place."""
     execute(
         "ipvs check",
         lambda: library.check(System(root, debug), str(scheduler.value)),

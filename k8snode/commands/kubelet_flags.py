@@ -1,4 +1,10 @@
-"""`k8snode kubelet-flags`: the kubelet flag set (or KubeletConfiguration) for a Kubernetes version."""
+"""`k8snode kubelet-flags`: the kubelet flag set (or KubeletConfiguration) for a Kubernetes version, and
+`k8snode kubelet-flags lint`: whether a node's kubelet flags work with a release.
+
+`kubelet-flags` is a click group that runs its own callback when no subcommand follows
+(``invoke_without_command``), so `k8snode kubelet-flags [options]` works as it did when it was a plain command:
+the group has no positional arguments, so the only word it can mistake for a subcommand is ``lint`` itself.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute
+from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute, usage_error
 from k8snode.core import console
 from k8snode.core.result import Result
 from k8snode.core.system import System
@@ -17,16 +23,26 @@ _describe = library.describe
 Text = str | None
 Texts = list[str] | None
 
+KubernetesVersion = Annotated[
+    Text,
+    typer.Option(
+        "--kubernetes-version",
+        help="The kubelet release: the newest release k8snode knows by default.",
+        show_default=library.catalog().default_kubernetes_version,
+    ),
+]
 
+app = typer.Typer(
+    help="Print the kubelet flags for a Kubernetes version, or lint a node's kubelet flags.",
+    no_args_is_help=False,
+    add_completion=False,
+)
+
+
+@app.callback(invoke_without_command=True)
 def command(
-    kubernetes_version: Annotated[
-        Text,
-        typer.Option(
-            "--kubernetes-version",
-            help="Kubelet version the flags are for: the newest release k8snode knows by default.",
-            show_default=library.catalog().default_kubernetes_version,
-        ),
-    ] = None,
+    context: typer.Context,
+    kubernetes_version: KubernetesVersion = None,
     register_node: Annotated[
         bool | None, typer.Option("--register-node/--no-register-node", help=_describe("register-node"))
     ] = None,
@@ -59,10 +75,16 @@ def command(
     ] = None,
     config: Annotated[Text, typer.Option("--config", help=_describe("config"))] = None,
     output: Annotated[
-        library.Format, typer.Option("--format", help="flags, args, env, dropin or config.")
-    ] = library.Format.FLAGS,
+        library.Format | None,
+        typer.Option(
+            "--format",
+            help="flags, args, env, dropin or config (default: config from kubelet 1.10, where the node-management "
+            "flags are deprecated; flags before).",
+        ),
+    ] = None,
     out: Annotated[
-        Text, typer.Option("--out", help="Write the output to this file (0644, atomically) instead of stdout.")
+        Text,
+        typer.Option("--out", help="Write the output to this file (0644, atomically); - or no --out: standard output."),
     ] = None,
     force: Force = False,
     dry_run: DryRun = False,
@@ -73,7 +95,10 @@ def command(
     """Print the kubelet flags for a Kubernetes version, with deprecations and KubeletConfiguration equivalents.
 
     With no setting options: the node-management set (registration, status updates, kubeconfig, static pods).
+    `kubelet-flags lint` checks a node's kubelet flags against a release instead.
     """
+    if context.invoked_subcommand is not None:
+        return
     given = {
         "register-node": register_node,
         "api-servers": api_servers,
@@ -119,5 +144,67 @@ def show(result: Result) -> None:
     else:
         print(data["text"], end="")
     if data["extra_args"]:
-        print("# Flag-only settings, for /etc/default/kubelet or /etc/sysconfig/kubelet:")
+        where = "" if "--config=" in data["extra_args"] else "; add --config=PATH naming the file above"
+        print(f"# Flag-only settings, for /etc/default/kubelet or /etc/sysconfig/kubelet{where}:")
         print(data["extra_args"])
+
+
+@app.command("lint")
+def lint_command(
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Flag, environment or systemd unit files (paths on the target system). Default: the node's "
+            "kubelet.service and drop-ins, /var/lib/kubelet/kubeadm-flags.env, /etc/default/kubelet, "
+            "/etc/sysconfig/kubelet."
+        ),
+    ] = None,
+    kubernetes_version: KubernetesVersion = None,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix",
+            help="Move deprecated config-backed flags into the --config file, drop removed flags, and rewrite the "
+            "environment or flag files without them (atomically, under the lock).",
+        ),
+    ] = False,
+    force: Force = False,
+    dry_run: DryRun = False,
+    root: Root = Path("/"),
+    json_output: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Check a node's kubelet flags against a release: removed, unknown, mistyped, deprecated and repeated flags.
+
+    Exit 1 when the kubelet of that release would refuse a flag; each finding names its file and line. With --fix,
+    a file k8snode did not write changes only with --force, and its original is kept as FILE.k8snode-orig.
+    """
+    if dry_run and not fix:
+        usage_error(["kubelet-flags", "lint", *(["--json"] if json_output else [])], "--dry-run needs --fix")
+    from k8snode.kubelet import lint as linter  # lazy: only lint loads the per-release flag catalogs
+
+    execute(
+        "kubelet-flags lint",
+        lambda: linter.lint(
+            System(root, debug), files or [], kubernetes_version, fix=fix, dry_run=dry_run, force=force
+        ),
+        show_lint,
+        json_output=json_output,
+        debug=debug,
+    )
+
+
+def show_lint(result: Result) -> None:
+    for source in result.data["sources"]:
+        console.line(f"{source['label']}: {source['flags']} flag(s) from {', '.join(source['files'])}")
+    for finding in result.data["findings"]:
+        style = "red" if finding["severity"] == "error" else "yellow"
+        console.line(f"{finding['path']}:{finding['line']}: {finding['severity']}: {finding['message']}", style=style)
+    for path, text in result.data.get("diffs", {}).items():
+        console.line(f"diff for {path}:")
+        console.diff(text)
+    for file in result.data.get("files", []):
+        console.line(f"{file['path']}: {file['action'].replace('-', ' ')}")
+    for left in result.data.get("not_fixed", []):
+        console.line(f"not fixed: {left}", style="yellow")
+    console.line(result.summary, style="green" if result.ok else "red")

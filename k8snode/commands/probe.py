@@ -41,7 +41,8 @@ def _run(
 ) -> None:
     def action() -> Result:
         settings = library.Settings.parse(*timing)
-        return library.run(kind, target, make_check(settings), settings, library.MonotonicClock())
+        on_attempt = None if json_output or not console.interactive() else _show_attempt
+        return library.run(kind, target, make_check(settings), settings, library.MonotonicClock(), on_attempt)
 
     execute(f"probe {kind}", action, show, json_output=json_output, debug=debug)
 
@@ -146,6 +147,18 @@ def grpc(
     _run("grpc", address, make_check, timing, json_output=json_output, debug=debug)
 
 
+def _show_attempt(attempt: library.Attempt) -> None:
+    row = attempt.as_dict()
+    console.progress(
+        f"attempt {row['attempt']} at {attempt.started_ms / 1000:.1f}s: {row['result']} {_status(row)} "
+        f"({attempt.latency_ms:.0f} ms) {_first_line(str(row['message']))}".rstrip()
+    )
+
+
+def _status(row: dict[str, object]) -> object:
+    return row["status"] if row["status"] is not None else row["exit_code"] if row["exit_code"] is not None else ""
+
+
 def show(result: Result) -> None:
     data = result.data
     console.table(
@@ -156,7 +169,7 @@ def show(result: Result) -> None:
                 a["attempt"],
                 f"{a['started_ms'] / 1000:.1f}s",
                 a["result"],
-                a["status"] if a["status"] is not None else a["exit_code"] if a["exit_code"] is not None else "",
+                _status(a),
                 f"{a['latency_ms']:.0f} ms",
                 _first_line(a["message"]),
             ]
@@ -166,6 +179,5 @@ def show(result: Result) -> None:
     console.line(result.summary, style="green" if result.ok else "red")
 
 
-def _first_line(message: str, width: int = 80) -> str:
-    line = message.strip().splitlines()[0] if message.strip() else ""
-    return line if len(line) <= width else line[: width - 1] + "…"
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else ""

@@ -14,7 +14,10 @@ from k8snode.core.system import System
 
 
 def command(
-    file: Annotated[str, typer.Argument(help="The kubeadm configuration file (a path on the target system).")],
+    file: Annotated[
+        str,
+        typer.Argument(help="The kubeadm configuration file (a path on the target system); - reads standard input."),
+    ],
     kubernetes_version: Annotated[
         str | None,
         typer.Option(

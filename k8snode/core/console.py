@@ -11,11 +11,37 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 
+PIPE_WIDTH = 1 << 16
+"""Rich lays out for 80 columns when stdout is not a terminal; piped output gets every cell whole instead."""
+
+
 @cache
 def _console() -> Console:
+    import sys
+
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)  # honours NO_COLOR; no colour codes when not a terminal
+    width = None if sys.stdout.isatty() else PIPE_WIDTH  # a terminal: its own width, cells folded, never cut
+    return Console(highlight=False, soft_wrap=True, width=width)  # honours NO_COLOR; no colour codes when piped
+
+
+def interactive() -> bool:
+    """A person watches: standard error is a terminal. Progress lines are for them only."""
+    import sys
+
+    return sys.stderr.isatty()
+
+
+def progress(text: str) -> None:
+    """One line on standard error, as something long-running happens."""
+    _error_console().print(text, style="dim", markup=False, highlight=False)
+
+
+@cache
+def _error_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
@@ -23,7 +49,7 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) 
 
     grid = Table(title=title, title_justify="left")
     for column in columns:
-        grid.add_column(column)
+        grid.add_column(column, overflow="fold")
     for row in rows:
         grid.add_row(*_cells(row))
     _console().print(grid)
@@ -53,7 +79,7 @@ def grouped_table(title: str, columns: Sequence[str], groups: Sequence[tuple[str
 
     grid = Table(title=title, title_justify="left")
     for column in columns:
-        grid.add_column(column)
+        grid.add_column(column, overflow="fold")
     for index, (name, rows) in enumerate(groups):
         if index:
             grid.add_section()

@@ -67,6 +67,11 @@ def known_kinds() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs))
 
 
+def is_quantity(text: str) -> bool:
+    """resource.ParseQuantity's grammar: a signed decimal number and a binary-SI, decimal-SI or exponent suffix."""
+    return _QUANTITY.match(text) is not None
+
+
 def did_you_mean(name: str, candidates: Iterator[str] | list[str]) -> str:
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f"; did you mean {close[0]}?" if close else ""
@@ -161,7 +166,7 @@ def _scalar_problem(value: Any, kind: str) -> str | None:
     if kind == "int-or-string":
         return None if isinstance(value, str) or (number and isinstance(value, int)) else _expected(value, kind)
     if kind == "quantity":
-        return None if number or (isinstance(value, str) and _QUANTITY.match(value)) else _expected(value, kind)
+        return None if number or (isinstance(value, str) and is_quantity(value)) else _expected(value, kind)
     if kind == "duration":
         return _duration_problem(value)
     if kind == "time":

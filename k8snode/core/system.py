@@ -44,6 +44,8 @@ OWNED_DIRECTORIES = (
 )
 """The directories k8snode creates, with those that lead to them, for a file it writes into one of them; any
 other missing directory is bad input, so that a typo (``/etc/kubernets/``) creates nothing."""
+STDIO = "-"
+"""A file argument of ``-`` means standard input (a file read) or standard output (a file written)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,13 @@ class System:
             os.close(parent)
         return read_regular(fd, str(target), limit)
 
+    def read_stdin(self, limit: int, what: str) -> bytes:
+        """Standard input, read to its end but never more than ``limit`` bytes: a larger input is bad input."""
+        data = sys.stdin.buffer.read(limit + 1)
+        if len(data) > limit:
+            raise bad_input(f"{what} (standard input) holds more than {limit} bytes; give at most {limit}")
+        return data
+
     def is_symlink(self, target: str | PurePosixPath) -> bool:
         try:
             return self.path(target).is_symlink()
@@ -133,6 +142,17 @@ class System:
         """The uid that owns ``target`` and its permission bits (the link itself, for a symlink)."""
         info = self.path(target).lstat()
         return info.st_uid, info.st_mode & 0o7777
+
+    def resolve_link(self, target: str | PurePosixPath, hops: int = 8) -> PurePosixPath:
+        """Where a symlink chain at ``target`` ends, as a path on the target system: an absolute link target is
+        read under the root, not on this host. For reading files other tools manage (systemd links its units)."""
+        path = PurePosixPath(target)
+        for _ in range(hops):
+            if not self.is_symlink(path):
+                return path
+            link = PurePosixPath(self.path(path).readlink())
+            path = PurePosixPath(os.path.normpath(link if link.is_absolute() else path.parent / link))
+        raise K8snodeError(f"{target}: more than {hops} symlinks in a row", ExitCode.BAD_INPUT)
 
     def mode(self, target: str | PurePosixPath) -> int | None:
         try:

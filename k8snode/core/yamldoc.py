@@ -84,7 +84,7 @@ def decode_text(data: bytes, source: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise bad_input(
-            f"{source} is not UTF-8 text (byte {error.object[error.start]:#04x} at offset {error.start}); "
+            f"{source} is not a text file: not UTF-8 (byte {error.object[error.start]:#04x} at offset {error.start}); "
             "kubeadm reads UTF-8: convert the file (iconv -t UTF-8)"
         ) from None
 
@@ -92,6 +92,7 @@ def decode_text(data: bytes, source: str) -> str:
 def load_documents(text: str, source: str) -> list[Any]:
     """Every document of ``text`` as round-trip data (CommentedMap keeps comments and order); empty ones dropped."""
     from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.reader import ReaderError
 
     if len(text) > MAX_CONFIG_CHARS:
         raise bad_input(f"{source} holds {len(text)} characters; a kubeadm configuration is at most 1 MiB")
@@ -104,6 +105,12 @@ def load_documents(text: str, source: str) -> list[Any]:
         # A tagged or implicit value the constructor cannot build: a date like 2024-02-30, !!int 0x,
         # !!bool maybe, an integer of more digits than Python converts.
         raise bad_input(f"{source} is not valid YAML: a value cannot be read ({error})") from None
+    except ReaderError as error:  # a character YAML text may not hold: a binary file, most likely
+        code = ord(error.character) if isinstance(error.character, str) else error.character
+        raise bad_input(
+            f"{source} is not a text file: it holds the control character {code:#04x} at character "
+            f"{error.position}; give a YAML kubeadm configuration"
+        ) from None
     except YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -18,7 +18,7 @@ from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.health import http_probe
 from k8snode.health.probe import DEFAULT_KUBERNETES_VERSION, Outcome, Verdict, user_agent
-from k8snode.node.kernel import read_kernel
+from k8snode.node.kernel import ModuleState, read_kernel
 from k8snode.proxy import ipvs, ipvs_state
 from k8snode.proxy.modes import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
 
@@ -33,6 +33,10 @@ PACKAGES = {
     "nft": "nftables",
 }
 NFTABLES_KERNEL = (5, 13)
+
+KubeletFlagsCheck = Callable[[System], tuple[str, str, str]]
+"""The kubelet flag lint for doctor, given by the command layer (health does not import kubelet): it returns
+(status, detail, hint), status one of ok, warn, fail, skip."""
 
 
 class Status(StrEnum):
@@ -72,6 +76,7 @@ class _Context:
     mode: ProxyMode
     scheduler: str
     endpoints: Endpoints
+    kubelet_flags: KubeletFlagsCheck | None = None
     answers: dict[str, Outcome] = field(default_factory=dict)
     """Each endpoint is asked once per run, however many checks read its answer."""
 
@@ -89,11 +94,23 @@ class _Context:
         return self.endpoints.kube_proxy_metrics.rstrip("/") + "/proxyMode"
 
 
-def doctor(system: System, mode: ProxyMode, scheduler: str = "rr", endpoints: Endpoints | None = None) -> Result:
+def doctor(
+    system: System,
+    mode: ProxyMode,
+    scheduler: str = "rr",
+    endpoints: Endpoints | None = None,
+    kubelet_flags: KubeletFlagsCheck | None = None,
+    on_check: Callable[[str, str], None] | None = None,
+) -> Result:
+    """Every check in order; ``on_check`` hears each one's id and area as it starts (progress on a terminal)."""
     for url in _urls(endpoints or Endpoints()):
         http_probe.parse_url(url)
-    context = _Context(system, mode, ipvs.validate_scheduler(scheduler), endpoints or Endpoints())
-    checks = [_run(check, context) for check in _CHECKS]
+    context = _Context(system, mode, ipvs.validate_scheduler(scheduler), endpoints or Endpoints(), kubelet_flags)
+    checks = []
+    for check in _CHECKS:
+        if on_check is not None:
+            on_check(check[0], check[1])
+        checks.append(_run(check, context))
     counts = Counter(c.status for c in checks)
     return Result(
         command="doctor",
@@ -119,13 +136,13 @@ def _run(check: tuple[str, str, Callable[[_Context], Check]], context: _Context)
 def _modules(context: _Context) -> Check:
     if context.mode != ProxyMode.IPVS:
         return Check("modules", "kernel", Status.SKIP, f"proxy mode {context.mode} needs no IPVS modules")
-    result = context.ipvs
-    if result.ok:
-        names = " ".join(m["name"] for m in result.data["modules"])
-        return Check("modules", "kernel", Status.OK, f"present: {names}")
-    problems = result.data["problems"]
+    modules = context.ipvs.data["modules"]
+    absent = [m["name"] for m in modules if not ModuleState(m["state"]).present]
+    if not absent:
+        return Check("modules", "kernel", Status.OK, f"present: {' '.join(m['name'] for m in modules)}")
+    problems = context.ipvs.data["problems"]
     hint = problems[0] if problems else "run: k8snode ipvs enable"
-    return Check("modules", "kernel", Status.FAIL, result.summary, hint)
+    return Check("modules", "kernel", Status.FAIL, f"not present: {' '.join(absent)}", hint)
 
 
 def _persistence(context: _Context) -> Check:
@@ -209,6 +226,13 @@ def _health(check_id: str, url: Callable[[Endpoints], str], hint: str) -> Callab
     return check
 
 
+def _kubelet_flags(context: _Context) -> Check:
+    if context.kubelet_flags is None:
+        return Check("kubelet-flags", "components", Status.SKIP, "no kubelet flag lint was asked for")
+    status, detail, hint = context.kubelet_flags(context.system)
+    return Check("kubelet-flags", "components", Status(status), detail, hint)
+
+
 def _proxy_mode(context: _Context) -> Check:
     url = context.proxy_mode_url
     outcome = context.answer(url)
@@ -278,6 +302,7 @@ _CHECKS: list[tuple[str, str, Callable[[_Context], Check]]] = [
             "see kube-proxy's log: kubectl -n kube-system logs -l k8s-app=kube-proxy",
         ),
     ),
+    ("kubelet-flags", "components", _kubelet_flags),
     ("proxy-mode", "kube-proxy", _proxy_mode),
     ("ipvs-deprecation", "kube-proxy", _ipvs_deprecation),
     ("ipvs-state", "kube-proxy", _ipvs_state),

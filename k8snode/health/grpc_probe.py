@@ -13,7 +13,16 @@ from typing import Any
 from k8snode.core.errors import bad_input
 from k8snode.health.probe import Outcome, Verdict, join_host_port
 
-INSTALL_HINT = "k8snode probe grpc needs the grpc extra: pip install 'k8snode[grpc]' (grpcio, grpcio-health-checking)"
+PIPX_VENVS = "/pipx/venvs/"
+"""Part of every environment pipx makes (~/.local/share/pipx/venvs/NAME, or PIPX_HOME/venvs/NAME)."""
+
+
+def install_hint(prefix: str, executable: str) -> str:
+    """How to add the grpc extra to the environment k8snode runs in: pipx injects, a plain one pip-installs."""
+    needs = "k8snode probe grpc needs the grpc extra (grpcio, grpcio-health-checking): "
+    if PIPX_VENVS in prefix:
+        return needs + "pipx inject k8snode grpcio grpcio-health-checking"
+    return needs + f"{executable} -m pip install 'k8snode[grpc]'"
 
 
 def modules() -> tuple[Any, Any, Any]:
@@ -22,7 +31,9 @@ def modules() -> tuple[Any, Any, Any]:
         import grpc
         from grpc_health.v1 import health_pb2, health_pb2_grpc
     except ImportError:
-        raise bad_input(INSTALL_HINT) from None
+        import sys
+
+        raise bad_input(install_hint(sys.prefix, sys.executable)) from None
     return grpc, health_pb2, health_pb2_grpc
 
 

@@ -127,10 +127,13 @@ class MonotonicClock:
         time.sleep(seconds)
 
 
-def watch(check: Callable[[], Outcome], settings: Settings, clock: Clock) -> tuple[list[Attempt], bool]:
+def watch(
+    check: Callable[[], Outcome], settings: Settings, clock: Clock, on_attempt: Callable[[Attempt], None] | None = None
+) -> tuple[list[Attempt], bool]:
     """Probe every period until ``success_threshold`` consecutive successes (True) or ``failure_threshold``
     consecutive failures (False), after the initial delay: kubelet's worker loop. Periods are counted from
-    each attempt's start, as a ticker does, so a slow attempt does not stretch the period."""
+    each attempt's start, as a ticker does, so a slow attempt does not stretch the period. ``on_attempt`` hears
+    of each attempt as it ends (progress on a terminal)."""
     start = clock.now()
     if settings.initial_delay > 0:
         clock.sleep(settings.initial_delay)
@@ -143,6 +146,8 @@ def watch(check: Callable[[], Outcome], settings: Settings, clock: Clock) -> tup
         outcome = check()
         ended = clock.now()
         attempts.append(Attempt(len(attempts) + 1, (began - start) * 1000, (ended - began) * 1000, outcome))
+        if on_attempt is not None:
+            on_attempt(attempts[-1])
         ok = outcome.verdict != Verdict.FAILURE
         streak = streak + 1 if ok == last_ok else 1
         last_ok = ok
@@ -152,8 +157,15 @@ def watch(check: Callable[[], Outcome], settings: Settings, clock: Clock) -> tup
         clock.sleep(max(0.0, due - clock.now()))
 
 
-def run(kind: str, target: str, check: Callable[[], Outcome], settings: Settings, clock: Clock) -> Result:
-    attempts, ok = watch(check, settings, clock)
+def run(
+    kind: str,
+    target: str,
+    check: Callable[[], Outcome],
+    settings: Settings,
+    clock: Clock,
+    on_attempt: Callable[[Attempt], None] | None = None,
+) -> Result:
+    attempts, ok = watch(check, settings, clock, on_attempt)
     warnings = list(dict.fromkeys(a.outcome.warning for a in attempts if a.outcome.warning))
     consecutive = settings.success_threshold if ok else settings.failure_threshold
     noun = "success" if ok else "failure"

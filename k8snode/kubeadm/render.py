@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import shlex
 import string
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -15,11 +14,19 @@ from k8snode.core import schema
 from k8snode.core.durations import duration
 from k8snode.core.errors import K8snodeError, bad_input
 from k8snode.core.files import OWNER_MARK, apply, header, plan_write
-from k8snode.core.releases import KubeadmApi, Release, choose_api, kubeadm_api, newest_known, parse_release
+from k8snode.core.releases import (
+    NEWEST_KNOWN,
+    KubeadmApi,
+    Release,
+    choose_api,
+    kubeadm_api,
+    newest_known,
+    parse_release,
+)
 from k8snode.core.resources import templates_dir
 from k8snode.core.result import Result
-from k8snode.core.secrets import PLACEHOLDER_TOKEN, REDACTED, is_token, redact
-from k8snode.core.system import System
+from k8snode.core.secrets import PLACEHOLDER_TOKEN, is_token, redact
+from k8snode.core.system import STDIO, System
 from k8snode.core.yamldoc import (
     MAX_CONFIG_BYTES,
     Indent,
@@ -30,100 +37,33 @@ from k8snode.core.yamldoc import (
     quoted,
     to_yaml,
 )
+from k8snode.kubeadm.defaults import init_defaults
+from k8snode.kubeadm.options import Options, flag_of
 from k8snode.kubeadm.validate import (
     LOAD_BALANCERS,
     PLACEHOLDER_ADDRESS,
     Context,
     cidr_problem,
+    read_config,
     target_release,
     validate_documents,
     value_at,
 )
 from k8snode.node.address import primary_ipv4
 from k8snode.proxy.ipvs import validate_scheduler
-from k8snode.proxy.modes import PROXY_MODES
+from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES, ProxyMode
 
 CONTAINERD_SOCKET = "unix:///var/run/containerd/containerd.sock"
 CONTAINERD_SOCKET_V1ALPHA1 = "/var/run/containerd/containerd.sock"  # kubeadm 1.10 took a path, not a URL
 IPVS_PERIODS = {
-    "sync_period": ("syncPeriod", "--ipvs-sync-period"),
-    "min_sync_period": ("minSyncPeriod", "--ipvs-min-sync-period"),
-    "tcp_timeout": ("tcpTimeout", "--ipvs-tcp-timeout"),
-    "tcp_fin_timeout": ("tcpFinTimeout", "--ipvs-tcp-fin-timeout"),
-    "udp_timeout": ("udpTimeout", "--ipvs-udp-timeout"),
+    "sync_period": "syncPeriod",
+    "min_sync_period": "minSyncPeriod",
+    "tcp_timeout": "tcpTimeout",
+    "tcp_fin_timeout": "tcpFinTimeout",
+    "udp_timeout": "udpTimeout",
 }
+"""Options fields that are Go durations, and their KubeProxyConfiguration.ipvs keys."""
 _TOKEN_ALPHABET = string.ascii_lowercase + string.digits
-_OPTION_NAMES = {"sets": "--set", "exclude_cidrs": "--exclude-cidr", "load_balancer": "--lb"}
-
-
-@dataclass(frozen=True)
-class Options:
-    """The command's options; None means "not given" (a default applies, or a patched file keeps its value)."""
-
-    kubernetes_version: str | None = None
-    api_version: str = "auto"
-    proxy_mode: str | None = None
-    ipvs_scheduler: str | None = None
-    strict_arp: bool | None = None
-    exclude_cidrs: tuple[str, ...] = ()
-    sync_period: str | None = None
-    min_sync_period: str | None = None
-    tcp_timeout: str | None = None
-    tcp_fin_timeout: str | None = None
-    udp_timeout: str | None = None
-    load_balancer: str | None = None
-    advertise_address: str | None = None
-    bind_port: int | None = None
-    control_plane_endpoint: str | None = None
-    node_name: str | None = None
-    cri_socket: str | None = None
-    pod_subnet: str | None = None
-    service_subnet: str | None = None
-    image_repository: str | None = None
-    cluster_name: str | None = None
-    token: str | None = field(default=None, repr=False)
-    kubelet_config: bool = False
-    sets: tuple[str, ...] = ()
-    node_kernel: str | None = None
-    patch: str | None = None
-    migrate: bool = False
-    out: str | None = None
-
-    def command_line(self) -> str:
-        """The canonical command that writes this file, with the token redacted."""
-        words = ["k8snode", "kubeadm-config"]
-        flags: list[tuple[str, object]] = [
-            ("--kubernetes-version", self.kubernetes_version),
-            ("--api-version", None if self.api_version == "auto" else self.api_version),
-            ("--patch", self.patch),
-            ("--migrate", self.migrate),
-            ("--proxy-mode", self.proxy_mode),
-            ("--ipvs-scheduler", self.ipvs_scheduler),
-            ("--strict-arp" if self.strict_arp else "--no-strict-arp", self.strict_arp is not None),
-            *(("--exclude-cidr", cidr) for cidr in self.exclude_cidrs),
-            *((option, getattr(self, attribute)) for attribute, (_, option) in IPVS_PERIODS.items()),
-            ("--lb", self.load_balancer),
-            ("--advertise-address", self.advertise_address),
-            ("--bind-port", self.bind_port),
-            ("--control-plane-endpoint", self.control_plane_endpoint),
-            ("--node-name", self.node_name),
-            ("--cri-socket", self.cri_socket),
-            ("--pod-subnet", self.pod_subnet),
-            ("--service-subnet", self.service_subnet),
-            ("--image-repository", self.image_repository),
-            ("--cluster-name", self.cluster_name),
-            ("--token", REDACTED if self.token else None),
-            ("--kubelet-config", self.kubelet_config),
-            *(("--set", assignment) for assignment in self.sets),
-            ("--node-kernel", self.node_kernel),
-            ("--out", self.out),
-        ]
-        for flag, value in flags:
-            if value is True:
-                words.append(flag)
-            elif value not in (None, False, ""):
-                words += [flag, str(value)]
-        return redact(" ".join(word if word == REDACTED else shlex.quote(word) for word in words))
 
 
 @dataclass
@@ -144,13 +84,16 @@ class _Plan:
 
 def kubeadm_config(system: System, options: Options, *, dry_run: bool = False, force: bool = False) -> ConfigResult:
     """Render (or patch) and validate the configuration; with ``--out`` write it, reading and writing under the lock."""
+    if options.print_defaults or options.component_configs is not None:
+        return _print_defaults(options)
     _check(options)
-    with nullcontext() if dry_run or not options.out else system.lock():
+    with nullcontext() if dry_run or _out_file(options) is None else system.lock():
         return _kubeadm_config(system, options, dry_run=dry_run, force=force)
 
 
 def _kubeadm_config(system: System, options: Options, *, dry_run: bool, force: bool) -> ConfigResult:
-    out = system.output_path(options.out, "--out") if options.out else None
+    out_file = _out_file(options)
+    out = system.output_path(out_file, "--out") if out_file else None
     warnings: list[str] = []
     token = options.token or (_reusable_token(system, out, warnings) if out else None) or _fresh_token()
     plan = _patch(system, options, token) if options.patch else _render(system, options, token)
@@ -173,13 +116,39 @@ def _kubeadm_config(system: System, options: Options, *, dry_run: bool, force: b
         warnings.insert(0, f"strictARP is on: {options.load_balancer} in L2 mode under IPVS needs it")
     if out is None:
         return ConfigResult("kubeadm-config", data, False, warnings, summary="rendered", yaml_text=text)
-    patching_in_place = options.patch is not None and _input_target(system, options.patch) == out
+    patching_in_place = options.patch not in (None, STDIO) and _input_target(system, options.patch) == out
     file = plan_write(system, out, 0o600, text.encode(), force=force, adoptable=lambda _: patching_in_place)
     changed = apply(system, [file], dry_run=dry_run)
     data["action"] = file.action
     if dry_run:
         data["diff"] = file.diff(redact)
+    else:
+        data["next"] = f"kubeadm init --config {out}"
     return ConfigResult("kubeadm-config", data, changed, warnings, summary=f"{out}: {file.action} (mode 0600)")
+
+
+def _print_defaults(options: Options) -> ConfigResult:
+    if not options.print_defaults:
+        raise bad_input("--component-configs goes with --print-defaults")
+    others = replace(options, kubernetes_version=None, print_defaults=False, component_configs=None)
+    if others != Options():
+        raise bad_input("--print-defaults takes only --kubernetes-version and --component-configs")
+    found = init_defaults(options.kubernetes_version, options.component_configs)
+    warnings: list[str] = []
+    if found.source != found.target:
+        warnings.append(f"these are the defaults of kubeadm {found.source}, the release k8snode has for {found.target}")
+    data = {
+        "kubernetes_version": str(found.target),
+        "source": str(found.source),
+        "documents": found.kinds,
+        "text": found.text,  # kubeadm's placeholders only: no secret
+    }
+    return ConfigResult("kubeadm-config", data, warnings=warnings, summary="printed", yaml_text=found.text)
+
+
+def _out_file(options: Options) -> str | None:
+    """The file ``--out`` names; None for standard output (no ``--out``, or ``--out -``)."""
+    return None if options.out in (None, "", STDIO) else options.out
 
 
 def _check(options: Options) -> None:
@@ -197,10 +166,10 @@ def _check(options: Options) -> None:
         raise bad_input(f"--lb {options.load_balancer!r} is not known; use one of {', '.join(LOAD_BALANCERS)}")
     if options.ipvs_scheduler is not None:
         validate_scheduler(options.ipvs_scheduler)
-    for attribute, (_, option) in IPVS_PERIODS.items():
+    for attribute in IPVS_PERIODS:
         value = getattr(options, attribute)
         if value is not None:
-            duration(value, option)
+            duration(value, flag_of(attribute).name)
     for option, value in (("--pod-subnet", options.pod_subnet), ("--service-subnet", options.service_subnet)):
         problem = cidr_problem(value) if value is not None else None
         if problem:
@@ -238,7 +207,7 @@ def _check_characters(options: Options) -> None:
         for text in value if isinstance(value, tuple) else (value,):
             if isinstance(text, str) and not text.isprintable():
                 bad = next(c for c in text if not c.isprintable())
-                option = _OPTION_NAMES.get(name) or IPVS_PERIODS.get(name, ("", ""))[1] or "--" + name.replace("_", "-")
+                option = flag_of(name).name
                 raise bad_input(f"{option} holds the character {bad!r}; values must not hold control characters")
 
 
@@ -334,22 +303,43 @@ def _host_kernel(system: System) -> str | None:
     return release.strip() or None if release else None
 
 
-def _proxy_settings(options: Options) -> dict[str, Any]:
-    mode = options.proxy_mode or "ipvs"
-    strict_arp = bool(options.strict_arp) or (options.load_balancer is not None and mode == "ipvs")
+def _proxy_feature_gates(options: Options, release: Release) -> dict[str, bool]:
+    """The kube-proxy feature gates the proxy mode needs on ``release``; nftables before 1.29 is bad input."""
+    if options.proxy_mode != ProxyMode.NFTABLES:
+        return {}
+    if release.minor_version < NFTABLES_ALPHA:
+        raise bad_input(
+            f"--proxy-mode nftables needs Kubernetes 1.29 or later (kube-proxy's {NFTABLES_GATE} gate: alpha in 1.29, "
+            f"beta in 1.31, GA in 1.33); kube-proxy {release} has ipvs and iptables"
+        )
+    return {NFTABLES_GATE: True} if release.minor_version < NFTABLES_BETA else {}
+
+
+def _strict_arp(options: Options) -> bool | None:
+    """strictARP as given, or on when an L2 load balancer runs under IPVS (render and patch alike)."""
+    if options.load_balancer is None or (options.proxy_mode or "ipvs") != "ipvs":
+        return options.strict_arp
+    if options.strict_arp is False:
+        raise bad_input(f"--lb {options.load_balancer} in L2 mode under IPVS needs strictARP: drop --no-strict-arp")
+    return True
+
+
+def _proxy_settings(options: Options, release: Release) -> dict[str, Any]:
+    """The values of a new KubeProxyConfiguration (templates/kubeadm/kube-proxy.yaml.j2): defaults filled in."""
     settings: dict[str, Any] = {
-        "mode": mode,
+        "mode": options.proxy_mode or "ipvs",
         "cluster_cidr": options.pod_subnet,
         "scheduler": options.ipvs_scheduler or "rr",
-        "strict_arp": strict_arp,
+        "strict_arp": bool(_strict_arp(options)),
         "exclude_cidrs": list(options.exclude_cidrs),
+        "feature_gates": _proxy_feature_gates(options, release),
     }
     settings.update({attribute: getattr(options, attribute) for attribute in IPVS_PERIODS})
     return settings
 
 
 def _template_values(system: System, options: Options, api: KubeadmApi, release: Release, token: str) -> dict[str, Any]:
-    proxy = _proxy_settings(options)
+    proxy = _proxy_settings(options, release)
     proxy["ipvs_feature_gates"] = (
         {"SupportIPVSProxyMode": True} if release.minor_version >= (1, 10) else "SupportIPVSProxyMode=true"
     )
@@ -397,9 +387,7 @@ def _render(system: System, options: Options, token: str) -> _Plan:
 
 def _patch(system: System, options: Options, token: str) -> _Plan:
     assert options.patch is not None
-    shown, data = system.read_input(options.patch, "--patch ", MAX_CONFIG_BYTES)
-    source = PurePosixPath(shown)
-    text = decode_text(data, f"--patch {source}")
+    source, text = read_config(system, options.patch, "--patch")
     # A file k8snode wrote gets a new header instead of a second one.
     old_header = "".join(line for line in text.splitlines(keepends=True)[:1] if line.startswith(OWNER_MARK.decode()))
     documents = load_documents(text.removeprefix(old_header), f"--patch {source}")
@@ -416,10 +404,17 @@ def _patch(system: System, options: Options, token: str) -> _Plan:
                 f"{source} uses kubeadm.k8s.io/v1beta3, which kubeadm {release} no longer reads "
                 f"({api.removed_because}); add --migrate to convert it to v1beta4"
             )
-        warnings.extend(migrate_v1beta3(documents))
         api = kubeadm_api("v1beta4")
+        if not api.serves(release):
+            named_by = "--kubernetes-version" if options.kubernetes_version else "its kubernetesVersion"
+            raise bad_input(
+                f"--migrate converts {source} to kubeadm.k8s.io/v1beta4, which kubeadm reads from 1.31 on, but the "
+                f"file is for Kubernetes {release} ({named_by}); add --kubernetes-version v1.31 or later "
+                f"(such as {NEWEST_KNOWN}) to migrate it"
+            )
+        warnings.extend(migrate_v1beta3(documents))
     choose_api(min(release, newest_known()), api.name)
-    _ensure_documents(documents, options)
+    _ensure_documents(documents, options, release)
     warnings += _replace_placeholders(system, documents, options, token)
     proxy = _document(documents, "KubeProxyConfiguration")
     if options.proxy_mode is None and proxy.get("mode") not in ("ipvs", None):
@@ -427,14 +422,14 @@ def _patch(system: System, options: Options, token: str) -> _Plan:
             f"KubeProxyConfiguration.mode {proxy['mode'] or '(empty: iptables)'} becomes ipvs, k8snode's default; "
             f"pass --proxy-mode {proxy['mode'] or 'iptables'} to keep it"
         )
-    for kind, path, value in _patch_settings(options):
+    for kind, path, value in _patch_settings(options, release):
         document = _document(documents, kind)
         if document is not None:
             _set(document, path, value)
     return _Plan(release, api, documents, warnings=warnings, indent=guess_indent(text))
 
 
-def _file_api(documents: list[Any], source: PurePosixPath) -> KubeadmApi:
+def _file_api(documents: list[Any], source: str) -> KubeadmApi:
     versions = {
         d.get("apiVersion")
         for d in documents
@@ -455,9 +450,9 @@ def _document(documents: list[Any], kind: str) -> Any:
     return next((d for d in documents if isinstance(d, dict) and d.get("kind") == kind), None)
 
 
-def _ensure_documents(documents: list[Any], options: Options) -> None:
+def _ensure_documents(documents: list[Any], options: Options, release: Release) -> None:
     """Add the KubeProxyConfiguration (and, with --kubelet-config, KubeletConfiguration) the file lacks."""
-    values = {"proxy": _proxy_settings(options)}
+    values = {"proxy": _proxy_settings(options, release)}
     wanted = [("KubeProxyConfiguration", "kube-proxy.yaml.j2")]
     if options.kubelet_config:
         wanted.append(("KubeletConfiguration", "kubelet.yaml.j2"))
@@ -489,12 +484,8 @@ def _replace_placeholders(system: System, documents: list[Any], options: Options
     return warnings
 
 
-def _patch_settings(options: Options) -> list[tuple[str, tuple[str, ...], Any]]:
+def _patch_settings(options: Options, release: Release) -> list[tuple[str, tuple[str, ...], Any]]:
     """Where each given option goes in a v1beta3/v1beta4 file: (kind, path, value)."""
-    proxy_mode = options.proxy_mode or "ipvs"
-    strict_arp = options.strict_arp
-    if options.load_balancer and proxy_mode == "ipvs" and strict_arp is None:
-        strict_arp = True
     candidates: list[tuple[str, tuple[str, ...], Any]] = [
         ("InitConfiguration", ("localAPIEndpoint", "advertiseAddress"), options.advertise_address),
         ("InitConfiguration", ("localAPIEndpoint", "bindPort"), options.bind_port),
@@ -506,20 +497,26 @@ def _patch_settings(options: Options) -> list[tuple[str, tuple[str, ...], Any]]:
         ("ClusterConfiguration", ("networking", "serviceSubnet"), options.service_subnet),
         ("ClusterConfiguration", ("imageRepository",), options.image_repository),
         ("ClusterConfiguration", ("clusterName",), options.cluster_name),
-        ("KubeProxyConfiguration", ("mode",), proxy_mode),
+        ("KubeProxyConfiguration", ("mode",), options.proxy_mode or "ipvs"),
         ("KubeProxyConfiguration", ("clusterCIDR",), options.pod_subnet),
         ("KubeProxyConfiguration", ("ipvs", "scheduler"), options.ipvs_scheduler),
-        ("KubeProxyConfiguration", ("ipvs", "strictARP"), strict_arp),
+        ("KubeProxyConfiguration", ("ipvs", "strictARP"), _strict_arp(options)),
         ("KubeProxyConfiguration", ("ipvs", "excludeCIDRs"), list(options.exclude_cidrs) or None),
         *(
             ("KubeProxyConfiguration", ("ipvs", key), getattr(options, attribute))
-            for attribute, (key, _) in IPVS_PERIODS.items()
+            for attribute, key in IPVS_PERIODS.items()
+        ),
+        *(
+            ("KubeProxyConfiguration", ("featureGates", gate), on)
+            for gate, on in _proxy_feature_gates(options, release).items()
         ),
     ]
-    if options.kubelet_config:
+    if options.kubelet_config:  # the settings a new KubeletConfiguration has, from its one template
+        kubelet = load_documents(render_template("kubelet.yaml.j2", {}), "template kubelet.yaml.j2")[0]
         candidates += [
-            ("KubeletConfiguration", ("cgroupDriver",), "systemd"),
-            ("KubeletConfiguration", ("staticPodPath",), "/etc/kubernetes/manifests"),
+            ("KubeletConfiguration", (key,), value)
+            for key, value in kubelet.items()
+            if key not in ("apiVersion", "kind")
         ]
     return [(kind, path, value) for kind, path, value in candidates if value is not None]
 

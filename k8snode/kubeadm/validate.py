@@ -14,10 +14,10 @@ from k8snode.core.releases import KUBEADM_APIS, Release, kubeadm_api, newest_kno
 from k8snode.core.result import Result
 from k8snode.core.schema import Problem
 from k8snode.core.secrets import PLACEHOLDER_TOKEN, is_token
-from k8snode.core.system import System
+from k8snode.core.system import STDIO, System
 from k8snode.core.yamldoc import MAX_CONFIG_BYTES, decode_text, load_documents
 from k8snode.proxy.ipvs import SCHEDULERS
-from k8snode.proxy.modes import PROXY_MODES
+from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES
 
 KUBEADM_GROUP = "kubeadm.k8s.io"
 PROXY_API = "kubeproxy.config.k8s.io/v1alpha1"
@@ -34,6 +34,11 @@ MAX_SERVICE_SUBNET_HOST_BITS = 20
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # Kinds kubeadm reads (k8s-facts.md: new in v1beta4) that k8snode has no schema for: reported, not checked.
 UNCHECKED_KINDS = {("kubeadm.k8s.io/v1beta4", "ResetConfiguration"), ("kubeadm.k8s.io/v1beta4", "UpgradeConfiguration")}
+STDIN_NAME = "standard input"
+EMPTY_CONFIG = (
+    "holds no YAML document (empty, or only comments): a kubeadm configuration needs at least an InitConfiguration "
+    "or ClusterConfiguration"
+)
 RELEASE_LABELS = ("stable", "latest", "ci/")  # kubeadm resolves these online; offline k8snode cannot
 
 YamlPath = tuple[str | int, ...]
@@ -71,8 +76,7 @@ class _Located:
 def validate_file(
     system: System, target: str, kubernetes_version: str | None, load_balancer: str | None, node_kernel: str | None
 ) -> Result:
-    path, data = system.read_input(target, "", MAX_CONFIG_BYTES)
-    text = decode_text(data, path)
+    path, text = read_config(system, target, "FILE")
     if load_balancer is not None and load_balancer not in LOAD_BALANCERS:
         raise bad_input(f"--lb {load_balancer!r} is not known; use one of {', '.join(LOAD_BALANCERS)}")
     documents = load_documents(text, str(path))
@@ -93,6 +97,19 @@ def validate_file(
     )
 
 
+def read_config(system: System, target: str, option: str) -> tuple[str, str]:
+    """The name messages give a configuration to read, and its text: UTF-8, at most 1 MiB.
+
+    ``-`` is standard input, held to the same size limit as a file; any other name is read by
+    ``System.read_input`` (a relative name is the operator's own file; links are read; only regular files).
+    """
+    if target == STDIO:
+        return STDIN_NAME, decode_text(system.read_stdin(MAX_CONFIG_BYTES, option), STDIN_NAME)
+    label = "" if option == "FILE" else f"{option} "
+    path, data = system.read_input(target, label, MAX_CONFIG_BYTES)
+    return path, decode_text(data, f"{label}{path}")
+
+
 def target_release(documents: list[Any]) -> Release:
     """The release the file names (ClusterConfiguration or MasterConfiguration), else the newest k8snode knows."""
     for document in documents:
@@ -108,12 +125,15 @@ def target_release(documents: list[Any]) -> Release:
 
 def validate_documents(documents: list[Any], context: Context) -> Report:
     report = Report()
+    if not documents:
+        report.problems.append(Problem("file", EMPTY_CONFIG))
     located = []
     for index, document in enumerate(documents, start=1):
         item = _validate_document(document, index, context, report)
         if item is not None:
             located.append(item)
     _check_across(located, context, report)
+    report.problems.sort(key=lambda problem: problem.line or 0)  # in file order; those without a line first
     return report
 
 
@@ -435,8 +455,10 @@ def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: 
         if context.release.minor_version >= (1, 35):
             report.warnings.append(
                 f"IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495) and Kubernetes {context.release} "
-                "warns about it; consider --proxy-mode nftables"
+                "warns about it; consider nftables mode (k8snode kubeadm-config --proxy-mode nftables)"
             )
+    if mode == "nftables":
+        _check_nftables_gate(item, at, context.release, report)
     kernel = _kernel_version(context.node_kernel)
     if mode == "nftables" and kernel is not None and kernel < NFTABLES_MIN_KERNEL:
         _problem(
@@ -446,6 +468,22 @@ def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: 
             (*at, "mode"),
             f"nftables mode needs kernel 5.13 or later; the node runs {context.node_kernel}",
         )
+
+
+def _check_nftables_gate(item: _Located, at: YamlPath, release: Release, report: Report) -> None:
+    """kube-proxy accepts mode nftables only while its NFTablesProxyMode gate is on (off by default before 1.31)."""
+    gates = value_at(item.document, (*at, "featureGates"))
+    gate = schema.go_value(gates.get(NFTABLES_GATE)) if isinstance(gates, dict) else None
+    if release.minor_version < NFTABLES_ALPHA:
+        message = f"nftables mode needs kube-proxy 1.29 or later; kube-proxy {release} has ipvs and iptables"
+        _problem(report, item.document, item.name, (*at, "mode"), message)
+    elif release.minor_version < NFTABLES_BETA and gate is not True:
+        gate_map = f"featureGates: {{{NFTABLES_GATE}: true}}"
+        message = f"nftables mode in kube-proxy {release} needs the alpha feature gate on: {gate_map}"
+        _problem(report, item.document, item.name, (*at, "featureGates"), message)
+    elif gate is False:
+        message = f"nftables mode needs the feature gate {NFTABLES_GATE}, which is set to false"
+        _problem(report, item.document, item.name, (*at, "featureGates", NFTABLES_GATE), message)
 
 
 def _ipvs_gate_on(gates: Any) -> bool:

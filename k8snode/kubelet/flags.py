@@ -26,7 +26,7 @@ from k8snode.core.errors import bad_input
 from k8snode.core.files import apply, header, plan_write
 from k8snode.core.resources import template_text
 from k8snode.core.result import Result
-from k8snode.core.system import System
+from k8snode.core.system import STDIO, System
 
 CATALOG_FILE = Path(__file__).resolve().parent / "data" / "kubelet_settings.json"
 CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1"
@@ -212,31 +212,40 @@ def build(version: Version, settings: Mapping[str, object], output: Format) -> F
     return result
 
 
+def default_format(version: Version) -> Format:
+    """The KubeletConfiguration file where the kubelet reads one (1.10+): the flags it carries are deprecated there."""
+    return Format.CONFIG if version >= catalog().config_file_since else Format.FLAGS
+
+
 def render(
     system: System,
     settings: Mapping[str, object],
     *,
     kubernetes_version: str | None = None,
-    output: Format = Format.FLAGS,
+    output: Format | None = None,
     out: str | None = None,
     dry_run: bool = False,
     force: bool = False,
 ) -> Result:
-    """Print (or, with ``out``, write) the kubelet flag set for a version; the node-management set by default."""
+    """Print (or, with ``out``, write) the kubelet flag set for a version; the node-management set by default.
+
+    ``out`` of ``-`` is standard output, as if no ``out`` were given.
+    """
+    out = None if out == STDIO else out
     version_text = kubernetes_version or catalog().default_kubernetes_version
     version = parse_version(version_text)
     chosen = settings or catalog().node_management_set
-    flag_set = build(version, chosen, output)
+    flag_set = build(version, chosen, output or default_format(version))
     target = system.output_path(out, "--out") if out is not None else None
-    if output == Format.CONFIG and "config" not in chosen:
+    if flag_set.output == Format.CONFIG and "config" not in chosen:
         if target is not None:
             flag_set.flags.append(("--config", Value(str(target), str(target))))
-        else:
+        elif output is not None:  # asked for; the default form's extra-args line says where the file goes
             flag_set.warnings.append("the kubelet needs --config PATH naming this file: pass --config or --out")
     text, extra_args = _text(flag_set)
     data: dict[str, Any] = {
         "kubernetes_version": _canonical_version(version_text),
-        "format": str(output),
+        "format": str(flag_set.output),
         "flags": flag_set.flag_words(),
         "config": flag_set.config,
         "deprecations": flag_set.deprecations,
@@ -245,7 +254,7 @@ def render(
     }
     if target is None:
         return Result(COMMAND, data, warnings=flag_set.warnings)
-    command = _canonical_command(version_text, settings, output)
+    command = _canonical_command(version_text, settings, flag_set.output)
     content = f"{header(command)}\n{text}"
     with nullcontext() if dry_run else system.lock():
         plan = plan_write(system, target, 0o644, content.encode(), force=force, adoptable=_package_placeholder)

@@ -131,13 +131,15 @@ def check(system: System, scheduler: str = "rr") -> Result:
     for file in assessment.files:
         file.action = pending_action(file)
     absent = [m.name for m in assessment.modules if not m.state.present]
-    ready = not absent
+    stale = [f"{f.path} ({f.action})" for f in assessment.files if f.action != "unchanged"]
+    modules = f"not present: {' '.join(absent)}" if absent else "all IPVS modules are present"
+    files = f"persistence files not current: {', '.join(stale)}" if stale else "persistence files current"
     return Result(
         command="ipvs check",
         data=assessment.data(),
         warnings=assessment.warnings,
-        exit_code=ExitCode.OK if ready else ExitCode.DRIFT,
-        summary="all IPVS modules are present" if ready else f"not present: {' '.join(absent)}",
+        exit_code=ExitCode.DRIFT if absent or stale else ExitCode.OK,
+        summary=f"{modules}; {files}",
     )
 
 
@@ -171,7 +173,7 @@ def _enable(system: System, scheduler: str, persist: Persist, *, dry_run: bool, 
         assessment.data(diffs=dry_run),
         bool(to_load or to_write),
         assessment.warnings,
-        summary=_summary(to_load, to_write, dry_run=dry_run),
+        summary=_summary(to_load, to_write, persisting=bool(assessment.files), dry_run=dry_run),
     )
 
 
@@ -210,6 +212,10 @@ def _disable(system: System, *, unload: bool, force: bool, dry_run: bool, every:
         for file in files:
             system.remove(file.path)
     failures = _unload(system, modules, warnings, dry_run=dry_run)
+    if any(plan.action == "unloaded" for plan in modules):  # report the state after the unload, not before it
+        after = read_kernel(system)
+        for plan in modules:
+            plan.state, plan.source = module_state(system, after, plan.name)
     data = {
         "kernel": kernel.as_dict(),
         "proxy_mode": "ipvs",
@@ -330,8 +336,11 @@ def _extra_modules_hint(system: System, kernel: Kernel) -> str:
 def _persistence(
     system: System, persist: Persist, scheduler: str, modules: list[str]
 ) -> list[tuple[PurePosixPath, int, bytes]]:
+    # auto: what the host uses. modules-load.d where systemd reads it; the sysconfig script where /etc/sysconfig
+    # exists (the RHEL and SUSE families), or where nothing else would load the modules at boot.
     uses_modules_load = any(system.path(d).is_dir() for d in MODULES_LOAD_DIRS)
-    sysconfig = persist in (Persist.AUTO, Persist.SYSCONFIG, Persist.BOTH)
+    uses_sysconfig = system.path(SYSCONFIG_FILE.parent.parent).is_dir() or not uses_modules_load
+    sysconfig = persist in (Persist.SYSCONFIG, Persist.BOTH) or (persist == Persist.AUTO and uses_sysconfig)
     modules_load = persist in (Persist.MODULES_LOAD, Persist.BOTH) or (persist == Persist.AUTO and uses_modules_load)
     command = "k8snode ipvs enable" + (f" --scheduler {scheduler}" if scheduler != "rr" else "")
     first_line = f"{header(command)}. Remove with: k8snode ipvs disable"
@@ -359,9 +368,11 @@ def _modules_in(content: bytes | None) -> list[str]:
     return [name for name in names if MODULE_NAME.match(name)]
 
 
-def _summary(to_load: list[ModulePlan], to_write: list[FilePlan], *, dry_run: bool) -> str:
+def _summary(to_load: list[ModulePlan], to_write: list[FilePlan], *, persisting: bool, dry_run: bool) -> str:
     verb = "would load" if dry_run else "loaded"
     loaded = f"{verb} {' '.join(m.name for m in to_load)}" if to_load else "all modules already present"
+    if not persisting:
+        return f"{loaded}; nothing persisted (--persist none): the modules are not loaded at the next boot"
     written = (
         f"{'would write' if dry_run else 'wrote'} {', '.join(str(f.path) for f in to_write)}"
         if to_write

@@ -12,6 +12,15 @@ class ProxyMode(StrEnum):
 
 
 PROXY_MODES = tuple(sorted(mode.value for mode in ProxyMode))
+
+# kube-proxy's nftables mode sits behind the NFTablesProxyMode feature gate: alpha (off by default) in 1.29, beta (on)
+# in 1.31, GA (locked on) in 1.33. Source: kubernetes/kubernetes pkg/features/kube_features.go (1.33 on; in 1.31-1.32
+# pkg/features/versioned_kube_features.go), and pkg/proxy/apis/config/validation/validation.go, which accepts
+# mode nftables only while the gate is on. tests/truth reads the same specs from each built release's source.
+NFTABLES_GATE = "NFTablesProxyMode"
+NFTABLES_ALPHA = (1, 29)
+NFTABLES_BETA = (1, 31)
+NFTABLES_GA = (1, 33)
 KUBELET_HEALTHZ = "http://127.0.0.1:10248/healthz"
 KUBE_PROXY_HEALTHZ = "http://127.0.0.1:10256/healthz"
 KUBE_PROXY_METRICS = "http://127.0.0.1:10249"

@@ -98,7 +98,7 @@ def build_fleet(base: Path, wheelhouse: Path) -> Fleet:
         if host.name in CONTROL_PLANE:  # a fake root has no /proc/net/route to find the address in
             host.vars["k8snode_advertise_address"] = ADVERTISE_ADDRESS
         if host.name == FOREIGN[0]:
-            (host.root.path / FOREIGN[1]).parent.mkdir(parents=True)
+            (host.root.path / FOREIGN[1]).parent.mkdir(parents=True, exist_ok=True)  # fake roots have /etc/sysconfig
             (host.root.path / FOREIGN[1]).write_text(FOREIGN[2])
     wheel = next(wheelhouse.glob("k8snode-*.whl"))
     installs = {

@@ -48,6 +48,22 @@ def truth_bin() -> Callable[[str], Path]:
 
 
 @pytest.fixture
+def truth_command(truth_bin: Callable[[str], Path]) -> Callable[[str, str], Path]:
+    """truth_command(version, command) -> that version's k8s-truth, when it has ``command``; a build from older
+    tools/k8s-truth sources skips the test (or fails it, with K8SNODE_REQUIRE_TRUTH=1)."""
+    import subprocess
+
+    def locate(version: str, command: str) -> Path:
+        k8s_truth = truth_bin(version) / "k8s-truth"
+        usage = subprocess.run([str(k8s_truth)], capture_output=True, text=True, timeout=60).stderr
+        if f"  {command} " not in usage:
+            _missing(f"{k8s_truth} predates `k8s-truth {command}`: rerun tools/k8s-truth/build.sh {version}")
+        return k8s_truth
+
+    return locate
+
+
+@pytest.fixture
 def truth_versions() -> list[str]:
     """The versions in tools/k8s-truth/versions.txt, newest first."""
     return _listed_versions()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from test_kubeadm_config import GOLDEN, V1BETA3
 
 pytestmark = pytest.mark.truth
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures/kubeadm"
+CONSOLE_SCRIPT = Path(sys.executable).parent / "k8snode"
 
 
 def kubeadm_validate(kubeadm_dir: Path, config: Path) -> subprocess.CompletedProcess[str]:
@@ -98,3 +100,27 @@ def test_kubeadm_and_k8snode_both_reject_an_unknown_field(truth_bin, cli, node):
     run = cli("validate", "/bad.yaml", "--root", str(node))
     assert run.exit_code == 1
     assert "ClusterConfiguration.networking.serviceSubnett: unknown field; did you mean serviceSubnet?" in run.stdout
+
+
+def test_the_seed_flow_as_a_pipeline(truth_bin, truth_version, tmp_path):
+    """kubeadm config print init-defaults | k8snode kubeadm-config --patch - --proxy-mode ipvs > init-config.yaml,
+    accepted by the same release's kubeadm config validate."""
+    kubeadm = truth_bin(truth_version) / "kubeadm"
+    node = make_node(tmp_path / "node")
+    config = tmp_path / "init-config.yaml"
+    with subprocess.Popen([str(kubeadm), "config", "print", "init-defaults"], stdout=subprocess.PIPE) as defaults:
+        with config.open("wb") as sink:
+            patched = subprocess.run(
+                [str(CONSOLE_SCRIPT), "kubeadm-config", "--patch", "-", "--proxy-mode", "ipvs", "--root", str(node)],
+                stdin=defaults.stdout,
+                stdout=sink,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=120,
+            )
+        assert defaults.stdout is not None
+        defaults.stdout.close()
+    assert (defaults.returncode, patched.returncode) == (0, 0), patched.stderr
+    assert "mode: ipvs" in config.read_text()
+    done = kubeadm_validate(truth_bin(truth_version), config)
+    assert done.returncode == 0, done.stderr

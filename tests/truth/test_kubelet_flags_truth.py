@@ -57,7 +57,7 @@ def test_printed_flags_exist_in_the_real_kubelet_with_the_same_deprecation(
     mismatches: list[str] = []
     checked: set[str] = set()
     for label, words in runs.items():
-        run = cli("kubelet-flags", "--kubernetes-version", truth_version, *words, "--json")
+        run = cli("kubelet-flags", "--format", "flags", "--kubernetes-version", truth_version, *words, "--json")
         assert run.exit_code == 0, (label, run.stderr)
         data = run.envelope()["data"]
         deprecated = {entry["flag"].removeprefix("--") for entry in data["deprecations"]}

@@ -37,14 +37,14 @@ FIRST_BOOT = f"""{HELPERS}
 step uname uname -r
 snapshot fresh
 step check_fresh k8snode ipvs check --json
-step enable k8snode ipvs enable --json
+step enable k8snode ipvs enable --persist both --json
 snapshot enabled
 step check_enabled k8snode ipvs check --json
 step carry tar -cf carried.tar {SYSCONFIG} {MODULES_LOAD}
 step disable k8snode ipvs disable --unload --json
 snapshot disabled
 step leftover find /etc/sysconfig/modules /etc/modules-load.d -name 'ipvs*'
-step enable_mh k8snode ipvs enable --scheduler mh --json
+step enable_mh k8snode ipvs enable --scheduler mh --persist both --json
 snapshot enabled_mh
 """
 

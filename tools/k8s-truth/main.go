@@ -14,6 +14,8 @@ const usage = `usage: k8s-truth COMMAND
   kubelet-flags        the kubelet's flags, registered as NewKubeletCommand does
   schema               field types of the kubeadm, kubelet and kube-proxy config kinds
   duration STRING...   time.ParseDuration of each STRING; "-" reads one per line from stdin
+  kubelet-parse        parse command lines (stdin: one JSON array of strings a line) with the kubelet's flag set
+  kubelet-config FILE  load a KubeletConfiguration file as the kubelet's loadConfigFile does
 `
 
 func main() {
@@ -29,6 +31,14 @@ func main() {
 		err = printSchemas(os.Stdout)
 	case "duration":
 		err = printDurations(os.Stdout, os.Stdin, os.Args[2:])
+	case "kubelet-parse":
+		err = printParses(os.Stdout, os.Stdin)
+	case "kubelet-config":
+		if len(os.Args) != 3 {
+			fmt.Fprint(os.Stderr, usage)
+			os.Exit(2)
+		}
+		err = printConfigLoad(os.Stdout, os.Args[2])
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)

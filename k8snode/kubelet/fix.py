@@ -1,0 +1,200 @@
+"""`kubelet-flags lint --fix`: rewrite what lint found and knows how to fix.
+
+- A deprecated flag backed by a KubeletConfiguration field moves into the file the kubelet reads (its
+  ``--config``), merged by a ruamel.yaml round trip that keeps comments; flags win over that file in the kubelet,
+  so the flag's value replaces the field's.
+- A removed flag is dropped: every recorded or derived removal says what replaces it, and none of those
+  replacements is another flag with the same value.
+- The environment or flag file loses those words; other lines stay as they are.
+
+Unit files (``ExecStart=``, ``Environment=``) and deprecated flags with no KubeletConfiguration field (such as
+``--pod-infra-container-image`` before 1.35) are left alone and said so. Writes are atomic, under the lock; a file
+k8snode did not write changes only with ``--force``, and its original is kept beside it as ``FILE.k8snode-orig``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from k8snode.core.errors import K8snodeError
+from k8snode.core.files import FilePlan, apply, header, owned, plan_write
+from k8snode.core.result import Result
+from k8snode.core.system import System
+from k8snode.kubelet.flags import CONFIG_API_VERSION, CONFIG_KIND
+from k8snode.kubelet.flagsets import FlagDef
+from k8snode.kubelet.flagvalues import go_int, parse_bool
+from k8snode.kubelet.lint import Finding, Linted
+from k8snode.kubelet.sources import parse_env_file, read_text, split_unit_words
+
+BACKUP_SUFFIX = ".k8snode-orig"
+
+
+@dataclass
+class _Edits:
+    drop: dict[str, set[tuple[int, int]]] = field(default_factory=lambda: defaultdict(set))
+    """Per file: (line, slot) of each word to remove."""
+    config: dict[str, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
+    """Per KubeletConfiguration file: dotted field -> value."""
+    left: list[str] = field(default_factory=list)
+
+
+def fix(system: System, linted: Linted, command: str, *, dry_run: bool, force: bool) -> Result:
+    edits = _plan_edits(linted)
+    with nullcontext() if dry_run else system.lock():
+        planned = [_flag_file_plan(system, path, drops, command, force) for path, drops in sorted(edits.drop.items())]
+        planned += [_config_plan(system, path, values, command, force) for path, values in sorted(edits.config.items())]
+        plans = [plan for plan in planned if plan is not None]
+        backups = [] if dry_run else [_backup(system, plan) for plan in plans if plan.needs_write]
+        changed = apply(system, plans, dry_run=dry_run)
+    result = linted.result
+    result.changed = changed
+    result.data["files"] = [plan.as_dict() for plan in plans]
+    result.data["backups"] = [backup for backup in backups if backup]
+    result.data["not_fixed"] = edits.left
+    if dry_run:
+        result.data["diffs"] = {str(plan.path): plan.diff() for plan in plans if plan.needs_write}
+    fixed = len([plan for plan in plans if plan.needs_write])
+    verb = "would change" if dry_run else "changed"
+    result.summary += f"; --fix {verb} {fixed} file(s)"
+    return result
+
+
+def _plan_edits(linted: Linted) -> _Edits:
+    edits = _Edits()
+    for line, findings in linted.per_line:
+        config = linted.config_of(line)
+        for finding in findings:
+            if finding.kind == "removed":
+                _drop(edits, finding)
+            elif finding.kind == "deprecated" and not finding.config_field:
+                edits.left.append(f"{finding.origin}: {finding.flag}: deprecated, with no KubeletConfiguration field")
+            elif finding.kind == "deprecated" and finding.flag_def is not None:
+                if config is None:
+                    edits.left.append(f"{finding.origin}: {finding.flag}: no --config file to move it into")
+                elif _drop(edits, finding) and finding.config_field is not None:
+                    _merge(edits.config[config], finding.flag_def, finding.config_field, finding.value or "")
+    return edits
+
+
+def _drop(edits: _Edits, finding: Finding) -> bool:
+    if not finding.words or any(word.slot < 0 for word in finding.words):
+        edits.left.append(f"{finding.origin}: {finding.flag}: in a unit file; edit it by hand")
+        return False
+    for word in finding.words:
+        edits.drop[word.origin.path].add((word.origin.line, word.slot))
+    return True
+
+
+def _merge(config: dict[str, Any], flag: FlagDef, path: str, text: str) -> None:
+    value = config_value(flag, text)
+    if flag.accumulates and isinstance(config.get(path), dict) and isinstance(value, dict):
+        config[path] = {**config[path], **value}
+    elif flag.accumulates and isinstance(config.get(path), list) and isinstance(value, list):
+        config[path] = [*config[path], *value]
+    else:
+        config[path] = value
+
+
+def config_value(flag: FlagDef, text: str) -> Any:
+    """The KubeletConfiguration value for a flag value the lint accepted (so it parses)."""
+    if flag.type == "bool":
+        return parse_bool(text)
+    if flag.type in ("int32", "int64", "int", "Level"):
+        return go_int(text)
+    if flag.type == "stringSlice":
+        return [item.strip('"') for item in text.split(",")] if text else []
+    if flag.type == "mapStringBool":
+        return {k.strip(): parse_bool(v.strip()) for k, _, v in (i.partition("=") for i in text.split(",") if i)}
+    if flag.go_type == "*flag.LangleSeparatedMapStringString":
+        return {k.strip(): v.strip() for k, _, v in (i.partition("<") for i in text.split(",") if i)}
+    if flag.go_type == "*flag.ColonSeparatedMultimapStringString":
+        headers: dict[str, list[str]] = {}
+        for key, _, value in (item.partition(":") for item in text.split(",") if item):
+            headers.setdefault(key.strip(), []).append(value.strip())
+        return headers
+    if flag.type == "mapStringString":
+        items = [text] if flag.go_type.endswith(",nosplit") else [i for i in text.split(",") if i]
+        return {k.strip(): v.strip() for k, _, v in (i.partition("=") for i in items)}
+    if flag.type == "[]v1.Taint":
+        return [_taint(spec) for spec in text.split(",")] if text else []
+    return text
+
+
+def _taint(spec: str) -> dict[str, str]:
+    key_value, _, effect = spec.partition(":")
+    key, equals, value = key_value.partition("=")
+    return {"key": key, **({"value": value} if equals else {}), "effect": effect}
+
+
+def _flag_file_plan(
+    system: System, path: str, drops: set[tuple[int, int]], command: str, force: bool
+) -> FilePlan | None:
+    text = read_text(system, path)
+    if text is None:
+        return None
+    lines = text.replace("\r\n", "\n").split("\n")
+    if path.endswith(".conf") or any(line.lstrip().startswith("[Service]") for line in lines):
+        raise K8snodeError(f"{path} is a unit file; --fix rewrites only environment and flag files")
+    assignments, _ = parse_env_file(text, path)
+    by_line = {assignment.origin.line: assignment for assignment in assignments}
+    for line_number in sorted({line for line, _ in drops}, reverse=True):
+        slots = {slot for line, slot in drops if line == line_number}
+        assignment = by_line.get(line_number)
+        if assignment is not None:
+            kept = [word for slot, word in enumerate(assignment.value.split()) if slot not in slots]
+            replacement = [f"{assignment.name}={_env_quote(' '.join(kept))}"]
+            lines[line_number - 1 : assignment.last_line] = replacement
+        else:
+            words, _ = split_unit_words(lines[line_number - 1])
+            kept = [word for slot, (word, _) in enumerate(words) if slot not in slots]
+            lines[line_number - 1 : line_number] = [" ".join(kept)] if kept else []
+    new_text = "\n".join(lines)
+    return _plan(system, path, new_text, command, force)
+
+
+def _env_quote(value: str) -> str:
+    if value and re.fullmatch(r"[A-Za-z0-9_@%+=:,./-]+", value):
+        return value
+    return '"' + re.sub(r'(["\\`$])', r"\\\1", value) + '"'
+
+
+def _config_plan(system: System, path: str, values: dict[str, Any], command: str, force: bool) -> FilePlan:
+    from k8snode.core.yamldoc import dump_documents, guess_indent, load_documents
+
+    text = read_text(system, path)
+    documents = load_documents(text, path) if text else []
+    config = next((d for d in documents if isinstance(d, dict) and d.get("kind") == CONFIG_KIND), None)
+    if config is None:
+        config = {"apiVersion": CONFIG_API_VERSION, "kind": CONFIG_KIND}
+        documents.append(config)
+    for dotted, value in values.items():
+        *parents, leaf = dotted.split(".")
+        node = config
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    new_text = dump_documents(documents, guess_indent(text or ""))
+    return _plan(system, path, new_text, command, force)
+
+
+def _plan(system: System, path: str, text: str, command: str, force: bool) -> FilePlan:
+    current = system.read_bytes(path) or b""
+    body = text if owned(current) else f"{header(command)}\n{text}"
+    if not body.endswith("\n"):
+        body += "\n"
+    mode = system.mode(path) or 0o644
+    return plan_write(system, PurePosixPath(path), mode, body.encode(), force=force)
+
+
+def _backup(system: System, plan: FilePlan) -> str | None:
+    """Keep the original of a file k8snode did not write, beside it, before replacing it."""
+    if plan.current is None or owned(plan.current):
+        return None
+    backup = f"{plan.path}{BACKUP_SUFFIX}"
+    system.write_atomic(backup, plan.current, plan.current_mode or 0o600)
+    return backup

@@ -1,0 +1,98 @@
+"""`-` is standard input or output wherever a command reads or writes a file, with the limits a file has."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fakes import make_node, snapshot
+from test_kubeadm_config import FIXTURES, body, documents
+
+INIT_DEFAULTS = (FIXTURES / "init-defaults-v1.37.2.yaml").read_text()
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Path:
+    return make_node(tmp_path / "node")
+
+
+def test_patch_dash_reads_standard_input_and_writes_standard_output(cli, node):
+    run = cli("kubeadm-config", "--patch", "-", "--proxy-mode", "ipvs", "--root", str(node), stdin=INIT_DEFAULTS)
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout.splitlines()[0].endswith("(k8snode kubeadm-config --patch - --proxy-mode ipvs)")
+    init, cluster, proxy, _kubelet = documents(run.stdout)
+    assert init["localAPIEndpoint"]["advertiseAddress"] == "192.0.2.10"
+    assert cluster["kubernetesVersion"] == "1.37.0"
+    assert proxy["mode"] == "ipvs"
+
+
+def test_patch_dash_output_is_what_patching_the_same_file_gives(cli, node):
+    (node / "init.yaml").write_text(INIT_DEFAULTS)
+    common = ("--token", "abcdef.0123456789abcdeg", "--node-name", "cp-1", "--root", str(node))
+    piped = cli("kubeadm-config", "--patch", "-", *common, stdin=INIT_DEFAULTS)
+    named = cli("kubeadm-config", "--patch", "/init.yaml", *common)
+    assert piped.exit_code == named.exit_code == 0, piped.stderr + named.stderr
+    assert body(piped.stdout) == body(named.stdout)
+
+
+def test_out_dash_is_standard_output_and_creates_no_file(cli, node):
+    before = snapshot(node)
+    run = cli("kubeadm-config", "--out", "-", "--token", "abcdef.0123456789abcdeg", "--root", str(node))
+    assert run.exit_code == 0, run.stderr
+    assert [d["kind"] for d in documents(run.stdout)] == [
+        "InitConfiguration",
+        "ClusterConfiguration",
+        "KubeProxyConfiguration",
+    ]
+    assert snapshot(node) == before
+    assert not Path("-").exists()
+
+
+def test_validate_dash_reads_standard_input(cli, node):
+    rendered = cli("kubeadm-config", "--root", str(node))
+    assert rendered.exit_code == 0, rendered.stderr
+    run = cli("validate", "-", "--json", stdin=rendered.stdout)
+    assert run.exit_code == 0, run.stderr
+    data = run.envelope()["data"]
+    assert (data["path"], data["problems"]) == ("standard input", [])
+    broken = cli("validate", "-", stdin=rendered.stdout.replace("serviceSubnet:", "serviceSubnett:"))
+    assert broken.exit_code == 1
+    assert "ClusterConfiguration.networking.serviceSubnett: unknown field; did you mean serviceSubnet?" in broken.stdout
+
+
+def test_standard_input_over_the_size_limit_is_bad_input(cli, node):
+    huge = "# padding\n" * ((1 << 20) // 10 + 1)
+    for args in (("validate", "-"), ("kubeadm-config", "--patch", "-", "--root", str(node))):
+        run = cli(*args, stdin=huge)
+        assert run.exit_code == 2
+        option = "FILE" if args[0] == "validate" else "--patch"
+        assert run.stderr == (
+            f"k8snode: error: {option} (standard input) holds more than 1048576 bytes; give at most 1048576\n"
+        )
+
+
+def test_standard_input_at_the_size_limit_is_read(cli):
+    exact = "# padding\n" * ((1 << 20) // 10) + "#" * ((1 << 20) % 10)
+    assert len(exact) == 1 << 20
+    run = cli("validate", "-", "--json", stdin=exact)
+    assert (run.exit_code, run.stderr) == (1, "")
+    assert run.envelope()["data"]["problems"][0].startswith("file: holds no YAML document")
+
+
+def test_kubelet_flags_out_dash_is_standard_output(cli, tmp_path):
+    before = snapshot(tmp_path)
+    plain = cli("kubelet-flags", "--format", "flags", "--root", str(tmp_path))
+    dashed = cli("kubelet-flags", "--format", "flags", "--out", "-", "--root", str(tmp_path))
+    assert plain.exit_code == dashed.exit_code == 0, dashed.stderr
+    assert dashed.stdout == plain.stdout
+    assert "--register-node=true" in dashed.stdout
+    assert snapshot(tmp_path) == before
+
+
+def test_the_seed_pipeline_through_the_console_script(k8snode, node):
+    """kubeadm config print init-defaults | k8snode kubeadm-config --patch - > init-config.yaml, then validate -."""
+    run = k8snode("kubeadm-config", "--patch", "-", "--proxy-mode", "ipvs", "--root", str(node), stdin=INIT_DEFAULTS)
+    assert run.exit_code == 0, run.stderr
+    check = k8snode("validate", "-", stdin=run.stdout)
+    assert check.exit_code == 0, check.stdout + check.stderr
+    assert check.stdout.startswith("standard input is valid for Kubernetes v1.37.0")
