@@ -26,6 +26,7 @@ def test_a_symlinked_parent_leading_out_of_the_root_is_refused_for_writes(cli, f
     root = fake_root("deb12-6.1")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
+    shutil.rmtree(root.path / "etc/sysconfig", ignore_errors=True)
     (root.path / "etc/sysconfig").symlink_to(elsewhere)
     run = cli("ipvs", "enable", "--persist", "sysconfig", "--root", str(root.path))
     assert run.exit_code == 3, run.stderr
@@ -57,6 +58,7 @@ def test_kubeadm_config_out_does_not_escape_through_a_linked_directory(cli, node
 def test_a_link_that_stays_inside_the_root_is_followed(cli, fake_root):
     root = fake_root("deb12-6.1")
     (root.path / "usr/etc-sysconfig").mkdir(parents=True)
+    shutil.rmtree(root.path / "etc/sysconfig", ignore_errors=True)
     (root.path / "etc/sysconfig").symlink_to("../usr/etc-sysconfig")
     assert cli("ipvs", "enable", "--persist", "sysconfig", "--root", str(root.path)).exit_code == 0
     assert (root.path / "usr/etc-sysconfig/modules/ipvs.modules").exists()
