@@ -30,7 +30,9 @@ class _Edge(TyperGroup):
         argv = list(sys.argv[1:] if args is None else args)
         try:
             code = super().main(argv, prog_name or "k8snode", complete_var, False, windows_expand_args, **extra)
-        except NoArgsIsHelpError:  # `k8snode`, `k8snode ipvs`: the help was asked for, and printed
+        except NoArgsIsHelpError as error:  # `k8snode`, `k8snode ipvs`: no subcommand asks for the help
+            if error.ctx is not None:
+                print(error.ctx.get_help())
             sys.exit(0)
         except ClickException as error:
             usage_error(argv, error.format_message())
