@@ -4,7 +4,20 @@ Usage: fake_modprobe.py ROOT [modprobe arguments]. It reads ROOT/lib/modules/<re
 modules.builtin, and updates ROOT/proc/modules as the kernel would. Like the real one, without -a only the first
 name is a module: the other words are passed to it as parameters, and the kernel logs
 "<module>: unknown parameter '<word>' ignored" (to ROOT/var/log/dmesg here). Modules listed in ROOT/fake/refuse
-are refused as a kernel refuses an insert. Every call is appended to ROOT/fake/modprobe.calls.
+are refused as a kernel refuses an insert; modules listed in ROOT/fake/vanish are "loaded" with exit 0 but never
+appear in /proc/modules (a modprobe that lies, to test the verification after it). Every call is appended to
+ROOT/fake/modprobe.calls.
+
+Removal follows kmod (tools/modprobe.c, rmmod_all and rmmod_do_module) and `man modprobe` (kmod 30):
+- "-r, --remove ... If the modules it depends on are also unused, modprobe will try to remove them too.": after a
+  module goes, each module in its dependency list (modules.dep lists them all, as depmod writes it) whose refcount
+  is now 0 is removed; failures there are not errors.
+- "Unlike insertion, more than one module can be specified on the command line": with -r every word is a module,
+  and the exit status is 1 when any of them failed.
+- "--first-time  Normally, modprobe will succeed (and do nothing) if told to insert a module which is already
+  present or to remove a module which isn't present.": removing a module that is not loaded succeeds silently;
+  with --first-time it fails with "Module NAME is not in kernel.".
+- A built-in module fails with "Module NAME is builtin.", a module with users with "Module NAME is in use.".
 """
 
 import sys
@@ -22,8 +35,7 @@ def main(root: Path, args: list[str]) -> int:
         return fail("modprobe: ERROR: missing module name.")
     kernel = Kernel(root)
     if "-r" in flags or "--remove" in flags:
-        names = words if "-a" in flags or "--all" in flags else words[:1]
-        return max(kernel.remove(normal(name)) for name in names)
+        return max(kernel.remove(normal(name), first_time="--first-time" in flags) for name in words)
     if "-a" in flags or "--all" in flags:
         return max(kernel.load(normal(name)) for name in words)
     for parameter in words[1:]:
@@ -45,8 +57,8 @@ class Kernel:
                     self.deps[module_of(path)] = [module_of(d) for d in deps.split()]
         builtin = moddir / "modules.builtin"
         self.builtin = {module_of(p) for p in builtin.read_text().split()} if builtin.exists() else set()
-        refuse = root / "fake" / "refuse"
-        self.refused = set(refuse.read_text().split()) if refuse.exists() else set()
+        self.refused = listed(root / "fake" / "refuse")
+        self.vanishing = listed(root / "fake" / "vanish")
 
     @property
     def proc_modules(self) -> Path:
@@ -74,6 +86,8 @@ class Kernel:
                 return fail(missing)
             if name in self.refused:
                 return fail(f"modprobe: ERROR: could not insert '{name}': Operation not permitted")
+            if name in self.vanishing:
+                return 0
             for dep in self.deps[name]:
                 if self.load(dep, user=name):
                     return 1
@@ -87,14 +101,25 @@ class Kernel:
         self.save(loaded)
         return 0
 
-    def remove(self, name: str) -> int:
+    def remove(self, name: str, *, first_time: bool = False) -> int:
         loaded = self.loaded()
         if name in self.builtin:
             return fail(f"modprobe: FATAL: Module {name} is builtin.")
         if name not in loaded:
-            return fail(f"modprobe: FATAL: Module {name} is not currently loaded")
+            if name not in self.deps:
+                return fail(f"modprobe: FATAL: Module {name} not found.")
+            return fail(f"modprobe: FATAL: Module {name} is not in kernel.") if first_time else 0
         if int(loaded[name][1]) > 0:
             return fail(f"modprobe: FATAL: Module {name} is in use.")
+        self.unload(name)
+        for dep in self.closure(name):
+            fields = self.loaded().get(dep)
+            if fields is not None and int(fields[1]) == 0:
+                self.unload(dep)
+        return 0
+
+    def unload(self, name: str) -> None:
+        loaded = self.loaded()
         del loaded[name]
         for fields in loaded.values():
             users = [u for u in fields[2].split(",") if u not in ("-", "")]
@@ -103,7 +128,14 @@ class Kernel:
                 fields[1] = str(int(fields[1]) - 1)
                 fields[2] = ",".join(users) + "," if users else "-"
         self.save(loaded)
-        return 0
+
+    def closure(self, name: str) -> list[str]:
+        """Every module ``name`` depends on, directly or not: the list depmod writes into modules.dep."""
+        found: dict[str, None] = {}
+        for dep in self.deps.get(name, []):
+            found[dep] = None
+            found.update(dict.fromkeys(self.closure(dep)))
+        return list(found)
 
     def dmesg(self, message: str) -> None:
         log = self.root / "var/log/dmesg"
@@ -114,6 +146,10 @@ class Kernel:
 
 def module_of(path: str) -> str:
     return normal(path.rsplit("/", 1)[-1].split(".ko", 1)[0])
+
+
+def listed(path: Path) -> set[str]:
+    return set(path.read_text().split()) if path.exists() else set()
 
 
 def normal(name: str) -> str:

@@ -18,6 +18,17 @@ IPVS = ["ip_vs"] + [
 ]
 FAKE_MODPROBE = Path(__file__).with_name("fake_modprobe.py")
 
+# `ipvs disable --unload` after `ipvs enable` (scheduler rr) while xt_conntrack holds nf_conntrack: each module's
+# action. tests/vm/test_real_kernel.py asserts it in Debian's kernel with kmod's modprobe, test_ipvs.py with the fake:
+# the last scheduler's `modprobe -r` already takes ip_vs with it, and the later `modprobe -r ip_vs` still succeeds.
+UNLOAD_WITH_CONNTRACK_HELD = {
+    "ip_vs_rr": "unloaded",
+    "ip_vs_sh": "unloaded",
+    "ip_vs_wrr": "unloaded",
+    "ip_vs": "unloaded",
+    "nf_conntrack": "in-use",
+}
+
 
 @dataclass(frozen=True)
 class KernelSpec:
@@ -88,6 +99,11 @@ class FakeRoot:
     def refuse(self, *modules: str) -> None:
         (self.path / "fake").mkdir(exist_ok=True)
         (self.path / "fake/refuse").write_text("\n".join(modules) + "\n")
+
+    def vanish(self, *modules: str) -> None:
+        """modprobe of these modules exits 0 and loads nothing."""
+        (self.path / "fake").mkdir(exist_ok=True)
+        (self.path / "fake/vanish").write_text("\n".join(modules) + "\n")
 
     def env(self) -> dict[str, str]:
         """Environment for a subprocess that should find the fake modprobe first on PATH."""

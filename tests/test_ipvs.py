@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import stat
+import subprocess
 
 import pytest
+from fakes import UNLOAD_WITH_CONNTRACK_HELD, FakeRoot
 
 SCHEDULERS = ["rr", "wrr", "lc", "wlc", "fo", "ovf", "lblc", "lblcr", "dh", "sh", "mh", "sed", "nq", "twos"]
 BASE = ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh"]
@@ -226,6 +229,20 @@ def test_a_module_modprobe_refuses_fails_with_its_stderr_and_no_persistence(fake
     assert not (root.path / MODULES_LOAD).exists()
 
 
+def test_a_module_modprobe_claims_to_load_but_does_not_fails_the_verification(fake_root, cli):
+    root = fake_root("deb12-6.1")
+    root.vanish("ip_vs_wrr")
+    run = cli("ipvs", "enable", "--root", str(root.path), "--json")
+    assert run.exit_code == 3
+    assert run.envelope()["error"]["message"] == (
+        "modprobe -- ip_vs_wrr succeeded but ip_vs_wrr is not in /proc/modules; no persistence file was written"
+    )
+    assert "modprobe -- ip_vs_wrr" in root.modprobe_calls()
+    assert "ip_vs_wrr" not in root.proc_modules() and "ip_vs_rr" in root.proc_modules()
+    assert not (root.path / SYSCONFIG).exists()
+    assert not (root.path / MODULES_LOAD).exists()
+
+
 def test_persist_none_says_nothing_is_persisted(fake_root, cli):
     root = fake_root("deb12-6.1")
     run = cli("ipvs", "enable", "--persist", "none", "--root", str(root.path))
@@ -349,6 +366,41 @@ def test_disable_unload_unloads_and_reports_modules_in_use(fake_root, cli):
     assert not any(name.startswith("ip_vs") for name in root.proc_modules())
     states = {m["name"]: m["state"] for m in run.envelope()["data"]["modules"]}
     assert states == {**{name: "available" for name in actions if name != "nf_conntrack"}, "nf_conntrack": "loaded"}
+
+
+def test_disable_unload_with_conntrack_held_gives_the_real_kernels_results(fake_root, cli):
+    """The same steps and per-module results as tests/vm/test_real_kernel.py asserts in Debian's kernel."""
+    root = fake_root("deb12-6.1")
+    assert cli("ipvs", "enable", "--root", str(root.path)).exit_code == 0
+    hold_conntrack(root)
+    run = cli("ipvs", "disable", "--unload", "--root", str(root.path), "--json")
+    assert run.exit_code == 0, run.stderr
+    assert {m["name"]: m["action"] for m in run.envelope()["data"]["modules"]} == UNLOAD_WITH_CONNTRACK_HELD
+    assert run.envelope()["warnings"] == ["nf_conntrack is in use and stays loaded"]
+    assert not {"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh"} & set(root.proc_modules())
+    assert {"nf_conntrack", "xt_conntrack"} <= set(root.proc_modules())
+
+
+def hold_conntrack(root: FakeRoot) -> None:
+    """What `modprobe xt_conntrack` does to /proc/modules: one more user of nf_conntrack."""
+    modules = root.path / "proc/modules"
+    lines = modules.read_text().splitlines()
+    held = [line.replace("nf_conntrack 16384 1 ip_vs,", "nf_conntrack 16384 2 ip_vs,xt_conntrack,") for line in lines]
+    modules.write_text("\n".join([*held, "xt_conntrack 16384 0 - Live 0x0000000000000000"]) + "\n")
+
+
+def test_modprobe_r_removes_unused_dependencies_and_skips_what_is_not_loaded(fake_root):
+    """The fake's `modprobe -r` against kmod's rules (tests/fake_modprobe.py cites them); the VM test checks kmod."""
+    root = fake_root("deb12-6.1")
+    run = functools.partial(subprocess.run, capture_output=True, text=True, env=root.env())
+    assert run(["modprobe", "-a", "ip_vs_rr", "ip_vs_wrr"]).returncode == 0
+    # Several names; ip_vs_mh is not loaded, which is not an error; ip_vs goes once its last user has gone, and with
+    # it nf_conntrack and the modules below it, none of which anything else uses.
+    removed = run(["modprobe", "-r", "ip_vs_mh", "ip_vs_rr", "ip_vs_wrr"])
+    assert (removed.returncode, removed.stderr) == (0, "")
+    assert root.proc_modules() == []
+    absent = run(["modprobe", "-r", "--first-time", "ip_vs"])
+    assert (absent.returncode, absent.stderr) == (1, "modprobe: FATAL: Module ip_vs is not in kernel.\n")
 
 
 def test_junk_lines_in_proc_modules_and_modules_dep_are_ignored(fake_root, cli):

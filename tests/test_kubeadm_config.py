@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import io
 import os
 import re
 import stat
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from fakes import make_node, snapshot, write
@@ -79,13 +81,22 @@ GOLDEN_CASES = {
 }
 
 
+def update_golden(golden: Path, text: str) -> NoReturn:
+    """Update mode: write the new output and fail, showing what changed, so the mode is never left on unnoticed."""
+    old = golden.read_text() if golden.exists() else ""
+    golden.write_text(text)
+    changes = "".join(difflib.unified_diff(old.splitlines(True), text.splitlines(True), str(golden), "new output"))
+    shown = changes or "(no change)"
+    pytest.fail(f"K8SNODE_UPDATE_GOLDEN=1 rewrote {golden.name}; review and commit:\n{shown}", pytrace=False)
+
+
 @pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
 def test_output_matches_the_golden_file_of_each_api_version(cli, node, name):
     run = cli("kubeadm-config", *GOLDEN_CASES[name], "--token", TOKEN, "--root", str(node))
     assert run.exit_code == 0, run.stderr
     golden = GOLDEN / f"kubeadm-config-{name}.yaml"
     if os.environ.get("K8SNODE_UPDATE_GOLDEN") == "1":
-        golden.write_text(run.stdout)
+        update_golden(golden, run.stdout)
     assert run.stdout == golden.read_text()
     assert TOKEN not in run.stdout.splitlines()[0]
 
@@ -595,3 +606,63 @@ def test_the_console_script_renders_the_done_when_command(k8snode, node):
         "ClusterConfiguration",
         "KubeProxyConfiguration",
     ]
+
+
+def test_migrate_without_patch_is_bad_input(cli, node):
+    before = snapshot(node)
+    run = cli("kubeadm-config", "--migrate", "--out", OUT, "--root", str(node))
+    assert (run.exit_code, run.stderr) == (
+        2,
+        "k8snode: error: --migrate converts a file given with --patch; add --patch FILE\n",
+    )
+    assert snapshot(node) == before
+
+
+def test_patch_refuses_a_v1alpha1_file_and_says_to_render_it(cli, node):
+    rendered = cli("kubeadm-config", "--kubernetes-version", "v1.10.0", "--root", str(node))
+    write(node / "root/old.yaml", rendered.stdout)
+    before = snapshot(node)
+    run = cli("kubeadm-config", "--patch", "/root/old.yaml", "--kubernetes-version", "v1.10.0", "--root", str(node))
+    assert run.exit_code == 2
+    assert run.stderr.endswith(
+        "k8snode: error: --patch works on v1beta3 and v1beta4 files; /root/old.yaml is v1alpha1: "
+        "render it without --patch\n"
+    )
+    assert snapshot(node) == before
+
+
+@pytest.mark.parametrize("lb", ["metallb", "kube-vip"])
+@pytest.mark.parametrize("patch", [False, True], ids=["render", "patch"])
+def test_lb_with_no_strict_arp_is_bad_input_in_render_and_patch(cli, node, lb, patch):
+    """L2 load balancers under IPVS need strictARP: the two options contradict each other, whichever path runs."""
+    write(node / "root/init.yaml", cli("kubeadm-config", "--token", TOKEN, "--root", str(node)).stdout)
+    before = snapshot(node)
+    source = ["--patch", "/root/init.yaml"] if patch else []
+    run = cli("kubeadm-config", *source, "--lb", lb, "--no-strict-arp", "--out", OUT, "--root", str(node))
+    assert (run.exit_code, run.stderr) == (
+        2,
+        f"k8snode: error: --lb {lb} in L2 mode under IPVS needs strictARP: drop --no-strict-arp\n",
+    )
+    assert snapshot(node) == before
+
+
+def test_the_default_route_with_the_lowest_metric_names_the_primary_address(cli, tmp_path):
+    """Two default routes (a second uplink with a worse metric, listed first): the lower metric wins."""
+    node = make_node(tmp_path / "node", address="192.0.2.10")
+    header, via_eth0, eth0_subnet = (node / "proc/net/route").read_text().splitlines()
+    # wlan0: 198.51.100.20/24, default route via 198.51.100.1 with metric 600 (the kernel prints it in decimal).
+    via_wlan0 = "wlan0\t00000000\t016433C6\t0003\t0\t0\t600\t00000000\t0\t0\t0"
+    wlan0_subnet = "wlan0\t006433C6\t00000000\t0001\t0\t0\t600\t00FFFFFF\t0\t0\t0"
+    via_eth0 = via_eth0.replace("\t0\t0\t0\t00000000", "\t0\t0\t100\t00000000")
+    rows = [header, via_wlan0, wlan0_subnet, via_eth0, eth0_subnet]
+    write(node / "proc/net/route", "\n".join(rows) + "\n")
+    trie = (node / "proc/net/fib_trie").read_text()
+    trie += "     +-- 198.51.100.0/24 2 0 2\n        |-- 198.51.100.20\n           /32 host LOCAL\n"
+    write(node / "proc/net/fib_trie", trie)
+    run = cli("kubeadm-config", "--token", TOKEN, "--root", str(node))
+    assert run.exit_code == 0, run.stderr
+    assert documents(run.stdout)[0]["localAPIEndpoint"]["advertiseAddress"] == "192.0.2.10"
+    # With the metrics swapped, wlan0's address is the primary one.
+    write(node / "proc/net/route", "\n".join(rows).replace("\t600\t", "\t50\t") + "\n")
+    run = cli("kubeadm-config", "--token", TOKEN, "--root", str(node))
+    assert documents(run.stdout)[0]["localAPIEndpoint"]["advertiseAddress"] == "198.51.100.20"

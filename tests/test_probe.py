@@ -442,3 +442,11 @@ def test_probe_exec_without_root_uses_path(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{tool.parent}{os.pathsep}{os.environ['PATH']}")
     run = cli("probe", "exec", "--json", "--", "healthy")
     assert only_attempt(run.envelope())["message"] == "fine\n"
+
+
+@pytest.mark.parametrize("header", ["X-Name: caf\u00e9\u2028!", "X-Name: a\x01b", "X(Name): 1", "X-Name: \u4e2d"])
+def test_a_header_http_cannot_carry_is_bad_input(cli, header):
+    """Found by fuzzing probe http: text outside Latin-1 or with control characters ended in an internal error."""
+    run = cli("probe", "http", "http://127.0.0.1:9/", "--header", header)
+    assert run.exit_code == 2
+    assert run.stderr.startswith("k8snode: error: --header ") and run.stderr.count("\n") == 1

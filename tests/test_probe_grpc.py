@@ -3,6 +3,7 @@ and the install hint when the extra is missing."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from concurrent import futures
@@ -98,6 +99,17 @@ def test_a_server_without_the_health_service_fails(cli, plain_server):
     assert attempt_of(run)["message"].startswith(
         "error: this server does not implement the grpc health protocol (grpc.health.v1.Health)"
     )
+
+
+def test_a_server_that_accepts_but_never_speaks_http2_is_a_connect_timeout(cli):
+    """The connection never becomes ready (kubelet's WithBlock): the attempt fails on the connect timeout."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nobody answers the handshake
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        run = cli("probe", "grpc", address, "--timeout", "200ms", "--failure-threshold", "1", "--json")
+    assert run.exit_code == 1
+    attempt = attempt_of(run)
+    assert (attempt["result"], attempt["status"]) == ("failure", None)
+    assert attempt["message"] == f'timeout: failed to connect service "{address}" within 0.2s'
 
 
 def test_without_the_extra_exit_2_with_the_install_hint(cli, monkeypatch):

@@ -341,7 +341,7 @@ HOSTILE = {
 
 
 @pytest.mark.parametrize("case", list(HOSTILE))
-def test_hostile_files_are_refused_quickly_in_one_line_and_change_nothing(cli, tmp_path, case):
+def test_hostile_files_are_refused_in_one_line_and_change_nothing(cli, tmp_path, case):
     text, code, message = HOSTILE[case]
     target = tmp_path / "etc/hostile.yaml"
     target.parent.mkdir(parents=True)

@@ -17,6 +17,7 @@ from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute, u
 from k8snode.core import console
 from k8snode.core.result import Result
 from k8snode.core.system import System
+from k8snode.core.versions import NEWEST_KUBERNETES
 from k8snode.kubelet import flags as library
 
 _describe = library.describe
@@ -28,7 +29,7 @@ KubernetesVersion = Annotated[
     typer.Option(
         "--kubernetes-version",
         help="The kubelet release: the newest release k8snode knows by default.",
-        show_default=library.catalog().default_kubernetes_version,
+        show_default=NEWEST_KUBERNETES,
     ),
 ]
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from k8snode.commands.common import Debug, Json, Root, execute
+from k8snode.commands.common import Debug, Json, execute
 from k8snode.core import console
 from k8snode.core.result import Result
 from k8snode.core.system import System
@@ -107,14 +107,13 @@ def exec_(
     success_threshold: SuccessThreshold = 1,
     failure_threshold: FailureThreshold = 3,
     initial_delay: InitialDelay = "0s",
-    root: Root = Path("/"),
     json_output: Json = False,
     debug: Debug = False,
 ) -> None:
     """Run a command (no shell): exit 0 passes; killed on timeout; output kept up to 10 KiB."""
 
     def make_check(settings: library.Settings) -> Callable[[], library.Outcome]:
-        system = System(root, debug)
+        system = System(Path("/"), debug)  # a probe runs on this host, as kubelet's exec runs in the container
         return lambda: library.exec_command(system, command, settings.timeout)
 
     timing = (timeout, period, success_threshold, failure_threshold, initial_delay)

@@ -13,7 +13,8 @@ class ExitCode(IntEnum):
 class K8snodeError(Exception):
     """An expected failure: shown to the operator as one line and turned into an exit code at the edge."""
 
-    def __init__(self, message: str, code: ExitCode = ExitCode.FAILED) -> None:
+    def __init__(self, message: str, code: ExitCode) -> None:
+        """``code`` has no default: each raiser says whether the input was bad or the operation failed."""
         super().__init__(message)
         self.message = message
         self.code = code
@@ -21,3 +22,7 @@ class K8snodeError(Exception):
 
 def bad_input(message: str) -> K8snodeError:
     return K8snodeError(message, ExitCode.BAD_INPUT)
+
+
+def failed(message: str) -> K8snodeError:
+    return K8snodeError(message, ExitCode.FAILED)

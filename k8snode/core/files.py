@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from k8snode import __version__
-from k8snode.core.errors import K8snodeError
+from k8snode.core.errors import failed
 from k8snode.core.system import System
 
 OWNER_MARK = b"# Written by k8snode"
@@ -68,13 +68,13 @@ def plan_write(
     placeholder, or the file the operator asked to patch in place)."""
     if system.is_symlink(path):
         if not force:
-            raise K8snodeError(
+            raise failed(
                 f"{path} is a symlink; k8snode will not write through it. Pass --force to replace the link with a file"
             )
         return FilePlan(path, mode, wanted, None)
     current = system.read_bytes(path)
     if current is not None and not owned(current) and not force and not adoptable(current):
-        raise K8snodeError(f"{path} exists and was not written by k8snode; pass --force to replace it")
+        raise failed(f"{path} exists and was not written by k8snode; pass --force to replace it")
     return FilePlan(path, mode, wanted, current, system.mode(path))
 
 

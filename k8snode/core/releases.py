@@ -1,41 +1,18 @@
 """Kubernetes versions k8snode knows, and which kubeadm configuration API each one reads.
 
-Source: kubernetes/kubernetes cmd/kubeadm/app/util/config/common.go and /work/shared/reference/k8s-facts.md:
+Source: kubernetes/kubernetes cmd/kubeadm/app/util/config/common.go and the release notes of kubeadm 1.37:
 v1alpha1 up to 1.10, v1beta3 from 1.22 (removed in kubeadm 1.37, PR #136016), v1beta4 from 1.31.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import total_ordering
 
 from k8snode.core.errors import bad_input
+from k8snode.core.versions import NEWEST_KUBERNETES, KubernetesVersion, newest_kubernetes, parse_kubernetes_version
 
-NEWEST_KNOWN = "v1.37.2"
-# ASCII digits only (\d also matches other scripts' digits, which Go's version parsers refuse), at most 9 each.
-_VERSION = re.compile(r"v?([0-9]{1,9})\.([0-9]{1,9})(?:\.([0-9]{1,9}))?(?:-[0-9A-Za-z.-]+)?")
-
-
-@total_ordering
-@dataclass(frozen=True)
-class Release:
-    major: int
-    minor: int
-    patch: int
-    text: str
-
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, Release):
-            return NotImplemented
-        return (self.major, self.minor, self.patch) < (other.major, other.minor, other.patch)
-
-    @property
-    def minor_version(self) -> tuple[int, int]:
-        return self.major, self.minor
-
-    def __str__(self) -> str:
-        return self.text
+Release = KubernetesVersion
+"""A Kubernetes release, in kubeadm's terms."""
 
 
 @dataclass(frozen=True)
@@ -62,16 +39,14 @@ KUBEADM_APIS = (
 
 
 def parse_release(text: str, option: str = "--kubernetes-version") -> Release:
-    match = _VERSION.fullmatch(text.strip())
-    if match is None:
-        raise bad_input(f"{option} {text!r} is not a Kubernetes version; use the form v1.37.2")
-    major, minor, patch = int(match[1]), int(match[2]), int(match[3] or 0)
-    canonical = text.strip() if text.strip().startswith("v") else f"v{text.strip()}"
-    return Release(major, minor, patch, canonical)
+    release = parse_kubernetes_version(text)
+    if release is None:
+        raise bad_input(f"{option} {text!r} is not a Kubernetes version; use the form {NEWEST_KUBERNETES}")
+    return release
 
 
 def newest_known() -> Release:
-    return parse_release(NEWEST_KNOWN)
+    return newest_kubernetes()
 
 
 def kubeadm_api(name: str) -> KubeadmApi:

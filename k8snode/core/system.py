@@ -1,8 +1,8 @@
 """The one seam between k8snode and the operating system.
 
 Every path k8snode reads or writes resolves under ``root`` (``--root``/``K8SNODE_ROOT``), every subprocess runs
-through plumbum with an argument list and never a shell, and every mutation is recorded in ``touched`` so that
-tests can prove a dry run changed nothing.
+through plumbum with an argument list and never a shell. Programs are looked up on this host's PATH, never under
+the root: k8snode runs them here (see ``which``).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from k8snode.core.errors import ExitCode, K8snodeError, bad_input
+from k8snode.core.errors import ExitCode, K8snodeError, bad_input, failed
 
 LOCK_FILE = "/run/k8snode.lock"
 LOCK_NOTICE_AFTER = 1.0
@@ -60,7 +60,6 @@ class Completed:
 class System:
     root: Path = Path("/")
     debug: bool = False
-    touched: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.root.is_absolute():  # an empty --root arrives as "." and would silently mean the cwd
@@ -111,7 +110,7 @@ class System:
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as error:
-            raise K8snodeError(f"cannot read {target}: {error.strerror or error}") from error
+            raise failed(f"cannot read {target}: {error.strerror or error}") from error
         try:
             fd = os.open(real.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=parent)
         except FileNotFoundError:
@@ -119,8 +118,8 @@ class System:
         except OSError as error:
             if real.is_symlink():
                 message = f"{target} is a symlink; k8snode does not follow links at paths it manages"
-                raise K8snodeError(message) from error
-            raise K8snodeError(f"cannot read {target}: {error.strerror}") from error
+                raise failed(message) from error
+            raise failed(f"cannot read {target}: {error.strerror}") from error
         finally:
             os.close(parent)
         return read_regular(fd, str(target), limit)
@@ -136,7 +135,7 @@ class System:
         try:
             return self.path(target).is_symlink()
         except OSError as error:  # a directory on the way the caller may not search
-            raise K8snodeError(f"cannot reach {target}: {error.strerror or error}") from error
+            raise failed(f"cannot reach {target}: {error.strerror or error}") from error
 
     def owner_and_mode(self, target: str | PurePosixPath) -> tuple[int, int]:
         """The uid that owns ``target`` and its permission bits (the link itself, for a symlink)."""
@@ -160,7 +159,7 @@ class System:
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as error:
-            raise K8snodeError(f"cannot reach {target}: {error.strerror or error}") from error
+            raise failed(f"cannot reach {target}: {error.strerror or error}") from error
 
     def write_atomic(self, target: str | PurePosixPath, content: bytes, mode: int) -> None:
         """Write ``content`` so that readers see the old file or the new one, never a mix.
@@ -170,7 +169,6 @@ class System:
         The directory is reached through components that stay inside the root (see ``_open_parent``).
         """
         name = self.path(target).name
-        self.touched.append(f"write {target}")
         temp: str | None = None
         parent = -1
         try:
@@ -199,14 +197,13 @@ class System:
 
     def remove(self, target: str | PurePosixPath) -> None:
         name = self.path(target).name
-        self.touched.append(f"remove {target}")
         parent = -1
         try:
             parent = self._open_parent(target, write=True)
             os.unlink(name, dir_fd=parent)
             _fsync_directory(parent)
         except OSError as error:
-            raise K8snodeError(f"cannot remove {target}: {error.strerror or error}") from error
+            raise failed(f"cannot remove {target}: {error.strerror or error}") from error
         finally:
             if parent >= 0:
                 os.close(parent)
@@ -312,7 +309,7 @@ class System:
                     waited = time.monotonic() - started
                     holder = self._lock_holder(where)
                     if waited >= wait_seconds:
-                        raise K8snodeError(
+                        raise failed(
                             f"another k8snode is running: {where} is still locked after {wait_seconds:g} s"
                             + (f" (held by {holder})" if holder else "")
                         ) from None
@@ -358,11 +355,11 @@ class System:
             else:
                 fd = os.open(where, flags, 0o600)
         except OSError as error:
-            raise K8snodeError(f"cannot open the lock file {where}: {error.strerror or error}") from error
+            raise failed(f"cannot open the lock file {where}: {error.strerror or error}") from error
         info = os.fstat(fd)
         if info.st_uid != os.geteuid() or not stat.S_ISREG(info.st_mode):
             os.close(fd)
-            raise K8snodeError(
+            raise failed(
                 f"the lock file {where} is not a regular file owned by the caller (uid {os.geteuid()}; it is owned "
                 f"by uid {info.st_uid}), so someone else could hold it: remove it and run again"
             )
@@ -380,14 +377,17 @@ class System:
         return ""
 
     def which(self, program: str) -> str | None:
+        """``program`` on this host's PATH, where ``run`` finds it; the root's own /usr/bin does not count.
+
+        Every caller asks whether k8snode can run the program here: ``ipvs check`` and ``doctor`` (the tools
+        kube-proxy and kubeadm need) and ``ipvs status`` (ipset). With a --root other than /, the answer is about
+        the host that runs k8snode, which is the host that would run those tools.
+        """
         return shutil.which(program)
 
-    def run(
-        self, argv: list[str], *, timeout: float | None = None, mutates: bool = True, output_limit: int | None = None
-    ) -> Completed:
+    def run(self, argv: list[str], *, timeout: float | None = None, output_limit: int | None = None) -> Completed:
         """Run ``argv`` (the program is looked up on PATH) and return its exit code and output.
 
-        ``mutates`` says whether the command changes the system; those are recorded in ``touched``.
         With ``output_limit``, stdout and stderr are read together into ``stdout`` and only the first
         ``output_limit`` bytes are kept (the rest is read and dropped), and on timeout the command's whole
         process group is killed, so that a shell's children cannot hold the output open.
@@ -397,9 +397,7 @@ class System:
 
         program = shutil.which(argv[0])
         if program is None:
-            raise K8snodeError(f"{argv[0]} is not on PATH")
-        if mutates:
-            self.touched.append("run " + " ".join(argv))
+            raise failed(f"{argv[0]} is not on PATH")
         if self.debug:
             print("k8snode: run: " + " ".join(argv), file=sys.stderr)
         # plumbum snapshots the environment when it is imported; pass the current one explicitly.
@@ -409,7 +407,7 @@ class System:
         try:
             returncode, stdout, stderr = command.run(retcode=None, timeout=timeout, env=dict(os.environ))
         except ProcessTimedOut as error:
-            raise K8snodeError(f"{' '.join(argv)} did not finish within {timeout} s") from error
+            raise failed(f"{' '.join(argv)} did not finish within {timeout} s") from error
         return Completed(tuple(argv), returncode, stdout, stderr)
 
 
@@ -494,7 +492,7 @@ def _run_capped(command: Any, argv: list[str], timeout: float | None, limit: int
             start_new_session=True,  # its own process group, killed as a whole on timeout
         )
     except OSError as error:
-        raise K8snodeError(f"cannot run {argv[0]}: {error.strerror or error}") from error
+        raise failed(f"cannot run {argv[0]}: {error.strerror or error}") from error
     deadline = None if timeout is None else time.monotonic() + timeout
     kept = bytearray()
     with process.stdout as output:
@@ -519,7 +517,7 @@ def _run_capped(command: Any, argv: list[str], timeout: float | None, limit: int
 
 
 def _killed(argv: list[str], timeout: float | None) -> K8snodeError:
-    return K8snodeError(f"{' '.join(argv)} did not finish within {timeout:g} s and was killed")
+    return failed(f"{' '.join(argv)} did not finish within {timeout:g} s and was killed")
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

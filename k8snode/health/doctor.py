@@ -16,6 +16,7 @@ from functools import cached_property
 from k8snode.core.errors import ExitCode, K8snodeError
 from k8snode.core.result import Result
 from k8snode.core.system import System
+from k8snode.core.versions import NFTABLES_MIN_KERNEL
 from k8snode.health import http_probe
 from k8snode.health.probe import DEFAULT_KUBERNETES_VERSION, Outcome, Verdict, user_agent
 from k8snode.node.kernel import ModuleState, read_kernel
@@ -32,7 +33,6 @@ PACKAGES = {
     "ipvsadm": "ipvsadm",
     "nft": "nftables",
 }
-NFTABLES_KERNEL = (5, 13)
 
 KubeletFlagsCheck = Callable[[System], tuple[str, str, str]]
 """The kubelet flag lint for doctor, given by the command layer (health does not import kubelet): it returns
@@ -44,6 +44,15 @@ class Status(StrEnum):
     WARN = "warn"
     FAIL = "fail"
     SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one check found; its id and area come from its declaration in _CHECKS."""
+
+    status: Status
+    detail: str
+    hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,146 +133,147 @@ def _urls(endpoints: Endpoints) -> list[str]:
     return [endpoints.kubelet_healthz, endpoints.kube_proxy_healthz, endpoints.kube_proxy_metrics]
 
 
-def _run(check: tuple[str, str, Callable[[_Context], Check]], context: _Context) -> Check:
-    """One check; an error reading the host fails that check only."""
+def _run(check: tuple[str, str, Callable[[_Context], Finding]], context: _Context) -> Check:
+    """One check, named by its one declaration in _CHECKS; an error reading the host fails that check only."""
     check_id, area, function = check
     try:
-        return function(context)
+        finding = function(context)
     except K8snodeError as error:
-        return Check(check_id, area, Status.FAIL, error.message, "rerun with --debug for details")
+        finding = Finding(Status.FAIL, error.message, "rerun with --debug for details")
+    return Check(check_id, area, finding.status, finding.detail, finding.hint)
 
 
-def _modules(context: _Context) -> Check:
+def _modules(context: _Context) -> Finding:
     if context.mode != ProxyMode.IPVS:
-        return Check("modules", "kernel", Status.SKIP, f"proxy mode {context.mode} needs no IPVS modules")
+        return Finding(Status.SKIP, f"proxy mode {context.mode} needs no IPVS modules")
     modules = context.ipvs.data["modules"]
     absent = [m["name"] for m in modules if not ModuleState(m["state"]).present]
     if not absent:
-        return Check("modules", "kernel", Status.OK, f"present: {' '.join(m['name'] for m in modules)}")
+        return Finding(Status.OK, f"present: {' '.join(m['name'] for m in modules)}")
     problems = context.ipvs.data["problems"]
     hint = problems[0] if problems else "run: k8snode ipvs enable"
-    return Check("modules", "kernel", Status.FAIL, f"not present: {' '.join(absent)}", hint)
+    return Finding(Status.FAIL, f"not present: {' '.join(absent)}", hint)
 
 
-def _persistence(context: _Context) -> Check:
+def _persistence(context: _Context) -> Finding:
     if context.mode != ProxyMode.IPVS:
-        return Check("persistence", "kernel", Status.SKIP, f"proxy mode {context.mode} needs no IPVS modules")
+        return Finding(Status.SKIP, f"proxy mode {context.mode} needs no IPVS modules")
     files = context.ipvs.data["files"]
     pending = [f"{f['path']} ({f['action']})" for f in files if f["action"] != "unchanged"]
     if pending:
         detail = f"modules would not load at boot: {', '.join(pending)}"
-        return Check("persistence", "kernel", Status.WARN, detail, "run: k8snode ipvs enable")
-    return Check("persistence", "kernel", Status.OK, "current: " + ", ".join(f["path"] for f in files))
+        return Finding(Status.WARN, detail, "run: k8snode ipvs enable")
+    return Finding(Status.OK, "current: " + ", ".join(f["path"] for f in files))
 
 
-def _nftables_kernel(context: _Context) -> Check:
+def _nftables_kernel(context: _Context) -> Finding:
     if context.mode != ProxyMode.NFTABLES:
-        return Check("nftables-kernel", "kernel", Status.SKIP, f"proxy mode {context.mode} has no kernel minimum")
+        return Finding(Status.SKIP, f"proxy mode {context.mode} has no kernel minimum")
     kernel = read_kernel(context.system)
-    need = ".".join(map(str, NFTABLES_KERNEL))
+    need = ".".join(map(str, NFTABLES_MIN_KERNEL))
     if kernel.version is None:
-        return Check("nftables-kernel", "kernel", Status.WARN, f"cannot read a version from {kernel.release!r}")
-    if kernel.version < NFTABLES_KERNEL:
+        return Finding(Status.WARN, f"cannot read a version from {kernel.release!r}")
+    if kernel.version < NFTABLES_MIN_KERNEL:
         hint = f"nftables mode needs kernel {need} or later; upgrade the kernel or use --proxy-mode iptables"
-        return Check("nftables-kernel", "kernel", Status.FAIL, f"kernel {kernel.release} is older than {need}", hint)
-    return Check("nftables-kernel", "kernel", Status.OK, f"kernel {kernel.release} is {need} or later")
+        return Finding(Status.FAIL, f"kernel {kernel.release} is older than {need}", hint)
+    return Finding(Status.OK, f"kernel {kernel.release} is {need} or later")
 
 
-def _ip_forward(context: _Context) -> Check:
+def _ip_forward(context: _Context) -> Finding:
     path = "/proc/sys/net/ipv4/ip_forward"
     value = context.system.read_text(path)
     hint = "sysctl -w net.ipv4.ip_forward=1 and persist it in /etc/sysctl.d/"
     if value is None:
-        return Check("ip-forward", "sysctl", Status.FAIL, f"cannot read {path}", hint)
+        return Finding(Status.FAIL, f"cannot read {path}", hint)
     if value.strip() != "1":
-        return Check("ip-forward", "sysctl", Status.FAIL, f"net.ipv4.ip_forward = {value.strip()}", hint)
-    return Check("ip-forward", "sysctl", Status.OK, "net.ipv4.ip_forward = 1")
+        return Finding(Status.FAIL, f"net.ipv4.ip_forward = {value.strip()}", hint)
+    return Finding(Status.OK, "net.ipv4.ip_forward = 1")
 
 
-def _bridge_nf_call(context: _Context) -> Check:
+def _bridge_nf_call(context: _Context) -> Finding:
     value = context.system.read_text("/proc/sys/net/bridge/bridge-nf-call-iptables")
     if value is None:
-        return Check("bridge-nf-call-iptables", "sysctl", Status.SKIP, "br_netfilter is not loaded")
+        return Finding(Status.SKIP, "br_netfilter is not loaded")
     if value.strip() != "1":
         detail = f"br_netfilter is loaded and net.bridge.bridge-nf-call-iptables = {value.strip()}"
         hint = "sysctl -w net.bridge.bridge-nf-call-iptables=1 and persist it in /etc/sysctl.d/"
-        return Check("bridge-nf-call-iptables", "sysctl", Status.WARN, detail, hint)
-    return Check("bridge-nf-call-iptables", "sysctl", Status.OK, "net.bridge.bridge-nf-call-iptables = 1")
+        return Finding(Status.WARN, detail, hint)
+    return Finding(Status.OK, "net.bridge.bridge-nf-call-iptables = 1")
 
 
-def _swap(context: _Context) -> Check:
+def _swap(context: _Context) -> Finding:
     text = context.system.read_text("/proc/swaps")
     if text is None:
-        return Check("swap", "host", Status.SKIP, "cannot read /proc/swaps")
+        return Finding(Status.SKIP, "cannot read /proc/swaps")
     active = [line.split()[0] for line in text.splitlines()[1:] if line.strip()]
     if active:
         hint = "swapoff -a and remove swap from /etc/fstab, or set failSwapOn: false in the kubelet configuration"
-        return Check("swap", "host", Status.FAIL, f"swap is on: {' '.join(active)}", hint)
-    return Check("swap", "host", Status.OK, "no active swap in /proc/swaps")
+        return Finding(Status.FAIL, f"swap is on: {' '.join(active)}", hint)
+    return Finding(Status.OK, "no active swap in /proc/swaps")
 
 
-def _binaries(context: _Context) -> Check:
+def _binaries(context: _Context) -> Finding:
     needed = ["ip", "iptables", "mount", "nsenter"]
     needed += {ProxyMode.IPVS: ["ipset", "ipvsadm"], ProxyMode.NFTABLES: ["nft"]}.get(context.mode, [])
     missing = [name for name in needed if context.system.which(name) is None]
     if missing:
         packages = " ".join(dict.fromkeys(PACKAGES[name] for name in missing))
         hint = f"install {packages} (Debian/Ubuntu package names)"
-        return Check("binaries", "host", Status.FAIL, f"not on PATH: {' '.join(missing)}", hint)
-    return Check("binaries", "host", Status.OK, f"on PATH: {' '.join(needed)}")
+        return Finding(Status.FAIL, f"not on PATH: {' '.join(missing)}", hint)
+    return Finding(Status.OK, f"on PATH: {' '.join(needed)}")
 
 
-def _health(check_id: str, url: Callable[[Endpoints], str], hint: str) -> Callable[[_Context], Check]:
-    def check(context: _Context) -> Check:
+def _health(url: Callable[[Endpoints], str], hint: str) -> Callable[[_Context], Finding]:
+    def check(context: _Context) -> Finding:
         where = url(context.endpoints)
         outcome = context.answer(where)
         if outcome.refused:
-            return Check(check_id, "components", Status.SKIP, f"nothing listens at {where}")
+            return Finding(Status.SKIP, f"nothing listens at {where}")
         if outcome.verdict == Verdict.FAILURE:
-            return Check(check_id, "components", Status.FAIL, f"{where}: {outcome.message}", hint)
-        return Check(check_id, "components", Status.OK, f"{where}: HTTP {outcome.status}")
+            return Finding(Status.FAIL, f"{where}: {outcome.message}", hint)
+        return Finding(Status.OK, f"{where}: HTTP {outcome.status}")
 
     return check
 
 
-def _kubelet_flags(context: _Context) -> Check:
+def _kubelet_flags(context: _Context) -> Finding:
     if context.kubelet_flags is None:
-        return Check("kubelet-flags", "components", Status.SKIP, "no kubelet flag lint was asked for")
+        return Finding(Status.SKIP, "no kubelet flag lint was asked for")
     status, detail, hint = context.kubelet_flags(context.system)
-    return Check("kubelet-flags", "components", Status(status), detail, hint)
+    return Finding(Status(status), detail, hint)
 
 
-def _proxy_mode(context: _Context) -> Check:
+def _proxy_mode(context: _Context) -> Finding:
     url = context.proxy_mode_url
     outcome = context.answer(url)
     if outcome.refused:
-        return Check("proxy-mode", "kube-proxy", Status.SKIP, f"nothing listens at {url}")
+        return Finding(Status.SKIP, f"nothing listens at {url}")
     if outcome.verdict != Verdict.SUCCESS:
-        return Check("proxy-mode", "kube-proxy", Status.WARN, f"{url}: {outcome.message}", "is kube-proxy healthy?")
+        return Finding(Status.WARN, f"{url}: {outcome.message}", "is kube-proxy healthy?")
     running = outcome.message.strip()
     if running != context.mode:
         hint = (
             f"set mode: {context.mode} in kube-proxy's configuration (ConfigMap kube-system/kube-proxy) and restart "
             f"it, or pass --proxy-mode {running} if {running} is intended"
         )
-        return Check("proxy-mode", "kube-proxy", Status.FAIL, f"kube-proxy runs in {running!r} mode", hint)
-    return Check("proxy-mode", "kube-proxy", Status.OK, f"kube-proxy runs in {running} mode")
+        return Finding(Status.FAIL, f"kube-proxy runs in {running!r} mode", hint)
+    return Finding(Status.OK, f"kube-proxy runs in {running} mode")
 
 
-def _ipvs_deprecation(context: _Context) -> Check:
+def _ipvs_deprecation(context: _Context) -> Finding:
     if context.mode != ProxyMode.IPVS:
-        return Check("ipvs-deprecation", "kube-proxy", Status.OK, f"proxy mode {context.mode} is not deprecated")
+        return Finding(Status.OK, f"proxy mode {context.mode} is not deprecated")
     detail = "IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495); 1.37 puts it behind the KubeProxyIPVS gate"
     hint = "plan the move to nftables mode (kernel 5.13+, nft 1.0.1+)"
-    return Check("ipvs-deprecation", "kube-proxy", Status.WARN, detail, hint)
+    return Finding(Status.WARN, detail, hint)
 
 
-def _ipvs_state(context: _Context) -> Check:
+def _ipvs_state(context: _Context) -> Finding:
     if context.mode != ProxyMode.IPVS:
-        return Check("ipvs-state", "kube-proxy", Status.SKIP, f"proxy mode {context.mode} builds no IPVS state")
+        return Finding(Status.SKIP, f"proxy mode {context.mode} builds no IPVS state")
     endpoints = context.endpoints
     if all(context.answer(url).refused for url in (endpoints.kube_proxy_healthz, context.proxy_mode_url)):
-        return Check("ipvs-state", "kube-proxy", Status.SKIP, "kube-proxy is not running (nothing listens)")
+        return Finding(Status.SKIP, "kube-proxy is not running (nothing listens)")
     state = ipvs_state.read(context.system)
     servers = state.virtual_servers
     found = "ip_vs not loaded" if servers is None else f"{len(servers)} virtual server(s)"
@@ -276,11 +286,11 @@ def _ipvs_state(context: _Context) -> Check:
     detail = f"{found}; {sets}" + (f"; absent: {' '.join(absent)}" if absent else "")
     if not servers or absent:
         hint = "kube-proxy answers but has not built its IPVS state: check its logs for 'can't use the IPVS proxier'"
-        return Check("ipvs-state", "kube-proxy", Status.WARN, detail, hint)
-    return Check("ipvs-state", "kube-proxy", Status.OK, detail)
+        return Finding(Status.WARN, detail, hint)
+    return Finding(Status.OK, detail)
 
 
-_CHECKS: list[tuple[str, str, Callable[[_Context], Check]]] = [
+_CHECKS: list[tuple[str, str, Callable[[_Context], Finding]]] = [
     ("modules", "kernel", _modules),
     ("persistence", "kernel", _persistence),
     ("nftables-kernel", "kernel", _nftables_kernel),
@@ -291,13 +301,12 @@ _CHECKS: list[tuple[str, str, Callable[[_Context], Check]]] = [
     (
         "kubelet-health",
         "components",
-        _health("kubelet-health", lambda e: e.kubelet_healthz, "see the kubelet's log: journalctl -u kubelet"),
+        _health(lambda e: e.kubelet_healthz, "see the kubelet's log: journalctl -u kubelet"),
     ),
     (
         "kube-proxy-health",
         "components",
         _health(
-            "kube-proxy-health",
             lambda e: e.kube_proxy_healthz,
             "see kube-proxy's log: kubectl -n kube-system logs -l k8s-app=kube-proxy",
         ),

@@ -18,10 +18,11 @@ from k8snode.core.durations import parse_duration
 from k8snode.core.errors import ExitCode, K8snodeError, bad_input
 from k8snode.core.result import Result
 from k8snode.core.system import System
+from k8snode.core.versions import NEWEST_KUBERNETES, parse_kubernetes_version
 
 MAX_OUTPUT = 10 * 1024
 """pkg/probe/exec maxReadLength and pkg/probe/http maxRespBodyLength: 10 KiB."""
-DEFAULT_KUBERNETES_VERSION = "v1.37.2"
+DEFAULT_KUBERNETES_VERSION = NEWEST_KUBERNETES
 
 
 class Verdict(StrEnum):
@@ -191,10 +192,12 @@ def _plural(count: int, one: str, many: str) -> str:
 
 def user_agent(kubernetes_version: str) -> str:
     """``kube-probe/<major>.<minor>`` (pkg/probe/http/request.go userAgent, pkg/probe/grpc/grpc.go)."""
-    parts = kubernetes_version.removeprefix("v").split(".")
-    if len(parts) < 2 or not all(p.isdigit() for p in parts[:2]):
-        raise bad_input(f"--kubernetes-version {kubernetes_version!r} is not a version; use one like v1.37.2")
-    return f"kube-probe/{int(parts[0])}.{int(parts[1])}"
+    version = parse_kubernetes_version(kubernetes_version)
+    if version is None:
+        raise bad_input(
+            f"--kubernetes-version {kubernetes_version!r} is not a version; use one like {NEWEST_KUBERNETES}"
+        )
+    return f"kube-probe/{version.major}.{version.minor}"
 
 
 def host_port(text: str) -> tuple[str, int]:
@@ -232,7 +235,7 @@ def exec_command(system: System, argv: list[str], timeout: float) -> Outcome:
     """Exit 0 is success; the combined output is capped at 10 KiB and the command is killed on timeout
     (pkg/probe/exec/exec.go; a timeout is a failure since the ExecProbeTimeout gate went on in 1.20)."""
     try:
-        completed = system.run(argv, timeout=timeout, mutates=False, output_limit=MAX_OUTPUT)
+        completed = system.run(argv, timeout=timeout, output_limit=MAX_OUTPUT)
     except K8snodeError as error:
         return Outcome(Verdict.FAILURE, error.message)
     verdict = Verdict.SUCCESS if completed.returncode == 0 else Verdict.FAILURE

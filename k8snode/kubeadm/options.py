@@ -12,8 +12,8 @@ import shlex
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from k8snode.core.releases import NEWEST_KNOWN
 from k8snode.core.secrets import REDACTED, redact
+from k8snode.core.versions import NEWEST_KUBERNETES
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Options:
     """The command's options; None means "not given" (a default applies, or a patched file keeps its value)."""
 
     kubernetes_version: str | None = _option(
-        "--kubernetes-version", f"Target release (default {NEWEST_KNOWN}).", metavar="vX.Y.Z"
+        "--kubernetes-version", f"Target release (default {NEWEST_KUBERNETES}).", metavar="vX.Y.Z"
     )
     api_version: str = _option("--api-version", "kubeadm API: auto, v1beta4, v1beta3 or v1alpha1.", "auto")
     patch: str | None = _option(

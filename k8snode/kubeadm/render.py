@@ -14,19 +14,13 @@ from k8snode.core import schema
 from k8snode.core.durations import duration
 from k8snode.core.errors import K8snodeError, bad_input
 from k8snode.core.files import OWNER_MARK, apply, header, plan_write
-from k8snode.core.releases import (
-    NEWEST_KNOWN,
-    KubeadmApi,
-    Release,
-    choose_api,
-    kubeadm_api,
-    newest_known,
-    parse_release,
-)
+from k8snode.core.networks import cidr_problem
+from k8snode.core.releases import KubeadmApi, Release, choose_api, kubeadm_api, newest_known, parse_release
 from k8snode.core.resources import templates_dir
 from k8snode.core.result import Result
 from k8snode.core.secrets import PLACEHOLDER_TOKEN, is_token, redact
 from k8snode.core.system import STDIO, System
+from k8snode.core.versions import NEWEST_KUBERNETES
 from k8snode.core.yamldoc import (
     MAX_CONFIG_BYTES,
     Indent,
@@ -43,7 +37,6 @@ from k8snode.kubeadm.validate import (
     LOAD_BALANCERS,
     PLACEHOLDER_ADDRESS,
     Context,
-    cidr_problem,
     read_config,
     target_release,
     validate_documents,
@@ -410,7 +403,7 @@ def _patch(system: System, options: Options, token: str) -> _Plan:
             raise bad_input(
                 f"--migrate converts {source} to kubeadm.k8s.io/v1beta4, which kubeadm reads from 1.31 on, but the "
                 f"file is for Kubernetes {release} ({named_by}); add --kubernetes-version v1.31 or later "
-                f"(such as {NEWEST_KNOWN}) to migrate it"
+                f"(such as {NEWEST_KUBERNETES}) to migrate it"
             )
         warnings.extend(migrate_v1beta3(documents))
     choose_api(min(release, newest_known()), api.name)

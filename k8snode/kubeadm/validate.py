@@ -10,29 +10,29 @@ from typing import Any
 
 from k8snode.core import schema
 from k8snode.core.errors import ExitCode, K8snodeError, bad_input
+from k8snode.core.names import is_dns_subdomain
+from k8snode.core.networks import cidr_problem, parse_networks
 from k8snode.core.releases import KUBEADM_APIS, Release, kubeadm_api, newest_known, parse_release
 from k8snode.core.result import Result
 from k8snode.core.schema import Problem
 from k8snode.core.secrets import PLACEHOLDER_TOKEN, is_token
 from k8snode.core.system import STDIO, System
+from k8snode.core.versions import NFTABLES_MIN_KERNEL, kernel_version
 from k8snode.core.yamldoc import MAX_CONFIG_BYTES, decode_text, load_documents
 from k8snode.proxy.ipvs import SCHEDULERS
 from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES
 
 KUBEADM_GROUP = "kubeadm.k8s.io"
-PROXY_API = "kubeproxy.config.k8s.io/v1alpha1"
 PLACEHOLDER_ADDRESS = "1.2.3.4"
 SCHEDULERS_BEFORE_1_27 = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq")
 LOAD_BALANCERS = ("metallb", "kube-vip")
-NFTABLES_MIN_KERNEL = (5, 13)
 # kubeadm's defaults for ClusterConfiguration.networking (cmd/kubeadm/app/apis/kubeadm/v1beta4/defaults.go).
 DEFAULT_DNS_DOMAIN = "cluster.local"
 DEFAULT_SERVICE_SUBNET = "10.96.0.0/12"
 # kubeadm's ValidateServiceSubnetSize (constants.MaximumBitsForServiceSubnet), the same limit kube-apiserver keeps.
 MAX_SERVICE_SUBNET_HOST_BITS = 20
-# A DNS-1123 subdomain (k8s.io/apimachinery validation.IsDNS1123Subdomain), which kubeadm requires of node names.
-DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-# Kinds kubeadm reads (k8s-facts.md: new in v1beta4) that k8snode has no schema for: reported, not checked.
+# Kinds kubeadm reads (new in v1beta4: cmd/kubeadm/app/apis/kubeadm/v1beta4/doc.go) that k8snode has no schema for:
+# reported, not checked.
 UNCHECKED_KINDS = {("kubeadm.k8s.io/v1beta4", "ResetConfiguration"), ("kubeadm.k8s.io/v1beta4", "UpgradeConfiguration")}
 STDIN_NAME = "standard input"
 EMPTY_CONFIG = (
@@ -250,23 +250,6 @@ def _check_port(document: Any, kind: str, path: YamlPath, report: Report) -> Non
         _problem(report, document, kind, path, f"{port} is not a TCP port (1-65535)")
 
 
-def cidr_problem(text: str, *, dual_stack: bool = True) -> str | None:
-    """Why ``text`` (one CIDR, or an IPv4 and an IPv6 one separated by a comma) is not a valid subnet list."""
-    parts = [part.strip() for part in text.split(",")]
-    for part in parts:
-        try:
-            ipaddress.ip_network(part, strict=True)
-        except ValueError as error:
-            return f"{part!r} is not a CIDR ({error})"
-    if len(parts) > 1 and not dual_stack:
-        return "takes a single CIDR"
-    if len(parts) > 2 or (
-        len(parts) == 2 and ipaddress.ip_network(parts[0]).version == ipaddress.ip_network(parts[1]).version
-    ):
-        return f"{text!r}: dual stack takes one IPv4 and one IPv6 CIDR"
-    return None
-
-
 def _check_cidrs(document: Any, kind: str, path: YamlPath, report: Report) -> None:
     value = value_at(document, path)
     if isinstance(value, str) and value:
@@ -283,7 +266,7 @@ def _check_init(document: Any, kind: str, report: Report) -> None:
     _check_address(document, kind, ("localAPIEndpoint", "advertiseAddress"), report)
     _check_port(document, kind, ("localAPIEndpoint", "bindPort"), report)
     name = value_at(document, ("nodeRegistration", "name"))
-    if isinstance(name, str) and name and (len(name) > 253 or not DNS_SUBDOMAIN.fullmatch(name)):
+    if isinstance(name, str) and name and not is_dns_subdomain(name):  # kubeadm requires it of node names
         _problem(
             report,
             document,
@@ -311,7 +294,7 @@ def _check_networking(document: Any, kind: str, report: Report) -> None:
     for name in ("podSubnet", "serviceSubnet"):
         _check_cidrs(document, kind, ("networking", name), report)
     service_subnet = value_at(document, ("networking", "serviceSubnet"))
-    for network in _networks(service_subnet) if isinstance(service_subnet, str) else ():
+    for network in parse_networks(service_subnet) if isinstance(service_subnet, str) else ():
         if network.max_prefixlen - network.prefixlen > MAX_SERVICE_SUBNET_HOST_BITS:
             _problem(
                 report,
@@ -405,7 +388,7 @@ def _check_kubelet_across(kubelet: Any, cluster: Any, report: Report) -> None:
             f"{dns_domain}; kubeadm warns about it, and pods get names under {domain}"
         )
     service_subnet = str(value_at(cluster, ("networking", "serviceSubnet")) or DEFAULT_SERVICE_SUBNET)
-    networks = sorted(_networks(service_subnet.split(",")[0]), key=str)
+    networks = sorted(parse_networks(service_subnet.split(",")[0]), key=str)
     cluster_dns = value_at(kubelet, ("clusterDNS",))
     if not (networks and isinstance(cluster_dns, list) and cluster_dns) or networks[0].num_addresses <= 10:
         return
@@ -422,7 +405,7 @@ def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: 
     mode = value_at(document, (*at, "mode")) or "iptables"
     cluster_cidr = value_at(document, (*at, "clusterCIDR"))
     both = isinstance(cluster_cidr, str) and cluster_cidr and isinstance(pod_subnet, str) and pod_subnet
-    if both and _networks(cluster_cidr) != _networks(pod_subnet):
+    if both and parse_networks(cluster_cidr) != parse_networks(pod_subnet):
         _problem(
             report,
             document,
@@ -459,14 +442,15 @@ def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: 
             )
     if mode == "nftables":
         _check_nftables_gate(item, at, context.release, report)
-    kernel = _kernel_version(context.node_kernel)
+    kernel = kernel_version(context.node_kernel)
     if mode == "nftables" and kernel is not None and kernel < NFTABLES_MIN_KERNEL:
         _problem(
             report,
             document,
             kind,
             (*at, "mode"),
-            f"nftables mode needs kernel 5.13 or later; the node runs {context.node_kernel}",
+            f"nftables mode needs kernel {'.'.join(map(str, NFTABLES_MIN_KERNEL))} or later; "
+            f"the node runs {context.node_kernel}",
         )
 
 
@@ -491,15 +475,3 @@ def _ipvs_gate_on(gates: Any) -> bool:
     if isinstance(gates, dict):
         return schema.go_value(gates.get("SupportIPVSProxyMode")) is True
     return isinstance(gates, str) and "SupportIPVSProxyMode=true" in gates.replace(" ", "").split(",")
-
-
-def _networks(text: str) -> set[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    try:
-        return {ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",")}
-    except ValueError:
-        return set()
-
-
-def _kernel_version(release: str | None) -> tuple[int, int] | None:
-    match = re.match(r"([0-9]{1,9})\.([0-9]{1,9})", release or "")
-    return (int(match[1]), int(match[2])) if match else None

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from k8snode.core.errors import K8snodeError
+from k8snode.core.errors import failed
 from k8snode.core.files import FilePlan, apply, header, owned, plan_write
 from k8snode.core.result import Result
 from k8snode.core.system import System
@@ -139,7 +139,7 @@ def _flag_file_plan(
         return None
     lines = text.replace("\r\n", "\n").split("\n")
     if path.endswith(".conf") or any(line.lstrip().startswith("[Service]") for line in lines):
-        raise K8snodeError(f"{path} is a unit file; --fix rewrites only environment and flag files")
+        raise failed(f"{path} is a unit file; --fix rewrites only environment and flag files")
     assignments, _ = parse_env_file(text, path)
     by_line = {assignment.origin.line: assignment for assignment in assignments}
     for line_number in sorted({line for line, _ in drops}, reverse=True):

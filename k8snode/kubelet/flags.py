@@ -6,7 +6,6 @@ value type, and when it was deprecated or removed. This module only reads those 
 
 from __future__ import annotations
 
-import io
 import ipaddress
 import json
 import re
@@ -24,9 +23,12 @@ from urllib.parse import urlsplit, urlunsplit
 from k8snode.core.durations import duration, parse_duration
 from k8snode.core.errors import bad_input
 from k8snode.core.files import apply, header, plan_write
+from k8snode.core.names import is_dns_subdomain, is_http_token
 from k8snode.core.resources import template_text
 from k8snode.core.result import Result
 from k8snode.core.system import STDIO, System
+from k8snode.core.versions import NEWEST_KUBERNETES, parse_kubernetes_version
+from k8snode.core.yamldoc import dump_documents
 
 CATALOG_FILE = Path(__file__).resolve().parent / "data" / "kubelet_settings.json"
 CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1"
@@ -113,7 +115,6 @@ class Catalog:
     settings: tuple[Setting, ...]
     oldest: Version
     newest: Version
-    default_kubernetes_version: str
     config_file_since: Version
     node_management_set: Mapping[str, object]
 
@@ -129,7 +130,6 @@ def catalog() -> Catalog:
         settings=settings,
         oldest=_minor(raw["oldest"]),
         newest=_minor(raw["newest"]),
-        default_kubernetes_version=raw["default_kubernetes_version"],
         config_file_since=_minor(raw["config_file_since"]),
         node_management_set=raw["node_management_set"],
     )
@@ -167,10 +167,12 @@ class FlagSet:
 
 
 def parse_version(text: str) -> Version:
-    match = re.fullmatch(r"v?([0-9]{1,9})\.([0-9]{1,9})(?:\.[0-9]{1,9})?(?:[-+][0-9A-Za-z.-]+)?", text)
-    if match is None:
-        raise bad_input(f"--kubernetes-version {text!r} is not a Kubernetes version; use one such as v1.37.2")
-    version = (int(match[1]), int(match[2]))
+    parsed = parse_kubernetes_version(text)
+    if parsed is None:
+        raise bad_input(
+            f"--kubernetes-version {text!r} is not a Kubernetes version; use one such as {NEWEST_KUBERNETES}"
+        )
+    version = parsed.minor_version
     known = catalog()
     if version[0] != 1 or version < known.oldest:
         raise bad_input(
@@ -232,7 +234,7 @@ def render(
     ``out`` of ``-`` is standard output, as if no ``out`` were given.
     """
     out = None if out == STDIO else out
-    version_text = kubernetes_version or catalog().default_kubernetes_version
+    version_text = kubernetes_version or NEWEST_KUBERNETES
     version = parse_version(version_text)
     chosen = settings or catalog().node_management_set
     flag_set = build(version, chosen, output or default_format(version))
@@ -360,23 +362,13 @@ def _text(flag_set: FlagSet) -> tuple[str, str | None]:
         args = " ".join(word.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%") for word in words)
         return Template(template_text("kubelet-dropin.conf.tmpl")).substitute(args=args), None
     assert flag_set.config is not None
-    return _yaml(flag_set.config), _environment_file(words).rstrip("\n") if words else None
+    return dump_documents([flag_set.config]), _environment_file(words).rstrip("\n") if words else None
 
 
 def _environment_file(words: list[str]) -> str:
     """KUBELET_EXTRA_ARGS for /etc/default/kubelet or /etc/sysconfig/kubelet (systemd EnvironmentFile= quoting)."""
     escaped = (re.sub(r'([\\"$`])', r"\\\1", word) for word in words)
     return f'KUBELET_EXTRA_ARGS="{" ".join(escaped)}"\n'
-
-
-def _yaml(document: dict[str, Any]) -> str:
-    from ruamel.yaml import YAML  # lazy: ruamel.yaml costs ~50 ms to import
-
-    yaml = YAML()
-    yaml.default_flow_style = False
-    stream = io.StringIO()
-    yaml.dump(document, stream)
-    return stream.getvalue()
 
 
 def _canonical_command(version_text: str, settings: Mapping[str, object], output: Format) -> str:
@@ -395,12 +387,17 @@ def _canonical_command(version_text: str, settings: Mapping[str, object], output
 
 
 def _canonical_version(text: str) -> str:
-    return text if text.startswith("v") else f"v{text}"
+    parsed = parse_kubernetes_version(text)
+    assert parsed is not None  # parse_version accepted it
+    return parsed.text
 
 
 def _minor(text: str) -> Version:
-    major, minor = text.split(".")
-    return int(major), int(minor)
+    """A release of the catalog (data/kubelet_settings.json), such as "1.8"."""
+    parsed = parse_kubernetes_version(text)
+    if parsed is None:
+        raise ValueError(f"the kubelet catalog names {text!r}, which is not a Kubernetes version")
+    return parsed.minor_version
 
 
 def _show(version: Version | None) -> str:
@@ -447,11 +444,8 @@ def _optional_minor(row: Mapping[str, str], key: str) -> Version | None:
 
 # Value types: each turns the option's text into a Value or raises bad input naming the option.
 
-_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS_SUBDOMAIN = re.compile(rf"{_DNS_LABEL}(\.{_DNS_LABEL})*")
 _NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _NAME_RULE = "letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
 
 
 def _duration(text: str, option: str) -> Value:
@@ -494,7 +488,7 @@ def _headers(text: str, option: str) -> Value:
     for item in _items(text, option):
         key, colon, value = item.partition(":")
         key, value = key.strip(), value.strip()
-        if not colon or not _HEADER_NAME.fullmatch(key):
+        if not colon or not is_http_token(key):
             raise bad_input(f"{option}: {item!r} is not a Key:Value header; give headers such as X-Node:a,X-Zone:b")
         headers.setdefault(key, []).append(value)
         pairs.append((key, value))
@@ -557,7 +551,7 @@ def _check_label(item: str, key: str, value: str, option: str) -> None:
     """Kubernetes label syntax: key is [DNS-subdomain prefix/]name, value is empty or a name; names <= 63."""
     prefix, slash, name = key.rpartition("/")
     problem = None
-    if slash and (not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix)):
+    if slash and not is_dns_subdomain(prefix):
         problem = f"key prefix {prefix!r} is not a DNS subdomain"
     elif len(name) > 63 or not _NAME.fullmatch(name):
         problem = f"key name {name!r} must be 1-63 {_NAME_RULE}"

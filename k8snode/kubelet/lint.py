@@ -16,6 +16,7 @@ from k8snode.core.errors import ExitCode
 from k8snode.core.result import Result
 from k8snode.core.schema import did_you_mean
 from k8snode.core.system import System
+from k8snode.core.versions import NEWEST_KUBERNETES
 from k8snode.kubelet import flags as settings
 from k8snode.kubelet.flagsets import FlagDef, FlagSets, Target, flag_sets, show
 from k8snode.kubelet.flagvalues import check
@@ -96,7 +97,7 @@ def lint(
 
 
 def check_sources(system: System, files: list[str], kubernetes_version: str | None) -> Linted:
-    version_text = kubernetes_version or settings.catalog().default_kubernetes_version
+    version_text = kubernetes_version or NEWEST_KUBERNETES
     target = flag_sets().target(settings.parse_version(version_text))
     if files:
         lines = [line for path in files for line in file_command_lines(system, path)]
@@ -132,10 +133,10 @@ def check_sources(system: System, files: list[str], kubernetes_version: str | No
 
 
 def installed_kubelet(system: System) -> str | None:
-    """The release of the kubelet on PATH, from ``kubelet --version`` ("Kubernetes v1.37.2"), or None."""
+    """The release of the kubelet on PATH, from ``kubelet --version`` ("Kubernetes vX.Y.Z"), or None."""
     if system.which("kubelet") is None:
         return None
-    done = system.run(["kubelet", "--version"], timeout=10, mutates=False)
+    done = system.run(["kubelet", "--version"], timeout=10)
     match = re.search(r"\bv\d+\.\d+\.\d+\S*", done.stdout)
     return match[0] if done.returncode == 0 and match else None
 

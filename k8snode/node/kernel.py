@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from k8snode.core.errors import K8snodeError, bad_input
+from k8snode.core.errors import bad_input, failed
 from k8snode.core.system import System
+from k8snode.core.versions import kernel_version
 
 MODULE_NAME = re.compile(r"^[a-z0-9_]+$")
 _RELEASE = re.compile(r"[!-.0-~]{1,64}")
 """A kernel release (utsname.release, 65 bytes with its NUL): printable ASCII without space or '/'."""
-_RELEASE_VERSION = re.compile(r"([0-9]{1,9})\.([0-9]{1,9})")
 
 
 class ModuleState(StrEnum):
@@ -42,8 +42,7 @@ class Kernel:
 
     @property
     def version(self) -> tuple[int, int] | None:
-        match = _RELEASE_VERSION.match(self.release)
-        return (int(match[1]), int(match[2])) if match else None
+        return kernel_version(self.release)
 
     @property
     def modular(self) -> bool:
@@ -70,7 +69,7 @@ def read_kernel(system: System) -> Kernel:
     if release_text is None or not release_text.strip():
         if system.root != Path("/"):
             raise bad_input(f"--root {system.root} has no /proc/sys/kernel/osrelease; give the root of a Linux system")
-        raise K8snodeError("cannot read the kernel release from /proc/sys/kernel/osrelease")
+        raise failed("cannot read the kernel release from /proc/sys/kernel/osrelease")
     release = release_text.strip().splitlines()[0]
     if not _RELEASE.fullmatch(release) or release in (".", ".."):
         raise bad_input(f"/proc/sys/kernel/osrelease holds {release[:80]!r}, which is not a kernel release")

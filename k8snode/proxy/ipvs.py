@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import PurePosixPath
 from string import Template
 
-from k8snode.core.errors import ExitCode, K8snodeError, bad_input
+from k8snode.core.errors import ExitCode, bad_input, failed
 from k8snode.core.files import FilePlan, apply, header, owned, pending_action, plan_write
 from k8snode.core.resources import template_text
 from k8snode.core.result import Result
@@ -159,7 +159,7 @@ def enable(
 def _enable(system: System, scheduler: str, persist: Persist, *, dry_run: bool, force: bool) -> Result:
     assessment = assess(system, scheduler, persist, force=force)
     if assessment.problems:
-        raise K8snodeError("; ".join(assessment.problems))
+        raise failed("; ".join(assessment.problems))
     to_load = [m for m in assessment.modules if not m.state.present]
     to_write = [f for f in assessment.files if f.needs_write]
     if dry_run:
@@ -195,7 +195,7 @@ def _disable(system: System, *, unload: bool, force: bool, dry_run: bool, every:
         if current is None and not link:
             continue
         if not force and (current is None or not owned(current)):
-            raise K8snodeError(
+            raise failed(
                 f"refusing to remove {path}: k8snode did not write it (no '# Written by k8snode' header); "
                 "pass --force to remove it anyway"
             )
@@ -223,7 +223,7 @@ def _disable(system: System, *, unload: bool, force: bool, dry_run: bool, every:
         "modules": [{"name": m.name, "state": str(m.state), "source": m.source, "action": m.action} for m in modules],
     }
     if failures:
-        raise K8snodeError("modprobe -r failed: " + "; ".join(failures))
+        raise failed("modprobe -r failed: " + "; ".join(failures))
     changed = bool(files) or any(m.action in ("unloaded", "would-unload") for m in modules)
     return Result(
         "ipvs disable",
@@ -241,7 +241,7 @@ def _load(system: System, assessment: Assessment, to_load: list[ModulePlan]) -> 
         if completed.returncode != 0:
             plan.action = "failed"
             done = [m.name for m in to_load if m.action == "loaded"]
-            raise K8snodeError(
+            raise failed(
                 f"modprobe refused {plan.name} on kernel {assessment.kernel.release}: "
                 f"{completed.stderr.strip() or f'exit {completed.returncode}'}"
                 + (f" (already loaded by this run: {' '.join(done)})" if done else "")
@@ -252,7 +252,7 @@ def _load(system: System, assessment: Assessment, to_load: list[ModulePlan]) -> 
         state, plan.source = module_state(system, kernel, plan.name)
         if not state.present:
             plan.action = "failed"
-            raise K8snodeError(
+            raise failed(
                 f"modprobe -- {plan.name} succeeded but {plan.name} is not in /proc/modules; "
                 "no persistence file was written"
             )

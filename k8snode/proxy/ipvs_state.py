@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from k8snode.core.errors import K8snodeError
+from k8snode.core.errors import failed
 from k8snode.core.result import Result
 from k8snode.core.system import System
 
@@ -89,7 +89,7 @@ def parse(text: str, skipped: list[str] | None = None) -> list[VirtualServer]:
         except (ValueError, IndexError) as error:
             problem = f"{PROC_IP_VS} line {number} cannot be read ({error}): {line.strip()[:200]!r}"
             if skipped is None:
-                raise K8snodeError(problem) from None
+                raise failed(problem) from None
             skipped.append(problem + "; skipped")
     for service in services:  # the kernel lists the newest real server first; report a stable order
         # IPv4 before IPv6: one service may have both (a legal kernel state), and the two types do not compare.
@@ -107,7 +107,7 @@ def read(system: System) -> State:
     if system.which("ipset") is None:
         warnings.append("ipset is not on PATH; the KUBE-* sets were not listed")
     else:
-        completed = system.run(["ipset", "list", "-n"], timeout=10, mutates=False)
+        completed = system.run(["ipset", "list", "-n"], timeout=10)
         if completed.returncode == 0:
             ipsets = sorted(name for name in completed.stdout.split() if name.startswith("KUBE-"))
         else:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from required import unavailable
 
 VERSIONS_FILE = Path(__file__).resolve().parents[2] / "tools" / "k8s-truth" / "versions.txt"
 
@@ -27,9 +28,7 @@ def _truth_cache() -> Path:
 
 
 def _missing(reason: str) -> NoReturn:
-    if os.environ.get("K8SNODE_REQUIRE_TRUTH") == "1":
-        pytest.fail(f"{reason} (and K8SNODE_REQUIRE_TRUTH=1)", pytrace=False)
-    pytest.skip(reason)
+    unavailable("K8SNODE_REQUIRE_TRUTH", reason)
 
 
 @pytest.fixture

@@ -30,11 +30,33 @@ def node(tmp_path: Path) -> Path:
     return make_node(tmp_path / "node")
 
 
-@pytest.mark.parametrize("golden", ["kubeadm-config-v1beta4.yaml", "kubeadm-config-v1beta4-full.yaml"])
-def test_kubeadm_1_37_accepts_the_v1beta4_golden_files(truth_bin, golden):
-    done = kubeadm_validate(truth_bin("v1.37.2"), GOLDEN / golden)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
+# Each golden file and the kubeadm that validates it: the release it is rendered for (see GOLDEN_CASES).
+GOLDEN_KUBEADM = {
+    "kubeadm-config-v1beta4.yaml": "v1.37.2",
+    "kubeadm-config-v1beta4-full.yaml": "v1.37.2",
+    "kubeadm-config-v1beta3.yaml": "v1.30.14",
+}
+# kubeadm 1.10, the last to read v1alpha1, is not built (and `kubeadm config validate` came in 1.26): the newest
+# kubeadm is asked instead, and it ignores the MasterConfiguration exactly as it ignores a kind it does not know.
+IGNORED_BY_KUBEADM = {"kubeadm-config-v1alpha1.yaml"}
+
+
+@pytest.mark.parametrize("golden", sorted(path.name for path in GOLDEN.glob("*.yaml")))
+def test_the_real_kubeadm_is_asked_about_every_golden_file(truth_bin, tmp_path, golden):
+    assert golden in GOLDEN_KUBEADM.keys() | IGNORED_BY_KUBEADM, f"say which kubeadm checks {golden}"
+    if golden in GOLDEN_KUBEADM:
+        done = kubeadm_validate(truth_bin(GOLDEN_KUBEADM[golden]), GOLDEN / golden)
+        assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr
+        return
+    unknown = tmp_path / "unknown-kind.yaml"
+    unknown.write_text("apiVersion: kubeadm.k8s.io/v1alpha1\nkind: NoSuchConfiguration\n")
+    newest = truth_bin("v1.37.2")
+    ignored, golden_run = kubeadm_validate(newest, unknown), kubeadm_validate(newest, GOLDEN / golden)
+    assert (golden_run.returncode, golden_run.stdout, golden_run.stderr) == (
+        ignored.returncode,
+        ignored.stdout,
+        ignored.stderr,
+    )
 
 
 def test_kubeadm_1_36_accepts_a_rendered_v1beta3_file(truth_bin, cli, node):

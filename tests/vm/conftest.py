@@ -10,9 +10,7 @@ from typing import NoReturn
 
 import harness
 import pytest
-
-# CI sets this: there a missing qemu or kernel is a broken install, not a reason to skip.
-REQUIRE_VM = os.environ.get("K8SNODE_REQUIRE_VM") == "1"
+from required import unavailable
 
 # The CLI of the interpreter running pytest: the venv's console script, whose shebang is the venv's python, a
 # symlink to the real binary. Under TCG the pyenv shim (a bash script) would cost seconds per call.
@@ -22,9 +20,8 @@ _boot_times: list[tuple[str, float]] = []
 
 
 def _unavailable(reason: str) -> NoReturn:
-    if REQUIRE_VM:
-        pytest.fail(f"K8SNODE_REQUIRE_VM=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
+    # CI sets K8SNODE_REQUIRE_VM=1: there a missing qemu or kernel is a broken install, not a reason to skip.
+    unavailable("K8SNODE_REQUIRE_VM", reason)
 
 
 @pytest.fixture(scope="session")

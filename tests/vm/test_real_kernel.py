@@ -17,6 +17,7 @@ from typing import Any
 
 import harness
 import pytest
+from fakes import UNLOAD_WITH_CONNTRACK_HELD
 
 pytestmark = pytest.mark.vm
 
@@ -41,8 +42,11 @@ step enable k8snode ipvs enable --persist both --json
 snapshot enabled
 step check_enabled k8snode ipvs check --json
 step carry tar -cf carried.tar {SYSCONFIG} {MODULES_LOAD}
+step hold modprobe xt_conntrack
 step disable k8snode ipvs disable --unload --json
 snapshot disabled
+step remove_absent modprobe -r ip_vs_mh ip_vs_lc ip_vs
+step remove_absent_first_time modprobe -r --first-time ip_vs
 step leftover find /etc/sysconfig/modules /etc/modules-load.d -name 'ipvs*'
 step enable_mh k8snode ipvs enable --scheduler mh --persist both --json
 snapshot enabled_mh
@@ -160,9 +164,22 @@ def test_enable_with_scheduler_mh_loads_ip_vs_mh(first: harness.Boot) -> None:
 
 
 def test_disable_unload_removes_files_and_modules(first: harness.Boot) -> None:
+    """xt_conntrack holds nf_conntrack, as iptables' conntrack match does on a node: it stays, the rest goes."""
+    assert rc(first, "hold") == 0, show(first, "hold")
     assert rc(first, "disable") == 0, show(first, "disable")
+    report = envelope(first, "disable")
+    assert {m["name"]: m["action"] for m in report["data"]["modules"]} == UNLOAD_WITH_CONNTRACK_HELD
+    assert report["warnings"] == ["nf_conntrack is in use and stays loaded"]
     assert first.text("leftover.out") == ""
-    assert not REQUIRED & loaded(first, "disabled")
+    assert not (REQUIRED - {"nf_conntrack"}) & loaded(first, "disabled")
+    assert {"nf_conntrack", "xt_conntrack"} <= loaded(first, "disabled")
+
+
+def test_modprobe_r_of_modules_that_are_not_loaded(first: harness.Boot) -> None:
+    """kmod's rules that tests/fake_modprobe.py follows: several names, absent ones are fine unless --first-time."""
+    assert (rc(first, "remove_absent"), first.text("remove_absent.err")) == (0, "")
+    assert rc(first, "remove_absent_first_time") == 1
+    assert first.text("remove_absent_first_time.err") == "modprobe: FATAL: Module ip_vs is not in kernel.\n"
 
 
 def test_sysconfig_script_loads_the_modules_after_reboot(second: harness.Boot) -> None:

@@ -1,0 +1,19 @@
+"""Skip a test whose tooling is missing, unless CI says that tooling must be there.
+
+`.ci/run` sets K8SNODE_REQUIRE_VM, K8SNODE_REQUIRE_TRUTH and K8SNODE_REQUIRE_ROOT to 1: there a missing qemu, truth
+build or root privilege is a broken install, and the test fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NoReturn
+
+import pytest
+
+
+def unavailable(variable: str, reason: str) -> NoReturn:
+    """Skip with ``reason``, or fail with it when the environment variable ``variable`` is 1."""
+    if os.environ.get(variable) == "1":
+        pytest.fail(f"{variable}=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
