@@ -14,38 +14,55 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "tests"))
 
-from fleet import CONSOLE_SCRIPT, make_fleet, run_playbook, write_inventory  # noqa: E402
+from fleet import CONSOLE_SCRIPT, Host, make_fleet, run_playbook, write_inventory  # noqa: E402
 
 KERNELS = ["el7-3.10", "el8.3-4.18", "ubuntu-5.15", "deb12-6.1"]
 PLAYBOOKS = {"k8snode role": BENCH / "role_ipvs.yml", "kubespray-style": BENCH / "kubespray_style_ipvs.yml"}
 REQUIRED = {"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh"}
 
 
-def timed_runs(playbook: Path, hosts: int, forks: int, workdir: Path) -> tuple[float, float]:
-    """Seconds for a run on fresh roots and for a rerun on the converged roots."""
+def ipvs_loaded(host: Host) -> str | None:
+    """What the host lacks after a run, or None."""
+    missing = REQUIRED - set(host.root.proc_modules())
+    return f"{host.name} lacks {' '.join(sorted(missing))}" if missing else None
+
+
+def timed_runs(
+    playbook: Path,
+    hosts: int,
+    forks: int,
+    workdir: Path,
+    *,
+    swaps: tuple[str, ...] = (),
+    check: Callable[[Host], str | None] = ipvs_loaded,
+    timeout: float = 600,
+) -> tuple[float, float]:
+    """Seconds for a run on fresh roots and for a rerun on the converged roots; ``check`` says what a host
+    lacks afterwards (the run is then not counted)."""
     if workdir.exists():
         shutil.rmtree(workdir)
     per_kernel, extra = divmod(hosts, len(KERNELS))
     groups = {f"k{i}": (kernel, per_kernel + (i < extra)) for i, kernel in enumerate(KERNELS)}
-    fleet = make_fleet(workdir / "roots", groups)
+    fleet = make_fleet(workdir / "roots", groups, swaps)
     common = {"k8snode_install": False, "k8snode_bin": str(CONSOLE_SCRIPT)}
     inventory = write_inventory(workdir / "inventory.yml", fleet, common)
     times = []
     for _ in range(2):
         start = time.perf_counter()
-        run = run_playbook(playbook, inventory, "--forks", str(forks), workdir=workdir)
+        run = run_playbook(playbook, inventory, "--forks", str(forks), workdir=workdir, timeout=timeout)
         times.append(time.perf_counter() - start)
         if run.returncode != 0:
             sys.exit(f"{playbook.name} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
     for host in fleet:
-        missing = REQUIRED - set(host.root.proc_modules())
-        if missing:
-            sys.exit(f"{playbook.name} left {host.name} without {' '.join(sorted(missing))}")
+        problem = check(host)
+        if problem:
+            sys.exit(f"{playbook.name}: {problem}")
     return times[0], times[1]
 
 

@@ -11,7 +11,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer 0
 from typer.core import TyperGroup
 
 from k8snode import __version__
-from k8snode.commands import doctor, ipvs, kubeadm_config, kubelet_flags, probe, validate
+from k8snode.commands import doctor, ipvs, kubeadm_config, kubelet_flags, node, probe, validate
 from k8snode.commands.common import usage_error
 
 
@@ -53,6 +53,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(ipvs.app, name="ipvs")
+app.add_typer(node.app, name="node")
 app.add_typer(kubelet_flags.app, name="kubelet-flags")
 app.add_typer(probe.app, name="probe")
 app.command("doctor")(doctor.command)

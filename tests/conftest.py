@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeRoot, KernelSpec, make_root
+from fakes import FakeRoot, KernelSpec, make_host, make_root
 from typer.testing import CliRunner
 
 from k8snode.cli import app
@@ -76,3 +76,15 @@ def k8snode() -> Callable[..., Run]:
         return Run(done.returncode, done.stdout, done.stderr)
 
     return run
+
+
+@pytest.fixture
+def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeRoot]:
+    """Factory: a fake root laid out as a distribution's fresh install (fakes.LAYOUTS), fake tools first on PATH."""
+
+    def make(layout: str = "debian", *, name: str = "root") -> FakeRoot:
+        root = make_host(tmp_path / name, layout)
+        monkeypatch.setenv("PATH", f"{root.bin}{os.pathsep}{os.environ['PATH']}")
+        return root
+
+    return make

@@ -5,8 +5,8 @@ modules.builtin, and updates ROOT/proc/modules as the kernel would. Like the rea
 name is a module: the other words are passed to it as parameters, and the kernel logs
 "<module>: unknown parameter '<word>' ignored" (to ROOT/var/log/dmesg here). Modules listed in ROOT/fake/refuse
 are refused as a kernel refuses an insert; modules listed in ROOT/fake/vanish are "loaded" with exit 0 but never
-appear in /proc/modules (a modprobe that lies, to test the verification after it). Every call is appended to
-ROOT/fake/modprobe.calls.
+appear in /proc/modules (a modprobe that lies, to test the verification after it). Loading br_netfilter adds its
+/proc/sys/net/bridge keys. Every call is appended to ROOT/fake/modprobe.calls.
 
 Removal follows kmod (tools/modprobe.c, rmmod_all and rmmod_do_module) and `man modprobe` (kmod 30):
 - "-r, --remove ... If the modules it depends on are also unused, modprobe will try to remove them too.": after a
@@ -93,6 +93,7 @@ class Kernel:
                     return 1
             loaded = self.loaded()
             loaded[name] = ["16384", "0", "-", "Live", "0x0000000000000000"]
+            self.add_sysctls(name)
         if user is not None:
             fields = loaded[name]
             users = [u for u in fields[2].split(",") if u not in ("-", "")]
@@ -100,6 +101,14 @@ class Kernel:
             fields[2] = ",".join([*users, user]) + ","
         self.save(loaded)
         return 0
+
+    def add_sysctls(self, name: str) -> None:
+        """The /proc/sys entries a module brings: br_netfilter's bridge keys, on by default as in the kernel."""
+        if name == "br_netfilter":
+            bridge = self.root / "proc/sys/net/bridge"
+            bridge.mkdir(parents=True, exist_ok=True)
+            for key in ("bridge-nf-call-iptables", "bridge-nf-call-ip6tables", "bridge-nf-call-arptables"):
+                (bridge / key).write_text("1\n")
 
     def remove(self, name: str, *, first_time: bool = False) -> int:
         loaded = self.loaded()

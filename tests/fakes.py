@@ -17,6 +17,20 @@ IPVS = ["ip_vs"] + [
     for s in ["rr", "wrr", "lc", "wlc", "fo", "ovf", "lblc", "lblcr", "dh", "sh", "mh", "sed", "nq", "twos"]
 ]
 FAKE_MODPROBE = Path(__file__).with_name("fake_modprobe.py")
+FAKE_SWAPOFF = Path(__file__).with_name("fake_swapoff.py")
+# procps' sysctl for the plain-Ansible benchmark: -w KEY=VALUE and -p FILE write under ROOT/proc/sys.
+FAKE_SYSCTL = """#!/bin/sh
+set_key() {
+    key=$(printf %s "${1%%=*}" | tr -d ' ' | tr . /); value=$(printf %s "${1#*=}" | tr -d ' ')
+    [ -e "ROOT/proc/sys/$key" ] || { echo "sysctl: cannot stat /proc/sys/$key" >&2; exit 255; }
+    printf '%s\\n' "$value" >"ROOT/proc/sys/$key"
+}
+case "$1" in
+    -w) set_key "$2" ;;
+    -p) grep -v '^[#;]' "$2" | grep = | while read -r line; do set_key "$line"; done ;;
+    *) echo "sysctl: fake supports -w and -p only" >&2; exit 1 ;;
+esac
+"""
 
 # `ipvs disable --unload` after `ipvs enable` (scheduler rr) while xt_conntrack holds nf_conntrack: each module's
 # action. tests/vm/test_real_kernel.py asserts it in Debian's kernel with kmod's modprobe, test_ipvs.py with the fake:
@@ -155,6 +169,8 @@ def make_root(path: Path, kernel: KernelSpec | str, *, systemd: bool = True, sys
     fakebin.mkdir(exist_ok=True)
     python = os.path.realpath(sys.executable)
     write(fakebin / "modprobe", f'#!/bin/sh\nexec "{python}" "{FAKE_MODPROBE}" "{path}" "$@"\n', mode=0o755)
+    write(fakebin / "swapoff", f'#!/bin/sh\nexec "{python}" "{FAKE_SWAPOFF}" "{path}" "$@"\n', mode=0o755)
+    write(fakebin / "sysctl", FAKE_SYSCTL.replace("ROOT", str(path)), mode=0o755)
     return FakeRoot(path, fakebin, spec)
 
 
@@ -212,3 +228,77 @@ def make_node(path: Path, address: str = "192.0.2.10", kernel_release: str = "6.
     add_network(path, address)
     write(path / "proc/sys/kernel/osrelease", kernel_release + "\n")
     return path
+
+
+SWAPS_HEADER = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+DEBIAN_SYSCTL_CONF = """#
+# /etc/sysctl.conf - Configuration file for setting system variables
+# See /etc/sysctl.d/ for additional system variables.
+# See sysctl.conf (5) for information.
+#
+
+# Uncomment the next line to enable packet forwarding for IPv4
+#net.ipv4.ip_forward=1
+"""
+SYSTEMD_50_DEFAULT = """# Shipped by systemd (abridged)
+kernel.sysrq = 16
+net.ipv4.conf.default.rp_filter = 2
+-net.ipv4.conf.all.rp_filter = 2
+net.ipv4.conf.*.promote_secondaries = 1
+"""
+FSTAB_HEAD = "# /etc/fstab: static file system information.\nUUID=1111-root / ext4 errors=remount-ro 0 1\n"
+LAYOUTS = {
+    # name: (kernel, fstab swap lines, active swaps, extra files)
+    "debian": (
+        "deb12-6.1",
+        ["UUID=2222-swap none            swap    sw              0       0\n"],
+        ["/dev/sda2"],
+        {},
+    ),
+    "ubuntu": (
+        "ubuntu-5.15",
+        ["/swap.img\tnone\tswap\tsw\t0\t0\n"],
+        ["/swap.img"],
+        {"usr/lib/sysctl.d/10-network-security.conf": "net.ipv4.conf.default.rp_filter=2\n"},
+    ),
+    "rhel": (
+        "el8.3-4.18",
+        ["/dev/mapper/rhel-swap   none                    swap    defaults        0 0\n"],
+        ["/dev/dm-1"],
+        {"etc/sysconfig/modules/.keep": ""},
+    ),
+    "fedora-zram": (
+        "deb12-6.1",
+        [],
+        ["/dev/zram0"],
+        {
+            "usr/lib/systemd/system-generators/zram-generator": "",
+            "usr/lib/systemd/zram-generator.conf": "[zram0]\nzram-size = min(ram, 8192)\n",
+            "run/systemd/generator/dev-zram0.swap": "[Swap]\nWhat=/dev/zram0\n",
+        },
+    ),
+}
+
+
+def make_host(path: Path, layout: str) -> FakeRoot:
+    """A fake root dressed as a fresh install of ``layout`` (LAYOUTS): sysctl files, fstab, active swap."""
+    kernel, fstab_swap, active, extra = LAYOUTS[layout]
+    root = make_root(path, kernel)
+    add_node_state(path, active)
+    write(path / "etc/sysctl.conf", DEBIAN_SYSCTL_CONF)
+    (path / "etc/sysctl.d").mkdir(parents=True, exist_ok=True)
+    (path / "etc/sysctl.d/99-sysctl.conf").symlink_to("../sysctl.conf")
+    write(path / "usr/lib/sysctl.d/50-default.conf", SYSTEMD_50_DEFAULT)
+    write(path / "etc/fstab", FSTAB_HEAD + "".join(fstab_swap))
+    for name, text in extra.items():
+        write(path / name, text)
+    return root
+
+
+def add_node_state(path: Path, swaps: tuple[str, ...] | list[str] = ()) -> None:
+    """The /proc a booted node shows before anyone prepared it: forwarding off, ``swaps`` active; and systemd's
+    unit directory, which every systemd host has."""
+    (path / "etc/systemd/system").mkdir(parents=True, exist_ok=True)
+    write(path / "proc/sys/net/ipv4/ip_forward", "0\n")
+    write(path / "proc/sys/net/ipv6/conf/all/forwarding", "0\n")
+    write(path / "proc/swaps", SWAPS_HEADER + "".join(f"{d}\tpartition\t1048572\t0\t-2\n" for d in swaps))

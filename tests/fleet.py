@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fakes import FakeRoot, make_root
+from fakes import FSTAB_HEAD, FakeRoot, add_node_state, make_root, write
 
 REPO = Path(__file__).resolve().parent.parent
 ANSIBLE_DIR = REPO / "ansible"
@@ -35,13 +35,17 @@ class Host:
     vars: dict[str, Any] = field(default_factory=dict)
 
 
-def make_fleet(base: Path, groups: dict[str, tuple[str, int]]) -> list[Host]:
-    """``groups`` maps a group name to (kernel from fakes.KERNELS, number of hosts); each host gets a fake root."""
+def make_fleet(base: Path, groups: dict[str, tuple[str, int]], swaps: tuple[str, ...] = ()) -> list[Host]:
+    """``groups`` maps a group name to (kernel from fakes.KERNELS, number of hosts); each host gets a fake root,
+    booted with forwarding off and ``swaps`` on (each in /etc/fstab too)."""
     hosts = []
     for group, (kernel, count) in groups.items():
         for index in range(1, count + 1):
             name = f"{group}-{index}"
             root = make_root(base / name, kernel)
+            add_node_state(root.path, swaps)
+            if swaps:
+                write(root.path / "etc/fstab", FSTAB_HEAD + "".join(f"{d} none swap sw 0 0\n" for d in swaps))
             (root.path / "usr/local/bin").mkdir(parents=True, exist_ok=True)
             host_vars = {
                 "k8snode_root": str(root.path),

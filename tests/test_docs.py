@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import typer.main
-from fakes import add_network
+from fakes import add_network, add_node_state
 
 from k8snode.cli import app
 
@@ -130,6 +130,7 @@ def test_every_option_a_document_names_in_a_k8snode_example_exists():
 def test_every_concrete_k8snode_example_in_the_docs_runs(cli, fake_root):
     root = fake_root("deb12-6.1")
     add_network(root.path, "192.0.2.10")
+    add_node_state(root.path)  # a booted node's /proc, for `node prepare`
     ran = []
     for doc, line in doc_examples():
         if PLACEHOLDER.search(line.replace("k8snode ", "")) or NOT_RUN & set(line.split()):

@@ -90,12 +90,14 @@ def closed_port():
 
 @pytest.fixture(scope="module")
 def enabled_root(tmp_path_factory):
-    """A deb12-6.1 fake root after `k8snode ipvs enable`, built once and copied by each test (enable runs the
-    fake modprobe once per module, which costs seconds)."""
+    """A deb12-6.1 fake root after `k8snode node prepare` (which runs `ipvs enable`), built once and copied by each
+    test (it runs the fake modprobe once per module, which costs seconds)."""
     root = make_root(tmp_path_factory.mktemp("template") / "root", "deb12-6.1")
+    write(root.path / "proc/sys/net/ipv4/ip_forward", "0\n")
+    write(root.path / "proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PATH", f"{root.bin}{os.pathsep}{os.environ['PATH']}")
-        run = CliRunner().invoke(app, ["ipvs", "enable", "--root", str(root.path)])
+        run = CliRunner().invoke(app, ["node", "prepare", "--root", str(root.path)])
     assert run.exit_code == 0, run.stdout
     return root
 
@@ -149,10 +151,13 @@ def doctor(cli, node, *options):
 HEALTHY_IPVS = {
     "modules": "ok",
     "persistence": "ok",
+    "modules-boot": "ok",
     "nftables-kernel": "skip",
     "ip-forward": "ok",
     "bridge-nf-call-iptables": "ok",
+    "sysctl-boot": "ok",
     "swap": "ok",
+    "swap-boot": "ok",
     "binaries": "ok",
     "kubelet-health": "ok",
     "kube-proxy-health": "ok",
@@ -177,7 +182,14 @@ def test_a_healthy_ipvs_node_passes_with_the_deprecation_warning(cli, node):
     assert checks["binaries"]["detail"] == "on PATH: ip iptables mount nsenter ipset ipvsadm"
     assert node.ipset_calls() == ["ipset list -n"]
     for check in checks.values():
-        assert set(check) == {"id", "area", "status", "detail", "hint"}
+        assert set(check) == {"id", "area", "status", "detail", "hint", "preflight"}
+    assert {c["id"]: c["preflight"] for c in checks.values() if c["preflight"]} == {
+        "ip-forward": "FileContent--proc-sys-net-ipv4-ip_forward",
+        "sysctl-boot": "FileContent--proc-sys-net-ipv4-ip_forward",
+        "swap": "Swap",
+        "swap-boot": "Swap",
+        "binaries": "FileExisting-ip,FileExisting-iptables,FileExisting-mount,FileExisting-nsenter",
+    }
     envelope = run.envelope()
     assert envelope["data"]["proxy_mode"] == "ipvs"
     assert (envelope["ok"], envelope["error"]) == (True, None)
@@ -204,7 +216,13 @@ def test_a_kernel_without_ip_vs_fails_the_modules_check(cli, build):
     node = build("no-ipvs-6.1-kvm")
     run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
     assert run.exit_code == 1
-    assert statuses(checks) == {**HEALTHY_IPVS, "modules": "fail", "persistence": "warn"}
+    assert statuses(checks) == {
+        **HEALTHY_IPVS,
+        "modules": "fail",
+        "persistence": "warn",
+        "modules-boot": "warn",  # a fresh kernel: nothing prepared
+        "sysctl-boot": "warn",
+    }
     assert checks["modules"]["detail"] == "not present: ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack"
     assert checks["modules"]["hint"].startswith("ip_vs, ip_vs_rr, ip_vs_wrr, ip_vs_sh missing from kernel")
 
@@ -352,7 +370,7 @@ def test_human_report_is_grouped_by_area(cli, node):
     lines = run.stdout.splitlines()
     firsts = [line.split("│")[1].strip() for line in lines if line.startswith("│") and line.split("│")[1].strip()]
     assert firsts == ["kernel", "sysctl", "host", "components", "kube-proxy"]
-    assert lines[-1] == "9 ok, 1 warn, 1 fail, 2 skip"
+    assert lines[-1] == "12 ok, 1 warn, 1 fail, 2 skip"
 
 
 def test_a_zero_timeout_is_bad_input(cli, node):
@@ -443,3 +461,45 @@ def test_a_failing_ipset_is_a_warning(cli, node):
     assert run.envelope()["warnings"] == [
         "ipset list -n failed: ipset v7.17: Kernel error received: Operation not permitted"
     ]
+
+
+def test_sysctl_conf_that_undoes_forwarding_at_boot_warns_with_file_and_line(cli, node):
+    write(node.root.path / "etc/sysctl.conf", "# local\nnet.ipv4.ip_forward=0\n")
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert run.exit_code == 0
+    assert statuses(checks) == {**HEALTHY_IPVS, "sysctl-boot": "warn"}
+    assert checks["sysctl-boot"]["detail"] == "after a reboot: net.ipv4.ip_forward = 0 (/etc/sysctl.conf:2)"
+    (node.root.path / "etc/sysctl.d/k8snode.conf").unlink()
+    (node.root.path / "etc/sysctl.conf").unlink()
+    _, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert checks["sysctl-boot"]["detail"].startswith(
+        "after a reboot: net.ipv4.ip_forward is not set by any sysctl.d file or /etc/sysctl.conf"
+    )
+
+
+def test_swap_that_comes_back_at_boot_warns(cli, node):
+    write(node.root.path / "etc/fstab", "UUID=1 / ext4 defaults 0 1\n/swap.img none swap sw 0 0\n")
+    write(node.root.path / "usr/lib/systemd/system-generators/zram-generator", "")
+    write(node.root.path / "usr/lib/systemd/zram-generator.conf", "[zram0]\n")
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert run.exit_code == 0  # a warning: swap is off now
+    assert statuses(checks) == {**HEALTHY_IPVS, "swap-boot": "warn"}
+    assert checks["swap-boot"]["detail"] == (
+        "swap would be on after a reboot: /etc/fstab: /swap.img none swap sw 0 0; "
+        "zram-generator.conf defines a zram device"
+    )
+    assert checks["swap-boot"]["preflight"] == "Swap"
+
+
+def test_a_blacklisted_or_unpersisted_module_warns(cli, node):
+    write(node.root.path / "etc/modprobe.d/bl.conf", "blacklist br_netfilter\n")
+    _, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert statuses(checks) == {**HEALTHY_IPVS, "modules-boot": "warn"}
+    assert checks["modules-boot"]["detail"] == (
+        "/etc/modprobe.d/bl.conf:1 blacklists br_netfilter: systemd-modules-load will not load it at boot"
+    )
+    (node.root.path / "etc/modprobe.d/bl.conf").unlink()
+    (node.root.path / "etc/modules-load.d/k8snode.conf").unlink()
+    (node.root.path / "etc/sysconfig/modules/k8snode.modules").unlink()
+    _, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert checks["modules-boot"]["detail"] == "not loaded at boot: br_netfilter overlay"

@@ -82,6 +82,7 @@ def node() -> Iterator[Node]:
         write(root.path / "proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n")
         runner = CliRunner()
         assert runner.invoke(app, ["ipvs", "enable", "--root", str(root.path)]).exit_code == 0
+        assert runner.invoke(app, ["node", "prepare", "--root", str(root.path)]).exit_code == 0
         rendered = runner.invoke(
             app, ["kubeadm-config", "--out", "/etc/kubernetes/init.yaml", "--root", str(root.path)]
         )
@@ -107,6 +108,9 @@ def base_argv(command: str, node: Node) -> tuple[list[str], list[str]]:
         "ipvs enable": (["ipvs", "enable", "--dry-run"], []),
         "ipvs disable": (["ipvs", "disable", "--dry-run"], []),
         "ipvs status": (["ipvs", "status"], []),
+        "node check": (["node", "check"], []),
+        "node prepare": (["node", "prepare", "--dry-run"], []),
+        "node reset": (["node", "reset", "--dry-run"], []),
         "kubeadm-config": (["kubeadm-config", "--out", "/etc/kubernetes/new.yaml", "--dry-run"], []),
         "kubelet-flags": (["kubelet-flags", "--out", "/etc/default/kubelet", "--dry-run"], []),
         "kubelet-flags lint": (["kubelet-flags", "lint"], []),
@@ -142,6 +146,9 @@ COMMANDS = [
     "ipvs enable",
     "ipvs disable",
     "ipvs status",
+    "node check",
+    "node prepare",
+    "node reset",
     "kubeadm-config",
     "kubelet-flags",
     "kubelet-flags lint",

@@ -624,6 +624,7 @@ def test_doctor_without_a_kubelet_uses_the_given_version_and_skips_without_sourc
         "status": "ok",
         "detail": "kubelet v1.30.14: every flag is accepted",
         "hint": "",
+        "preflight": None,  # kubeadm's preflight has no kubelet flag check
     }
 
 

@@ -13,6 +13,7 @@ from k8snode.core import console
 from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.health.probe import join_host_port
+from k8snode.node.modules import Persist
 from k8snode.proxy import ipvs as library
 
 app = typer.Typer(
@@ -46,9 +47,7 @@ def check(
 @app.command()
 def enable(
     scheduler: SchedulerOption = Scheduler.rr,  # type: ignore[attr-defined]
-    persist: Annotated[library.Persist, typer.Option(help="Where to persist the modules for the next boot.")] = (
-        library.Persist.AUTO
-    ),
+    persist: Annotated[Persist, typer.Option(help="Where to persist the modules for the next boot.")] = (Persist.AUTO),
     force: Force = False,
     dry_run: DryRun = False,
     root: Root = Path("/"),

@@ -40,6 +40,10 @@ OWNED_DIRECTORIES = (
     "/etc/default",
     "/etc/sysconfig",
     "/var/lib/kubelet",
+    "/etc/sysctl.d",
+    "/etc/systemd/system",
+    "/etc/systemd/zram-generator.conf.d",
+    "/etc/k8snode",
     "/run",
 )
 """The directories k8snode creates, with those that lead to them, for a file it writes into one of them; any
@@ -142,6 +146,29 @@ class System:
         info = self.path(target).lstat()
         return info.st_uid, info.st_mode & 0o7777
 
+    def readlink(self, target: str | PurePosixPath) -> str | None:
+        """Where the symlink at ``target`` points (as written in the link), or None when it is not a link."""
+        try:
+            return str(self.path(target).readlink())
+        except OSError:  # absent, or not a link
+            return None
+
+    def size(self, target: str | PurePosixPath) -> int | None:
+        """The size of the file at ``target`` without following a link there; None when it does not exist."""
+        try:
+            return self.path(target).lstat().st_size
+        except FileNotFoundError:
+            return None
+
+    def listdir(self, target: str | PurePosixPath) -> list[str]:
+        """The names in directory ``target``, sorted; empty when it does not exist or is not a directory."""
+        try:
+            return sorted(entry.name for entry in self.path(target).iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as error:
+            raise failed(f"cannot list {target}: {error.strerror}") from error
+
     def resolve_link(self, target: str | PurePosixPath, hops: int = 8) -> PurePosixPath:
         """Where a symlink chain at ``target`` ends, as a path on the target system: an absolute link target is
         read under the root, not on this host. For reading files other tools manage (systemd links its units)."""
@@ -194,6 +221,34 @@ class System:
                     os.unlink(temp, dir_fd=parent)
             if parent >= 0:
                 os.close(parent)
+
+    def write_in_place(self, target: str | PurePosixPath, content: bytes) -> None:
+        """Write to an existing file without replacing it: the way to set a kernel value under /proc/sys."""
+        real = self.path(target)
+        try:
+            fd = os.open(real, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+        except OSError as error:
+            raise K8snodeError(f"cannot write {target}: {error.strerror or error}", ExitCode.FAILED) from error
+
+    def symlink_atomic(self, target: str | PurePosixPath, points_to: str) -> None:
+        """Make ``target`` a symlink to ``points_to`` (not resolved under the root), replacing what is there."""
+        real = self.path(target)
+        temp = real.parent / f".{real.name}{TEMP_MARK}{os.getpid()}.tmp"
+        try:
+            real.parent.mkdir(parents=True, exist_ok=True)
+            temp.unlink(missing_ok=True)
+            temp.symlink_to(points_to)
+            temp.replace(real)
+            directory = os.open(real.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                _fsync_directory(directory)
+            finally:
+                os.close(directory)
+        except OSError as error:
+            temp.unlink(missing_ok=True)
+            raise K8snodeError(f"cannot link {target}: {error.strerror or error}", ExitCode.FAILED) from error
 
     def remove(self, target: str | PurePosixPath) -> None:
         name = self.path(target).name
@@ -279,6 +334,14 @@ class System:
         except OSError as error:
             raise bad_input(f"{label}{shown}: cannot read it: {error.strerror or error}") from None
         return shown, read_regular(fd, f"{label}{shown}", limit)
+
+    def remove_empty_directory(self, target: str | PurePosixPath) -> None:
+        """Remove the directory ``target`` when it is empty; leave it when anything is in it or it is absent."""
+        real = self.path(target)
+        try:
+            real.rmdir()
+        except (FileNotFoundError, OSError):  # absent, not empty, or not a directory: not ours to remove
+            return
 
     @contextmanager
     def lock(self) -> Iterator[None]:

@@ -19,7 +19,8 @@ from k8snode.core.system import System
 from k8snode.core.versions import NFTABLES_MIN_KERNEL
 from k8snode.health import http_probe
 from k8snode.health.probe import DEFAULT_KUBERNETES_VERSION, Outcome, Verdict, user_agent
-from k8snode.node.kernel import ModuleState, read_kernel
+from k8snode.node import modules, swap, sysctl
+from k8snode.node.kernel import ModuleState, module_state, read_kernel
 from k8snode.proxy import ipvs, ipvs_state
 from k8snode.proxy.modes import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
 
@@ -33,6 +34,20 @@ PACKAGES = {
     "ipvsadm": "ipvsadm",
     "nft": "nftables",
 }
+IP_FORWARD = "FileContent--proc-sys-net-ipv4-ip_forward"
+PREFLIGHT = {
+    # kubeadm's check names (cmd/kubeadm/app/preflight/checks.go: FileContentCheck is "FileContent-" + the path with
+    # '/' as '-', InPathCheck "FileExisting-" + the executable, SwapCheck "Swap"). The bridge-nf-call check left
+    # kubeadm in 1.30, so bridge-nf-call-iptables predicts none.
+    "ip-forward": IP_FORWARD,
+    "sysctl-boot": IP_FORWARD,
+    "swap": "Swap",
+    "swap-boot": "Swap",
+    "binaries": "FileExisting-ip,FileExisting-iptables,FileExisting-mount,FileExisting-nsenter",
+}
+BOOT_SYSCTLS = ("net.ipv4.ip_forward", "net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables")
+NODE_MODULES = {ProxyMode.NFTABLES: ("br_netfilter", "overlay", "nf_tables")}
+PREPARE_HINT = "run: k8snode node prepare"
 
 KubeletFlagsCheck = Callable[[System], tuple[str, str, str]]
 """The kubelet flag lint for doctor, given by the command layer (health does not import kubelet): it returns
@@ -62,9 +77,18 @@ class Check:
     status: Status
     detail: str
     hint: str = ""
+    preflight: str | None = None
+    """The kubeadm preflight check this one predicts (its name for --ignore-preflight-errors), when there is one."""
 
-    def as_dict(self) -> dict[str, str]:
-        return {"id": self.id, "area": self.area, "status": str(self.status), "detail": self.detail, "hint": self.hint}
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "id": self.id,
+            "area": self.area,
+            "status": str(self.status),
+            "detail": self.detail,
+            "hint": self.hint,
+            "preflight": self.preflight,
+        }
 
 
 @dataclass(frozen=True)
@@ -140,7 +164,7 @@ def _run(check: tuple[str, str, Callable[[_Context], Finding]], context: _Contex
         finding = function(context)
     except K8snodeError as error:
         finding = Finding(Status.FAIL, error.message, "rerun with --debug for details")
-    return Check(check_id, area, finding.status, finding.detail, finding.hint)
+    return Check(check_id, area, finding.status, finding.detail, finding.hint, PREFLIGHT.get(check_id))
 
 
 def _modules(context: _Context) -> Finding:
@@ -210,6 +234,49 @@ def _swap(context: _Context) -> Finding:
         hint = "swapoff -a and remove swap from /etc/fstab, or set failSwapOn: false in the kubelet configuration"
         return Finding(Status.FAIL, f"swap is on: {' '.join(active)}", hint)
     return Finding(Status.OK, "no active swap in /proc/swaps")
+
+
+def _sysctl_boot(context: _Context) -> Finding:
+    """Running values survive only when a file sets them at boot and no later file sets them otherwise."""
+    view = sysctl.boot_view(context.system, {})
+    wrong = []
+    for key in BOOT_SYSCTLS:
+        setting = view.settings.get(key)
+        if setting is None:
+            wrong.append(f"{key} is not set by any sysctl.d file or /etc/sysctl.conf")
+        elif setting.value != "1":
+            wrong.append(f"{key} = {setting.value} ({setting.where})")
+    if wrong or view.problems:
+        detail = "after a reboot: " + "; ".join(wrong + view.problems)
+        return Finding(Status.WARN, detail, PREPARE_HINT + "; remove the lines named")
+    where = ", ".join(sorted({view.settings[key].where.rsplit(":", 1)[0] for key in BOOT_SYSCTLS}))
+    return Finding(Status.OK, f"a reboot applies 1 to each ({where})")
+
+
+def _modules_boot(context: _Context) -> Finding:
+    names = list(NODE_MODULES.get(context.mode, ("br_netfilter", "overlay")))
+    if context.mode == ProxyMode.IPVS:
+        names += [m["name"] for m in context.ipvs.data["modules"]]
+    listed = modules.listed_for_boot(context.system)
+    kernel = read_kernel(context.system)
+    absent = [
+        name
+        for name in names
+        if name not in listed and module_state(context.system, kernel, name)[0] != ModuleState.BUILTIN
+    ]
+    blocked = modules.blocked_at_boot(context.system, names)
+    if absent or blocked:
+        detail = "; ".join(([f"not loaded at boot: {' '.join(absent)}"] if absent else []) + blocked)
+        return Finding(Status.WARN, detail, PREPARE_HINT)
+    return Finding(Status.OK, f"loaded at boot: {' '.join(names)}")
+
+
+def _swap_boot(context: _Context) -> Finding:
+    found = swap.at_boot(context.system)
+    if found:
+        detail = "swap would be on after a reboot: " + "; ".join(found)
+        return Finding(Status.WARN, detail, PREPARE_HINT + " (or set failSwapOn: false)")
+    return Finding(Status.OK, "nothing turns swap on at boot")
 
 
 def _binaries(context: _Context) -> Finding:
@@ -293,10 +360,13 @@ def _ipvs_state(context: _Context) -> Finding:
 _CHECKS: list[tuple[str, str, Callable[[_Context], Finding]]] = [
     ("modules", "kernel", _modules),
     ("persistence", "kernel", _persistence),
+    ("modules-boot", "kernel", _modules_boot),
     ("nftables-kernel", "kernel", _nftables_kernel),
     ("ip-forward", "sysctl", _ip_forward),
     ("bridge-nf-call-iptables", "sysctl", _bridge_nf_call),
+    ("sysctl-boot", "sysctl", _sysctl_boot),
     ("swap", "host", _swap),
+    ("swap-boot", "host", _swap_boot),
     ("binaries", "host", _binaries),
     (
         "kubelet-health",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import PurePosixPath
 from string import Template
 
@@ -14,21 +13,13 @@ from k8snode.core.resources import template_text
 from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.node.kernel import MODULE_NAME, Kernel, ModuleState, config_evidence, module_state, read_kernel
+from k8snode.node.modules import ModulePlan, Persist, load, targets
 
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "fo", "ovf", "lblc", "lblcr", "dh", "sh", "mh", "sed", "nq", "twos")
 BASE_MODULES = ("ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh")
 SYSCONFIG_FILE = PurePosixPath("/etc/sysconfig/modules/ipvs.modules")
 MODULES_LOAD_FILE = PurePosixPath("/etc/modules-load.d/ipvs.conf")
-MODULES_LOAD_DIRS = ("/etc/modules-load.d", "/usr/lib/modules-load.d")
 EXTRA_MODULES_HINT = "install linux-modules-extra-{release} (Debian/Ubuntu) or kernel-modules-extra (RHEL/Fedora)"
-
-
-class Persist(StrEnum):
-    AUTO = "auto"
-    SYSCONFIG = "sysconfig"
-    MODULES_LOAD = "modules-load"
-    BOTH = "both"
-    NONE = "none"
 
 
 @dataclass(frozen=True)
@@ -36,14 +27,6 @@ class Conntrack:
     module: str
     rule: str
     reason: str
-
-
-@dataclass
-class ModulePlan:
-    name: str
-    state: ModuleState
-    source: str
-    action: str = "none"
 
 
 def validate_scheduler(scheduler: str) -> str:
@@ -91,9 +74,7 @@ class Assessment:
                 "rule": self.conntrack.rule,
                 "reason": self.conntrack.reason,
             },
-            "modules": [
-                {"name": m.name, "state": str(m.state), "source": m.source, "action": m.action} for m in self.modules
-            ],
+            "modules": [m.as_dict() for m in self.modules],
             "files": [f.as_dict() for f in self.files],
             "problems": self.problems,
         }
@@ -153,10 +134,11 @@ def enable(
 ) -> Result:
     """Load what is missing, verify it in /proc/modules, then persist; the plan is re-read under the lock."""
     with nullcontext() if dry_run else system.lock():
-        return _enable(system, scheduler, persist, dry_run=dry_run, force=force)
+        return enable_locked(system, scheduler, persist, dry_run=dry_run, force=force)
 
 
-def _enable(system: System, scheduler: str, persist: Persist, *, dry_run: bool, force: bool) -> Result:
+def enable_locked(system: System, scheduler: str, persist: Persist, *, dry_run: bool, force: bool) -> Result:
+    """``enable`` for a caller that already holds the lock (or runs dry): `node prepare` runs this same plan."""
     assessment = assess(system, scheduler, persist, force=force)
     if assessment.problems:
         raise failed("; ".join(assessment.problems))
@@ -166,7 +148,7 @@ def _enable(system: System, scheduler: str, persist: Persist, *, dry_run: bool, 
         for plan in to_load:
             plan.action = "would-load"
     else:
-        _load(system, assessment, to_load)
+        load(system, assessment.kernel.release, to_load)
     apply(system, assessment.files, dry_run=dry_run)
     return Result(
         "ipvs enable",
@@ -183,10 +165,11 @@ def disable(
     """Remove the files k8snode wrote and, with ``unload``, unload the modules they listed that no one uses (with
     ``every``, every loaded IPVS module)."""
     with nullcontext() if dry_run else system.lock():
-        return _disable(system, unload=unload, force=force, dry_run=dry_run, every=every)
+        return disable_locked(system, unload=unload, force=force, dry_run=dry_run, every=every)
 
 
-def _disable(system: System, *, unload: bool, force: bool, dry_run: bool, every: bool) -> Result:
+def disable_locked(system: System, *, unload: bool, force: bool, dry_run: bool, every: bool = False) -> Result:
+    """``disable`` for a caller that already holds the lock (or runs dry), as `node reset` does."""
     kernel = read_kernel(system)
     files = []
     for path in (SYSCONFIG_FILE, MODULES_LOAD_FILE):
@@ -220,7 +203,7 @@ def _disable(system: System, *, unload: bool, force: bool, dry_run: bool, every:
         "kernel": kernel.as_dict(),
         "proxy_mode": "ipvs",
         "files": [f.as_dict() for f in files],
-        "modules": [{"name": m.name, "state": str(m.state), "source": m.source, "action": m.action} for m in modules],
+        "modules": [m.as_dict() for m in modules],
     }
     if failures:
         raise failed("modprobe -r failed: " + "; ".join(failures))
@@ -232,31 +215,6 @@ def _disable(system: System, *, unload: bool, force: bool, dry_run: bool, every:
         warnings,
         summary=f"{'would remove' if dry_run else 'removed'} {len(files)} file(s)",
     )
-
-
-def _load(system: System, assessment: Assessment, to_load: list[ModulePlan]) -> None:
-    """One modprobe per module, so a failure names its module; then verify against /proc/modules."""
-    for plan in to_load:
-        completed = system.run(["modprobe", "--", plan.name])
-        if completed.returncode != 0:
-            plan.action = "failed"
-            done = [m.name for m in to_load if m.action == "loaded"]
-            raise failed(
-                f"modprobe refused {plan.name} on kernel {assessment.kernel.release}: "
-                f"{completed.stderr.strip() or f'exit {completed.returncode}'}"
-                + (f" (already loaded by this run: {' '.join(done)})" if done else "")
-            )
-        plan.action = "loaded"
-    kernel = read_kernel(system)
-    for plan in to_load:
-        state, plan.source = module_state(system, kernel, plan.name)
-        if not state.present:
-            plan.action = "failed"
-            raise failed(
-                f"modprobe -- {plan.name} succeeded but {plan.name} is not in /proc/modules; "
-                "no persistence file was written"
-            )
-        plan.state = state
 
 
 def _unload(system: System, modules: list[ModulePlan], warnings: list[str], *, dry_run: bool) -> list[str]:
@@ -336,12 +294,7 @@ def _extra_modules_hint(system: System, kernel: Kernel) -> str:
 def _persistence(
     system: System, persist: Persist, scheduler: str, modules: list[str]
 ) -> list[tuple[PurePosixPath, int, bytes]]:
-    # auto: what the host uses. modules-load.d where systemd reads it; the sysconfig script where /etc/sysconfig
-    # exists (the RHEL and SUSE families), or where nothing else would load the modules at boot.
-    uses_modules_load = any(system.path(d).is_dir() for d in MODULES_LOAD_DIRS)
-    uses_sysconfig = system.path(SYSCONFIG_FILE.parent.parent).is_dir() or not uses_modules_load
-    sysconfig = persist in (Persist.SYSCONFIG, Persist.BOTH) or (persist == Persist.AUTO and uses_sysconfig)
-    modules_load = persist in (Persist.MODULES_LOAD, Persist.BOTH) or (persist == Persist.AUTO and uses_modules_load)
+    sysconfig, modules_load = targets(system, persist)
     command = "k8snode ipvs enable" + (f" --scheduler {scheduler}" if scheduler != "rr" else "")
     first_line = f"{header(command)}. Remove with: k8snode ipvs disable"
     files = []

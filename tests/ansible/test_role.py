@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fakes import add_node_state
 from fleet import CONSOLE_SCRIPT, PLAYBOOKS, REPO, Host, PlaybookRun, make_fleet, run_playbook, write_inventory
 
 pytestmark = pytest.mark.ansible
@@ -33,7 +34,14 @@ KUBELET_FLAGS_FILE = {"RedHat": "etc/sysconfig/kubelet", "Debian": "etc/default/
 KUBEADM_CONFIG_FILE = "etc/kubernetes/init-config.yaml"
 CONTROL_PLANE = ["el8-1", "deb12-1"]
 IPVS_FILES = {"etc/sysconfig/modules/ipvs.modules": 0o755, "etc/modules-load.d/ipvs.conf": 0o644}
-KERNEL_STATE = ("proc/modules", "fake/modprobe.calls", "var/log/dmesg")  # the fake kernel's, not k8snode's
+KERNEL_STATE = ("proc/", "fake/", "var/log/dmesg")  # the fake kernel's state and tool logs, not k8snode's files
+SWAP = "/dev/sda2"  # active on every host, and in its /etc/fstab
+NODE_FILES = {
+    "etc/sysconfig/modules/k8snode.modules": 0o755,
+    "etc/modules-load.d/k8snode.conf": 0o644,
+    "etc/sysctl.d/k8snode.conf": 0o644,
+    "etc/k8snode/masked-swap-units": 0o644,
+}
 INSTALLED = "opt/k8snode"
 KUBERNETES_VERSION = "v1.31.2"
 ADVERTISE_ADDRESS = "10.0.0.11"
@@ -92,7 +100,7 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def build_fleet(base: Path, wheelhouse: Path) -> Fleet:
-    hosts = make_fleet(base / "roots", GROUPS)
+    hosts = make_fleet(base / "roots", GROUPS, swaps=(SWAP,))
     for host in hosts:
         host.vars["k8snode_os_family"] = OS_FAMILY[host.group]
         if host.name in CONTROL_PLANE:  # a fake root has no /proc/net/route to find the address in
@@ -162,7 +170,8 @@ def fresh_check_run(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) 
 def no_ipvs_message(fake_root, cli) -> str:
     """What k8snode itself says about the kernel without ip_vs."""
     root = fake_root(GROUPS["noipvs"][0])
-    return cli("ipvs", "enable", "--root", str(root.path), "--json").envelope()["error"]["message"]
+    add_node_state(root.path)
+    return cli("node", "prepare", "--root", str(root.path), "--json").envelope()["error"]["message"]
 
 
 def test_first_run_changes_every_host_that_can_do_ipvs(fleet, first_run):
@@ -176,15 +185,22 @@ def test_first_run_changes_every_host_that_can_do_ipvs(fleet, first_run):
 def test_first_run_leaves_the_files_and_modules_k8snode_wants_for_each_kernel(fleet, first_run, fake_root, cli):
     for group, conntrack in CONNTRACK.items():
         reference = fake_root(GROUPS[group][0], name=f"reference-{group}")
-        assert cli("ipvs", "enable", "--root", str(reference.path)).exit_code == 0
+        add_node_state(reference.path)
+        assert cli("node", "prepare", "--root", str(reference.path)).exit_code == 0
         for host in (host for host in fleet.hosts if host.group == group):
-            for path, mode in IPVS_FILES.items():
+            for path, mode in {**IPVS_FILES, **NODE_FILES}.items():
+                if path == "etc/k8snode/masked-swap-units":  # the reference has no swap to mask
+                    continue
                 written = host.root.path / path
                 assert written.read_bytes() == (reference.path / path).read_bytes(), (host.name, path)
                 assert stat.S_IMODE(written.stat().st_mode) == mode, (host.name, path)
             assert f"modprobe -- {conntrack}" in (host.root.path / "etc/sysconfig/modules/ipvs.modules").read_text()
             assert conntrack in host.root.proc_modules(), host.name
             assert host.root.modprobe_calls() == reference.modprobe_calls(), host.name
+            assert (host.root.path / "proc/sys/net/ipv4/ip_forward").read_text() == "1\n", host.name
+            assert (host.root.path / "proc/swaps").read_text().count("\n") == 1, host.name  # the header only
+            assert f"#k8snode-swap-off# {SWAP} none swap sw 0 0\n" in (host.root.path / "etc/fstab").read_text()
+            assert os.readlink(host.root.path / "etc/systemd/system/dev-sda2.swap") == "/dev/null"
 
 
 def test_first_run_installs_k8snode_into_its_own_venv_and_links_it(fleet, first_run):

@@ -12,6 +12,7 @@ Build products (the uncompressed kernel and the initramfs) are cached under ~/.c
 from __future__ import annotations
 
 import hashlib
+import json
 import lzma
 import os
 import re
@@ -22,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 QEMU = "qemu-system-x86_64"
 BUSYBOX = Path("/bin/busybox")
@@ -173,6 +175,22 @@ class Boot:
 
     def text(self, name: str) -> str:
         return (self.results / name).read_text()
+
+    # What the guest scripts' `step NAME CMD...` and `snapshot NAME` helpers left in the results share.
+
+    def rc(self, step: str) -> int:
+        return int(self.text(f"{step}.rc"))
+
+    def envelope(self, step: str) -> Any:
+        return json.loads(self.text(f"{step}.out"))
+
+    def loaded(self, snapshot: str) -> set[str]:
+        """Module names in a copy of the guest's /proc/modules."""
+        return {line.split()[0] for line in self.text(f"{snapshot}.modules").splitlines()}
+
+    def show(self, step: str) -> str:
+        """For assertion messages: what a step printed."""
+        return f"{step}: rc={self.text(step + '.rc').strip()}\n{self.text(step + '.out')}\n{self.text(step + '.err')}"
 
 
 # The boot_vm fixture: (name, script[, carry]) -> Boot.

@@ -8,7 +8,6 @@ sets up real IPVS state for `ipvs status` and `doctor`.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import tarfile
@@ -92,16 +91,15 @@ kill %1
 
 
 def rc(boot: harness.Boot, step: str) -> int:
-    return int(boot.text(f"{step}.rc"))
+    return boot.rc(step)
 
 
 def envelope(boot: harness.Boot, step: str) -> Any:
-    return json.loads(boot.text(f"{step}.out"))
+    return boot.envelope(step)
 
 
 def loaded(boot: harness.Boot, snapshot: str) -> set[str]:
-    """Module names in a copy of the guest's /proc/modules."""
-    return {line.split()[0] for line in boot.text(f"{snapshot}.modules").splitlines()}
+    return boot.loaded(snapshot)
 
 
 def states(boot: harness.Boot, step: str) -> dict[str, str]:
@@ -109,8 +107,7 @@ def states(boot: harness.Boot, step: str) -> dict[str, str]:
 
 
 def show(boot: harness.Boot, step: str) -> str:
-    """For assertion messages: what a step printed."""
-    return f"{step}: rc={boot.text(step + '.rc').strip()}\n{boot.text(step + '.out')}\n{boot.text(step + '.err')}"
+    return boot.show(step)
 
 
 @pytest.fixture(scope="module")

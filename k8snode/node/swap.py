@@ -1,0 +1,177 @@
+"""Swap: what is on now (/proc/swaps), what would turn it on at boot (/etc/fstab, systemd .swap units,
+zram-generator), and the edits that turn it off for good.
+
+/etc/fstab is the one file k8snode edits without owning it: a swap entry is commented out with MARK in front of
+its bytes, every other byte is kept, and ``reset`` removes exactly that prefix. systemd turns fstab swap entries
+into ``<escaped path>.swap`` units (systemd-fstab-generator), and zram-generator makes ``dev-zramN.swap`` from
+zram-generator.conf; a unit linked to /dev/null in /etc/systemd/system is masked and never starts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import PurePosixPath
+
+from k8snode.core.errors import bad_input
+from k8snode.core.system import System
+from k8snode.node.configfiles import MAX_CONFIG_BYTES, lines
+
+FSTAB = PurePosixPath("/etc/fstab")
+FSTAB_BACKUP = PurePosixPath("/etc/fstab.k8snode-orig")
+MARK = b"#k8snode-swap-off# "
+MASK_DIR = PurePosixPath("/etc/systemd/system")
+UNIT_DIRS = (
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/run/systemd/generator",
+    "/run/systemd/generator.early",
+    "/run/systemd/generator.late",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+)
+ZRAM_GENERATORS = (
+    "/usr/lib/systemd/system-generators/zram-generator",
+    "/lib/systemd/system-generators/zram-generator",
+)
+ZRAM_CONF = PurePosixPath("/etc/systemd/zram-generator.conf")
+ZRAM_VENDOR = ("/usr/local/lib/systemd/zram-generator.conf", "/usr/lib/systemd/zram-generator.conf")
+ZRAM_DROPIN_DIRS = (
+    "/etc/systemd/zram-generator.conf.d",
+    "/run/systemd/zram-generator.conf.d",
+    "/usr/local/lib/systemd/zram-generator.conf.d",
+    "/usr/lib/systemd/zram-generator.conf.d",
+)
+
+
+class SwapMode(StrEnum):
+    """off: swap off now and at boot (kubeadm's preflight and the kubelet's default); keep: leave it on on purpose."""
+
+    OFF = "off"
+    KEEP = "keep"
+
+
+_OCTAL = re.compile(r"\\([0-7]{3})")
+_UNIT_SAFE = re.compile(r"[A-Za-z0-9:_.]")
+
+
+def active(system: System) -> list[str] | None:
+    """The swap devices and files in use, from /proc/swaps (its ``\\040`` escapes undone); None without it."""
+    text = system.read_text("/proc/swaps")
+    if text is None:
+        return None
+    return [_OCTAL.sub(lambda m: chr(int(m[1], 8)), line.split()[0]) for line in text.splitlines()[1:] if line.split()]
+
+
+def unit_name(path: str) -> str:
+    """systemd's unit name for a swap path (``systemd-escape --path --suffix=swap``)."""
+    trimmed = "/".join(part for part in path.split("/") if part) or "/"
+    if trimmed == "/":
+        return "-.swap"
+    out = []
+    for index, char in enumerate(trimmed):
+        if char == "/":
+            out.append("-")
+        elif _UNIT_SAFE.fullmatch(char) and not (index == 0 and char == "."):
+            out.append(char)
+        else:
+            out.extend(f"\\x{byte:02x}" for byte in char.encode())
+    return "".join(out) + ".swap"
+
+
+@dataclass
+class Fstab:
+    current: bytes | None
+    wanted: bytes | None
+    entries: list[str]
+    """The swap entries that would be (or were) commented out, as their source text."""
+
+
+def read_fstab(system: System) -> bytes | None:
+    """/etc/fstab's bytes; text k8snode cannot safely edit is bad input, refused before anything changes."""
+    size = system.size(FSTAB)
+    if size is not None and size > MAX_CONFIG_BYTES:
+        raise bad_input(f"{FSTAB} is {size} bytes; k8snode edits an fstab of at most {MAX_CONFIG_BYTES} bytes")
+    data = system.read_bytes(FSTAB)
+    if data is None:
+        return None
+    if b"\0" in data:
+        raise bad_input(f"{FSTAB} holds NUL bytes, so it is not an fstab; repair it before k8snode edits it")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise bad_input(f"{FSTAB} is not valid UTF-8 (byte {error.start}); repair it before k8snode edits it") from None
+    return data
+
+
+def swap_off_fstab(data: bytes | None) -> Fstab:
+    """Comment out the swap entries that ``swapon -a`` would turn on (type swap, no ``noauto``)."""
+    if data is None:
+        return Fstab(None, None, [])
+    out, entries = [], []
+    for line in data.splitlines(keepends=True):
+        fields = line.split()
+        if len(fields) >= 3 and not fields[0].startswith(b"#") and fields[2] == b"swap":
+            options = fields[3].split(b",") if len(fields) > 3 else []
+            if b"noauto" not in options:
+                out.append(MARK + line)
+                entries.append(line.decode().rstrip("\r\n"))
+                continue
+        out.append(line)
+    return Fstab(data, b"".join(out), entries)
+
+
+def restore_fstab(data: bytes | None) -> Fstab:
+    """Remove the MARK that ``swap_off_fstab`` put in front of lines; nothing else changes."""
+    if data is None:
+        return Fstab(None, None, [])
+    out, entries = [], []
+    for line in data.splitlines(keepends=True):
+        if line.startswith(MARK):
+            line = line[len(MARK) :]
+            entries.append(line.decode(errors="replace").rstrip("\r\n"))
+        out.append(line)
+    return Fstab(data, b"".join(out), entries)
+
+
+def swap_units(system: System) -> list[str]:
+    """Every ``.swap`` unit a unit directory holds, masked or not."""
+    return sorted({name for d in UNIT_DIRS for name in system.listdir(d) if name.endswith(".swap")})
+
+
+def masked(system: System, unit: str) -> bool:
+    return system.readlink(MASK_DIR / unit) == "/dev/null"
+
+
+def zram_generator_installed(system: System) -> bool:
+    return any(system.exists(path) for path in ZRAM_GENERATORS)
+
+
+def zram_dropins(system: System) -> list[str]:
+    """Drop-ins that would still define zram devices after the main file is replaced."""
+    found = []
+    for directory in ZRAM_DROPIN_DIRS:
+        for name in system.listdir(directory):
+            path = PurePosixPath(directory) / name
+            if not name.endswith(".conf") or system.is_symlink(path):
+                continue
+            size = system.size(path) or 0
+            data = system.read_bytes(path) if size <= MAX_CONFIG_BYTES else b"[zram"
+            if any(line.strip().startswith("[zram") for _, line in lines(data or b"")):
+                found.append(str(path))
+    return found
+
+
+def at_boot(system: System) -> list[str]:
+    """What would turn swap on at the next boot: fstab entries, unmasked swap units, zram-generator devices."""
+    found = [f"{FSTAB}: {entry}" for entry in swap_off_fstab(read_fstab(system)).entries]
+    found += [f"unit {unit}" for unit in swap_units(system) if not masked(system, unit)]
+    if zram_generator_installed(system):
+        override = system.read_bytes(ZRAM_CONF)
+        config = override if override is not None else b"".join(system.read_bytes(p) or b"" for p in ZRAM_VENDOR)
+        if any(line.strip().startswith("[zram") for _, line in lines(config)):
+            found.append("zram-generator.conf defines a zram device")
+        found += [f"{path} defines a zram device" for path in zram_dropins(system)]
+    return found

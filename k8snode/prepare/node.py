@@ -1,0 +1,443 @@
+"""`k8snode node check | prepare | reset`: modules, sysctls and swap of a kubeadm node, persisted and audited.
+
+The IPVS slice is `ipvs enable`'s own plan, run in the same process under the same lock. Sources: kubeadm's
+preflight (kubernetes/kubernetes cmd/kubeadm/app/preflight/checks_linux.go: ip_forward, swap) and the kubeadm
+install guide's prerequisites (overlay, br_netfilter, the bridge-nf-call and forwarding sysctls).
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import PurePosixPath
+from string import Template
+
+from k8snode.core.errors import ExitCode, failed
+from k8snode.core.files import FilePlan, apply, header, owned, pending_action, plan_write
+from k8snode.core.resources import template_text
+from k8snode.core.result import Result
+from k8snode.core.system import System
+from k8snode.node import modules as kmod
+from k8snode.node import swap, sysctl
+from k8snode.node.kernel import Kernel, ModuleState, read_kernel
+from k8snode.node.modules import ModulePlan, Persist
+from k8snode.node.swap import SwapMode
+from k8snode.proxy import ipvs
+from k8snode.proxy.modes import ProxyMode
+
+NODE_MODULES = ("br_netfilter", "overlay")
+MODE_MODULES = {ProxyMode.NFTABLES: ("nf_tables",)}
+MODULES_LOAD_FILE = PurePosixPath("/etc/modules-load.d/k8snode.conf")
+SYSCONFIG_FILE = PurePosixPath("/etc/sysconfig/modules/k8snode.modules")
+SYSCTL_FILE = PurePosixPath("/etc/sysctl.d/k8snode.conf")
+MASK_RECORD = PurePosixPath("/etc/k8snode/masked-swap-units")
+OWNED_FILES = (MODULES_LOAD_FILE, SYSCONFIG_FILE, SYSCTL_FILE, swap.ZRAM_CONF, MASK_RECORD)
+
+
+class IpFamily(StrEnum):
+    IPV4 = "ipv4"
+    IPV6 = "ipv6"
+    DUAL = "dual"
+
+
+@dataclass(frozen=True)
+class Options:
+    proxy_mode: ProxyMode = ProxyMode.IPVS
+    scheduler: str = "rr"
+    ip_family: IpFamily = IpFamily.IPV4
+    swap: SwapMode = SwapMode.OFF
+    persist: Persist = Persist.AUTO
+    force: bool = False
+
+    def command(self, verb: str) -> str:
+        """The canonical command line written into each file's header."""
+        words = [f"k8snode node {verb}"]
+        for flag, value, default in (
+            ("--proxy-mode", self.proxy_mode, ProxyMode.IPVS),
+            ("--scheduler", self.scheduler, "rr"),
+            ("--ip-family", self.ip_family, IpFamily.IPV4),
+            ("--swap", self.swap, SwapMode.OFF),
+            ("--persist", self.persist, Persist.AUTO),
+        ):
+            if value != default:
+                words.append(f"{flag} {value}")
+        return " ".join(words)
+
+
+def wanted_sysctls(family: IpFamily) -> dict[str, str]:
+    wanted = {
+        "net.ipv4.ip_forward": "1",
+        "net.bridge.bridge-nf-call-iptables": "1",
+        "net.bridge.bridge-nf-call-ip6tables": "1",
+    }
+    if family != IpFamily.IPV4:
+        wanted["net.ipv6.conf.all.forwarding"] = "1"
+    return wanted
+
+
+@dataclass
+class SysctlPlan:
+    key: str
+    wanted: str
+    running: str | None
+    boot: sysctl.Setting | None
+    action: str = "none"
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "key": self.key,
+            "wanted": self.wanted,
+            "running": self.running,
+            "boot": None if self.boot is None else self.boot.value,
+            "boot_source": None if self.boot is None else self.boot.where,
+            "action": self.action,
+        }
+
+
+@dataclass
+class SwapPlan:
+    mode: SwapMode
+    active: list[str] | None
+    fstab: swap.Fstab
+    units: list[str]
+    """Swap units to mask."""
+    zram_generator: bool
+    swapoff: dict[str, str] = field(default_factory=dict)
+    masks: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "mode": str(self.mode),
+            "active": self.active,
+            "swapoff": [{"device": d, "action": a} for d, a in self.swapoff.items()],
+            "fstab_entries": self.fstab.entries,
+            "units": [{"unit": u, "action": a} for u, a in self.masks.items()],
+            "zram_generator": self.zram_generator,
+        }
+
+
+@dataclass
+class Plan:
+    options: Options
+    kernel: Kernel
+    modules: list[ModulePlan]
+    sysctls: list[SysctlPlan]
+    swap: SwapPlan
+    files: list[FilePlan]
+    missing: list[str]
+    """Modules the kernel does not have: nothing can be prepared."""
+    problems: list[str]
+    """What the next boot would undo, each naming the file and line responsible."""
+    warnings: list[str]
+
+    def data(self, ipvs_data: dict[str, object] | None, *, diffs: bool = False) -> dict[str, object]:
+        data: dict[str, object] = {
+            "kernel": self.kernel.as_dict(),
+            "proxy_mode": str(self.options.proxy_mode),
+            "ip_family": str(self.options.ip_family),
+            "modules": [m.as_dict() for m in self.modules],
+            "sysctls": [s.as_dict() for s in self.sysctls],
+            "swap": self.swap.as_dict(),
+            "files": [f.as_dict() for f in self.files],
+            "problems": self.missing + self.problems,
+            "ipvs": ipvs_data,
+        }
+        if diffs:
+            data["diffs"] = {str(f.path): f.diff() for f in self.files if f.action != "unchanged"}
+        return data
+
+
+def assess(system: System, options: Options, *, force: bool) -> Plan:
+    """Everything `check` reports and `prepare` acts on, including what the next boot would apply; reads only."""
+    ipvs.validate_scheduler(options.scheduler)
+    kernel = read_kernel(system)
+    names = [*NODE_MODULES, *MODE_MODULES.get(options.proxy_mode, ())]
+    modules = kmod.assess(system, kernel, names)
+    missing = [
+        f"{m.name} is missing from kernel {kernel.release} ({m.source})"
+        for m in modules
+        if m.state == ModuleState.MISSING
+    ]
+    problems: list[str] = []
+    wanted = wanted_sysctls(options.ip_family)
+    swap_plan = _swap_plan(system, options)
+    contents = _owned_contents(system, options, names, wanted, swap_plan)
+    files = [
+        plan_write(system, path, mode, data, force=force or options.force) for path, (mode, data) in contents.items()
+    ]
+    files += _fstab_files(system, swap_plan)
+    problems += _unmaskable(system, swap_plan)
+    boot = sysctl.boot_view(system, {SYSCTL_FILE: contents[SYSCTL_FILE][1]})
+    problems += boot.problems
+    sysctls = []
+    for key, value in wanted.items():
+        plan = SysctlPlan(key, value, sysctl.running(system, key), boot.settings.get(key))
+        if plan.boot is not None and plan.boot.value != value:
+            problems.append(
+                f"{key} = {plan.boot.value} after a reboot: {plan.boot.where} overrides {SYSCTL_FILE}; "
+                f"remove that line or set it to {value}"
+            )
+        sysctls.append(plan)
+    if options.proxy_mode == ProxyMode.IPVS:
+        names = names + ipvs.required_modules(options.scheduler, ipvs.choose_conntrack(kernel).module)
+    problems += kmod.blocked_at_boot(system, names)
+    warnings = []
+    if options.swap == SwapMode.KEEP:
+        warnings.append(
+            "swap stays on: the kubelet then needs failSwapOn: false (--fail-swap-on=false), and from 1.30 "
+            "memorySwap.swapBehavior says whether pods may swap"
+        )
+    return Plan(options, kernel, modules, sysctls, swap_plan, files, missing, problems, warnings)
+
+
+def check(system: System, options: Options) -> Result:
+    plan = assess(system, options, force=True)
+    for module in plan.modules:
+        module.action = "would-load" if not module.state.present and module.state != ModuleState.MISSING else "none"
+    for item in plan.sysctls:
+        item.action = "none" if item.running == item.wanted else "would-set"
+    _swap_actions(plan.swap, dry_run=True)
+    for file in plan.files:
+        file.action = pending_action(file)
+    ipvs_result = ipvs.check(system, options.scheduler) if options.proxy_mode == ProxyMode.IPVS else None
+    drift = _drift(plan)
+    if ipvs_result is not None and not ipvs_result.ok:
+        drift.append(f"IPVS: {ipvs_result.summary}")
+    return Result(
+        "node check",
+        plan.data(None if ipvs_result is None else ipvs_result.data),
+        warnings=plan.warnings + ([] if ipvs_result is None else ipvs_result.warnings),
+        exit_code=ExitCode.DRIFT if drift else ExitCode.OK,
+        summary="; ".join(drift) if drift else "the node is prepared, now and after a reboot",
+    )
+
+
+def prepare(system: System, options: Options, *, dry_run: bool = False) -> Result:
+    """Load, set, persist and turn swap off; the plan is read under the lock. Audit problems exit 1 after the work."""
+    with nullcontext() if dry_run else system.lock():
+        plan = assess(system, options, force=False)
+        if plan.missing:
+            raise failed("; ".join(plan.missing))
+        ipvs_result = None
+        if options.proxy_mode == ProxyMode.IPVS:
+            ipvs_result = ipvs.enable_locked(
+                system, options.scheduler, options.persist, dry_run=dry_run, force=options.force
+            )
+        changed = _apply(system, plan, dry_run=dry_run) or bool(ipvs_result and ipvs_result.changed)
+    summary = "; ".join(plan.problems) if plan.problems else _summary(plan, changed, dry_run=dry_run)
+    return Result(
+        "node prepare",
+        plan.data(None if ipvs_result is None else ipvs_result.data, diffs=dry_run),
+        changed,
+        plan.warnings + ([] if ipvs_result is None else ipvs_result.warnings),
+        ExitCode.DRIFT if plan.problems else ExitCode.OK,
+        summary=summary,
+    )
+
+
+def reset(system: System, options: Options, *, dry_run: bool = False) -> Result:
+    """Undo what `prepare` wrote: its files, its masks, its fstab comments. Running values stay until reboot."""
+    with nullcontext() if dry_run else system.lock():
+        return _reset(system, options, dry_run=dry_run)
+
+
+def _reset(system: System, options: Options, *, dry_run: bool) -> Result:
+    warnings: list[str] = []
+    fstab = swap.restore_fstab(swap.read_fstab(system))
+    files: list[FilePlan] = []
+    record = system.read_bytes(MASK_RECORD)
+    units = [u for u in _listed_units(record) if swap.masked(system, u)] if record and owned(record) else []
+    for path in OWNED_FILES:
+        current = None if system.is_symlink(path) else system.read_bytes(path)
+        if current is None:
+            continue
+        if owned(current) or options.force:
+            files.append(FilePlan(path, system.mode(path) or 0, None, current, action="would-remove"))
+        else:
+            warnings.append(f"{path} was not written by k8snode and stays (pass --force to remove it)")
+    if fstab.entries:
+        mode = system.mode(swap.FSTAB) or 0o644
+        files.append(FilePlan(swap.FSTAB, mode, fstab.wanted, fstab.current, mode, "would-restore"))
+    backup = system.read_bytes(swap.FSTAB_BACKUP)
+    restored = fstab.wanted if fstab.entries else fstab.current
+    if backup is not None and restored == backup:
+        files.append(
+            FilePlan(swap.FSTAB_BACKUP, system.mode(swap.FSTAB_BACKUP) or 0, None, backup, action="would-remove")
+        )
+    elif backup is not None:
+        warnings.append(f"{swap.FSTAB} differs from {swap.FSTAB_BACKUP} after restoring; the copy stays for review")
+    masks = {u: "would-unmask" for u in units}
+    ipvs_result = (
+        ipvs.disable_locked(system, unload=False, force=options.force, dry_run=dry_run)
+        if options.proxy_mode == ProxyMode.IPVS
+        else None
+    )
+    if not dry_run:
+        for unit in units:
+            system.remove(swap.MASK_DIR / unit)
+            masks[unit] = "unmasked"
+        for file in files:
+            if file.wanted is None:
+                system.remove(file.path)
+                file.action = "removed"
+            else:
+                system.write_atomic(file.path, file.wanted, file.mode)
+                file.action = "restored"
+        system.remove_empty_directory(MASK_RECORD.parent)  # prepare made it for the record
+    changed = bool(files or units or (ipvs_result and ipvs_result.changed))
+    return Result(
+        "node reset",
+        {
+            "files": [f.as_dict() for f in files],
+            "fstab_entries": fstab.entries,
+            "units": [{"unit": u, "action": a} for u, a in masks.items()],
+            "ipvs": None if ipvs_result is None else ipvs_result.data,
+            "diffs": {str(f.path): f.diff() for f in files} if dry_run else {},
+        },
+        changed,
+        warnings + ([] if ipvs_result is None else ipvs_result.warnings),
+        summary=(
+            f"{'would undo' if dry_run else 'undid'} {len(files)} file(s) and {len(units)} mask(s); running sysctl "
+            "values, loaded modules and swap stay as they are until the next boot"
+        ),
+    )
+
+
+def _swap_plan(system: System, options: Options) -> SwapPlan:
+    if options.swap == SwapMode.KEEP:
+        return SwapPlan(options.swap, swap.active(system), swap.Fstab(None, None, []), [], False)
+    active = swap.active(system) or []
+    fstab = swap.swap_off_fstab(swap.read_fstab(system))
+    units = sorted({swap.unit_name(device) for device in active} | set(swap.swap_units(system)))
+    to_mask = [u for u in units if not swap.masked(system, u)]
+    return SwapPlan(options.swap, active, fstab, to_mask, swap.zram_generator_installed(system))
+
+
+def _owned_contents(
+    system: System, options: Options, names: list[str], wanted: dict[str, str], swap_plan: SwapPlan
+) -> dict[PurePosixPath, tuple[int, bytes]]:
+    first_line = f"{header(options.command('prepare'))}. Remove with: k8snode node reset"
+    contents: dict[PurePosixPath, tuple[int, bytes]] = {}
+    sysconfig, modules_load = kmod.targets(system, options.persist)
+    if sysconfig:
+        text = Template(template_text("node-modules.sh.tmpl")).substitute(
+            header=first_line, modprobe_lines="\n".join(f"modprobe -- {name}" for name in names)
+        )
+        contents[SYSCONFIG_FILE] = (0o755, text.encode())
+    if modules_load:
+        text = Template(template_text("node-modules.conf.tmpl")).substitute(
+            header=first_line, module_lines="\n".join(names)
+        )
+        contents[MODULES_LOAD_FILE] = (0o644, text.encode())
+    settings = "\n".join(f"{key} = {value}" for key, value in wanted.items())
+    text = Template(template_text("node-sysctl.conf.tmpl")).substitute(header=first_line, settings=settings)
+    contents[SYSCTL_FILE] = (0o644, text.encode())
+    if swap_plan.zram_generator:
+        text = Template(template_text("zram-generator.conf.tmpl")).substitute(header=first_line)
+        contents[swap.ZRAM_CONF] = (0o644, text.encode())
+    recorded = _listed_units(system.read_bytes(MASK_RECORD))
+    units = sorted({*swap_plan.units, *(u for u in recorded if swap.masked(system, u))})
+    if units:
+        text = Template(template_text("masked-swap-units.tmpl")).substitute(header=first_line, units="\n".join(units))
+        contents[MASK_RECORD] = (0o644, text.encode())
+    return contents
+
+
+def _fstab_files(system: System, swap_plan: SwapPlan) -> list[FilePlan]:
+    """The fstab edit, preceded by a copy of the original beside it (kept once: the first original wins)."""
+    fstab = swap_plan.fstab
+    if not fstab.entries or fstab.current is None or fstab.wanted is None:
+        return []
+    mode = system.mode(swap.FSTAB) or 0o644
+    plans = []
+    if system.read_bytes(swap.FSTAB_BACKUP) is None:
+        plans.append(FilePlan(swap.FSTAB_BACKUP, mode, fstab.current, None, None))
+    plans.append(FilePlan(swap.FSTAB, mode, fstab.wanted, fstab.current, mode))
+    return plans
+
+
+def _unmaskable(system: System, swap_plan: SwapPlan) -> list[str]:
+    """A unit file in /etc/systemd/system cannot be masked without deleting it (systemctl mask refuses too)."""
+    problems = []
+    for unit in list(swap_plan.units):
+        path = swap.MASK_DIR / unit
+        if system.exists(path) and not system.is_symlink(path):
+            swap_plan.units.remove(unit)
+            problems.append(f"{path} is a unit file that turns swap on at boot; remove it or disable it by hand")
+    if swap_plan.zram_generator:
+        problems += [
+            f"{path} defines a zram device that zram-generator would still create at boot"
+            for path in swap.zram_dropins(system)
+        ]
+    return problems
+
+
+def _swap_actions(plan: SwapPlan, *, dry_run: bool) -> None:
+    verb = "would-" if dry_run else ""
+    if plan.mode == SwapMode.OFF:
+        plan.swapoff = {device: f"{verb}swapoff" for device in plan.active or []}
+        plan.masks = {unit: f"{verb}mask" for unit in plan.units}
+
+
+def _apply(system: System, plan: Plan, *, dry_run: bool) -> bool:
+    """Modules first (the bridge keys exist only once br_netfilter is loaded), then sysctls, files, swap."""
+    to_load = [m for m in plan.modules if not m.state.present]
+    to_set = []
+    for item in plan.sysctls:
+        if item.running != item.wanted:
+            to_set.append(item)
+            item.action = "would-set" if dry_run else "set"
+    _swap_actions(plan.swap, dry_run=dry_run)
+    if dry_run:
+        for module in to_load:
+            module.action = "would-load"
+    else:
+        kmod.load(system, plan.kernel.release, to_load)
+        for item in to_set:
+            sysctl.set_running(system, item.key, item.wanted)
+            item.running = item.wanted
+        for device in plan.swap.swapoff:
+            completed = system.run(["swapoff", "--", device])
+            if completed.returncode != 0:
+                raise failed(f"swapoff {device} failed: {completed.stderr.strip() or completed.returncode}")
+        for unit in plan.swap.units:
+            system.symlink_atomic(swap.MASK_DIR / unit, "/dev/null")
+    apply(system, plan.files, dry_run=dry_run)
+    return bool(to_load or to_set or plan.swap.swapoff or plan.swap.units or any(f.needs_write for f in plan.files))
+
+
+def _drift(plan: Plan) -> list[str]:
+    drift = []
+    absent = [m.name for m in plan.modules if not m.state.present]
+    if absent:
+        drift.append(f"not loaded: {' '.join(absent)}")
+    unset = [f"{s.key}={s.running}" for s in plan.sysctls if s.running != s.wanted]
+    if unset:
+        drift.append(f"running: {' '.join(unset)}")
+    pending = [f"{f.path} ({f.action})" for f in plan.files if f.action != "unchanged"]
+    if pending:
+        drift.append(f"files: {', '.join(pending)}")
+    if plan.swap.swapoff:
+        drift.append(f"swap on: {' '.join(plan.swap.swapoff)}")
+    if plan.swap.masks:
+        drift.append(f"unmasked swap units: {' '.join(plan.swap.masks)}")
+    return drift + plan.missing + plan.problems
+
+
+def _listed_units(record: bytes | None) -> list[str]:
+    return [
+        line.strip()
+        for line in (record or b"").decode(errors="replace").splitlines()
+        if line.strip().endswith(".swap") and not line.startswith("#") and "/" not in line
+    ]
+
+
+def _summary(plan: Plan, changed: bool, *, dry_run: bool) -> str:
+    if not changed:
+        return "the node is prepared; nothing to change"
+    return (
+        ("would prepare" if dry_run else "prepared")
+        + " the node: modules, sysctls"
+        + (", swap off" if plan.options.swap == SwapMode.OFF else " (swap kept)")
+    )

@@ -1,0 +1,328 @@
+"""`k8snode node check | prepare | reset` on fake hosts laid out as each distribution installs them."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+from fakes import FSTAB_HEAD, snapshot, write
+
+SYSCTL_FILE = "etc/sysctl.d/k8snode.conf"
+MODULES_LOAD = "etc/modules-load.d/k8snode.conf"
+SYSCONFIG = "etc/sysconfig/modules/k8snode.modules"
+MASK_RECORD = "etc/k8snode/masked-swap-units"
+WANTED = {
+    "net.ipv4.ip_forward": "1",
+    "net.bridge.bridge-nf-call-iptables": "1",
+    "net.bridge.bridge-nf-call-ip6tables": "1",
+}
+IPVS = ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh"]
+
+
+def proc(root, key: str) -> str:
+    return (root.path / "proc/sys" / key.replace(".", "/")).read_text().strip()
+
+
+def active_swaps(root) -> list[str]:
+    return [line.split()[0] for line in (root.path / "proc/swaps").read_text().splitlines()[1:]]
+
+
+@pytest.mark.parametrize(
+    ("layout", "swap_unit"),
+    [
+        ("debian", "dev-sda2.swap"),
+        ("ubuntu", "swap.img.swap"),
+        ("rhel", "dev-dm\\x2d1.swap"),
+        ("fedora-zram", "dev-zram0.swap"),
+    ],
+)
+def test_prepare_on_each_layout_then_check_passes_and_reset_restores(host, cli, layout, swap_unit):
+    root = host(layout)
+    fstab_before = (root.path / "etc/fstab").read_bytes()
+    assert cli("node", "check", "--root", str(root.path)).exit_code == 1
+
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    envelope = run.envelope()
+    assert envelope["ok"] and envelope["changed"]
+    data = envelope["data"]
+    # br_netfilter is loaded before its keys are set: they exist only then
+    assert set(root.proc_modules()) >= {"br_netfilter", "overlay", *IPVS, "nf_conntrack"}
+    assert {key: proc(root, key) for key in WANTED} == WANTED
+    assert [s["boot_source"] for s in data["sysctls"]] == [f"/{SYSCTL_FILE}:{n}" for n in (5, 6, 7)]
+    assert data["ipvs"]["modules"][0]["name"] == "ip_vs"  # the `ipvs enable` plan, in the same run
+    assert active_swaps(root) == []
+    assert (root.path / "etc/systemd/system" / swap_unit).readlink().as_posix() == "/dev/null"
+    assert swap_unit in (root.path / MASK_RECORD).read_text().splitlines()
+    conf = root.path / MODULES_LOAD
+    assert [line for line in conf.read_text().splitlines() if not line.startswith("#")] == ["br_netfilter", "overlay"]
+    assert stat.S_IMODE(conf.stat().st_mode) == 0o644
+    assert (root.path / SYSCTL_FILE).read_text().startswith("# Written by k8snode 0.1.0 (k8snode node prepare)")
+    fstab = (root.path / "etc/fstab").read_bytes()
+    if layout == "fedora-zram":
+        assert fstab == fstab_before
+        zram = (root.path / "etc/systemd/zram-generator.conf").read_text().splitlines()
+        assert [line for line in zram if not line.startswith("#")] == []  # no [zramN] section: no device
+    else:
+        swap_line = fstab_before.splitlines(keepends=True)[-1]
+        assert fstab == fstab_before.replace(swap_line, b"#k8snode-swap-off# " + swap_line)
+        assert (root.path / "etc/fstab.k8snode-orig").read_bytes() == fstab_before
+
+    check = cli("node", "check", "--root", str(root.path), "--json")
+    assert check.exit_code == 0, check.stdout
+    assert check.envelope()["data"]["problems"] == []
+
+    reset = cli("node", "reset", "--root", str(root.path), "--json")
+    assert reset.exit_code == 0, reset.stdout + reset.stderr
+    assert (root.path / "etc/fstab").read_bytes() == fstab_before
+    for path in (SYSCTL_FILE, MODULES_LOAD, SYSCONFIG, MASK_RECORD, "etc/k8snode", "etc/fstab.k8snode-orig"):
+        assert not (root.path / path).exists(), path
+    assert not (root.path / "etc/systemd/system" / swap_unit).is_symlink()
+    assert not (root.path / "etc/systemd/zram-generator.conf").exists()
+    assert not (root.path / "etc/modules-load.d/ipvs.conf").exists()
+
+
+def test_rhel_layout_gets_the_sysconfig_script_that_el7_runs_at_boot(host, cli):
+    root = host("rhel")
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    script = root.path / SYSCONFIG
+    assert stat.S_IMODE(script.stat().st_mode) == 0o755
+    lines = script.read_text().splitlines()
+    assert lines[0] == "#!/bin/bash"
+    assert [line for line in lines if not line.startswith("#")] == ["modprobe -- br_netfilter", "modprobe -- overlay"]
+
+
+def test_second_prepare_changes_nothing_and_touches_no_file(host, cli):
+    root = host("debian")
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    before = root.snapshot()
+    calls = (root.modprobe_calls(), (root.path / "fake/swapoff.calls").read_text())
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 0
+    assert run.envelope()["changed"] is False
+    assert root.snapshot() == before  # mtimes, modes and bytes
+    assert (root.modprobe_calls(), (root.path / "fake/swapoff.calls").read_text()) == calls
+
+
+def test_dry_run_touches_nothing_and_shows_the_diffs(host, cli):
+    root = host("ubuntu")
+    before = root.snapshot()
+    run = cli("node", "prepare", "--dry-run", "--root", str(root.path), "--json")
+    assert run.exit_code == 0, run.stdout
+    data = run.envelope()["data"]
+    assert root.snapshot() == before
+    assert root.modprobe_calls() == []
+    assert not (root.path / "fake/swapoff.calls").exists()
+    assert "+#k8snode-swap-off# /swap.img" in data["diffs"]["/etc/fstab"]
+    assert "+net.ipv4.ip_forward = 1" in data["diffs"][f"/{SYSCTL_FILE}"]
+    assert {s["action"] for s in data["sysctls"]} == {"would-set"}
+    assert data["swap"]["swapoff"] == [{"device": "/swap.img", "action": "would-swapoff"}]
+    # reset's dry run after a real prepare touches nothing either
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    before = root.snapshot()
+    run = cli("node", "reset", "--dry-run", "--root", str(root.path), "--json")
+    assert run.exit_code == 0
+    assert root.snapshot() == before
+    assert {f["path"]: f["action"] for f in run.envelope()["data"]["files"]}["/etc/fstab"] == "would-restore"
+
+
+def test_sysctl_conf_that_turns_forwarding_off_at_boot_is_named(host, cli):
+    root = host("debian")
+    write(root.path / "etc/sysctl.conf", "# local\nnet.ipv4.ip_forward = 0\n")
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 1
+    envelope = run.envelope()
+    assert envelope["changed"] is True and envelope["error"] is None
+    assert proc(root, "net.ipv4.ip_forward") == "1"  # applied now; the reboot would undo it
+    [problem] = envelope["data"]["problems"]
+    assert problem.startswith("net.ipv4.ip_forward = 0 after a reboot: /etc/sysctl.conf:2 overrides")
+    assert (root.path / "etc/sysctl.conf").read_text() == "# local\nnet.ipv4.ip_forward = 0\n"  # never edited
+    check = cli("node", "check", "--root", str(root.path), "--json")
+    assert check.exit_code == 1
+    assert check.envelope()["data"]["problems"] == [problem]
+
+
+def test_later_sysctl_d_file_and_slash_keys_are_followed(host, cli):
+    root = host("debian")
+    write(root.path / "usr/lib/sysctl.d/zz-vendor.conf", "net/bridge/bridge-nf-call-iptables=0\r\n")
+    write(root.path / "etc/sysctl.d/zz-vendor.conf", "# the admin's copy masks the vendor's\n")
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    (root.path / "etc/sysctl.d/zz-vendor.conf").unlink()
+    run = cli("node", "check", "--root", str(root.path), "--json")
+    assert run.exit_code == 1
+    assert run.envelope()["data"]["problems"] == [
+        "net.bridge.bridge-nf-call-iptables = 0 after a reboot: /usr/lib/sysctl.d/zz-vendor.conf:1 overrides "
+        f"/{SYSCTL_FILE}; remove that line or set it to 1"
+    ]
+
+
+def test_blacklisted_br_netfilter_is_reported_with_its_file_and_line(host, cli):
+    root = host("debian")
+    write(root.path / "etc/modprobe.d/local.conf", "options foo bar=1\nblacklist br_netfilter\n")
+    write(root.path / "usr/lib/modprobe.d/ipvs.conf", "install ip_vs /bin/false\n")
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 1
+    assert run.envelope()["data"]["problems"] == [  # in kmod's order: by basename
+        "/usr/lib/modprobe.d/ipvs.conf:1 replaces loading ip_vs with /bin/false",
+        "/etc/modprobe.d/local.conf:2 blacklists br_netfilter: systemd-modules-load will not load it at boot",
+    ]
+
+
+def test_swap_keep_leaves_swap_alone_and_says_what_the_kubelet_needs(host, cli):
+    root = host("debian")
+    before = (root.path / "etc/fstab").read_bytes()
+    run = cli("node", "prepare", "--swap", "keep", "--root", str(root.path), "--json")
+    assert run.exit_code == 0
+    envelope = run.envelope()
+    assert active_swaps(root) == ["/dev/sda2"]
+    assert (root.path / "etc/fstab").read_bytes() == before
+    assert not (root.path / "etc/systemd/system/dev-sda2.swap").exists()
+    assert any("failSwapOn: false" in w for w in envelope["warnings"])
+    assert cli("node", "check", "--swap", "keep", "--root", str(root.path)).exit_code == 0
+
+
+@pytest.mark.parametrize(("family", "ipv6"), [("ipv4", False), ("ipv6", True), ("dual", True)])
+def test_nftables_mode_and_ip_families(host, cli, family, ipv6):
+    root = host("debian")
+    run = cli("node", "prepare", "--proxy-mode", "nftables", "--ip-family", family, "--root", str(root.path), "--json")
+    assert run.exit_code == 0, run.stdout
+    data = run.envelope()["data"]
+    assert data["ipvs"] is None
+    assert "ip_vs" not in root.proc_modules() and "nf_tables" in root.proc_modules()
+    assert not (root.path / "etc/modules-load.d/ipvs.conf").exists()
+    keys = [s["key"] for s in data["sysctls"]]
+    assert ("net.ipv6.conf.all.forwarding" in keys) is ipv6
+    assert proc(root, "net.ipv6.conf.all.forwarding") == ("1" if ipv6 else "0")
+
+
+def test_reset_leaves_what_k8snode_did_not_do(host, cli):
+    root = host("debian")
+    (root.path / "etc/systemd/system").mkdir(parents=True, exist_ok=True)
+    (root.path / "etc/systemd/system/old.swap").symlink_to("/dev/null")  # the admin's own mask
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    write(root.path / "etc/systemd/zram-generator.conf", "[zram0]\n")  # not k8snode's
+    run = cli("node", "reset", "--root", str(root.path), "--json")
+    assert run.exit_code == 0
+    assert (root.path / "etc/systemd/system/old.swap").is_symlink()
+    assert (root.path / "etc/systemd/zram-generator.conf").read_text() == "[zram0]\n"
+    assert any("zram-generator.conf was not written by k8snode" in w for w in run.envelope()["warnings"])
+    again = cli("node", "reset", "--root", str(root.path), "--json")
+    assert again.exit_code == 0 and again.envelope()["changed"] is False
+
+
+def test_reset_keeps_the_copy_when_fstab_was_edited_since(host, cli):
+    root = host("debian")
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    with (root.path / "etc/fstab").open("a") as fstab:
+        fstab.write("tmpfs /scratch tmpfs defaults 0 0\n")
+    run = cli("node", "reset", "--root", str(root.path), "--json")
+    assert run.exit_code == 0
+    restored = (root.path / "etc/fstab").read_text()
+    assert restored.endswith("sw              0       0\ntmpfs /scratch tmpfs defaults 0 0\n")
+    assert (root.path / "etc/fstab.k8snode-orig").exists()
+    assert any("differs from /etc/fstab.k8snode-orig" in w for w in run.envelope()["warnings"])
+
+
+def test_crlf_fstab_is_edited_and_restored_byte_for_byte(host, cli):
+    root = host("debian")
+    original = (FSTAB_HEAD + "/dev/sdb1 none swap sw,pri=5 0 0\n/dev/sdc1 none swap noauto 0 0\n").replace("\n", "\r\n")
+    (root.path / "etc/fstab").write_bytes(original.encode())
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    edited = (root.path / "etc/fstab").read_bytes()
+    assert b"#k8snode-swap-off# /dev/sdb1 none swap sw,pri=5 0 0\r\n" in edited
+    assert b"\r\n/dev/sdc1 none swap noauto 0 0\r\n" in edited  # noauto never turns on at boot
+    assert cli("node", "reset", "--root", str(root.path)).exit_code == 0
+    assert (root.path / "etc/fstab").read_bytes() == original.encode()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"UUID=1 / ext4 defaults 0 1\n\x00\x00\x7fELF\x02\x01", "holds NUL bytes"),
+        (b"UUID=1 / ext4 defaults 0 1\n\xff\xfe swap\n", "is not valid UTF-8"),
+        (b"# padding\n" * 200_000, "bytes; k8snode edits an fstab of at most"),
+    ],
+)
+def test_hostile_fstab_is_exit_2_and_nothing_changes(host, cli, content, message):
+    root = host("debian")
+    (root.path / "etc/fstab").write_bytes(content)
+    for argv in (["node", "prepare"], ["node", "check"], ["node", "reset"]):
+        before = root.snapshot()
+        run = cli(*argv, "--root", str(root.path))
+        assert run.exit_code == 2, (argv, run.stdout, run.stderr)
+        assert run.stderr.startswith("k8snode: error: /etc/fstab ") and message in run.stderr
+        assert run.stderr.count("\n") == 1
+        assert root.snapshot() == before
+    assert root.modprobe_calls() == []
+
+
+def test_hostile_sysctl_files_are_skipped_or_named_never_a_traceback(host, cli):
+    root = host("debian")
+    write(root.path / "etc/sysctl.d/10-junk.conf", "")
+    (root.path / "etc/sysctl.d/10-junk.conf").write_bytes(b"\x00\xff\xfe=\x01\nnet.ipv4.ip_forward\n=\n\x7fELF")
+    (root.path / "etc/sysctl.d/20-huge.conf").write_bytes(b"# x\n" * 400_000)
+    (root.path / "etc/sysctl.d/30-dir.conf").mkdir()
+    (root.path / "etc/sysctl.d/40-loop.conf").symlink_to("40-loop.conf")
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 1, run.stdout
+    problems = run.envelope()["data"]["problems"]
+    assert problems[0].startswith("/etc/sysctl.d/20-huge.conf is 1600000 bytes, too large to audit")
+    assert problems[1].startswith("/etc/sysctl.d/30-dir.conf: cannot be read")
+    assert problems[2] == "/etc/sysctl.d/40-loop.conf: too many levels of symbolic links"
+    assert {key: proc(root, key) for key in WANTED} == WANTED
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_a_crlf_sysctl_conf_still_overrides(host, cli):
+    root = host("debian")
+    (root.path / "etc/sysctl.conf").write_bytes(b"net.ipv4.ip_forward=0\r\n")
+    run = cli("node", "check", "--root", str(root.path), "--json")
+    assert run.exit_code == 1
+    assert run.envelope()["data"]["problems"][0].startswith(
+        "net.ipv4.ip_forward = 0 after a reboot: /etc/sysctl.conf:1 overrides"
+    )
+
+
+def test_zram_dropin_that_still_defines_a_device_is_named(host, cli):
+    root = host("fedora-zram")
+    write(root.path / "etc/systemd/zram-generator.conf.d/size.conf", "[zram0]\nzram-size = 4096\n")
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 1
+    assert run.envelope()["data"]["problems"] == [
+        "/etc/systemd/zram-generator.conf.d/size.conf defines a zram device that zram-generator would still create "
+        "at boot"
+    ]
+
+
+def test_a_swap_unit_file_in_etc_is_named_not_deleted(host, cli):
+    root = host("debian")
+    write(root.path / "etc/systemd/system/swapfile.swap", "[Swap]\nWhat=/swapfile\n")
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 1
+    assert run.envelope()["data"]["problems"] == [
+        "/etc/systemd/system/swapfile.swap is a unit file that turns swap on at boot; remove it or disable it by hand"
+    ]
+    assert (root.path / "etc/systemd/system/swapfile.swap").read_text() == "[Swap]\nWhat=/swapfile\n"
+
+
+def test_missing_br_netfilter_fails_before_anything_changes(fake_root, cli):
+    from fakes import KernelSpec
+
+    root = fake_root(KernelSpec("6.1.0-28-amd64", ("overlay",)))
+    write(root.path / "proc/sys/net/ipv4/ip_forward", "0\n")
+    before = snapshot(root.path)
+    run = cli("node", "prepare", "--proxy-mode", "iptables", "--root", str(root.path))
+    assert run.exit_code == 3
+    assert "br_netfilter is missing from kernel 6.1.0-28-amd64" in run.stderr
+    assert snapshot(root.path) == before
+
+
+def test_a_foreign_file_at_k8snodes_path_is_refused_without_force(host, cli):
+    root = host("debian")
+    write(root.path / SYSCTL_FILE, "vm.swappiness = 10\n")
+    before = root.snapshot()
+    run = cli("node", "prepare", "--root", str(root.path))
+    assert run.exit_code == 3
+    assert "/etc/sysctl.d/k8snode.conf exists and was not written by k8snode" in run.stderr
+    assert root.snapshot() == before
+    assert cli("node", "prepare", "--force", "--root", str(root.path)).exit_code == 0
