@@ -196,3 +196,29 @@ def test_a_non_root_user_writes_into_their_own_directory_without_an_internal_err
             assert (home / name).stat().st_uid == 65534
     finally:
         shutil.rmtree(home)
+
+
+@pytest.mark.parametrize(
+    ("linked", "act"),
+    [
+        ("etc/systemd", lambda system: system.symlink_atomic("/etc/systemd/system/dev-sda2.swap", "/dev/null")),
+        ("proc/sys", lambda system: system.write_in_place("/proc/sys/net/ipv4/ip_forward", b"1\n")),
+        ("etc/k8snode", lambda system: system.remove_empty_directory("/etc/k8snode/empty")),
+    ],
+)
+def test_masks_proc_sys_writes_and_directory_removal_stay_inside_the_root(tmp_path, linked, act):
+    from k8snode.core.errors import K8snodeError
+    from k8snode.core.system import System
+
+    root, elsewhere = tmp_path / "root", tmp_path / "elsewhere"
+    for directory in ("systemd/system", "net/ipv4", "empty"):
+        (elsewhere / directory).mkdir(parents=True)
+    (elsewhere / "net/ipv4/ip_forward").write_text("0\n")
+    (root / linked).parent.mkdir(parents=True)
+    (root / linked).symlink_to(elsewhere)
+    before = snapshot(elsewhere)
+    with pytest.raises(K8snodeError, match="leads outside --root") as raised:
+        act(System(root))
+    assert raised.value.code == 3
+    assert snapshot(elsewhere) == before
+    assert (elsewhere / "empty").is_dir()

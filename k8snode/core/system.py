@@ -224,31 +224,41 @@ class System:
 
     def write_in_place(self, target: str | PurePosixPath, content: bytes) -> None:
         """Write to an existing file without replacing it: the way to set a kernel value under /proc/sys."""
-        real = self.path(target)
+        name = self.path(target).name
+        parent = -1
         try:
-            fd = os.open(real, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            parent = self._open_parent(target)
+            fd = os.open(name, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(content)
         except OSError as error:
-            raise K8snodeError(f"cannot write {target}: {error.strerror or error}", ExitCode.FAILED) from error
+            raise failed(f"cannot write {target}: {error.strerror or error}") from error
+        finally:
+            if parent >= 0:
+                os.close(parent)
 
     def symlink_atomic(self, target: str | PurePosixPath, points_to: str) -> None:
-        """Make ``target`` a symlink to ``points_to`` (not resolved under the root), replacing what is there."""
-        real = self.path(target)
-        temp = real.parent / f".{real.name}{TEMP_MARK}{os.getpid()}.tmp"
+        """Make ``target`` a symlink to ``points_to`` (not resolved under the root), replacing what is there.
+
+        The directory is reached as ``write_atomic`` reaches it, so the link is made inside the root."""
+        name = self.path(target).name
+        temp = f".{name}{TEMP_MARK}{os.getpid()}.tmp"
+        parent = -1
         try:
-            real.parent.mkdir(parents=True, exist_ok=True)
-            temp.unlink(missing_ok=True)
-            temp.symlink_to(points_to)
-            temp.replace(real)
-            directory = os.open(real.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            try:
-                _fsync_directory(directory)
-            finally:
-                os.close(directory)
+            parent = self._open_parent(target, create=True, write=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp, dir_fd=parent)
+            os.symlink(points_to, temp, dir_fd=parent)
+            os.replace(temp, name, src_dir_fd=parent, dst_dir_fd=parent)
+            _fsync_directory(parent)
         except OSError as error:
-            temp.unlink(missing_ok=True)
-            raise K8snodeError(f"cannot link {target}: {error.strerror or error}", ExitCode.FAILED) from error
+            if parent >= 0:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp, dir_fd=parent)
+            raise failed(f"cannot link {target}: {error.strerror or error}") from error
+        finally:
+            if parent >= 0:
+                os.close(parent)
 
     def remove(self, target: str | PurePosixPath) -> None:
         name = self.path(target).name
@@ -337,11 +347,17 @@ class System:
 
     def remove_empty_directory(self, target: str | PurePosixPath) -> None:
         """Remove the directory ``target`` when it is empty; leave it when anything is in it or it is absent."""
-        real = self.path(target)
+        name = self.path(target).name
+        parent = -1
         try:
-            real.rmdir()
-        except (FileNotFoundError, OSError):  # absent, not empty, or not a directory: not ours to remove
+            parent = self._open_parent(target, write=True)
+            os.rmdir(name, dir_fd=parent)
+            _fsync_directory(parent)
+        except OSError:  # absent, not empty, or not a directory: not ours to remove
             return
+        finally:
+            if parent >= 0:
+                os.close(parent)
 
     @contextmanager
     def lock(self) -> Iterator[None]:
