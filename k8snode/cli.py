@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from typer._click.core import Command, Context  # typer 0.28 vendors click (pinned in pyproject)
-from typer._click.exceptions import ClickException
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from k8snode.commands.common import execute, usage_error
@@ -66,6 +66,10 @@ class _Edge(TyperGroup):
         argv = list(sys.argv[1:] if args is None else args)
         try:
             code = super().main(argv, prog_name or "k8snode", complete_var, False, windows_expand_args, **extra)
+        except NoArgsIsHelpError as error:  # `k8snode`, `k8snode ipvs`: no subcommand asks for the help
+            if error.ctx is not None:
+                print(error.ctx.get_help())
+            sys.exit(0)
         except ClickException as error:
             usage_error(argv, error.format_message())
         except ValueError as error:  # raised while converting an option, e.g. a path with a NUL byte

@@ -76,7 +76,7 @@ def _fail_file_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _fail_rename(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(k8snode.core.system.Path, "replace", _fail)
+    monkeypatch.setattr(k8snode.core.system.os, "replace", _fail)
 
 
 def _fail_directory_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -127,14 +127,21 @@ def tiny_tmpfs(tmp_path: Path):
     subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
-def test_a_full_filesystem_fails_cleanly(fake_root, cli, tiny_tmpfs):
+def _mount_at(tmpfs: Path, directory: Path, request: pytest.FixtureRequest) -> None:
+    """Bind-mount the tmpfs at ``directory`` (inside the root: a symlink to it would lead out of the root)."""
+    directory.mkdir()
+    subprocess.run(["mount", "--bind", str(tmpfs), str(directory)], check=True)
+    request.addfinalizer(lambda: subprocess.run(["umount", "-l", str(directory)], check=True))
+
+
+def test_a_full_filesystem_fails_cleanly(fake_root, cli, tiny_tmpfs, request):
     root = fake_root("deb12-6.1")
     cli("ipvs", "enable", "--scheduler", "lc", "--root", str(root.path))
     # Put /etc on the tiny filesystem, with the files from the last run, and fill it up.
     etc = root.path / "etc"
     subprocess.run(["cp", "-a", f"{etc}/.", str(tiny_tmpfs)], check=True)
     subprocess.run(["rm", "-rf", str(etc)], check=True)
-    etc.symlink_to(tiny_tmpfs)
+    _mount_at(tiny_tmpfs, etc, request)
     old = contents(root.path)
     filler = os.open(tiny_tmpfs / "filler", os.O_WRONLY | os.O_CREAT)
     with pytest.raises(OSError, match="No space left"):
@@ -148,11 +155,11 @@ def test_a_full_filesystem_fails_cleanly(fake_root, cli, tiny_tmpfs):
     assert temps(root.path) == []
 
 
-def test_a_read_only_filesystem_fails_cleanly(fake_root, cli, tiny_tmpfs):
+def test_a_read_only_filesystem_fails_cleanly(fake_root, cli, tiny_tmpfs, request):
     root = fake_root("deb12-6.1")
     etc = root.path / "etc"
     subprocess.run(["rm", "-rf", str(etc)], check=True)
-    etc.symlink_to(tiny_tmpfs)
+    _mount_at(tiny_tmpfs, etc, request)
     subprocess.run(["mount", "-o", "remount,ro", str(tiny_tmpfs)], check=True)
     run = cli("ipvs", "enable", "--root", str(root.path))
     assert run.exit_code == 3

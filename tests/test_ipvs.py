@@ -66,7 +66,9 @@ def test_enable_loads_one_module_per_modprobe_call_persists_and_check_passes(fak
     lines = script.read_text().splitlines()
     assert lines[0] == "#!/bin/bash"
     assert lines[1].startswith("# Written by k8snode 0.1.0 (k8snode ipvs enable)")
-    assert [line for line in lines if line.startswith("modprobe")] == [f"modprobe -- {name}" for name in wanted]
+    assert [line for line in lines if line.startswith("modprobe")] == [
+        f'modprobe -- {name} || failed="$failed {name}"' for name in wanted
+    ]
     conf = root.path / MODULES_LOAD
     assert stat.S_IMODE(conf.stat().st_mode) == 0o644
     assert [line for line in conf.read_text().splitlines() if not line.startswith("#")] == wanted

@@ -289,11 +289,12 @@ def test_out_is_0600_whatever_the_umask_and_idempotent_reusing_the_token(cli, no
     second = cli("kubeadm-config", "--out", OUT, "--root", str(node), "--json")
     assert second.envelope()["changed"] is False and second.envelope()["data"]["action"] == "unchanged"
     assert target.read_bytes() == content and target.stat().st_mtime_ns == mtime
-    target.chmod(0o644)
+    target.chmod(0o644)  # others could read the token: it is replaced, not reused
     third = cli("kubeadm-config", "--out", OUT, "--root", str(node))
     assert third.exit_code == 0
     assert third.stdout.splitlines()[-2:] == [f"{OUT}: updated (mode 0600)", f"next: kubeadm init --config {OUT}"]
-    assert stat.S_IMODE(target.stat().st_mode) == 0o600 and target.read_bytes() == content
+    assert "not reusing the bootstrap token" in third.stderr and "mode 0644" in third.stderr
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600 and target.read_bytes() != content
 
 
 def test_out_refuses_a_file_k8snode_did_not_write_but_patching_it_in_place_is_consent(cli, node):

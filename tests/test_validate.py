@@ -288,7 +288,7 @@ def test_the_target_version_comes_from_the_file_when_not_given(check):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (None, "k8snode: error: /cfg.yaml does not exist; give the kubeadm configuration file to validate\n"),
+        (None, "k8snode: error: /cfg.yaml does not exist; give a kubeadm configuration file\n"),
         (
             "a: [1, 2\n",
             "k8snode: error: /cfg.yaml is not valid YAML at line 2: expected ',' or ']', but got '<stream end>'\n",
@@ -311,7 +311,8 @@ def test_unreadable_input_is_exit_2(cli, tmp_path, text, message):
 def test_a_directory_given_as_the_file_is_exit_2(cli, tmp_path, command):
     (tmp_path / "etc").mkdir()
     run = cli(*command, "--root", str(tmp_path))
-    assert (run.exit_code, run.stdout, run.stderr) == (2, "", "k8snode: error: /etc is a directory; give a file\n")
+    named = " ".join(command[1:])
+    assert (run.exit_code, run.stdout, run.stderr) == (2, "", f"k8snode: error: {named} is a directory; give a file\n")
 
 
 def _alias_bomb() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -11,12 +12,29 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from k8snode.core import console
 from k8snode.core.errors import ExitCode, K8snodeError
 from k8snode.core.result import Result
 
+
+def _root(context: typer.Context, value: Path) -> Path:
+    """An empty K8SNODE_ROOT is refused as an empty --root is, instead of silently meaning '/'."""
+    from typer._click.core import ParameterSource
+
+    given = context.get_parameter_source("root") == ParameterSource.COMMANDLINE
+    if os.environ.get("K8SNODE_ROOT") == "" and not given:
+        raise typer.BadParameter("K8SNODE_ROOT is set but empty; unset it, or give a directory such as / or /mnt/node")
+    return value
+
+
 Root = Annotated[
     Path,
-    typer.Option("--root", envvar="K8SNODE_ROOT", help="Directory that stands for '/' for every path k8snode touches."),
+    typer.Option(
+        "--root",
+        envvar="K8SNODE_ROOT",
+        callback=_root,
+        help="Directory that stands for '/' for every path k8snode touches.",
+    ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one versioned JSON envelope on stdout.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show commands run and tracebacks on errors.")]
@@ -39,21 +57,33 @@ def execute(command: str, action: Callable[[], Result], show: Show, *, json_outp
     except Exception as error:  # the edge: an unexpected failure is still one line and exit 3
         if debug:
             traceback.print_exc()
+        hint = "" if debug else "; rerun with --debug for a traceback"
         result = Result(
-            command,
-            exit_code=ExitCode.FAILED,
-            error=f"internal error: {type(error).__name__}: {error}; rerun with --debug for a traceback",
+            command, exit_code=ExitCode.FAILED, error=f"internal error: {type(error).__name__}: {error}{hint}"
         )
+    result = _redacted(result)
     if json_output:
         sys.stdout.write(json.dumps(result.envelope()) + "\n")
     else:
         if result.error is None:
             show(result)
         for warning in result.warnings:
-            print(f"k8snode: warning: {warning}", file=sys.stderr)
+            print(f"k8snode: warning: {console.clean(warning)}", file=sys.stderr)
     if result.error is not None:
         print(f"k8snode: error: {one_line(result.error)}", file=sys.stderr)
     raise typer.Exit(int(result.exit_code))
+
+
+def _redacted(result: Result) -> Result:
+    """Every token-shaped value in data, warnings and the error redacted (a kubeadm-config's YAML on stdout is
+    the product the operator asked for and is no field of the result)."""
+    from k8snode.core.secrets import redact, redact_all
+
+    result.data = redact_all(result.data)
+    result.warnings = [redact(warning) for warning in result.warnings]
+    result.error = None if result.error is None else redact(result.error)
+    result.summary = redact(result.summary)
+    return result
 
 
 def usage_error(argv: list[str], message: str) -> NoReturn:
@@ -67,4 +97,7 @@ def usage_error(argv: list[str], message: str) -> NoReturn:
 
 
 def one_line(message: str) -> str:
-    return " ".join(message.split())
+    from k8snode.core.console import clean
+    from k8snode.core.secrets import redact
+
+    return clean(redact(" ".join(message.split())))

@@ -63,7 +63,12 @@ def enable(
 
 @app.command()
 def disable(
-    unload: Annotated[bool, typer.Option("--unload", help="Also unload the modules (modprobe -r).")] = False,
+    unload: Annotated[
+        bool, typer.Option("--unload", help="Also unload the modules the removed files listed (modprobe -r).")
+    ] = False,
+    every: Annotated[
+        bool, typer.Option("--all", help="With --unload: unload every loaded ip_vs module, listed or not.")
+    ] = False,
     force: Force = False,
     dry_run: DryRun = False,
     root: Root = Path("/"),
@@ -73,7 +78,7 @@ def disable(
     """Remove the persistence files k8snode wrote; with --unload, unload the modules not in use."""
     execute(
         "ipvs disable",
-        lambda: library.disable(System(root, debug), unload=unload, force=force, dry_run=dry_run),
+        lambda: library.disable(System(root, debug), unload=unload, force=force, dry_run=dry_run, every=every),
         show,
         json_output=json_output,
         debug=debug,

@@ -56,13 +56,21 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) 
 
 
 def line(text: str, style: str | None = None) -> None:
-    _console().print(text, style=style, markup=False)
+    _console().print(clean(text, keep="\n"), style=style, markup=False)
 
 
 def diff(text: str) -> None:
     for row in text.splitlines():
         style = "green" if row.startswith("+") else "red" if row.startswith("-") else None
-        _console().print(row, style=style, markup=False)
+        _console().print(clean(row), style=style, markup=False)
+
+
+def clean(text: str, keep: str = "") -> str:
+    """``text`` safe for a terminal: each control or other non-printable character (``\\x1b[2J`` from an HTTP
+    body, a line separator) as an escape, except those in ``keep``. Only for people: --json escapes them itself."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in keep else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def grouped_table(title: str, columns: Sequence[str], groups: Sequence[tuple[str, Sequence[Sequence[object]]]]) -> None:
@@ -84,4 +92,4 @@ def _cells(row: Sequence[object]) -> list[Text]:
     """Cells as plain text: brackets in values (IPv6 addresses) are not rich markup."""
     from rich.text import Text
 
-    return [Text(str(cell)) for cell in row]
+    return [Text(clean(str(cell), keep="\n")) for cell in row]

@@ -14,8 +14,15 @@ OWNER_MARK = b"# Written by k8snode"
 
 
 def header(command: str) -> str:
-    """The first comment line of every file k8snode writes; ``command`` is canonical, with secrets redacted."""
-    return f"{OWNER_MARK.decode()} {__version__} ({command})"
+    """The first comment line of every file k8snode writes; ``command`` is canonical, shell-quoted, with secrets
+    redacted. Every character that is not printable (a newline, a control character, U+0085, U+2028, U+2029, which
+    YAML and other readers take as line breaks) is written as an escape, so a value cannot end the comment line."""
+    return f"{OWNER_MARK.decode()} {__version__} ({printable(command)})"
+
+
+def printable(text: str) -> str:
+    """``text`` with each non-printable character as a Python-style escape (``\\n``, ``\\x1b``, ``\\u2028``)."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def owned(content: bytes) -> bool:

@@ -160,6 +160,8 @@ def _scalar_problem(value: Any, kind: str) -> str | None:
         return None if isinstance(value, bool) else f"expected true or false, got {_describe(value)}"
     if kind == "integer":
         ok = isinstance(value, int) and not isinstance(value, bool)
+        if ok and not -(2**63) <= value < 2**63:  # every Go integer type fits in an int64
+            return "is out of range: Go integers hold at most 64 bits"
         return None if ok else f"expected an integer, got {_describe(value)}"
     if kind == "number":
         return None if number else f"expected a number, got {_describe(value)}"

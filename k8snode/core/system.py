@@ -25,7 +25,29 @@ from typing import Any
 from k8snode.core.errors import ExitCode, K8snodeError, bad_input, failed
 
 LOCK_FILE = "/run/k8snode.lock"
+LOCK_NOTICE_AFTER = 1.0
+"""Seconds of waiting for the lock before a line on stderr names who holds it."""
 TEMP_MARK = ".k8snode-"
+READ_LIMIT = 16 << 20
+"""The most k8snode reads of a file it did not write (a kernel's modules.dep is under 1 MiB)."""
+DIRECTORY_MODE = 0o755
+OWNED_DIRECTORIES = (
+    "/etc",
+    "/etc/kubernetes",
+    "/etc/sysconfig/modules",
+    "/etc/modules-load.d",
+    "/etc/systemd/system/kubelet.service.d",
+    "/etc/default",
+    "/etc/sysconfig",
+    "/var/lib/kubelet",
+    "/etc/sysctl.d",
+    "/etc/systemd/system",
+    "/etc/systemd/zram-generator.conf.d",
+    "/etc/k8snode",
+    "/run",
+)
+"""The directories k8snode creates, with those that lead to them, for a file it writes into one of them; any
+other missing directory is bad input, so that a typo (``/etc/kubernets/``) creates nothing."""
 STDIO = "-"
 """A file argument of ``-`` means standard input (a file read) or standard output (a file written)."""
 
@@ -54,22 +76,47 @@ class System:
         target = PurePosixPath(target)
         if not target.is_absolute() or ".." in target.parts:
             raise bad_input(f"path {target} must be absolute and must not contain '..'")
-        if "\0" in str(target):
-            raise bad_input(f"path {str(target)!r} contains a NUL byte; give a file name without one")
+        check_name(str(target))
         return self.root.joinpath(*target.parts[1:])
+
+    def output_path(self, path: str, option: str) -> PurePosixPath:
+        """Where a file the operator asks k8snode to write (``--out``) goes on the target system.
+
+        An absolute path is on the target system (under the root). A relative one is taken from the working
+        directory, which is only meaningful when the root is ``/``; with another root it is bad input.
+        """
+        target = PurePosixPath(path)
+        if not target.is_absolute():
+            if self.root != Path("/"):
+                raise bad_input(f"{option} {path} must be an absolute path on the target system when --root is given")
+            target = PurePosixPath(Path.cwd()) / target
+        self.path(target)
+        return target
 
     def exists(self, target: str | PurePosixPath) -> bool:
         return self.path(target).exists()
 
-    def read_text(self, target: str | PurePosixPath) -> str | None:
+    def read_text(self, target: str | PurePosixPath, limit: int = READ_LIMIT) -> str | None:
         """The file's text, or None when it does not exist. Symlinks at the target are not followed."""
-        data = self.read_bytes(target)
+        data = self.read_bytes(target, limit)
         return None if data is None else data.decode("utf-8", errors="replace")
 
-    def read_bytes(self, target: str | PurePosixPath) -> bytes | None:
+    def read_bytes(self, target: str | PurePosixPath, limit: int = READ_LIMIT) -> bytes | None:
+        """At most ``limit`` bytes of a regular file under the root, or None when it does not exist.
+
+        The file is opened without following a symlink at the target and through parent directories that stay
+        inside the root; a FIFO, device or socket is refused before anything is read (exit 2), and so is a file
+        longer than ``limit``.
+        """
         real = self.path(target)
         try:
-            fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            parent = self._open_parent(target)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as error:
+            raise failed(f"cannot read {target}: {error.strerror or error}") from error
+        try:
+            fd = os.open(real.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=parent)
         except FileNotFoundError:
             return None
         except OSError as error:
@@ -77,11 +124,9 @@ class System:
                 message = f"{target} is a symlink; k8snode does not follow links at paths it manages"
                 raise failed(message) from error
             raise failed(f"cannot read {target}: {error.strerror}") from error
-        if stat.S_ISDIR(os.fstat(fd).st_mode):  # os.open succeeds on a directory; reading it fails
-            os.close(fd)
-            raise K8snodeError(f"{target} is a directory; give a file", ExitCode.BAD_INPUT)
-        with os.fdopen(fd, "rb") as handle:
-            return handle.read()
+        finally:
+            os.close(parent)
+        return read_regular(fd, str(target), limit)
 
     def read_stdin(self, limit: int, what: str) -> bytes:
         """Standard input, read to its end but never more than ``limit`` bytes: a larger input is bad input."""
@@ -91,7 +136,15 @@ class System:
         return data
 
     def is_symlink(self, target: str | PurePosixPath) -> bool:
-        return self.path(target).is_symlink()
+        try:
+            return self.path(target).is_symlink()
+        except OSError as error:  # a directory on the way the caller may not search
+            raise failed(f"cannot reach {target}: {error.strerror or error}") from error
+
+    def owner_and_mode(self, target: str | PurePosixPath) -> tuple[int, int]:
+        """The uid that owns ``target`` and its permission bits (the link itself, for a symlink)."""
+        info = self.path(target).lstat()
+        return info.st_uid, info.st_mode & 0o7777
 
     def readlink(self, target: str | PurePosixPath) -> str | None:
         """Where the symlink at ``target`` points (as written in the link), or None when it is not a link."""
@@ -130,105 +183,277 @@ class System:
     def mode(self, target: str | PurePosixPath) -> int | None:
         try:
             return self.path(target).lstat().st_mode & 0o7777
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as error:
+            raise failed(f"cannot reach {target}: {error.strerror or error}") from error
 
     def write_atomic(self, target: str | PurePosixPath, content: bytes, mode: int) -> None:
         """Write ``content`` so that readers see the old file or the new one, never a mix.
 
         A temp file in the same directory gets the content and ``mode``, is fsynced and renamed over the
         target (which replaces a symlink there instead of following it); then the directory is fsynced.
+        The directory is reached through components that stay inside the root (see ``_open_parent``).
         """
-        real = self.path(target)
-        temp: Path | None = None
+        name = self.path(target).name
+        temp: str | None = None
+        parent = -1
         try:
-            real.parent.mkdir(parents=True, exist_ok=True)
-            _sweep_stale_temps(real)
-            temp_path = real.parent / f".{real.name}{TEMP_MARK}{os.getpid()}.tmp"
+            parent = self._open_parent(target, create=True, write=True)
+            _sweep_stale_temps(parent, name)
+            temp_name = f".{name}{TEMP_MARK}{os.getpid()}.tmp"
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-            fd = os.open(temp_path, flags, 0o600)
-            temp = temp_path
+            fd = os.open(temp_name, flags, 0o600, dir_fd=parent)
+            temp = temp_name
             with os.fdopen(fd, "wb") as handle:
                 handle.write(content)
                 handle.flush()
                 os.fchmod(handle.fileno(), mode)
                 os.fsync(handle.fileno())
-            temp.replace(real)
+            os.replace(temp_name, name, src_dir_fd=parent, dst_dir_fd=parent)
             temp = None
-            _fsync_directory(real.parent)
+            _fsync_directory(parent)
         except OSError as error:
             raise K8snodeError(f"cannot write {target}: {error.strerror or error}", ExitCode.FAILED) from error
         finally:
             if temp is not None:
-                temp.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    os.unlink(temp, dir_fd=parent)
+            if parent >= 0:
+                os.close(parent)
 
     def write_in_place(self, target: str | PurePosixPath, content: bytes) -> None:
         """Write to an existing file without replacing it: the way to set a kernel value under /proc/sys."""
-        real = self.path(target)
+        name = self.path(target).name
+        parent = -1
         try:
-            fd = os.open(real, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            parent = self._open_parent(target)
+            fd = os.open(name, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(content)
         except OSError as error:
-            raise K8snodeError(f"cannot write {target}: {error.strerror or error}", ExitCode.FAILED) from error
+            raise failed(f"cannot write {target}: {error.strerror or error}") from error
+        finally:
+            if parent >= 0:
+                os.close(parent)
 
     def symlink_atomic(self, target: str | PurePosixPath, points_to: str) -> None:
-        """Make ``target`` a symlink to ``points_to`` (not resolved under the root), replacing what is there."""
-        real = self.path(target)
-        temp = real.parent / f".{real.name}{TEMP_MARK}{os.getpid()}.tmp"
+        """Make ``target`` a symlink to ``points_to`` (not resolved under the root), replacing what is there.
+
+        The directory is reached as ``write_atomic`` reaches it, so the link is made inside the root."""
+        name = self.path(target).name
+        temp = f".{name}{TEMP_MARK}{os.getpid()}.tmp"
+        parent = -1
         try:
-            real.parent.mkdir(parents=True, exist_ok=True)
-            temp.unlink(missing_ok=True)
-            temp.symlink_to(points_to)
-            temp.replace(real)
-            _fsync_directory(real.parent)
+            parent = self._open_parent(target, create=True, write=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp, dir_fd=parent)
+            os.symlink(points_to, temp, dir_fd=parent)
+            os.replace(temp, name, src_dir_fd=parent, dst_dir_fd=parent)
+            _fsync_directory(parent)
         except OSError as error:
-            temp.unlink(missing_ok=True)
-            raise K8snodeError(f"cannot link {target}: {error.strerror or error}", ExitCode.FAILED) from error
+            if parent >= 0:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp, dir_fd=parent)
+            raise failed(f"cannot link {target}: {error.strerror or error}") from error
+        finally:
+            if parent >= 0:
+                os.close(parent)
 
     def remove(self, target: str | PurePosixPath) -> None:
-        real = self.path(target)
+        name = self.path(target).name
+        parent = -1
         try:
-            real.unlink()
-            _fsync_directory(real.parent)
+            parent = self._open_parent(target, write=True)
+            os.unlink(name, dir_fd=parent)
+            _fsync_directory(parent)
         except OSError as error:
             raise failed(f"cannot remove {target}: {error.strerror or error}") from error
+        finally:
+            if parent >= 0:
+                os.close(parent)
+
+    def _open_parent(self, target: str | PurePosixPath, *, create: bool = False, write: bool = False) -> int:
+        """A descriptor of ``target``'s directory, reached one component at a time from the root.
+
+        Each component is opened relative to the one before, and where it really is (``/proc/self/fd``) must be
+        inside the root: a symlinked directory that leads out of the root is refused (exit 3) and names the
+        component, while links that stay inside (``/lib -> usr/lib``) are fine. With ``create``, missing
+        directories are created (0755 whatever the umask) only when ``target``'s directory is one of
+        ``OWNED_DIRECTORIES``; otherwise a missing one is bad input and nothing is created. Without ``create``, a
+        missing one raises FileNotFoundError or NotADirectoryError. With ``write`` the descriptor can be fsynced
+        and listed.
+        """
+        parts = PurePosixPath(target).parts[1:-1]
+        inside = os.path.realpath(self.root)
+        fd = os.open(self.root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        walked = PurePosixPath("/")
+        try:
+            for part in parts:
+                walked /= part
+                try:
+                    child = os.open(part, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
+                except FileNotFoundError:
+                    if not create:
+                        raise
+                    _check_creatable(walked, PurePosixPath(target))  # before the first directory is made
+                    os.mkdir(part, 0o700, dir_fd=fd)
+                    child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+                    os.fchmod(child, DIRECTORY_MODE)
+                except NotADirectoryError as error:
+                    if not create:
+                        raise
+                    raise K8snodeError(f"{walked} is not a directory", ExitCode.FAILED) from error
+                os.close(fd)
+                fd = child
+                where = str(Path(f"/proc/self/fd/{fd}").readlink())
+                if where != inside and not where.startswith(inside.rstrip("/") + "/"):
+                    raise K8snodeError(
+                        f"{walked} leads outside --root {self.root} (to {where}); k8snode does not follow a "
+                        "directory link out of the root",
+                        ExitCode.FAILED,
+                    )
+            if write:
+                opened = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
+                os.close(fd)
+                fd = opened
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def read_input(self, name: str, label: str, limit: int) -> tuple[str, bytes]:
+        """A file the operator names to be read (``validate FILE``, ``--patch FILE``): where it is, and its bytes.
+
+        An absolute name is a path on the target system, under the root; a relative one is the operator's own file,
+        from the working directory on this machine (it may lead anywhere, ``../x.yaml`` included). Unlike the files
+        k8snode manages, an input may be a symlink; it must be a regular file of at most ``limit`` bytes, and one
+        that is missing or unreadable is bad input (exit 2).
+        """
+        check_name(name, label)
+        if PurePosixPath(name).is_absolute():
+            self.path(name)  # refuses '..'
+            real, shown = self.root.joinpath(*PurePosixPath(name).parts[1:]), name
+        else:
+            real = Path.cwd() / name
+            shown = os.path.normpath(real)
+        try:
+            fd = os.open(real, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        except FileNotFoundError:
+            raise bad_input(f"{label}{shown} does not exist; give a kubeadm configuration file") from None
+        except OSError as error:
+            raise bad_input(f"{label}{shown}: cannot read it: {error.strerror or error}") from None
+        return shown, read_regular(fd, f"{label}{shown}", limit)
 
     def remove_empty_directory(self, target: str | PurePosixPath) -> None:
         """Remove the directory ``target`` when it is empty; leave it when anything is in it or it is absent."""
-        real = self.path(target)
+        name = self.path(target).name
+        parent = -1
         try:
-            real.rmdir()
-        except (FileNotFoundError, OSError):  # absent, not empty, or not a directory: not ours to remove
+            parent = self._open_parent(target, write=True)
+            os.rmdir(name, dir_fd=parent)
+            _fsync_directory(parent)
+        except OSError:  # absent, not empty, or not a directory: not ours to remove
             return
+        finally:
+            if parent >= 0:
+                os.close(parent)
 
     @contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold the advisory lock ``/run/k8snode.lock`` under the root, so runs that write never interleave.
+        """Hold k8snode's advisory lock, so runs that write never interleave (see ``lock_path``).
 
-        The wait is bounded: ``K8SNODE_LOCK_WAIT`` seconds, 30 by default.
+        The lock file is 0600, opened for writing, and refused unless the caller owns it, so that no other user
+        can hold it. The holder writes its pid, command and start time into it, and a waiting run names them on
+        stderr. The wait is bounded: ``K8SNODE_LOCK_WAIT`` seconds, 300 by default.
         """
         import fcntl
 
         wait_seconds = _lock_wait()
-        path = self.path(LOCK_FILE)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        where = self.lock_path()
+        if where is None:
+            if self.debug:
+                print("k8snode: no lock: --root has no writable /run and XDG_RUNTIME_DIR is unset", file=sys.stderr)
+            yield
+            return
+        fd = self._open_lock(where)
         try:
-            deadline = time.monotonic() + wait_seconds
+            started = time.monotonic()
+            told = False
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
-                    if time.monotonic() >= deadline:
+                    waited = time.monotonic() - started
+                    holder = self._lock_holder(where)
+                    if waited >= wait_seconds:
                         raise failed(
-                            f"another k8snode is running: {LOCK_FILE} is still locked after {wait_seconds:g} s"
+                            f"another k8snode is running: {where} is still locked after {wait_seconds:g} s"
+                            + (f" (held by {holder})" if holder else "")
                         ) from None
+                    if not told and holder and waited >= LOCK_NOTICE_AFTER:
+                        print(
+                            f"k8snode: waiting up to {wait_seconds:g} s for {where}, held by {holder}", file=sys.stderr
+                        )
+                        told = True
                     time.sleep(0.05)
+            os.ftruncate(fd, 0)
+            since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+            command = " ".join(["k8snode", *sys.argv[1:3]])
+            os.write(fd, f"pid {os.getpid()} ({command}) since {since}\n".encode())
             yield
         finally:
             os.close(fd)
+
+    def lock_path(self) -> PurePosixPath | None:
+        """Where the lock lives: ``/run/k8snode.lock`` under the root when the caller may write there (root on a
+        node, or the owner of a sandbox root), else ``$XDG_RUNTIME_DIR/k8snode.lock`` on this machine (a user
+        rendering files into their own directories), else nowhere: such a user cannot change what a locked run
+        changes."""
+        run = self.root / "run"
+        if os.access(run, os.W_OK) or (not os.path.lexists(run) and os.access(self.root, os.W_OK)):
+            return PurePosixPath(LOCK_FILE)
+        runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+        if runtime.startswith("/") and os.access(runtime, os.W_OK):
+            return PurePosixPath(runtime) / "k8snode.lock"
+        return None
+
+    def _lock_real(self, where: PurePosixPath) -> Path:
+        return self.path(where) if str(where) == LOCK_FILE else Path(where)
+
+    def _open_lock(self, where: PurePosixPath) -> int:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+        try:
+            if str(where) == LOCK_FILE:
+                parent = self._open_parent(where, create=True)
+                try:
+                    fd = os.open(where.name, flags, 0o600, dir_fd=parent)
+                finally:
+                    os.close(parent)
+            else:
+                fd = os.open(where, flags, 0o600)
+        except OSError as error:
+            raise failed(f"cannot open the lock file {where}: {error.strerror or error}") from error
+        info = os.fstat(fd)
+        if info.st_uid != os.geteuid() or not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise failed(
+                f"the lock file {where} is not a regular file owned by the caller (uid {os.geteuid()}; it is owned "
+                f"by uid {info.st_uid}), so someone else could hold it: remove it and run again"
+            )
+        os.fchmod(fd, 0o600)
+        return fd
+
+    def _lock_holder(self, where: PurePosixPath) -> str:
+        """What the holder of the lock wrote into it (pid, command, since when), or '' when unknown."""
+        with contextlib.suppress(OSError):
+            fd = os.open(self._lock_real(where), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            try:
+                return os.read(fd, 512).decode("utf-8", errors="replace").strip()
+            finally:
+                os.close(fd)
+        return ""
 
     def which(self, program: str) -> str | None:
         """``program`` on this host's PATH, where ``run`` finds it; the root's own /usr/bin does not count.
@@ -266,7 +491,7 @@ class System:
 
 
 def _lock_wait() -> float:
-    text = os.environ.get("K8SNODE_LOCK_WAIT", "30")
+    text = os.environ.get("K8SNODE_LOCK_WAIT", "300")
     try:
         seconds = float(text)
     except ValueError:
@@ -276,10 +501,63 @@ def _lock_wait() -> float:
     return seconds
 
 
-def _sweep_stale_temps(real: Path) -> None:
-    """Remove temp files a killed k8snode left next to ``real``; callers hold the lock, so none is in use."""
-    for stale in real.parent.glob(f".{real.name}{TEMP_MARK}*.tmp"):
-        stale.unlink(missing_ok=True)
+def _sweep_stale_temps(parent: int, name: str) -> None:
+    """Remove temp files a killed k8snode left next to ``name``; callers hold the lock, so none is in use."""
+    prefix = f".{name}{TEMP_MARK}"
+    for entry in os.listdir(parent):
+        if entry.startswith(prefix) and entry.endswith(".tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry, dir_fd=parent)
+
+
+def _check_creatable(missing: PurePosixPath, target: PurePosixPath) -> None:
+    """Missing directories are made only for a file whose directory is one of ``OWNED_DIRECTORIES``."""
+    if str(target.parent) not in OWNED_DIRECTORIES:
+        raise bad_input(
+            f"directory {missing} does not exist (for {target}); k8snode creates only "
+            f"{', '.join(OWNED_DIRECTORIES)}: create it first, or check the path for a typo"
+        )
+
+
+def check_name(name: str, label: str = "path ") -> None:
+    """A file name the kernel can take and a person can be shown: no NUL, UTF-8, components of at most 255
+    bytes and at most 4095 bytes in all (NAME_MAX and PATH_MAX); otherwise bad input."""
+    if "\0" in name:
+        raise bad_input(f"{label}{name!r} contains a NUL byte; give a file name without one")
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise bad_input(f"{label}{name.encode('utf-8', 'surrogateescape')!r} is not UTF-8; rename it") from None
+    if len(encoded) > 4095 or any(len(part.encode()) > 255 for part in name.split("/")):
+        raise bad_input(f"{label}{name[:60]}... is too long: at most 255 bytes a component, 4095 in all")
+
+
+def read_regular(fd: int, name: str, limit: int) -> bytes:
+    """Read at most ``limit`` bytes from ``fd`` (closed here); only a regular file is read, anything else and a file
+    over ``limit`` are bad input, refused before (or after only ``limit`` + 1 bytes of) reading."""
+    try:
+        kind = os.fstat(fd).st_mode
+        if stat.S_ISDIR(kind):
+            raise bad_input(f"{name} is a directory; give a file")
+        if not stat.S_ISREG(kind):
+            raise bad_input(f"{name} is not a regular file (a FIFO, device or socket); give a file")
+        chunks = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as error:
+        raise bad_input(f"{name}: cannot read it: {error.strerror or error}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > limit:
+        size = f"{limit >> 20} MiB" if limit % (1 << 20) == 0 else f"{limit} bytes"
+        raise bad_input(f"{name} is larger than {size}; k8snode reads at most {size} of it")
+    return data
 
 
 def _run_capped(command: Any, argv: list[str], timeout: float | None, limit: int) -> Completed:
@@ -327,9 +605,5 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _fsync_directory(fd: int) -> None:
+    os.fsync(fd)

@@ -18,7 +18,7 @@ NEWEST_KUBERNETES = "v1.37.2"
 NFTABLES_MIN_KERNEL = (5, 13)
 """kube-proxy's nftables mode needs Linux 5.13 or later (KEP-3866)."""
 
-_NUMBER = r"(?:0|[1-9][0-9]*)"
+_NUMBER = r"(?:0|[1-9][0-9]{0,8})"  # at most 9 digits: no 5,000-digit int conversion
 _IDENTIFIER = r"[0-9A-Za-z-]+"
 _KUBERNETES = re.compile(
     rf"v?(?P<major>{_NUMBER})\.(?P<minor>{_NUMBER})(?:\.(?P<patch>{_NUMBER}))?"

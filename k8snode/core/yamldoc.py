@@ -69,7 +69,24 @@ def _round_trip(indent: Indent = Indent()) -> YAML:
 
 
 MAX_CONFIG_CHARS = 1 << 20
+MAX_CONFIG_BYTES = MAX_CONFIG_CHARS
 MAX_EXPANDED_NODES = 100_000
+MAX_DEPTH = 64
+"""Nesting k8snode parses at most; kubeadm's deepest documents nest under ten levels."""
+MAX_COLUMN = 256
+_BRACKET = re.compile(r"[\[\]{}]")
+_BLOCK_PREFIX = re.compile(r"^[ ]*(?:[-?:][ ]+)*")
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """``data`` as UTF-8 text, which is what kubeadm reads; anything else is bad input, never silently replaced."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise bad_input(
+            f"{source} is not a text file: not UTF-8 (byte {error.object[error.start]:#04x} at offset {error.start}); "
+            "kubeadm reads UTF-8: convert the file (iconv -t UTF-8)"
+        ) from None
 
 
 def load_documents(text: str, source: str) -> list[Any]:
@@ -79,8 +96,15 @@ def load_documents(text: str, source: str) -> list[Any]:
 
     if len(text) > MAX_CONFIG_CHARS:
         raise bad_input(f"{source} holds {len(text)} characters; a kubeadm configuration is at most 1 MiB")
+    _check_depth(text, source)
     try:
         documents = [document for document in _round_trip().load_all(text) if document is not None]
+    except RecursionError:
+        raise bad_input(f"{source} nests too deeply to be a kubeadm configuration") from None
+    except (ValueError, ArithmeticError, LookupError, TypeError) as error:
+        # A tagged or implicit value the constructor cannot build: a date like 2024-02-30, !!int 0x,
+        # !!bool maybe, an integer of more digits than Python converts.
+        raise bad_input(f"{source} is not valid YAML: a value cannot be read ({error})") from None
     except ReaderError as error:  # a character YAML text may not hold: a binary file, most likely
         code = ord(error.character) if isinstance(error.character, str) else error.character
         raise bad_input(
@@ -97,6 +121,26 @@ def load_documents(text: str, source: str) -> list[Any]:
             f"{source} expands to more than {MAX_EXPANDED_NODES} values through YAML aliases (an alias bomb?)"
         )
     return documents
+
+
+def _check_depth(text: str, source: str) -> None:
+    """Refuse deep nesting before parsing it: ruamel.yaml's scanner slows down with each level and its composer
+    recurses, so a 4 KB file nested 2,000 deep took seconds before failing. Brackets are counted wherever they
+    are (an overestimate inside quotes, which a kubeadm file never nests 64 deep), and block nesting is bounded by
+    the column where a line's content starts."""
+    depth = deepest = 0
+    for bracket in _BRACKET.finditer(text):
+        depth = depth + 1 if bracket[0] in "[{" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            raise bad_input(f"{source} nests brackets more than {MAX_DEPTH} deep; a kubeadm configuration does not")
+    for number, line in enumerate(text.splitlines(), start=1):
+        prefix = _BLOCK_PREFIX.match(line)
+        if prefix is not None and prefix.end() > MAX_COLUMN:
+            raise bad_input(
+                f"{source} line {number} starts its content after column {MAX_COLUMN}; "
+                "a kubeadm configuration does not nest that deep"
+            )
 
 
 def _expanded_size(node: Any, sizes: dict[int, int]) -> int:
@@ -116,8 +160,39 @@ def dump_documents(documents: list[Any], indent: Indent = Indent()) -> str:
     return stream.getvalue()
 
 
+def quoted(value: Any) -> Any:
+    """A string that a YAML 1.1 reader (kubeadm's sigs.k8s.io/yaml, or this file's own round trip) would take as
+    something else (``yes``, ``y``, ``off``, ``~``, ``0x1f``, ``1:20``) as a double-quoted scalar; else ``value``."""
+    if not isinstance(value, str) or type(value) is not str:
+        return value
+    from ruamel.yaml.nodes import ScalarNode
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    plain = ("tag:yaml.org,2002:str",)
+    for resolver in _resolvers():
+        if resolver.resolve(ScalarNode, value, (True, False)) not in plain:
+            return DoubleQuotedScalarString(value)
+    return value
+
+
+def _quoted_all(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_quoted_all(item) for item in value]
+    if isinstance(value, dict) and type(value) is dict:
+        return {key: _quoted_all(item) for key, item in value.items()}
+    return quoted(value)
+
+
+@cache
+def _resolvers() -> tuple[Any, ...]:
+    from ruamel.yaml.resolver import VersionedResolver
+
+    return VersionedResolver(version=(1, 1)), VersionedResolver(version=(1, 2))
+
+
 def to_yaml(value: Any, indent: int = 0) -> str:
     """``value`` as YAML text for a template: a scalar inline, a list or mapping as an indented block."""
+    value = _quoted_all(value)
     stream = io.StringIO()
     _round_trip().dump(value, stream)
     text = stream.getvalue()

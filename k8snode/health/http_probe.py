@@ -13,6 +13,10 @@ it only through relative redirects).
 
 from __future__ import annotations
 
+import contextlib
+import re
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
     import http.client
     import ssl
 
+_TOKEN_CHARS = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 MAX_REQUESTS = 10
 REDIRECTS = (301, 302, 303, 307, 308)  # what Go's client follows when Location is set
 
@@ -39,7 +44,12 @@ class Request:
 
 
 def parse_url(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:  # an unclosed IPv6 bracket: http://[::1
+        raise bad_input(f"{url!r} is not a URL: {error}") from None
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
+        raise bad_input(f"{url!r} holds a space or control character; percent-encode it")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise bad_input(f"{url!r} is not an http:// or https:// URL with a host")
     try:
@@ -87,6 +97,8 @@ def get(request: Request) -> Outcome:
         except ConnectionRefusedError as error:
             return Outcome(Verdict.FAILURE, f'Get "{current.geturl()}": {error.strerror}', refused=True)
         except (OSError, http.client.HTTPException) as error:
+            if time.monotonic() >= deadline:  # the watchdog cut the connection
+                return Outcome(Verdict.FAILURE, f'Get "{current.geturl()}": timeout after {request.timeout:g}s')
             return Outcome(Verdict.FAILURE, f'Get "{current.geturl()}": {_describe(error)}')
         if status not in REDIRECTS or not location:
             return _verdict(request.url, status, body, f"HTTP {status}")
@@ -128,6 +140,13 @@ def _exchange(
         connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=_tls(verify))
     else:
         connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    connection.connect()  # one operation, bounded by the socket timeout
+    # A socket timeout restarts with every byte: a server that trickles its answer would hold the probe for ever.
+    # The timeout is a deadline for the whole attempt, as in kubelet (http.Client.Timeout): at the deadline a
+    # watchdog shuts the socket down, which ends any read in progress.
+    watchdog = threading.Timer(_left(deadline), _cut, (connection.sock,))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         path = url.path or "/"
         custom_host = next((v for n, v in headers if n.lower() == "host"), None)
@@ -151,7 +170,14 @@ def _exchange(
             body += chunk
         return response.status, response.getheader("Location"), bytes(body)
     finally:
+        watchdog.cancel()
         connection.close()
+
+
+def _cut(sock: socket.socket | None) -> None:
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _left(deadline: float) -> float:

@@ -8,12 +8,12 @@ parameters from this module at start-up.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from k8snode.core.secrets import REDACTED, redact
 from k8snode.core.versions import NEWEST_KUBERNETES
-
-REDACTED = "<redacted>"
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,8 @@ class Options:
                 words += [word for entry in value for word in (flag.name, entry)]
             else:
                 words += [flag.name, REDACTED if flag.secret else str(value)]
-        return " ".join(words)
+        # Shell-quoted, and every token-shaped value redacted whatever option it came through (--set too).
+        return redact(" ".join(word if word == REDACTED else shlex.quote(word) for word in words))
 
 
 def flag_of(attribute: str) -> Flag:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import string
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from k8snode.core import schema
@@ -16,19 +18,26 @@ from k8snode.core.networks import cidr_problem
 from k8snode.core.releases import KubeadmApi, Release, choose_api, kubeadm_api, newest_known, parse_release
 from k8snode.core.resources import template_text
 from k8snode.core.result import Result
+from k8snode.core.secrets import PLACEHOLDER_TOKEN, is_token, redact
 from k8snode.core.system import STDIO, System
 from k8snode.core.versions import NEWEST_KUBERNETES
-from k8snode.core.yamldoc import Indent, dump_documents, guess_indent, load_documents, to_yaml
+from k8snode.core.yamldoc import (
+    MAX_CONFIG_BYTES,
+    Indent,
+    decode_text,
+    dump_documents,
+    guess_indent,
+    load_documents,
+    quoted,
+    to_yaml,
+)
 from k8snode.kubeadm.defaults import init_defaults
-from k8snode.kubeadm.options import REDACTED, Options, flag_of
+from k8snode.kubeadm.options import Options, flag_of
 from k8snode.kubeadm.validate import (
     LOAD_BALANCERS,
     PLACEHOLDER_ADDRESS,
-    PLACEHOLDER_TOKEN,
-    TOKEN,
     Context,
     read_config,
-    target_path,
     target_release,
     validate_documents,
     value_at,
@@ -77,16 +86,16 @@ def kubeadm_config(system: System, options: Options, *, dry_run: bool = False, f
 
 def _kubeadm_config(system: System, options: Options, *, dry_run: bool, force: bool) -> ConfigResult:
     out_file = _out_file(options)
-    out = target_path(system, out_file, "--out") if out_file else None
-    existing = system.read_bytes(out) if out else None
-    token = options.token or (_reusable_token(existing) if existing else None) or _fresh_token()
+    out = system.output_path(out_file, "--out") if out_file else None
+    warnings: list[str] = []
+    token = options.token or (_reusable_token(system, out, warnings) if out else None) or _fresh_token()
     plan = _patch(system, options, token) if options.patch else _render(system, options, token)
     _apply_sets(plan.documents, options.sets)
     report = validate_documents(
         plan.documents, Context(plan.release, options.load_balancer, options.node_kernel or _host_kernel(system))
     )
     if report.problems:
-        raise bad_input(_redact("the configuration does not validate: " + "; ".join(report.messages()), token))
+        raise bad_input(redact("the configuration does not validate: " + "; ".join(report.messages())))
     text = f"{header(options.command_line())}\n" + dump_documents(plan.documents, plan.indent)
     data: dict[str, Any] = {
         "path": str(out) if out else None,
@@ -95,17 +104,17 @@ def _kubeadm_config(system: System, options: Options, *, dry_run: bool, force: b
         "proxy_mode": _proxy_mode(plan.documents),
         "documents": report.kinds,
     }
-    warnings = [*plan.warnings, *report.warnings]
+    warnings += [*plan.warnings, *report.warnings]
     if options.load_balancer and data["proxy_mode"] == "ipvs":
         warnings.insert(0, f"strictARP is on: {options.load_balancer} in L2 mode under IPVS needs it")
     if out is None:
         return ConfigResult("kubeadm-config", data, False, warnings, summary="rendered", yaml_text=text)
-    patching_in_place = options.patch not in (None, STDIO) and target_path(system, options.patch, "--patch") == out
+    patching_in_place = options.patch not in (None, STDIO) and _input_target(system, options.patch) == out
     file = plan_write(system, out, 0o600, text.encode(), force=force, adoptable=lambda _: patching_in_place)
     changed = apply(system, [file], dry_run=dry_run)
     data["action"] = file.action
     if dry_run:
-        data["diff"] = file.diff(lambda diff: _redact(diff, token))
+        data["diff"] = file.diff(redact)
     else:
         data["next"] = f"kubeadm init --config {out}"
     return ConfigResult("kubeadm-config", data, changed, warnings, summary=f"{out}: {file.action} (mode 0600)")
@@ -118,7 +127,7 @@ def _print_defaults(options: Options) -> ConfigResult:
     if others != Options():
         raise bad_input("--print-defaults takes only --kubernetes-version and --component-configs")
     found = init_defaults(options.kubernetes_version, options.component_configs)
-    warnings = []
+    warnings: list[str] = []
     if found.source != found.target:
         warnings.append(f"these are the defaults of kubeadm {found.source}, the release k8snode has for {found.target}")
     data = {
@@ -137,11 +146,12 @@ def _out_file(options: Options) -> str | None:
 
 def _check(options: Options) -> None:
     """Bad input found before anything is read or written."""
+    _check_characters(options)
     if options.kubernetes_version is not None:
         parse_release(options.kubernetes_version)
     if options.api_version != "auto":
         kubeadm_api(options.api_version)
-    if options.token is not None and not TOKEN.match(options.token):
+    if options.token is not None and not is_token(options.token):
         raise bad_input("--token is not a bootstrap token; use the form [a-z0-9]{6}.[a-z0-9]{16}")
     if options.proxy_mode is not None and options.proxy_mode not in PROXY_MODES:
         raise bad_input(f"--proxy-mode {options.proxy_mode!r} is not known; use one of {', '.join(PROXY_MODES)}")
@@ -181,6 +191,19 @@ def _check(options: Options) -> None:
         _split_assignment(assignment)
 
 
+def _check_characters(options: Options) -> None:
+    """Values become YAML scalars and words of the header: a control character or a line separator (U+0085,
+    U+2028, U+2029, which YAML readers take as line breaks) in one could inject a key; refuse them."""
+    for name, value in vars(options).items():
+        if name in ("out", "patch"):  # file names: core.system.check_name decides, and the header escapes them
+            continue
+        for text in value if isinstance(value, tuple) else (value,):
+            if isinstance(text, str) and not text.isprintable():
+                bad = next(c for c in text if not c.isprintable())
+                option = flag_of(name).name
+                raise bad_input(f"{option} holds the character {bad!r}; values must not hold control characters")
+
+
 def _ip(text: str, option: str) -> str:
     try:
         address = ipaddress.ip_address(text)
@@ -198,10 +221,19 @@ def _fresh_token() -> str:
     return "".join(pick(_TOKEN_ALPHABET) for _ in range(6)) + "." + "".join(pick(_TOKEN_ALPHABET) for _ in range(16))
 
 
-def _reusable_token(existing: bytes) -> str | None:
-    """The valid, non-placeholder bootstrap token of an existing output file, so re-running changes nothing."""
+def _reusable_token(system: System, out: PurePosixPath, warnings: list[str]) -> str | None:
+    """The valid, non-placeholder bootstrap token of an existing output file, so re-running changes nothing.
+
+    Only from a file that no one else could have written or read: a regular file (not a link) owned by the user
+    running k8snode, with mode 0600. Any other file's token may be known to someone else; a new one is made.
+    """
+    if system.is_symlink(out):
+        return None
+    existing = system.read_bytes(out, MAX_CONFIG_BYTES)
+    if existing is None:
+        return None
     try:
-        documents = load_documents(existing.decode("utf-8", errors="replace"), "the --out file")
+        documents = load_documents(decode_text(existing, "the --out file"), "the --out file")
     except K8snodeError:  # an old file that is not YAML is replaced, its token not reused
         return None
     for document in documents:
@@ -211,8 +243,24 @@ def _reusable_token(existing: bytes) -> str | None:
         candidates = [t.get("token") for t in tokens if isinstance(t, dict)] if isinstance(tokens, list) else []
         candidates.append(document.get("token"))
         for candidate in candidates:
-            if isinstance(candidate, str) and TOKEN.match(candidate) and candidate != PLACEHOLDER_TOKEN:
-                return candidate
+            if isinstance(candidate, str) and is_token(candidate) and candidate != PLACEHOLDER_TOKEN:
+                owner, mode = system.owner_and_mode(out)
+                if owner == os.geteuid() and mode & 0o077 == 0:
+                    return candidate
+                warnings.append(
+                    f"not reusing the bootstrap token of {out}: it is owned by uid {owner} with mode {mode:04o}, "
+                    f"and only a file owned by uid {os.geteuid()} with mode 0600 keeps it secret; made a new one"
+                )
+                return None
+    return None
+
+
+def _input_target(system: System, patch: str) -> PurePosixPath | None:
+    """The --patch file as a path on the target system, to tell whether --out names the same file."""
+    if patch.startswith("/"):
+        return PurePosixPath(patch)
+    if system.root == Path("/"):
+        return PurePosixPath(os.path.normpath(Path.cwd() / patch))
     return None
 
 
@@ -333,8 +381,6 @@ def _render(system: System, options: Options, token: str) -> _Plan:
 def _patch(system: System, options: Options, token: str) -> _Plan:
     assert options.patch is not None
     source, text = read_config(system, options.patch, "--patch")
-    if text is None:
-        raise bad_input(f"--patch {source} does not exist; give a kubeadm configuration file")
     # A file k8snode wrote gets a new header instead of a second one.
     old_header = "".join(line for line in text.splitlines(keepends=True)[:1] if line.startswith(OWNER_MARK.decode()))
     documents = load_documents(text.removeprefix(old_header), f"--patch {source}")
@@ -481,7 +527,7 @@ def _set(document: Any, path: tuple[str, ...], value: Any) -> None:
         parent = child
     key = path[-1]
     if parent.get(key) != value or key not in parent:
-        parent[key] = value
+        parent[key] = quoted(value)
 
 
 def migrate_v1beta3(documents: list[Any]) -> list[str]:
@@ -567,7 +613,8 @@ def _typed(text: str, spec: schema.Spec, assignment: str) -> Any:
     if kind == "list":
         return [_typed(item.strip(), spec["items"], assignment) for item in text.split(",") if item.strip()]
     if kind == "any":
-        return load_documents(text, f"--set {assignment!r}")[0] if text.strip() else None
+        documents = load_documents(text, f"--set {assignment!r}")
+        return documents[0] if documents else None
     raise bad_input(
         f"--set {assignment!r}: {text!r} is not a {kind} value"
         + ("; set its fields one by one" if kind in ("object", "map") else "")
@@ -585,7 +632,3 @@ def _proxy_mode(documents: list[Any]) -> str:
             if isinstance(config, dict):
                 return str(config.get("mode") or "iptables")
     return "iptables"
-
-
-def _redact(text: str, token: str) -> str:
-    return text.replace(token, REDACTED).replace(token.split(".")[1], REDACTED) if token else text

@@ -6,7 +6,6 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
 from typing import Any
 
 from k8snode.core import schema
@@ -16,15 +15,14 @@ from k8snode.core.networks import cidr_problem, parse_networks
 from k8snode.core.releases import KUBEADM_APIS, Release, kubeadm_api, newest_known, parse_release
 from k8snode.core.result import Result
 from k8snode.core.schema import Problem
+from k8snode.core.secrets import PLACEHOLDER_TOKEN, is_token
 from k8snode.core.system import STDIO, System
 from k8snode.core.versions import NFTABLES_MIN_KERNEL, kernel_version
-from k8snode.core.yamldoc import MAX_CONFIG_CHARS, load_documents
+from k8snode.core.yamldoc import MAX_CONFIG_BYTES, decode_text, load_documents
 from k8snode.proxy.ipvs import SCHEDULERS
 from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES
 
 KUBEADM_GROUP = "kubeadm.k8s.io"
-TOKEN = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
-PLACEHOLDER_TOKEN = "abcdef.0123456789abcdef"  # noqa: S105 - kubeadm's well-known placeholder, flagged on sight
 PLACEHOLDER_ADDRESS = "1.2.3.4"
 SCHEDULERS_BEFORE_1_27 = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq")
 LOAD_BALANCERS = ("metallb", "kube-vip")
@@ -79,8 +77,6 @@ def validate_file(
     system: System, target: str, kubernetes_version: str | None, load_balancer: str | None, node_kernel: str | None
 ) -> Result:
     path, text = read_config(system, target, "FILE")
-    if text is None:
-        raise bad_input(f"{path} does not exist; give the kubeadm configuration file to validate")
     if load_balancer is not None and load_balancer not in LOAD_BALANCERS:
         raise bad_input(f"--lb {load_balancer!r} is not known; use one of {', '.join(LOAD_BALANCERS)}")
     documents = load_documents(text, str(path))
@@ -101,26 +97,17 @@ def validate_file(
     )
 
 
-def read_config(system: System, target: str, option: str) -> tuple[str, str | None]:
-    """The name messages give a configuration to read, and its text (None when the file does not exist).
+def read_config(system: System, target: str, option: str) -> tuple[str, str]:
+    """The name messages give a configuration to read, and its text: UTF-8, at most 1 MiB.
 
-    ``-`` is standard input, held to the same size limit as a file.
+    ``-`` is standard input, held to the same size limit as a file; any other name is read by
+    ``System.read_input`` (a relative name is the operator's own file; links are read; only regular files).
     """
     if target == STDIO:
-        return STDIN_NAME, system.read_stdin(MAX_CONFIG_CHARS, option).decode("utf-8", errors="replace")
-    path = target_path(system, target, option)
-    return str(path), system.read_text(path)
-
-
-def target_path(system: System, path: str, option: str) -> PurePosixPath:
-    """``path`` on the target system; a relative one is taken from the working directory when --root is /."""
-    target = PurePosixPath(path)
-    if not target.is_absolute():
-        if system.root != Path("/"):
-            raise bad_input(f"{option} {path} must be an absolute path on the target system when --root is given")
-        target = PurePosixPath(Path.cwd()) / target
-    system.path(target)
-    return target
+        return STDIN_NAME, decode_text(system.read_stdin(MAX_CONFIG_BYTES, option), STDIN_NAME)
+    label = "" if option == "FILE" else f"{option} "
+    path, data = system.read_input(target, label, MAX_CONFIG_BYTES)
+    return path, decode_text(data, f"{label}{path}")
 
 
 def target_release(documents: list[Any]) -> Release:
@@ -240,7 +227,7 @@ def _check_token(document: Any, kind: str, path: YamlPath, token: Any, report: R
         return
     if token == PLACEHOLDER_TOKEN:
         report.warnings.append(f"{_dotted(kind, path)} is the well-known placeholder token; replace it")
-    elif not TOKEN.match(token):
+    elif not is_token(token):
         _problem(report, document, kind, path, "is not a bootstrap token of the form [a-z0-9]{6}.[a-z0-9]{16}")
 
 
@@ -323,7 +310,7 @@ def _check_release_field(document: Any, kind: str, report: Report) -> None:
     version = document.get("kubernetesVersion")
     if not isinstance(version, str) or not version or version.startswith(RELEASE_LABELS):
         return
-    if not re.match(r"^v?\d+\.\d+(\.\d+)?([-+].*)?$", version):
+    if not re.fullmatch(r"v?[0-9]+\.[0-9]+(\.[0-9]+)?([-+][0-9A-Za-z.+-]+)?", version):
         _problem(report, document, kind, ("kubernetesVersion",), f"{version!r} is not a Kubernetes version")
 
 

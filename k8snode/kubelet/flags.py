@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import PurePosixPath
 from string import Template
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -237,9 +236,10 @@ def render(
     version = parse_version(version_text)
     chosen = settings or catalog().node_management_set
     flag_set = build(version, chosen, output or default_format(version))
+    target = system.output_path(out, "--out") if out is not None else None
     if flag_set.output == Format.CONFIG and "config" not in chosen:
-        if out is not None:
-            flag_set.flags.append(("--config", Value(out, out)))
+        if target is not None:
+            flag_set.flags.append(("--config", Value(str(target), str(target))))
         elif output is not None:  # asked for; the default form's extra-args line says where the file goes
             flag_set.warnings.append("the kubelet needs --config PATH naming this file: pass --config or --out")
     text, extra_args = _text(flag_set)
@@ -252,14 +252,12 @@ def render(
         "text": text,
         "extra_args": extra_args,
     }
-    if out is None:
+    if target is None:
         return Result(COMMAND, data, warnings=flag_set.warnings)
     command = _canonical_command(version_text, settings, flag_set.output)
     content = f"{header(command)}\n{text}"
     with nullcontext() if dry_run else system.lock():
-        plan = plan_write(
-            system, PurePosixPath(out), 0o644, content.encode(), force=force, adoptable=_package_placeholder
-        )
+        plan = plan_write(system, target, 0o644, content.encode(), force=force, adoptable=_package_placeholder)
         apply(system, [plan], dry_run=dry_run)
     data["files"] = [plan.as_dict()]
     if dry_run:
@@ -271,9 +269,12 @@ def render(
 
 def _package_placeholder(content: bytes) -> bool:
     """The kubelet packages ship /etc/default/kubelet (or /etc/sysconfig/kubelet) holding only an empty
-    ``KUBELET_EXTRA_ARGS=``; replacing that is the point of ``--format env``, so it needs no --force."""
-    lines = [line.strip() for line in content.decode(errors="replace").splitlines()]
-    return [line for line in lines if line and not line.startswith("#")] in ([], ["KUBELET_EXTRA_ARGS="])
+    ``KUBELET_EXTRA_ARGS=``; replacing that is the point of ``--format env``, so it needs no --force. Neither does
+    an empty file; a file of comments only does."""
+    lines = [line.strip() for line in content.decode(errors="replace").splitlines() if line.strip()]
+    if not lines:  # an empty file holds nothing to lose; one with only comments holds someone's notes
+        return True
+    return [line for line in lines if not line.startswith("#")] == ["KUBELET_EXTRA_ARGS="]
 
 
 def _flag_at(setting: Setting, version: Version) -> str:
@@ -304,7 +305,7 @@ def _validate(setting: Setting, raw: object, version: Version, output: Format) -
     text = str(raw)
     if setting.type == "bool":
         raise bad_input(f"{option} is a switch: use {option} or --no-{setting.name}")
-    if re.search(r"[\x00-\x1f\x7f]", text):
+    if not text.isprintable():  # control characters, and U+0085, U+2028, U+2029 that YAML reads as line breaks
         raise bad_input(f"{option}: the value contains a control character")
     if output in (Format.ENV, Format.DROPIN) and re.search(r"\s", text):
         raise bad_input(

@@ -37,9 +37,10 @@ def primary_ipv4(system: System) -> str | None:
         return None
     interface = defaults[0].interface
     subnets = [
-        ipaddress.IPv4Network(f"{r.destination}/{r.mask}")
+        subnet
         for r in routes
         if r.interface == interface and int(r.mask) != 0 and int(r.gateway) == 0
+        for subnet in _network(r)
     ]
     local = _local_addresses(system.read_text("/proc/net/fib_trie") or "")
     for subnet in subnets:
@@ -66,9 +67,18 @@ def _routes(text: str) -> list[_Route]:
                     int(fields[6]),
                 )
             )
-        except ValueError:
+        except (ValueError, OverflowError):  # not hex, or wider than 32 bits: not a route the kernel prints
             continue
     return routes
+
+
+def _network(route: _Route) -> list[ipaddress.IPv4Network]:
+    """The route's subnet; none when the mask is not contiguous or the destination has host bits set, which the
+    kernel never prints (the line is ignored, as one that cannot be read)."""
+    try:
+        return [ipaddress.IPv4Network(f"{route.destination}/{route.mask}")]
+    except ValueError:
+        return []
 
 
 def _hex_address(text: str) -> ipaddress.IPv4Address:

@@ -13,6 +13,8 @@ from k8snode.core.system import System
 from k8snode.core.versions import kernel_version
 
 MODULE_NAME = re.compile(r"^[a-z0-9_]+$")
+_RELEASE = re.compile(r"[!-.0-~]{1,64}")
+"""A kernel release (utsname.release, 65 bytes with its NUL): printable ASCII without space or '/'."""
 
 
 class ModuleState(StrEnum):
@@ -69,8 +71,8 @@ def read_kernel(system: System) -> Kernel:
             raise bad_input(f"--root {system.root} has no /proc/sys/kernel/osrelease; give the root of a Linux system")
         raise failed("cannot read the kernel release from /proc/sys/kernel/osrelease")
     release = release_text.strip().splitlines()[0]
-    if "/" in release or release in (".", ".."):
-        raise failed(f"/proc/sys/kernel/osrelease holds {release!r}, which is not a kernel release")
+    if not _RELEASE.fullmatch(release) or release in (".", ".."):
+        raise bad_input(f"/proc/sys/kernel/osrelease holds {release[:80]!r}, which is not a kernel release")
     loaded_text = system.read_text("/proc/modules")
     dep_text = system.read_text(f"/lib/modules/{release}/modules.dep")
     builtin_text = system.read_text(f"/lib/modules/{release}/modules.builtin")

@@ -180,13 +180,16 @@ def enable_locked(system: System, scheduler: str, persist: Persist, *, dry_run: 
     )
 
 
-def disable(system: System, *, unload: bool = False, force: bool = False, dry_run: bool = False) -> Result:
-    """Remove the files k8snode wrote and, with ``unload``, unload the modules no one uses."""
+def disable(
+    system: System, *, unload: bool = False, force: bool = False, dry_run: bool = False, every: bool = False
+) -> Result:
+    """Remove the files k8snode wrote and, with ``unload``, unload the modules they listed that no one uses (with
+    ``every``, every loaded IPVS module)."""
     with nullcontext() if dry_run else system.lock():
-        return disable_locked(system, unload=unload, force=force, dry_run=dry_run)
+        return disable_locked(system, unload=unload, force=force, dry_run=dry_run, every=every)
 
 
-def disable_locked(system: System, *, unload: bool, force: bool, dry_run: bool) -> Result:
+def disable_locked(system: System, *, unload: bool, force: bool, dry_run: bool, every: bool = False) -> Result:
     """``disable`` for a caller that already holds the lock (or runs dry), as `node reset` does."""
     kernel = read_kernel(system)
     files = []
@@ -207,7 +210,7 @@ def disable_locked(system: System, *, unload: bool, force: bool, dry_run: bool) 
         files.append(FilePlan(path, system.mode(path) or 0, None, current, action=action))
     listed = [name for f in files for name in _modules_in(f.current)]
     modules = (
-        [ModulePlan(name, *module_state(system, kernel, name)) for name in _unload_order(listed, kernel)]
+        [ModulePlan(name, *module_state(system, kernel, name)) for name in _unload_order(listed, kernel, every=every)]
         if unload
         else []
     )
@@ -257,14 +260,15 @@ def _unload(system: System, modules: list[ModulePlan], warnings: list[str], *, d
     return failures
 
 
-def _unload_order(listed: list[str], kernel: Kernel) -> list[str]:
-    """Schedulers before ip_vs, ip_vs before conntrack: dependents first, as modprobe -r needs."""
-    loaded_ipvs = sorted(name for name in kernel.loaded or () if name.startswith("ip_vs_"))
+def _unload_order(listed: list[str], kernel: Kernel, *, every: bool = False) -> list[str]:
+    """The modules to unload: those the removed files listed, or with ``every`` also every loaded ip_vs_* module
+    and ip_vs. Schedulers before ip_vs, ip_vs before conntrack: dependents first, as modprobe -r needs."""
+    loaded_ipvs = sorted(name for name in kernel.loaded or () if name.startswith("ip_vs_")) if every else []
     names = dict.fromkeys(
         [
             *loaded_ipvs,
             *(n for n in listed if n.startswith("ip_vs_")),
-            "ip_vs",
+            *(["ip_vs"] if every or "ip_vs" in listed else []),
             *(n for n in listed if n.startswith("nf_conntrack")),
         ]
     )
@@ -275,17 +279,39 @@ def _problems(system: System, kernel: Kernel, modules: list[ModulePlan]) -> list
     missing = [m.name for m in modules if m.state == ModuleState.MISSING]
     if not missing:
         return []
-    evidence = config_evidence(system, kernel, "CONFIG_IP_VS") if "ip_vs" in missing else None
-    because = f" ({evidence})" if evidence else ""
+    evidence = [config_evidence(system, kernel, _config_option(name)) for name in missing]
+    because = "; ".join(e for e in evidence if e and "absent" not in e)
+    because = f" ({because})" if because else ""
     if not kernel.modular:
         return [
             f"kernel {kernel.release} has no loadable-module support and {', '.join(missing)} "
             f"{'is' if len(missing) == 1 else 'are'} not built in{because}"
         ]
+    if evidence and all(e and "is not set" in e for e in evidence):
+        return [f"kernel {kernel.release} was built without {', '.join(missing)}{because}; no package adds it"]
     return [
-        f"{', '.join(missing)} missing from kernel {kernel.release}{because}; "
-        + EXTRA_MODULES_HINT.format(release=kernel.release)
+        f"{', '.join(missing)} missing from kernel {kernel.release}{because}; " + _extra_modules_hint(system, kernel)
     ]
+
+
+def _config_option(module: str) -> str:
+    """The kernel config option that builds an IPVS module: ip_vs -> CONFIG_IP_VS, ip_vs_twos -> CONFIG_IP_VS_TWOS."""
+    return "CONFIG_" + module.upper()
+
+
+def _extra_modules_hint(system: System, kernel: Kernel) -> str:
+    """Where the distribution ships more modules in a separate package (Ubuntu, the RHEL family), that package;
+    Debian has none; with no /etc/os-release, both."""
+    text = system.read_text("/etc/os-release", 64 << 10) or ""
+    fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    family = {fields.get("ID", "").strip('"'), *fields.get("ID_LIKE", "").strip('"').split()}
+    if "ubuntu" in family:
+        return f"install linux-modules-extra-{kernel.release}"
+    if family & {"rhel", "fedora", "centos"}:
+        return "install kernel-modules-extra"
+    if "debian" in family:
+        return "Debian ships no extra-modules package: use a kernel that builds it"
+    return EXTRA_MODULES_HINT.format(release=kernel.release)
 
 
 def _persistence(
@@ -296,7 +322,7 @@ def _persistence(
     first_line = f"{header(command)}. Remove with: k8snode ipvs disable"
     files = []
     if sysconfig:
-        lines = "\n".join(f"modprobe -- {name}" for name in modules)
+        lines = "\n".join(f'modprobe -- {name} || failed="$failed {name}"' for name in modules)
         text = Template(template_text("ipvs.modules.tmpl")).substitute(header=first_line, modprobe_lines=lines)
         files.append((SYSCONFIG_FILE, 0o755, text.encode()))
     if modules_load:
@@ -306,12 +332,16 @@ def _persistence(
 
 
 def _modules_in(content: bytes | None) -> list[str]:
-    words = [
-        line.split()[-1]
-        for line in (content or b"").decode(errors="replace").splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    return [w for w in words if MODULE_NAME.match(w)]
+    """The modules a persistence file lists: ``modprobe -- NAME ...`` lines of ipvs.modules, NAME lines of
+    ipvs.conf."""
+    names = []
+    for line in (content or b"").decode(errors="replace").splitlines():
+        words = line.split()
+        if words[:2] == ["modprobe", "--"] and len(words) > 2:
+            names.append(words[2])
+        elif len(words) == 1:
+            names.append(words[0])
+    return [name for name in names if MODULE_NAME.match(name)]
 
 
 def _summary(to_load: list[ModulePlan], to_write: list[FilePlan], *, persisting: bool, dry_run: bool) -> str:

@@ -67,7 +67,9 @@ class State:
     warnings: list[str]
 
 
-def parse(text: str) -> list[VirtualServer]:
+def parse(text: str, skipped: list[str] | None = None) -> list[VirtualServer]:
+    """The virtual servers of /proc/net/ip_vs; a line that cannot be read is skipped and described in ``skipped``
+    (or, without that list, refused with exit 3)."""
     services: list[VirtualServer] = []
     for number, line in enumerate(text.splitlines(), 1):
         words = line.split()
@@ -85,16 +87,20 @@ def parse(text: str) -> list[VirtualServer]:
                 address, port = _endpoint(words[1])
                 services.append(VirtualServer(words[0], address, port, words[2]))
         except (ValueError, IndexError) as error:
-            raise failed(f"{PROC_IP_VS} line {number} cannot be read ({error}): {line.strip()!r}") from None
+            problem = f"{PROC_IP_VS} line {number} cannot be read ({error}): {line.strip()[:200]!r}"
+            if skipped is None:
+                raise failed(problem) from None
+            skipped.append(problem + "; skipped")
     for service in services:  # the kernel lists the newest real server first; report a stable order
-        service.real_servers.sort(key=lambda real: (ipaddress.ip_address(real.address), real.port))
+        # IPv4 before IPv6: one service may have both (a legal kernel state), and the two types do not compare.
+        service.real_servers.sort(key=lambda real: (_sort_key(real.address), real.port))
     return services
 
 
 def read(system: System) -> State:
-    warnings = []
+    warnings: list[str] = []
     text = system.read_text(PROC_IP_VS)
-    servers = None if text is None else parse(text)
+    servers = None if text is None else parse(text, warnings)
     if servers is None:
         warnings.append(f"{PROC_IP_VS} is absent: the ip_vs module is not loaded")
     ipsets = None
@@ -121,6 +127,11 @@ def status(system: System) -> Result:
         warnings=state.warnings,
         summary=f"{len(servers)} virtual server(s), {real} real server(s){sets}",
     )
+
+
+def _sort_key(address: str) -> tuple[int, int]:
+    parsed = ipaddress.ip_address(address)
+    return parsed.version, int(parsed)
 
 
 def _is_header(line: str) -> bool:
