@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
 from clitree import command as cli_command
 from clitree import leaves
+from conftest import CONSOLE_SCRIPT, Run
 from fakes import add_network, add_node_state
 from typer._click.core import Context
 
@@ -68,8 +70,13 @@ def test_docs_cli_md_is_what_the_generator_writes_from_the_app():
 
 
 def test_shell_completion_is_offered_and_completes_commands_and_options(k8snode):
-    shown = k8snode("--show-completion", "bash")
-    assert shown.exit_code == 0
+    # Typer names the shell it finds among the caller's parent processes; bash runs the command (the trailing
+    # `exit` keeps bash from exec'ing it away), so the answer does not depend on what started pytest.
+    done = subprocess.run(
+        ["bash", "-c", '"$0" --show-completion; exit $?', str(CONSOLE_SCRIPT)], capture_output=True, text=True
+    )
+    shown = Run(done.returncode, done.stdout, done.stderr)
+    assert shown.exit_code == 0, shown.stderr
     assert "complete -o default -F _k8snode_completion k8snode" in shown.stdout
     env = {"PATH": "/usr/bin:/bin", "_K8SNODE_COMPLETE": "complete_bash"}
     command = k8snode(env={**env, "COMP_WORDS": "k8snode ip", "COMP_CWORD": "1"})
