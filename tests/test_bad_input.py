@@ -85,7 +85,7 @@ def test_deep_nesting_is_refused_before_it_is_walked(cli, tmp_path, text):
         ("x: !!int 0x", "a value cannot be read"),
         ("x: !!bool maybe", "a value cannot be read"),
         ("x: !!float abc", "a value cannot be read"),
-        ("x: " + "9" * 5000, "Exceeds the limit (4300 digits)"),
+        ("x: " + "9" * 5000, "Exceeds the limit (4300"),  # Python 3.10 adds ") for integer string conversion"
     ],
 )
 def test_values_the_yaml_constructor_cannot_build_are_exit_2(cli, tmp_path, line, message):
