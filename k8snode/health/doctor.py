@@ -20,7 +20,7 @@ from k8snode.core.versions import NFTABLES_MIN_KERNEL
 from k8snode.health import http_probe
 from k8snode.health.probe import DEFAULT_KUBERNETES_VERSION, Outcome, Verdict, user_agent
 from k8snode.node import modules, swap, sysctl
-from k8snode.node.kernel import ModuleState, module_state, read_kernel
+from k8snode.node.kernel import Kernel, ModuleState, module_state, read_kernel
 from k8snode.proxy import ipvs, ipvs_state
 from k8snode.proxy.modes import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
 
@@ -117,6 +117,11 @@ class _Context:
     def ipvs(self) -> Result:
         return ipvs.check(self.system, self.scheduler)
 
+    @cached_property
+    def kernel(self) -> Kernel:
+        """The kernel and its module index, read once for the checks that need them (modules.dep can be large)."""
+        return read_kernel(self.system)
+
     def answer(self, url: str) -> Outcome:
         if url not in self.answers:
             self.answers[url] = self.endpoints.get(url)
@@ -193,7 +198,7 @@ def _persistence(context: _Context) -> Finding:
 def _nftables_kernel(context: _Context) -> Finding:
     if context.mode != ProxyMode.NFTABLES:
         return Finding(Status.SKIP, f"proxy mode {context.mode} has no kernel minimum")
-    kernel = read_kernel(context.system)
+    kernel = context.kernel
     need = ".".join(map(str, NFTABLES_MIN_KERNEL))
     if kernel.version is None:
         return Finding(Status.WARN, f"cannot read a version from {kernel.release!r}")
@@ -258,7 +263,7 @@ def _modules_boot(context: _Context) -> Finding:
     if context.mode == ProxyMode.IPVS:
         names += [m["name"] for m in context.ipvs.data["modules"]]
     listed = modules.listed_for_boot(context.system)
-    kernel = read_kernel(context.system)
+    kernel = context.kernel
     absent = [
         name
         for name in names
