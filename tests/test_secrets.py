@@ -130,8 +130,7 @@ def test_the_lock_file_is_0600_whatever_the_umask_and_names_its_holder(cli, node
         os.umask(old)
     lock = node / "run/k8snode.lock"
     assert stat.S_IMODE(lock.stat().st_mode) == 0o600
-    # In-process, the command words the holder records come from pytest's own argv: only its start is k8snode's.
-    assert lock.read_text().startswith(f"pid {os.getpid()} (k8snode")
+    assert lock.read_text().startswith(f"pid {os.getpid()} (k8snode kubeadm-config) since ")
 
 
 def test_an_existing_lock_file_is_made_0600(cli, node):

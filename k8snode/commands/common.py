@@ -15,6 +15,7 @@ import typer
 from k8snode.core import console
 from k8snode.core.errors import ExitCode, K8snodeError
 from k8snode.core.result import Result
+from k8snode.core.system import RUNNING_COMMAND
 
 
 def _root(context: typer.Context, value: Path) -> Path:
@@ -48,6 +49,7 @@ Show = Callable[[Result], None]
 
 def execute(command: str, action: Callable[[], Result], show: Show, *, json_output: bool, debug: bool) -> NoReturn:
     """Run ``action``, print its result for a person or as JSON, and exit with its code."""
+    RUNNING_COMMAND.set(f"k8snode {command}")
     try:
         result = action()
     except K8snodeError as error:

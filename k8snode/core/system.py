@@ -18,12 +18,15 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from k8snode.core.errors import ExitCode, K8snodeError, bad_input, failed
 
+RUNNING_COMMAND: ContextVar[str] = ContextVar("RUNNING_COMMAND", default="k8snode")
+"""The command this process runs (``k8snode ipvs enable``), set at the edge; the lock's holder line names it."""
 LOCK_FILE = "/run/k8snode.lock"
 LOCK_NOTICE_AFTER = 1.0
 """Seconds of waiting for the lock before a line on stderr names who holds it."""
@@ -400,8 +403,7 @@ class System:
                     time.sleep(0.05)
             os.ftruncate(fd, 0)
             since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-            command = " ".join(["k8snode", *sys.argv[1:3]])
-            os.write(fd, f"pid {os.getpid()} ({command}) since {since}\n".encode())
+            os.write(fd, f"pid {os.getpid()} ({RUNNING_COMMAND.get()}) since {since}\n".encode())
             yield
         finally:
             os.close(fd)
