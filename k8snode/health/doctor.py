@@ -157,6 +157,14 @@ def doctor(
     )
 
 
+def running_proxy_mode(kube_proxy_metrics: str = KUBE_PROXY_METRICS) -> str | None:
+    """The mode kube-proxy's /proxyMode answers on this node; None when nothing answers there."""
+    endpoints = Endpoints(kube_proxy_metrics=kube_proxy_metrics)
+    http_probe.parse_url(endpoints.kube_proxy_metrics)
+    outcome = endpoints.get(endpoints.kube_proxy_metrics.rstrip("/") + "/proxyMode")
+    return outcome.message.strip() if outcome.verdict == Verdict.SUCCESS else None
+
+
 def _urls(endpoints: Endpoints) -> list[str]:
     return [endpoints.kubelet_healthz, endpoints.kube_proxy_healthz, endpoints.kube_proxy_metrics]
 
