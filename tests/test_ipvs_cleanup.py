@@ -345,13 +345,14 @@ def test_a_kube_ipvs0_that_is_not_a_dummy_is_not_touched(cli, node, closed_port)
     assert reasons["TCP 10.96.0.1:443"] == "in ipset KUBE-CLUSTER-IP"
 
 
-def cleanup_answered(cli, node: Node, mode: str):
+def cleanup_answered(cli, node: Node, mode: str, *options: str):
     """ipvs cleanup with kube-proxy's /proxyMode answering ``mode``."""
     from servers import serve
 
     server, httpd = serve(routes={"/proxyMode": (200, mode)})
     try:
-        return cli("ipvs", "cleanup", "--root", str(node.root), "--kube-proxy-metrics", server.url(""), "--json")
+        url = server.url("")
+        return cli("ipvs", "cleanup", "--root", str(node.root), "--kube-proxy-metrics", url, *options, "--json")
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -363,6 +364,14 @@ def test_cleanup_refuses_while_kube_proxy_runs_ipvs_or_iptables(cli, node, mode)
     assert run.exit_code == 3
     assert f"kube-proxy on this node runs in {mode} mode" in run.envelope()["error"]["message"]
     assert node.calls() == []
+
+
+def test_a_dry_run_while_kube_proxy_runs_ipvs_shows_the_plan_and_says_it_would_be_refused(cli, node) -> None:
+    run = cleanup_answered(cli, node, "ipvs", "--dry-run")
+    assert run.exit_code == 0
+    envelope = run.envelope()
+    assert envelope["warnings"][0].startswith("a real run would be refused now: kube-proxy on this node runs in ipvs")
+    assert len(envelope["data"]["removed"]) == 35
 
 
 def test_cleanup_runs_when_kube_proxy_answers_nftables(cli, node) -> None:

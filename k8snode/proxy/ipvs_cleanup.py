@@ -132,12 +132,17 @@ def cleanup(system: System, *, running_mode: str | None, remove_all: bool = Fals
 
     ``running_mode`` is what kube-proxy's /proxyMode answers on this node (None: nothing answers). In ipvs mode it
     would rebuild all of this at its next sync, and in iptables mode it uses KUBE-SERVICES and the other shared
-    chains itself: both are refused before anything is read or removed."""
+    chains itself: a real run is refused before anything is read or removed; a dry run says so and shows the plan."""
     if running_mode in ("ipvs", "iptables"):
-        raise failed(
+        refusal = (
             f"kube-proxy on this node runs in {running_mode} mode (its /proxyMode says so): move it to nftables "
             "first (k8snode kubeadm-config --patch CONFIGMAP --proxy-mode nftables, then restart it), then clean up"
         )
+        if not dry_run:
+            raise failed(refusal)
+        result = _cleanup(system, remove_all=remove_all, dry_run=True)
+        result.warnings.insert(0, f"a real run would be refused now: {refusal}")
+        return result
     if dry_run:
         return _cleanup(system, remove_all=remove_all, dry_run=True)
     with system.lock():
