@@ -23,15 +23,16 @@ def envelope_diffs(data: dict[str, Any]) -> list[dict[str, str]]:
 
 
 class ActionModule(ActionBase):
-    _VALID_ARGS = frozenset(("argv", "ok_codes"))
+    _VALID_ARGS = frozenset(("argv", "ok_codes", "stdin"))
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
         argv = [str(word) for word in self._task.args["argv"]]
         ok_codes = [int(code) for code in self._task.args.get("ok_codes", [0])]
-        done = self._execute_module(
-            module_name="ansible.builtin.command", module_args={"argv": argv}, task_vars=task_vars
-        )
+        module_args: dict[str, Any] = {"argv": argv}
+        if "stdin" in self._task.args:  # k8snode reads it for --patch -
+            module_args.update(stdin=str(self._task.args["stdin"]), stdin_add_newline=False)
+        done = self._execute_module(module_name="ansible.builtin.command", module_args=module_args, task_vars=task_vars)
         result.update({key: done.get(key) for key in ("cmd", "rc", "stdout", "stderr", "start", "end", "delta")})
         try:
             envelope = json.loads(done.get("stdout") or "")
@@ -42,6 +43,7 @@ class ActionModule(ActionBase):
             result.update(failed=True, changed=False, msg=f"no JSON from k8snode (exit {rc}): {done.get('stderr', '')}")
             return result
         result["changed"] = bool(envelope.get("changed")) and rc in ok_codes
+        result["failed"] = False  # else Ansible fails any result whose rc is not 0, ok_codes or not
         if rc not in ok_codes:
             error = envelope.get("error") or {}
             result.update(failed=True, msg=error.get("message") or f"k8snode exited {rc}")
