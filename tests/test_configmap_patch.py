@@ -150,6 +150,21 @@ def test_dry_run_shows_the_diff_of_the_embedded_document(cli, node) -> None:
     ]
 
 
+def test_the_diff_shows_only_the_lines_that_change(cli, node) -> None:
+    """1.30 gets the alpha gate appended after the last line, which has no line break in a |- block."""
+    original = fixture("kube-proxy", "v1.30.14")
+    run = cli(
+        "kubeadm-config", "--patch", "-", "--proxy-mode", "nftables", "--kubernetes-version", "v1.30.14",
+        "--dry-run", "--json", "--root", str(node), stdin=original,
+    )  # fmt: skip
+    diff = run.envelope()["data"]["diff"]
+    changed = [line for line in diff.splitlines()[2:] if line[:1] in "+-"]
+    assert changed == [
+        "-  scheduler: rr", "-  strictARP: true", "-  syncPeriod: 30s", "-mode: ipvs", "+mode: nftables",
+        "+featureGates:", "+  NFTablesProxyMode: true",
+    ]  # fmt: skip
+
+
 def test_a_patched_configmap_is_unchanged_by_a_second_run(cli, node) -> None:
     first = cli(
         "kubeadm-config",

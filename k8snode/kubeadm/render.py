@@ -593,10 +593,11 @@ _MISSING = object()
 def _diff(old: str, new: str, key: str) -> str:
     import difflib
 
+    old, new = (text if text.endswith("\n") else text + "\n" for text in (old, new))  # |- drops the last one
     lines = difflib.unified_diff(
         old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/data/{key}", f"b/data/{key}"
     )
-    return redact("".join(line if line.endswith("\n") else line + "\n" for line in lines))
+    return redact("".join(lines))
 
 
 def _file_api(documents: list[Any], source: str) -> KubeadmApi:
