@@ -48,6 +48,7 @@ NOT_FUZZED = {
     ("doctor", "--kubelet-healthz"),
     ("doctor", "--kube-proxy-healthz"),
     ("doctor", "--kube-proxy-metrics"),
+    ("ipvs cleanup", "--kube-proxy-metrics"),
     # Any service name is valid input; one the server does not know is a failed probe (exit 1), not bad input.
     ("probe grpc", "--service"),
 }
@@ -108,6 +109,7 @@ def base_argv(command: str, node: Node) -> tuple[list[str], list[str]]:
         "ipvs enable": (["ipvs", "enable", "--dry-run"], []),
         "ipvs disable": (["ipvs", "disable", "--dry-run"], []),
         "ipvs status": (["ipvs", "status"], []),
+        "ipvs cleanup": (["ipvs", "cleanup", "--dry-run", "--kube-proxy-metrics", "http://127.0.0.1:9"], []),
         "node check": (["node", "check"], []),
         "node prepare": (["node", "prepare", "--dry-run"], []),
         "node reset": (["node", "reset", "--dry-run"], []),
@@ -144,6 +146,7 @@ COMMANDS = [
     "ipvs enable",
     "ipvs disable",
     "ipvs status",
+    "ipvs cleanup",
     "node check",
     "node prepare",
     "node reset",
