@@ -216,8 +216,32 @@ def test_out_writes_the_configmap_and_names_the_next_command(cli, node, tmp_path
     assert run.exit_code == 0, run.stderr
     data = run.envelope()["data"]
     assert data["action"] == "updated" and data["next"] == f"kubectl replace -f {source}"
-    assert proxy_config(source.read_text())["mode"] == "nftables"
+    written = source.read_text()
+    assert written.startswith("# Written by k8snode ") and "--proxy-mode nftables" in written.splitlines()[0]
+    assert (
+        written.split("\n", 1)[1]
+        == cli(
+            "kubeadm-config", "--patch", "-", "--proxy-mode", "nftables", stdin=fixture("kube-proxy", VERSIONS[-1])
+        ).stdout
+    )  # the header, then the same bytes as on standard output
+    assert proxy_config(written)["mode"] == "nftables"
     assert (source.stat().st_mode & 0o777) == 0o644
+
+
+def test_out_elsewhere_is_rewritten_by_the_next_run(cli, node, tmp_path) -> None:
+    """The written file carries k8snode's header, so a run on a newer kubectl copy replaces it."""
+    source = tmp_path / "kube-proxy.yaml"
+    source.write_text(fixture("kube-proxy", VERSIONS[-1]))
+    out = tmp_path / "kube-proxy-nftables.yaml"
+    first = cli("kubeadm-config", "--patch", str(source), "--proxy-mode", "nftables", "--out", str(out), "--json")
+    source.write_text(as_kubectl_prints(fixture("kube-proxy", VERSIONS[-1])))  # the ConfigMap read again later
+    second = cli("kubeadm-config", "--patch", str(source), "--proxy-mode", "nftables", "--out", str(out), "--json")
+    assert (first.exit_code, second.exit_code) == (0, 0), second.stdout
+    assert second.envelope()["data"]["action"] == "updated"
+    assert 'resourceVersion: "289"' in out.read_text()
+    in_place = ["kubeadm-config", "--patch", str(out), "--proxy-mode", "nftables", "--out", str(out), "--json"]
+    cli(*in_place)  # the header now names this command
+    assert cli(*in_place).envelope()["changed"] is False  # its own output again: nothing left to change
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -471,7 +471,7 @@ def _patch_configmap(
     force: bool,
 ) -> ConfigResult:
     """Edit the document a kube-proxy or kubeadm-config ConfigMap holds; every byte around it stays as it was."""
-    source, text = patched
+    source, text = patched[0], _without_header(patched[1])  # a ConfigMap k8snode wrote with --out
     embedded = find_embedded(text, documents, source)
     given = [item.name for item in fields(Options) if getattr(options, item.name) != item.default]
     for name in given:
@@ -530,7 +530,10 @@ def _patch_configmap(
         shown = "" if dry_run else new_text
         return ConfigResult("kubeadm-config", data, changed, warnings, summary=summary, yaml_text=shown)
     patching_in_place = options.patch != STDIO and _input_target(system, str(options.patch)) == out
-    file = plan_write(system, out, 0o644, new_text.encode(), force=force, adoptable=lambda _: patching_in_place)
+    # A file gets k8snode's header (kubectl reads past a comment), so a later run knows it may replace it; standard
+    # output stays byte for byte the ConfigMap, for `| kubectl replace -f -`.
+    written = f"{header(options.command_line())}\n{new_text}".encode()
+    file = plan_write(system, out, 0o644, written, force=force, adoptable=lambda _: patching_in_place)
     changed = apply(system, [file], dry_run=dry_run)
     data["action"] = file.action
     if not dry_run:
