@@ -3,8 +3,9 @@
 # kmod for modprobe/--show-depends, a static busybox for the initramfs, the real IPVS/ipset userland, and iproute2
 # (the guest brings its loopback up), util-linux (mkswap, swapon, swapoff) and procps (sysctl --system, where
 # systemd's own loaders are absent). The guest runs the host's own binaries: it has no root filesystem of its own.
+# iptables: tests/test_ipvs_cleanup_netns.py runs ipvs cleanup with the real iptables in a network namespace.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends \
-    qemu-system-x86 linux-image-amd64 kmod busybox-static ipvsadm ipset iproute2 util-linux procps
+    qemu-system-x86 linux-image-amd64 kmod busybox-static ipvsadm ipset iproute2 util-linux procps iptables
