@@ -286,6 +286,22 @@ def test_dry_run_lists_the_same_objects_and_changes_nothing(cli, node, closed_po
     assert strip == [{k: v for k, v in i.items() if k != "action"} for i in real["data"]["removed"]]
 
 
+def test_ipv6_sets_and_servers_are_kube_proxys_too(cli, node, closed_port) -> None:
+    """Dual stack: the IPv6 proxier's sets are KUBE-6-..., cut to ipset's 31 characters (ipset.go NewIPSet)."""
+    state = ipvs_node_state()
+    state["ipsets"]["KUBE-6-CLUSTER-IP"] = {"type": "hash:ip,port", "members": ["fd00:10:96::a,tcp:53"]}
+    state["ipsets"]["KUBE-6-LOAD-BALANCER-SOURCE-CID"] = {"type": "hash:ip,port,net", "members": []}
+    state["virtual_servers"].append(server("TCP", "fd00:10:96::a", 53))
+    node.write_state(state)
+    run = cleanup(cli, node, closed_port)
+    assert run.exit_code == 0, run.stdout
+    reasons = {i["name"]: i["reason"] for i in run.envelope()["data"]["removed"]}
+    assert reasons["TCP [fd00:10:96::a]:53"] == "in ipset KUBE-6-CLUSTER-IP"
+    assert "KUBE-6-LOAD-BALANCER-SOURCE-CID" in reasons
+    assert "ipvsadm -D -t [fd00:10:96::a]:53" in node.calls()
+    assert list(node.state["ipsets"]) == ["KUBE-SRC-KUBEROUTER"]
+
+
 def test_all_removes_the_other_virtual_servers_too(cli, node, closed_port) -> None:
     run = cleanup(cli, node, closed_port, "--all")
     removed = [i["name"] for i in run.envelope()["data"]["removed"] if i["kind"] == "virtual-server"]

@@ -13,7 +13,7 @@ iptablesCleanupChains and defaultDummyDevice, and pkg/proxy/ipvs/ipset.go ipsetI
    themselves, flushed before they are deleted, for IPv4 and IPv6. The rules in those chains refer to the ipsets,
    so this comes before the ipsets ("we can NOT delete ip set which is still referenced by iptables"). A chain that
    a rule k8snode does not remove still jumps to stays, and is reported, with the ipsets its rules use.
-4. The ipsets of ``ipsetInfo``, and their IPv6 twins (``KUBE-6-...``, pkg/proxy/ipvs/ipset.go NewIPSet). Other
+4. The ipsets of ``ipsetInfo``, and their IPv6 twins (``KUBE-6-...``, cut to 31 characters: ipset.go NewIPSet). Other
    ``KUBE-*`` sets (kube-router's ``KUBE-SRC-...``, for one) are not kube-proxy's and stay.
 
 State is read through the tools kube-proxy's own code drives (``/proc/net/ip_vs``, ``ip``, ``ipset save``,
@@ -61,27 +61,12 @@ CHAINS = {
     ),
 }
 """iptablesCleanupChains, by table."""
-IPSETS = (
-    "KUBE-LOOP-BACK",
-    "KUBE-CLUSTER-IP",
-    "KUBE-EXTERNAL-IP",
-    "KUBE-EXTERNAL-IP-LOCAL",
-    "KUBE-LOAD-BALANCER",
-    "KUBE-LOAD-BALANCER-FW",
-    "KUBE-LOAD-BALANCER-LOCAL",
-    "KUBE-LOAD-BALANCER-SOURCE-IP",
-    "KUBE-LOAD-BALANCER-SOURCE-CIDR",
-    "KUBE-NODE-PORT-TCP",
-    "KUBE-NODE-PORT-LOCAL-TCP",
-    "KUBE-NODE-PORT-UDP",
-    "KUBE-NODE-PORT-LOCAL-UDP",
-    "KUBE-NODE-PORT-SCTP-HASH",
-    "KUBE-NODE-PORT-LOCAL-SCTP-HASH",
-    "KUBE-HEALTH-CHECK-NODE-PORT",
-    "KUBE-IPVS-IPS",
-)
-"""ipsetInfo's IPv4 names; the IPv6 proxier names each one KUBE-6-..."""
-KUBE_PROXY_IPSETS = frozenset(IPSETS) | {name.replace("KUBE-", "KUBE-6-", 1) for name in IPSETS}
+KUBE_PROXY_IPSETS = frozenset(ipvs_state.SET_PURPOSES) | {
+    (ipvs_state.IPV6_PREFIX + name.removeprefix("KUBE-"))[: ipvs_state.IPSET_NAME_MAX]
+    for name in ipvs_state.SET_PURPOSES
+}
+"""ipsetInfo's sets (their names in ipvs_state.SET_PURPOSES) and their IPv6 twins, KUBE-6-..., cut to 31 characters
+as NewIPSet cuts them (KUBE-6-LOAD-BALANCER-SOURCE-CIDR becomes ...-CID)."""
 NODE_PORT_SETS = {
     "tcp": ("KUBE-NODE-PORT-TCP", "KUBE-6-NODE-PORT-TCP"),
     "udp": ("KUBE-NODE-PORT-UDP", "KUBE-6-NODE-PORT-UDP"),
