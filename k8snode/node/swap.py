@@ -53,6 +53,16 @@ class SwapMode(StrEnum):
     KEEP = "keep"
 
 
+FAIL_SWAP_ON_SINCE = (1, 8)
+"""kubernetes/kubernetes PR #47181 (1.8): the kubelet refuses to start with swap on unless --fail-swap-on=false;
+before, it started anyway (its --experimental-fail-swap-on was off by default). failSwapOn is a
+KubeletConfiguration field from 1.10."""
+SWAP_BEHAVIOR_SINCE = (1, 30)
+"""kubernetes/kubernetes pkg/features/kube_features.go, NodeSwap: alpha in 1.22 and beta in 1.28, both off by
+default; beta and on by default from 1.30, GA in 1.34. Only with the gate on does the kubelet read
+memorySwap.swapBehavior; NoSwap (pods get no swap, the node keeps it) is a value from 1.30."""
+
+
 _OCTAL = re.compile(r"\\([0-7]{3})")
 _UNIT_SAFE = re.compile(r"[A-Za-z0-9:_.]")
 
@@ -175,3 +185,27 @@ def at_boot(system: System) -> list[str]:
             found.append("zram-generator.conf defines a zram device")
         found += [f"{path} defines a zram device" for path in zram_dropins(system)]
     return found
+
+
+KEEP_ADVICE = (
+    "swap stays on: the kubelet then needs failSwapOn: false (--fail-swap-on=false, from kubelet "
+    f"{FAIL_SWAP_ON_SINCE[0]}.{FAIL_SWAP_ON_SINCE[1]}) and, from {SWAP_BEHAVIOR_SINCE[0]}.{SWAP_BEHAVIOR_SINCE[1]}, "
+    "memorySwap.swapBehavior NoSwap; `k8snode kubelet-flags --swap keep` and `k8snode kubeadm-config "
+    "--kubelet-config --swap keep` write them"
+)
+
+
+def kubelet_keep_swap(version: tuple[int, int]) -> tuple[dict[str, object], list[str]]:
+    """The KubeletConfiguration fields a kubelet of ``version`` needs on a node that keeps swap on, and a note
+    for each field left out. ``node prepare --swap keep``, ``kubelet-flags`` and ``kubeadm-config`` all use it."""
+    if version < FAIL_SWAP_ON_SINCE:
+        return {}, [f"kubelet {version[0]}.{version[1]} starts with swap on (failSwapOn came in 1.8): nothing to set"]
+    fields: dict[str, object] = {"failSwapOn": False}
+    if version < SWAP_BEHAVIOR_SINCE:
+        note = (
+            f"kubelet {version[0]}.{version[1]}: memorySwap.swapBehavior is left out (it needs the NodeSwap feature "
+            "gate, which came in 1.22 and is off by default before 1.30); only failSwapOn: false is set"
+        )
+        return fields, [note]
+    fields["memorySwap"] = {"swapBehavior": "NoSwap"}  # said outright: pods do not swap; LimitedSwap would let them
+    return fields, []

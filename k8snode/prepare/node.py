@@ -184,10 +184,7 @@ def assess(system: System, options: Options, *, force: bool) -> Plan:
     problems += kmod.blocked_at_boot(system, names)
     warnings = []
     if options.swap == SwapMode.KEEP:
-        warnings.append(
-            "swap stays on: the kubelet then needs failSwapOn: false (--fail-swap-on=false), and from 1.30 "
-            "memorySwap.swapBehavior says whether pods may swap"
-        )
+        warnings.append(swap.KEEP_ADVICE)
     return Plan(options, kernel, modules, sysctls, swap_plan, files, missing, problems, warnings)
 
 
