@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from k8snode.core.compat import StrEnum
-from k8snode.core.errors import bad_input
+from k8snode.core.errors import K8snodeError, bad_input
 from k8snode.core.system import System
 from k8snode.node.configfiles import MAX_CONFIG_BYTES, lines
 
@@ -22,6 +22,9 @@ FSTAB = PurePosixPath("/etc/fstab")
 FSTAB_BACKUP = PurePosixPath("/etc/fstab.k8snode-orig")
 MARK = b"#k8snode-swap-off# "
 MASK_DIR = PurePosixPath("/etc/systemd/system")
+RUNNING_SYSTEMD = PurePosixPath("/run/systemd/system")
+"""Exists while systemd is the running init: the test of systemd's sd_booted(3)."""
+RELOAD_TIMEOUT = 120.0
 UNIT_DIRS = (
     "/etc/systemd/system",
     "/run/systemd/system",
@@ -153,6 +156,26 @@ def swap_units(system: System) -> list[str]:
 
 def masked(system: System, unit: str) -> bool:
     return system.readlink(MASK_DIR / unit) == "/dev/null"
+
+
+def reload_units(system: System, *, dry_run: bool) -> tuple[str | None, list[str]]:
+    """After masking or unmasking: ``systemctl daemon-reload``, so the running systemd sees the change now (a unit
+    it generated at boot stays loaded until then). Only when that systemd manages this root: ``--root /`` and
+    /run/systemd/system present; under another root the masks take effect when that system boots. Returns the
+    action for ``data`` (ran, would-run, failed, or None when nothing was run) and warnings: the masks are on disk
+    either way, so a failed reload is a warning naming the command, not a failed prepare."""
+    if system.root != Path("/") or not system.exists(RUNNING_SYSTEMD):
+        return None, []
+    if dry_run:
+        return "would-run", []
+    try:
+        completed = system.run(["systemctl", "daemon-reload"], timeout=RELOAD_TIMEOUT)
+    except K8snodeError as error:  # not on PATH, or no answer within the timeout
+        return "failed", [f"systemctl daemon-reload: {error}; systemd sees the change at the next boot"]
+    if completed.returncode != 0:
+        detail = completed.stderr.strip() or f"exit {completed.returncode}"
+        return "failed", [f"systemctl daemon-reload failed ({detail}); systemd sees the change at the next boot"]
+    return "ran", []
 
 
 def zram_generator_installed(system: System) -> bool:
