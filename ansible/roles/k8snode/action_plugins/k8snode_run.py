@@ -3,7 +3,8 @@
 It runs ``argv`` as ansible.builtin.command does, then takes ``changed`` from the envelope, fails the task when
 the exit code is not in ``ok_codes`` (k8snode's one-line error as ``msg``), and returns the unified diffs that
 k8snode prints with ``--dry-run`` as the task's diff, so that ``--check --diff`` shows what a real run would
-write.
+write. An accepted exit code other than 0 (``node prepare``'s 1: done, but the next boot would undo part of it)
+turns each of the envelope's ``data.problems`` into an Ansible warning.
 """
 
 from __future__ import annotations
@@ -42,9 +43,14 @@ class ActionModule(ActionBase):
             result.update(failed=True, changed=False, msg=f"no JSON from k8snode (exit {rc}): {done.get('stderr', '')}")
             return result
         result["changed"] = bool(envelope.get("changed")) and rc in ok_codes
+        # Said outright: Ansible takes a result with a non-zero rc and no failed key as failed.
+        result["failed"] = rc not in ok_codes
         if rc not in ok_codes:
             error = envelope.get("error") or {}
-            result.update(failed=True, msg=error.get("message") or f"k8snode exited {rc}")
+            result["msg"] = error.get("message") or f"k8snode exited {rc}"
+        if rc != 0 and rc in ok_codes:
+            problems = (envelope.get("data") or {}).get("problems") or []
+            result["warnings"] = [str(problem) for problem in problems] or [f"k8snode exited {rc}"]
         diffs = envelope_diffs(envelope.get("data") or {})
         if diffs:
             result["diff"] = diffs
