@@ -31,7 +31,7 @@ FIELDS = [
 IDS = [f"{kind}.{path}" for kind, path, _ in FIELDS]
 
 
-def document(kind: str, path: str, value: int) -> str:
+def document(kind: str, path: str, value: int | str) -> str:
     """The kind's document setting ``path`` (dotted) to ``value``, or to ``[value]`` for the list field."""
     *parents, name = path.split(".")
     scalar = f"[{value}]" if name == "tlsCurvePreferences" else str(value)
@@ -111,3 +111,27 @@ def test_every_integer_in_the_shipped_schemas_names_a_go_type_k8snode_knows():
             assert schema.scalar_problem(0, spec) is None, path  # a KeyError for a format without a range
             seen.add(spec["format"])
     assert {"int32", "int64", "uint32"} <= seen
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "text", "valid"),
+    [
+        ("KubeletConfiguration", "maxPods", "5.0", True),
+        ("KubeletConfiguration", "maxPods", "1e3", True),
+        ("KubeletConfiguration", "maxPods", "!!float 5", True),
+        ("KubeletConfiguration", "maxPods", "2147483647.0", True),
+        ("KubeletConfiguration", "maxPods", "2147483648.0", False),
+        ("KubeletConfiguration", "maxPods", "5.5", False),
+        ("KubeletConfiguration", "maxPods", ".inf", False),
+        ("KubeletConfiguration", "maxOpenFiles", "-9223372036854774784.0", True),
+        # -2**63 is a float64, but Go writes it -9223372036854776000, beyond int64
+        ("KubeletConfiguration", "maxOpenFiles", "-9223372036854775808.0", False),
+        ("KubeletConfiguration", "logging.flushFrequency", "1e9", True),
+    ],
+)
+def test_a_float_without_a_fraction_is_the_integer_go_reads_from_it(cli, tmp_path, kind, path, text, valid):
+    """sigs.k8s.io/yaml turns YAML into JSON before decoding: a float64 without a fraction becomes its shortest
+    digits, which an integer field takes (kubeadm v1.37.2 accepts maxPods: 5.0 and refuses 2147483648.0)."""
+    write(tmp_path / "cfg.yaml", document(kind, path, text))
+    run = cli("validate", "/cfg.yaml", "--root", str(tmp_path))
+    assert run.exit_code == (0 if valid else 1), run.stdout

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -163,8 +164,8 @@ def scalar_problem(value: Any, spec: Spec) -> str | None:
     """What Go's decoding of a scalar spec (not object, list or map) would refuse in ``value``, or None."""
     value = go_value(value)
     kind = spec["type"]
-    integer = isinstance(value, int) and not isinstance(value, bool)
-    number = integer or isinstance(value, float)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    whole = _whole(value)
     if kind == "any":
         return None
     if kind == "string":
@@ -172,12 +173,14 @@ def scalar_problem(value: Any, spec: Spec) -> str | None:
     if kind == "bool":
         return None if isinstance(value, bool) else f"expected true or false, got {_describe(value)}"
     if kind == "integer":
-        return _range_problem(value, spec["format"]) if integer else f"expected an integer, got {_describe(value)}"
+        if whole is None:
+            return f"expected an integer, got {_describe(value)}"
+        return _range_problem(whole, spec["format"])
     if kind == "number":
         return None if number else f"expected a number, got {_describe(value)}"
     if kind == "int-or-string":
-        if integer:
-            return _range_problem(value, spec["format"])
+        if whole is not None:
+            return _range_problem(whole, spec["format"])
         return None if isinstance(value, str) else _expected(value, kind)
     if kind == "quantity":
         return None if number or (isinstance(value, str) and is_quantity(value)) else _expected(value, kind)
@@ -186,6 +189,22 @@ def scalar_problem(value: Any, spec: Spec) -> str | None:
     if kind == "time":
         return None if isinstance(value, datetime | date) or _is_rfc3339(value) else _expected(value, "RFC 3339 time")
     raise ValueError(f"schema type {kind!r} is not one k8snode knows")
+
+
+def _whole(value: Any) -> int | None:
+    """The number a Go integer field decodes from a YAML value, or None. sigs.k8s.io/yaml turns the YAML into JSON
+    first, and encoding/json writes a float64 without a fraction as the shortest digits that read back as that
+    float, padded with zeros (5.0 as 5, 1e3 as 1000, -2**63 as -9223372036854776000): the integer field decodes
+    that number. Python's repr() of a float is the same shortest form."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        from decimal import Decimal
+
+        return int(Decimal(repr(value)))
+    return None
 
 
 def _range_problem(value: int, go_type: str) -> str | None:
