@@ -90,22 +90,39 @@ def hanging_lookup(monkeypatch: pytest.MonkeyPatch) -> Iterator[Lookups]:
     release.set()
 
 
-@pytest.mark.parametrize("scheme", ["http", "https"])
-def test_the_http_deadline_covers_the_host_lookup(cli, hanging_lookup, scheme):
+@pytest.mark.parametrize(
+    ("probe", "target", "message"),
+    [
+        (
+            "http",
+            "http://api.hang.invalid:6443/healthz",
+            'Get "http://api.hang.invalid:6443/healthz": timeout after 1s',
+        ),
+        (
+            "http",
+            "https://api.hang.invalid:6443/healthz",
+            'Get "https://api.hang.invalid:6443/healthz": timeout after 1s',
+        ),
+        ("tcp", "api.hang.invalid:6443", "dial tcp api.hang.invalid:6443: i/o timeout after 1s"),
+    ],
+    ids=["http", "https", "tcp"],
+)
+def test_the_probe_deadline_covers_the_host_lookup(cli, hanging_lookup, probe, target, message):
     # The lookup ran before the deadline was armed: the probe waited until the resolver gave up, then failed.
-    url = f"{scheme}://api.hang.invalid:6443/healthz"
-    run = cli("probe", "http", url, "--timeout", "1s", "--failure-threshold", "1", "--json")
+    run = cli("probe", probe, target, "--timeout", "1s", "--failure-threshold", "1", "--json")
     assert run.exit_code == 1, run.stdout
     (attempt,) = run.envelope()["data"]["attempts"]
-    assert attempt["message"] == f'Get "{url}": timeout after 1s'
+    assert attempt["message"] == message
     assert hanging_lookup.asked == ["api.hang.invalid"]
     assert hanging_lookup.answered == [], "the probe waited for the lookup instead of ending at its deadline"
 
 
-def test_a_host_name_dns_cannot_hold_is_a_failed_attempt(cli):
+@pytest.mark.parametrize(
+    ("probe", "target"), [("http", f"http://{'a' * 64}.example/"), ("tcp", f"{'a' * 64}.example:80")]
+)
+def test_a_host_name_dns_cannot_hold_is_a_failed_attempt(cli, probe, target):
     # The idna codec refuses a label over 63 characters with a UnicodeError, which ended in "internal error".
-    url = f"http://{'a' * 64}.example/"
-    run = cli("probe", "http", url, "--timeout", "1s", "--failure-threshold", "1", "--json")
+    run = cli("probe", probe, target, "--timeout", "1s", "--failure-threshold", "1", "--json")
     assert run.exit_code == 1, run.stderr
     (attempt,) = run.envelope()["data"]["attempts"]
     assert attempt["result"] == "failure" and "not a valid host name" in attempt["message"]

@@ -20,12 +20,12 @@ import threading
 import time
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 from k8snode.core.errors import bad_input
 from k8snode.core.names import is_http_field_value, is_http_token
-from k8snode.health.probe import MAX_OUTPUT, Outcome, Verdict
+from k8snode.health.probe import MAX_OUTPUT, Outcome, Verdict, dial, time_left
 
 if TYPE_CHECKING:
     import http.client
@@ -133,7 +133,7 @@ def _exchange(
     url: SplitResult, headers: tuple[tuple[str, str], ...], verify: bool, deadline: float
 ) -> tuple[int, str | None, bytes]:
     connection: http.client.HTTPConnection
-    timeout = _left(deadline)
+    timeout = time_left(deadline)
     host, port = url.hostname or "", url.port
     plain, tls = _bounded_types()
     if url.scheme == "https":
@@ -144,7 +144,7 @@ def _exchange(
     # A socket timeout restarts with every byte: a server that trickles its answer would hold the probe for ever.
     # The timeout is a deadline for the whole attempt, as in kubelet (http.Client.Timeout): at the deadline a
     # watchdog shuts the socket down, which ends any read in progress.
-    watchdog = threading.Timer(_left(deadline), _cut, (connection.sock,))
+    watchdog = threading.Timer(time_left(deadline), _cut, (connection.sock,))
     watchdog.daemon = True
     watchdog.start()
     try:
@@ -176,60 +176,18 @@ def _exchange(
 
 @cache
 def _bounded_types() -> tuple[type[http.client.HTTPConnection], type[http.client.HTTPSConnection]]:
-    """HTTP and HTTPS connections whose connect() looks the host up under the deadline (see _dial)."""
+    """HTTP and HTTPS connections whose connect() looks the host up under the deadline (see probe.dial)."""
     import http.client
 
     class Bounded(http.client.HTTPConnection):
         def connect(self) -> None:
             # _exchange made self.timeout what is left of the attempt's deadline just before calling connect().
-            self.sock = _dial(self.host, self.port, time.monotonic() + cast(float, self.timeout))
+            self.sock = dial(self.host, self.port, time.monotonic() + cast(float, self.timeout))
 
     class BoundedTLS(http.client.HTTPSConnection, Bounded):
         """HTTPSConnection.connect() wraps what super().connect() made: here, Bounded.connect()."""
 
     return Bounded, BoundedTLS
-
-
-def _dial(host: str, port: int, deadline: float) -> socket.socket:
-    """socket.create_connection's loop over the addresses of ``host``, each connect bounded by the deadline."""
-    error: OSError = OSError(f"lookup {host}: no address")
-    for family, kind, protocol, _, address in _resolve(host, port, deadline):
-        sock = socket.socket(family, kind, protocol)
-        try:
-            sock.settimeout(_left(deadline))
-            sock.connect(address)
-        except OSError as failed:
-            sock.close()
-            error = failed
-            continue
-        return sock
-    raise error
-
-
-def _resolve(host: str, port: int, deadline: float) -> list[tuple[Any, ...]]:
-    """getaddrinfo, waited for until the deadline and no longer. The C resolver takes no timeout, so a lookup that
-    hangs (a DNS server that never answers, a stuck NSS module) runs in a daemon thread, which is left behind and
-    ends with the process; kubelet's probe, whose http.Client.Timeout covers the dial, gives up the same way."""
-    import queue
-
-    answers: queue.SimpleQueue[list[tuple[Any, ...]] | OSError] = queue.SimpleQueue()
-
-    def lookup() -> None:
-        try:
-            answers.put(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
-        except OSError as error:
-            answers.put(error)
-        except UnicodeError as error:  # the idna codec: a label empty or over 63 characters
-            answers.put(OSError(f"lookup {host}: not a valid host name ({error.__cause__ or error})"))
-
-    threading.Thread(target=lookup, name=f"lookup {host}", daemon=True).start()
-    try:
-        found = answers.get(timeout=_left(deadline))
-    except queue.Empty:
-        raise TimeoutError from None
-    if isinstance(found, OSError):
-        raise found
-    return found
 
 
 def _cut(sock: socket.socket | None) -> None:
@@ -238,16 +196,9 @@ def _cut(sock: socket.socket | None) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-def _left(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError
-    return left
-
-
 def _set_timeout(connection: http.client.HTTPConnection, deadline: float) -> None:
     if connection.sock is not None:
-        connection.sock.settimeout(_left(deadline))
+        connection.sock.settimeout(time_left(deadline))
 
 
 def _tls(verify: bool) -> ssl.SSLContext:
