@@ -49,9 +49,15 @@ class Node:
     urls: list[str]
 
     def fake_ipset(self, names: list[str]) -> None:
+        """``ipset list -t`` as ipset v7 prints it (the format seen in tests/vm/test_kube_proxy.py); set i has i
+        entries."""
         calls = self.root.path / "fake/ipset.calls"
-        listing = "".join(f"{name}\n" for name in names)
-        script = f'#!/bin/sh\necho "ipset $*" >> {calls}\nprintf "%s" "{listing}"\n'
+        listing = "\n".join(
+            f"Name: {name}\nType: hash:ip,port\nRevision: 6\nHeader: family inet hashsize 1024 maxelem 65536\n"
+            f"Size in memory: 320\nReferences: 1\nNumber of entries: {entries}\n"
+            for entries, name in enumerate(names)
+        )
+        script = f"#!/bin/sh\necho \"ipset $*\" >> {calls}\nprintf '%s' '{listing}'\n"  # PATH has no cat
         write(self.root.bin / "ipset", script, mode=0o755)
 
     def ipset_calls(self) -> list[str]:
@@ -180,7 +186,7 @@ def test_a_healthy_ipvs_node_passes_with_the_deprecation_warning(cli, node):
     assert checks["ipvs-state"]["detail"] == "5 virtual server(s); 8/8 KUBE-* ipsets"
     assert checks["ipvs-deprecation"]["detail"].startswith("IPVS mode is deprecated since Kubernetes 1.35")
     assert checks["binaries"]["detail"] == "on PATH: ip iptables mount nsenter ipset ipvsadm"
-    assert node.ipset_calls() == ["ipset list -n"]
+    assert node.ipset_calls() == ["ipset list -t"]
     for check in checks.values():
         assert set(check) == {"id", "area", "status", "detail", "hint", "preflight"}
     assert {c["id"]: c["preflight"] for c in checks.values() if c["preflight"]} == {
@@ -385,11 +391,19 @@ def test_bad_endpoint_url_is_bad_input(cli, node):
 
 
 def test_ipvs_status_parses_proc_net_ip_vs_and_lists_kube_sets(cli, node):
-    node.fake_ipset([*KUBE_SETS[:2], "not-kube"])
+    node.fake_ipset(["not-kube", "KUBE-LOAD-BALANCER", "KUBE-6-NODE-PORT-LOCAL-SCTP-HAS", "KUBE-UNKNOWN"])
     run = cli("ipvs", "status", "--root", str(node.root.path), "--json")
     assert run.exit_code == 0
     data = run.envelope()["data"]
-    assert data["ipsets"] == sorted(KUBE_SETS[:2])
+    assert data["ipsets"] == [
+        {
+            "name": "KUBE-6-NODE-PORT-LOCAL-SCTP-HAS",
+            "entries": 2,
+            "purpose": "SCTP node ports, externalTrafficPolicy Local, IPv6",
+        },
+        {"name": "KUBE-LOAD-BALANCER", "entries": 1, "purpose": "load-balancer IP and port of every service"},
+        {"name": "KUBE-UNKNOWN", "entries": 3, "purpose": ""},
+    ]
     assert data["virtual_servers"] == [
         {
             "protocol": "TCP",
@@ -418,11 +432,12 @@ def test_ipvs_status_parses_proc_net_ip_vs_and_lists_kube_sets(cli, node):
         {"protocol": "TCP", "address": "192.168.1.10", "port": 30000, "scheduler": "rr", "real_servers": []},
         {"protocol": "FWM", "address": "fwmark 16", "port": None, "scheduler": "sh", "real_servers": []},
     ]
-    assert node.ipset_calls() == ["ipset list -n"]
+    assert node.ipset_calls() == ["ipset list -t"]
     human = cli("ipvs", "status", "--root", str(node.root.path))
     assert "TCP [fd00::a]:80" in human.stdout
     assert "10.244.2.3:8080" in human.stdout
-    assert human.stdout.rstrip().endswith("5 virtual server(s), 4 real server(s), 2 KUBE-* ipset(s)")
+    assert "load-balancer IP and port of every service" in human.stdout
+    assert human.stdout.rstrip().endswith("5 virtual server(s), 4 real server(s), 3 KUBE-* ipset(s)")
 
 
 def test_ipvs_status_without_ipset_or_ip_vs(cli, node):
@@ -459,7 +474,7 @@ def test_a_failing_ipset_is_a_warning(cli, node):
     assert run.exit_code == 0
     assert run.envelope()["data"]["ipsets"] is None
     assert run.envelope()["warnings"] == [
-        "ipset list -n failed: ipset v7.17: Kernel error received: Operation not permitted"
+        "ipset list -t failed: ipset v7.17: Kernel error received: Operation not permitted"
     ]
 
 

@@ -138,6 +138,9 @@ def show_status(result: Result) -> None:
         if not server["real_servers"]:
             rows.append([*first, "", ""])
     console.table("IPVS virtual servers", ["virtual server", "scheduler", "real server", "weight"], rows)
-    if result.data["ipsets"] is not None:
-        console.line("ipsets: " + (" ".join(result.data["ipsets"]) or "(no KUBE-* sets)"))
+    if result.data["ipsets"]:
+        rows = [[s["name"], "?" if s["entries"] is None else s["entries"], s["purpose"]] for s in result.data["ipsets"]]
+        console.table("KUBE-* ipsets", ["ipset", "entries", "what kube-proxy keeps in it"], rows)
+    elif result.data["ipsets"] is not None:
+        console.line("ipsets: (no KUBE-* sets)")
     console.line(result.summary)

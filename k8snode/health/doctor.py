@@ -349,7 +349,8 @@ def _ipvs_state(context: _Context) -> Finding:
     state = ipvs_state.read(context.system)
     servers = state.virtual_servers
     found = "ip_vs not loaded" if servers is None else f"{len(servers)} virtual server(s)"
-    absent = [] if state.ipsets is None else [name for name in ipvs_state.KUBE_PROXY_SETS if name not in state.ipsets]
+    names = set() if state.ipsets is None else {s.name for s in state.ipsets}
+    absent = [] if state.ipsets is None else [name for name in ipvs_state.KUBE_PROXY_SETS if name not in names]
     sets = (
         "ipsets not listed (ipset not on PATH or failed)"
         if state.ipsets is None

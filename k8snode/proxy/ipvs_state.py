@@ -28,6 +28,52 @@ KUBE_PROXY_SETS = (
 )
 """The ipsets kube-proxy's IPVS proxier keeps (pkg/proxy/ipvs/ipset.go) that doctor expects to find."""
 
+SET_PURPOSES = {
+    "KUBE-CLUSTER-IP": "cluster IP and port of every service (masquerade)",
+    "KUBE-EXTERNAL-IP": "external IP and port of every service (masquerade, accept)",
+    "KUBE-EXTERNAL-IP-LOCAL": "external IP and port, externalTrafficPolicy Local",
+    "KUBE-LOAD-BALANCER": "load-balancer IP and port of every service",
+    "KUBE-LOAD-BALANCER-LOCAL": "load-balancer IP and port, externalTrafficPolicy Local",
+    "KUBE-LOAD-BALANCER-FW": "load-balancer IP and port with loadBalancerSourceRanges",
+    "KUBE-LOAD-BALANCER-SOURCE-IP": "load-balancer IP, port and an allowed source IP",
+    "KUBE-LOAD-BALANCER-SOURCE-CIDR": "load-balancer IP, port and an allowed source CIDR",
+    "KUBE-NODE-PORT-TCP": "TCP node ports (masquerade)",
+    "KUBE-NODE-PORT-LOCAL-TCP": "TCP node ports, externalTrafficPolicy Local",
+    "KUBE-NODE-PORT-UDP": "UDP node ports (masquerade)",
+    "KUBE-NODE-PORT-LOCAL-UDP": "UDP node ports, externalTrafficPolicy Local",
+    "KUBE-NODE-PORT-SCTP-HASH": "SCTP node ports (masquerade)",
+    "KUBE-NODE-PORT-LOCAL-SCTP-HASH": "SCTP node ports, externalTrafficPolicy Local",
+    "KUBE-HEALTH-CHECK-NODE-PORT": "health-check node ports of Local load balancers (accept)",
+    "KUBE-IPVS-IPS": "addresses bound to kube-ipvs0",
+    "KUBE-LOOP-BACK": "endpoint and source of hairpin traffic (masquerade)",
+}
+"""What kube-proxy uses each KUBE-* ipset for, after the comments beside the names in k/k pkg/proxy/ipvs/ipset.go
+(v1.37.2). These are the sets the real kube-proxy v1.37.2 created in the VM test (tests/vm/test_kube_proxy.py)."""
+IPV6_PREFIX = "KUBE-6-"
+"""kube-proxy names a set's IPv6 twin KUBE-6-..., cut to ipset's 31 characters (pkg/proxy/ipvs/ipset.go)."""
+IPSET_NAME_MAX = 31
+
+
+@dataclass(frozen=True)
+class IPSet:
+    name: str
+    entries: int | None
+    """None when ``ipset list -t`` gave no count for the set."""
+
+    @property
+    def purpose(self) -> str:
+        """A few words on what kube-proxy keeps in the set; "" for a name kube-proxy does not use."""
+        if not self.name.startswith(IPV6_PREFIX):
+            return SET_PURPOSES.get(self.name, "")
+        base = "KUBE-" + self.name.removeprefix(IPV6_PREFIX)
+        for name, purpose in SET_PURPOSES.items():
+            if name == base or (len(self.name) == IPSET_NAME_MAX and name.startswith(base)):
+                return f"{purpose}, IPv6"
+        return ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {"name": self.name, "entries": self.entries, "purpose": self.purpose}
+
 
 @dataclass(frozen=True)
 class RealServer:
@@ -62,8 +108,8 @@ class VirtualServer:
 class State:
     virtual_servers: list[VirtualServer] | None
     """None when /proc/net/ip_vs is absent (ip_vs is not loaded)."""
-    ipsets: list[str] | None
-    """KUBE-* set names; None when ipset is not on PATH or could not list them."""
+    ipsets: list[IPSet] | None
+    """KUBE-* sets by name; None when ipset is not on PATH or could not list them."""
     warnings: list[str]
 
 
@@ -107,12 +153,12 @@ def read(system: System) -> State:
     if system.which("ipset") is None:
         warnings.append("ipset is not on PATH; the KUBE-* sets were not listed")
     else:
-        completed = system.run(["ipset", "list", "-n"], timeout=10)
+        completed = system.run(["ipset", "list", "-t"], timeout=10)
         if completed.returncode == 0:
-            ipsets = sorted(name for name in completed.stdout.split() if name.startswith("KUBE-"))
+            ipsets = [s for s in parse_ipset_headers(completed.stdout) if s.name.startswith("KUBE-")]
         else:
             why = completed.stderr.strip() or f"exit {completed.returncode}"
-            warnings.append(f"ipset list -n failed: {why}")
+            warnings.append(f"ipset list -t failed: {why}")
     return State(servers, ipsets, warnings)
 
 
@@ -123,10 +169,29 @@ def status(system: System) -> Result:
     sets = "" if state.ipsets is None else f", {len(state.ipsets)} KUBE-* ipset(s)"
     return Result(
         command="ipvs status",
-        data={"virtual_servers": [s.as_dict() for s in servers], "ipsets": state.ipsets},
+        data={
+            "virtual_servers": [s.as_dict() for s in servers],
+            "ipsets": None if state.ipsets is None else [s.as_dict() for s in state.ipsets],
+        },
         warnings=state.warnings,
         summary=f"{len(servers)} virtual server(s), {real} real server(s){sets}",
     )
+
+
+def parse_ipset_headers(text: str) -> list[IPSet]:
+    """The sets of ``ipset list -t`` (a ``Name:`` line, then header lines such as ``Number of entries: N``), by name.
+
+    A count that is not a number is left out (None) rather than refused: the listing is only reported."""
+    found: dict[str, int | None] = {}
+    name = None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key == "Name":
+            name = value.strip()
+            found[name] = None
+        elif key == "Number of entries" and name is not None and value.strip().isdigit():
+            found[name] = int(value.strip())
+    return [IPSet(name, entries) for name, entries in sorted(found.items())]
 
 
 def _sort_key(address: str) -> tuple[int, int]:
