@@ -15,6 +15,8 @@ from fakes import make_node, write
 
 from k8snode.core import schema
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "kubeadm"
+
 BOUNDS = {"int32": (-(2**31), 2**31 - 1), "uint32": (0, 2**32 - 1), "int64": (-(2**63), 2**63 - 1)}
 DOCUMENTS = {
     "KubeProxyConfiguration": "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n",
@@ -75,6 +77,15 @@ def test_set_refuses_a_value_beyond_the_go_type_in_one_line_and_writes_nothing(c
     run = cli("kubeadm-config", "--set", f"{kind}.{path}={high}", *options)
     assert run.exit_code == 0, run.stderr
     assert str(high) in (node / "etc/kubernetes/init-config.yaml").read_text()
+
+
+def test_patch_refuses_a_value_beyond_the_go_type_in_one_line(cli, node):
+    defaults = (FIXTURES / "init-defaults-v1.37.2.yaml").read_text()
+    assert "\noomScoreAdj: null\n" in defaults
+    write(node / "in.yaml", defaults.replace("\noomScoreAdj: null\n", f"\noomScoreAdj: {2**31}\n"))
+    run = cli("kubeadm-config", "--patch", "/in.yaml", "--root", str(node))
+    assert run.exit_code == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert f"KubeProxyConfiguration.oomScoreAdj: {out_of_range(2**31, 'int32')}" in run.stderr
 
 
 @pytest.mark.parametrize(
