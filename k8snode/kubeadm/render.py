@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import string
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
@@ -622,8 +623,8 @@ def _typed(text: str, spec: schema.Spec, assignment: str) -> Any:
         return text
     if kind == "bool" and text in ("true", "false"):
         return text == "true"
-    if kind in ("integer", "int-or-string", "quantity") and text.lstrip("-").isdigit():
-        return int(text)
+    if kind in ("integer", "int-or-string", "quantity") and _DECIMAL.fullmatch(text):
+        return _integer(text, spec, assignment)
     if kind in ("int-or-string", "quantity"):
         return text
     if kind == "number":
@@ -637,9 +638,30 @@ def _typed(text: str, spec: schema.Spec, assignment: str) -> Any:
         documents = load_documents(text, f"--set {assignment!r}")
         return documents[0] if documents else None
     raise bad_input(
-        f"--set {assignment!r}: {text!r} is not a {kind} value"
+        f"--set {assignment!r}: {text!r} is not {'an' if kind[0] in 'aeiou' else 'a'} {kind} value"
         + ("; set its fields one by one" if kind in ("object", "map") else "")
     )
+
+
+# ASCII digits only: str.isdigit() also takes "²" and "٣", which are not numbers to Go (nor to int(), for "²").
+_DECIMAL = re.compile(r"-?[0-9]+")
+# Far beyond every Go integer (20 digits), and below the 4,300 digits Python converts to an int.
+_MAX_DIGITS = 64
+
+
+def _integer(text: str, spec: schema.Spec, assignment: str) -> int | str:
+    """A --set number, refused when it is outside the range of the Go integer type the field decodes into."""
+    field = assignment.partition("=")[0]
+    digits = len(text.lstrip("-"))
+    if digits > _MAX_DIGITS:
+        if spec["type"] == "quantity":
+            return text
+        raise bad_input(f"--set {field}: {schema.out_of_range(f'a number of {digits} digits', spec['format'])}")
+    value = int(text)
+    problem = schema.scalar_problem(value, spec)
+    if problem:
+        raise bad_input(f"--set {field}: {problem}")
+    return value
 
 
 def _proxy_mode(documents: list[Any]) -> str:
