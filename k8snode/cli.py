@@ -6,10 +6,12 @@ kubeadm-config's, probe's or doctor's imports.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import sys
-from collections.abc import Sequence
-from typing import Annotated, Any
+from collections.abc import Iterator, Sequence
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer._click.core import Command, Context  # typer 0.28 vendors click (pinned in pyproject)
@@ -18,6 +20,7 @@ from typer.core import TyperGroup
 
 from k8snode.commands.common import execute, usage_error
 from k8snode.core.about import about
+from k8snode.core.errors import ExitCode
 
 # name -> (module, attribute): a Typer app (a command group) or a command function.
 COMMANDS = {
@@ -65,18 +68,60 @@ class _Edge(TyperGroup):
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         try:
-            code = super().main(argv, prog_name or "k8snode", complete_var, False, windows_expand_args, **extra)
-        except NoArgsIsHelpError as error:  # `k8snode`, `k8snode ipvs`: no subcommand asks for the help
-            if error.ctx is not None:
-                print(error.ctx.get_help())
-            sys.exit(0)
-        except ClickException as error:
-            usage_error(argv, error.format_message())
-        except ValueError as error:  # raised while converting an option, e.g. a path with a NUL byte
-            usage_error(argv, f"invalid command-line value: {error}")
-        except typer.Abort:
-            sys.exit(130)
-        sys.exit(code if isinstance(code, int) else 0)
+            try:
+                code = super().main(argv, prog_name or "k8snode", complete_var, False, windows_expand_args, **extra)
+            except NoArgsIsHelpError as error:  # `k8snode`, `k8snode ipvs`: no subcommand asks for the help
+                if error.ctx is not None:
+                    print(error.ctx.get_help())
+                sys.exit(0)
+            except ClickException as error:
+                usage_error(argv, error.format_message())
+            except ValueError as error:  # raised while converting an option, e.g. a path with a NUL byte
+                usage_error(argv, f"invalid command-line value: {error}")
+            except typer.Abort:
+                sys.exit(130)
+            finally:
+                sys.stdout.flush()  # what is still buffered fails here, not in the interpreter's last flush
+            sys.exit(code if isinstance(code, int) else 0)
+        except (BrokenPipeError, _OutputClosed):
+            _output_closed()
+
+    # Parsing (which prints --help) and running: a broken pipe in either is carried past click's own handling,
+    # which exits 1, a code that means drift here.
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Context | None = None, **extra: Any
+    ) -> Context:
+        with _carried():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Context) -> Any:
+        with _carried():
+            return super().invoke(ctx)
+
+
+class _OutputClosed(Exception):
+    """A write to stdout or stderr found its reader gone."""
+
+
+@contextlib.contextmanager
+def _carried() -> Iterator[None]:
+    try:
+        yield
+    except BrokenPipeError as error:
+        raise _OutputClosed from error
+
+
+def _output_closed() -> NoReturn:
+    """The reader of the output went away (`k8snode ... | head -1`): end quietly, with the status a shell gives a
+    command that SIGPIPE ends, 128 + 13. Every other write to a pipe or socket is handled where it is made, so a broken
+    pipe that reaches the edge is the output's. stdout and stderr are pointed at /dev/null first, so that what is still
+    buffered does not fail again in the interpreter's last flush (Python's signal module docs, "Note on SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # io.UnsupportedOperation: a stream without a descriptor
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+    sys.exit(int(ExitCode.OUTPUT_CLOSED))
 
 
 app = typer.Typer(

@@ -106,6 +106,10 @@ class FakeRoot:
         text = (self.path / "proc/modules").read_text()
         return [line.split()[0] for line in text.splitlines() if line.strip()]
 
+    def systemctl_calls(self) -> list[str]:
+        calls = self.path / "fake/systemctl.calls"
+        return calls.read_text().splitlines() if calls.exists() else []
+
     def modprobe_calls(self) -> list[str]:
         calls = self.path / "fake/modprobe.calls"
         return calls.read_text().splitlines() if calls.exists() else []
@@ -142,6 +146,14 @@ def snapshot(root: Path) -> dict[str, tuple[int, int, bytes]]:
     return state
 
 
+# systemctl: appends its arguments to ROOT/fake/systemctl.calls and exits with ROOT/fake/systemctl.rc (default 0).
+FAKE_SYSTEMCTL = """#!/bin/sh
+mkdir -p "ROOT/fake" && echo "$*" >>"ROOT/fake/systemctl.calls"
+[ -f "ROOT/fake/systemctl.rc" ] && { echo "Failed to reload daemon: fake" >&2; exit "$(cat "ROOT/fake/systemctl.rc")"; }
+exit 0
+"""
+
+
 def make_root(path: Path, kernel: KernelSpec | str, *, systemd: bool = True, sysconfig: bool = True) -> FakeRoot:
     """Build a fake root at ``path`` for ``kernel``, with a fake modprobe in ``path/fakebin``; ``systemd`` adds
     /etc/modules-load.d, ``sysconfig`` /etc/sysconfig (the RHEL and SUSE families; Debian has none)."""
@@ -171,6 +183,7 @@ def make_root(path: Path, kernel: KernelSpec | str, *, systemd: bool = True, sys
     write(fakebin / "modprobe", f'#!/bin/sh\nexec "{python}" "{FAKE_MODPROBE}" "{path}" "$@"\n', mode=0o755)
     write(fakebin / "swapoff", f'#!/bin/sh\nexec "{python}" "{FAKE_SWAPOFF}" "{path}" "$@"\n', mode=0o755)
     write(fakebin / "sysctl", FAKE_SYSCTL.replace("ROOT", str(path)), mode=0o755)
+    write(fakebin / "systemctl", FAKE_SYSTEMCTL.replace("ROOT", str(path)), mode=0o755)
     return FakeRoot(path, fakebin, spec)
 
 

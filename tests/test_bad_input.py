@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,71 @@ def test_the_http_timeout_is_a_deadline_for_the_whole_attempt(cli, trickle):
     (attempt,) = run.envelope()["data"]["attempts"]
     assert attempt["result"] == "failure"
     assert attempt["message"] == f'Get "{trickle}": timeout after 1s'
+
+
+@dataclass
+class Lookups:
+    asked: list[str] = field(default_factory=list)
+    answered: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def hanging_lookup(monkeypatch: pytest.MonkeyPatch) -> Iterator[Lookups]:
+    """The resolver at its boundary, socket.getaddrinfo: names under hang.invalid wait like a DNS server that never
+    answers (for 30 s, then they fail as such a lookup does); other names resolve as usual."""
+    release = threading.Event()
+    lookups = Lookups()
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if isinstance(host, str) and host.endswith("hang.invalid"):
+            lookups.asked.append(host)
+            release.wait(30)
+            lookups.answered.append(host)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield lookups
+    release.set()
+
+
+@pytest.mark.parametrize(
+    ("probe", "target", "message"),
+    [
+        (
+            "http",
+            "http://api.hang.invalid:6443/healthz",
+            'Get "http://api.hang.invalid:6443/healthz": timeout after 1s',
+        ),
+        (
+            "http",
+            "https://api.hang.invalid:6443/healthz",
+            'Get "https://api.hang.invalid:6443/healthz": timeout after 1s',
+        ),
+        ("tcp", "api.hang.invalid:6443", "dial tcp api.hang.invalid:6443: i/o timeout after 1s"),
+    ],
+    ids=["http", "https", "tcp"],
+)
+def test_the_probe_deadline_covers_the_host_lookup(cli, hanging_lookup, probe, target, message):
+    # The lookup ran before the deadline was armed: the probe waited until the resolver gave up, then failed.
+    run = cli("probe", probe, target, "--timeout", "1s", "--failure-threshold", "1", "--json")
+    assert run.exit_code == 1, run.stdout
+    (attempt,) = run.envelope()["data"]["attempts"]
+    assert attempt["message"] == message
+    assert hanging_lookup.asked == ["api.hang.invalid"]
+    assert hanging_lookup.answered == [], "the probe waited for the lookup instead of ending at its deadline"
+
+
+@pytest.mark.parametrize(
+    ("probe", "target"), [("http", f"http://{'a' * 64}.example/"), ("tcp", f"{'a' * 64}.example:80")]
+)
+def test_a_host_name_dns_cannot_hold_is_a_failed_attempt(cli, probe, target):
+    # The idna codec refuses a label over 63 characters with a UnicodeError, which ended in "internal error".
+    run = cli("probe", probe, target, "--timeout", "1s", "--failure-threshold", "1", "--json")
+    assert run.exit_code == 1, run.stderr
+    (attempt,) = run.envelope()["data"]["attempts"]
+    assert attempt["result"] == "failure" and "not a valid host name" in attempt["message"]
 
 
 @pytest.mark.parametrize(

@@ -241,16 +241,35 @@ def test_a_kernel_without_ip_vs_fails_the_modules_check(cli, build):
     assert checks["modules"]["hint"].startswith("ip_vs, ip_vs_rr, ip_vs_wrr, ip_vs_sh missing from kernel")
 
 
-def test_an_unloaded_module_fails_and_names_the_fix(cli, node):
+def unload(node, name):
     modules = node.root.path / "proc/modules"
     lines = modules.read_text().splitlines()
-    modules.write_text("".join(line + "\n" for line in lines if line.split()[0] != "ip_vs_sh"))
+    modules.write_text("".join(line + "\n" for line in lines if line.split()[0] != name))
+
+
+def test_an_unloaded_module_fails_and_names_the_fix(cli, node, kube_proxy):
+    unload(node, "ip_vs_sh")
+    kube_proxy.routes["/proxyMode"] = (503, "")  # kube-proxy is not running IPVS mode
     run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
     assert run.exit_code == 1
-    assert statuses(checks) == {**HEALTHY_IPVS, "modules": "fail"}
+    assert statuses(checks) == {**HEALTHY_IPVS, "modules": "fail", "proxy-mode": "warn"}
     assert (checks["modules"]["detail"], checks["modules"]["hint"]) == (
         "not present: ip_vs_sh",
         "run: k8snode ipvs enable",
+    )
+
+
+def test_unloaded_modules_under_a_running_ipvs_kube_proxy_warn_and_explain(cli, node):
+    """What the real kube-proxy v1.37.2 does on a kernel where nothing loaded IPVS (tests/vm/test_kube_proxy.py):
+    it runs, on ip_vs and the scheduler's module that the kernel loaded when it first asked for them."""
+    unload(node, "ip_vs_sh")
+    unload(node, "ip_vs_wrr")
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert run.exit_code == 0
+    assert statuses(checks) == {**HEALTHY_IPVS, "modules": "warn"}
+    assert (checks["modules"]["detail"], checks["modules"]["hint"]) == (
+        "not loaded: ip_vs_wrr ip_vs_sh; kube-proxy runs in ipvs mode on what the kernel loaded on demand",
+        "run: k8snode ipvs enable (loads them all now and at boot, as kube-proxy before 1.27 requires)",
     )
 
 

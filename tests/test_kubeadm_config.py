@@ -666,3 +666,64 @@ def test_the_default_route_with_the_lowest_metric_names_the_primary_address(cli,
     write(node / "proc/net/route", "\n".join(rows).replace("\t600\t", "\t50\t") + "\n")
     run = cli("kubeadm-config", "--token", TOKEN, "--root", str(node))
     assert documents(run.stdout)[0]["localAPIEndpoint"]["advertiseAddress"] == "198.51.100.20"
+
+
+# --swap keep: the KubeletConfiguration of a node that keeps swap on (node/swap.py kubelet_keep_swap)
+
+KEEP_SWAP = {"failSwapOn": False, "memorySwap": {"swapBehavior": "NoSwap"}}
+
+
+@pytest.mark.parametrize(
+    ("version", "fields"),
+    [("v1.37.2", KEEP_SWAP), ("v1.30.14", KEEP_SWAP), ("v1.29.15", {"failSwapOn": False})],
+)
+def test_swap_keep_adds_the_kubelet_fields_of_the_release(cli, node, version, fields):
+    argv = ["kubeadm-config", "--kubelet-config", "--swap", "keep", "--kubernetes-version", version, "--json"]
+    run = cli(*argv, "--out", OUT, "--root", str(node))
+    assert run.exit_code == 0, run.stderr
+    text = (node / OUT.lstrip("/")).read_text()
+    kubelet = documents(text)[-1]
+    assert kubelet["kind"] == "KubeletConfiguration"
+    assert {key: kubelet[key] for key in ("failSwapOn", "memorySwap") if key in kubelet} == fields
+    assert "--kubelet-config --swap keep" in text.splitlines()[0]
+    swap_notes = [w for w in run.envelope()["warnings"] if "memorySwap" in w]
+    assert len(swap_notes) == (0 if "memorySwap" in fields else 1)
+
+
+def test_swap_keep_in_v1alpha1_goes_into_the_kubelet_base_config(cli, node):
+    run = cli(
+        "kubeadm-config", "--kubelet-config", "--swap", "keep", "--kubernetes-version", "v1.10.13", "--root", str(node)
+    )
+    assert run.exit_code == 0, run.stderr
+    (master, *_) = documents(run.stdout)
+    assert master["kubeletConfiguration"]["baseConfig"]["failSwapOn"] is False
+    assert "memorySwap" not in master["kubeletConfiguration"]["baseConfig"]
+
+
+def test_swap_keep_patches_only_its_fields_and_set_still_wins(cli, node):
+    source = _install_fixture(node, "init-defaults-v1.37.2.yaml")
+    original = documents((node / source.lstrip("/")).read_text())[-1]
+    assert original["memorySwap"] == {} and "failSwapOn" not in original
+    run = cli("kubeadm-config", "--patch", source, "--kubelet-config", "--swap", "keep", "--root", str(node))
+    assert run.exit_code == 0, run.stderr
+    patched = documents(run.stdout)[-1]
+    assert (patched["failSwapOn"], patched["memorySwap"]) == (False, {"swapBehavior": "NoSwap"})
+    assert {k: v for k, v in patched.items() if k not in KEEP_SWAP} == {
+        k: v for k, v in original.items() if k not in KEEP_SWAP
+    }
+    limited = "KubeletConfiguration.memorySwap.swapBehavior=LimitedSwap"
+    run = cli(
+        "kubeadm-config", "--patch", source, "--kubelet-config", "--swap", "keep", "--set", limited, "--root", str(node)
+    )
+    assert run.exit_code == 0, run.stderr
+    assert documents(run.stdout)[-1]["memorySwap"] == {"swapBehavior": "LimitedSwap"}
+
+
+def test_swap_keep_without_a_kubelet_configuration_is_bad_input(cli, node):
+    before = snapshot(node)
+    run = cli("kubeadm-config", "--swap", "keep", "--out", OUT, "--root", str(node))
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == "k8snode: error: --swap keep sets fields of the KubeletConfiguration: add --kubelet-config\n"
+    assert snapshot(node) == before
+    plain = ("kubeadm-config", "--kubelet-config", "--token", TOKEN, "--root", str(node))
+    assert cli(*plain, "--swap", "off").stdout == cli(*plain).stdout  # off is the default: nothing added

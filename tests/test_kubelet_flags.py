@@ -791,3 +791,74 @@ def test_the_default_before_1_10_and_an_explicit_format_flags_is_the_seeds_flag_
     explicit = cli("kubelet-flags", "--format", "flags")
     assert (explicit.exit_code, explicit.stdout.splitlines()) == (0, seed)
     assert explicit.stderr.count("is deprecated since kubelet") == 4
+
+
+# --swap keep: what a kubelet on a node that keeps swap on needs (node/swap.py kubelet_keep_swap)
+
+SWAP_NOTE_1_29 = (
+    "kubelet 1.29: memorySwap.swapBehavior is left out (it needs the NodeSwap feature gate, which came in 1.22 and is "
+    "off by default before 1.30); only failSwapOn: false is set"
+)
+
+
+@pytest.mark.parametrize(
+    ("version", "memory_swap", "notes"),
+    [
+        ("v1.37.2", {"swapBehavior": "NoSwap"}, []),
+        ("v1.30.14", {"swapBehavior": "NoSwap"}, []),
+        ("v1.29.15", None, [SWAP_NOTE_1_29]),
+        ("v1.10.13", None, [SWAP_NOTE_1_29.replace("1.29", "1.10", 1)]),
+    ],
+)
+def test_swap_keep_sets_fail_swap_on_false_and_memory_swap_from_1_30(cli, version, memory_swap, notes):
+    run = cli("kubelet-flags", "--swap", "keep", "--format", "config", "--kubernetes-version", version, "--json")
+    assert run.exit_code == 0, run.stderr
+    config = run.envelope()["data"]["config"]
+    assert config["failSwapOn"] is False
+    assert config.get("memorySwap") == memory_swap
+    assert config["staticPodPath"] == "/etc/kubernetes/manifests"  # the node-management set stays
+    assert [w for w in run.envelope()["warnings"] if "swap" in w] == notes
+    words = flags(cli, "--swap", "keep", "--kubernetes-version", version)
+    assert words["flags"] == [*NODE_SET, "--fail-swap-on=false"]
+
+
+def test_swap_keep_as_flags_from_1_30_says_memory_swap_has_no_flag(cli):
+    run = cli("kubelet-flags", "--format", "flags", "--swap", "keep", "--json")
+    assert run.exit_code == 0
+    assert "--fail-swap-on=false" in run.envelope()["data"]["flags"]
+    assert (
+        f"--fail-swap-on is deprecated since kubelet 1.10: set failSwapOn {CONFIG_ADVICE}" in run.envelope()["warnings"]
+    )
+    assert run.envelope()["warnings"][-1] == (
+        "memorySwap.swapBehavior has no kubelet flag; NoSwap is what the kubelet does without it, and --format config "
+        "writes it out"
+    )
+
+
+def test_swap_keep_before_1_8_adds_nothing_and_says_why(cli):
+    run = cli("kubelet-flags", "--swap", "keep", "--kubernetes-version", "v1.7.16", "--json")
+    assert run.exit_code == 0
+    assert run.envelope()["data"]["flags"] == NODE_SET
+    assert run.envelope()["warnings"] == ["kubelet 1.7 starts with swap on (failSwapOn came in 1.8): nothing to set"]
+
+
+def test_swap_keep_with_fail_swap_on_is_bad_input_and_off_adds_nothing(cli):
+    run = cli("kubelet-flags", "--swap", "keep", "--fail-swap-on")
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == (
+        "k8snode: error: --swap keep and --fail-swap-on contradict each other: the kubelet would refuse to start\n"
+    )
+    assert flags(cli, "--swap", "off") == flags(cli)
+    run = cli("kubelet-flags", "--swap", "on")
+    assert run.exit_code == 2 and "'on' is not one of 'off', 'keep'" in run.stderr
+
+
+def test_swap_keep_is_in_the_written_file_header(cli, tmp_path):
+    run = cli("kubelet-flags", "--swap", "keep", "--out", "/var/lib/kubelet/config.yaml", "--root", str(tmp_path))
+    assert run.exit_code == 0, run.stderr
+    text = (tmp_path / "var/lib/kubelet/config.yaml").read_text()
+    assert text.splitlines()[0] == (
+        f"# Written by k8snode {__version__} (k8snode kubelet-flags --kubernetes-version v1.37.2 --format config "
+        "--swap keep)"
+    )
+    assert "failSwapOn: false\nmemorySwap:\n  swapBehavior: NoSwap\n" in text

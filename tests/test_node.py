@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from fakes import FSTAB_HEAD, snapshot, write
+from required import unavailable
 
 SYSCTL_FILE = "etc/sysctl.d/k8snode.conf"
 MODULES_LOAD = "etc/modules-load.d/k8snode.conf"
@@ -326,3 +333,75 @@ def test_a_foreign_file_at_k8snodes_path_is_refused_without_force(host, cli):
     assert "/etc/sysctl.d/k8snode.conf exists and was not written by k8snode" in run.stderr
     assert root.snapshot() == before
     assert cli("node", "prepare", "--force", "--root", str(root.path)).exit_code == 0
+
+
+# systemctl daemon-reload: only where the running systemd manages the root (--root / and /run/systemd/system)
+
+
+def test_daemon_reload_is_not_run_for_another_root_nor_in_a_dry_run(host, cli):
+    root = host("debian")
+    (root.path / "run/systemd/system").mkdir(parents=True)  # that root's systemd is not this process's
+    run = cli("node", "prepare", "--dry-run", "--root", str(root.path), "--json")
+    assert run.envelope()["data"]["swap"]["daemon_reload"] is None
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 0, run.stderr
+    assert run.envelope()["data"]["swap"]["units"] == [{"unit": "dev-sda2.swap", "action": "mask"}]
+    assert run.envelope()["data"]["swap"]["daemon_reload"] is None
+    run = cli("node", "reset", "--root", str(root.path), "--json")
+    assert run.exit_code == 0, run.stderr
+    assert run.envelope()["data"]["daemon_reload"] is None
+    assert root.systemctl_calls() == []
+
+
+def on_the_real_root(root, *args: str) -> subprocess.CompletedProcess[str]:
+    """The console script with --root / in a private mount namespace whose /etc is ``root``'s and whose /run is a
+    tmpfs holding /run/systemd/system, as on a host systemd booted; the fake tools first on PATH. Needs root."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        unavailable("K8SNODE_REQUIRE_ROOT", "a private mount namespace needs root and util-linux's unshare")
+    script = 'mount --bind "$1/etc" /etc && mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && shift && "$@"'
+    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", str(root.path)]
+    console = Path(sys.executable).parent / "k8snode"
+    done = subprocess.run(
+        [*argv, str(console), *args, "--root", "/", "--json"],
+        capture_output=True,
+        text=True,
+        env=root.env(),
+        timeout=120,
+    )
+    if "unshare: " in done.stderr or "mount: " in done.stderr:
+        unavailable("K8SNODE_REQUIRE_ROOT", f"cannot make the mount namespace here: {done.stderr.strip()}")
+    return done
+
+
+def test_daemon_reload_runs_after_unmasking_where_systemd_runs_the_root(host, cli):
+    root = host("debian")
+    fstab_before = (root.path / "etc/fstab").read_bytes()
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    dry = on_the_real_root(root, "node", "reset", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["data"]["daemon_reload"] == "would-run"
+    assert root.systemctl_calls() == []
+    done = on_the_real_root(root, "node", "reset")
+    assert done.returncode == 0, done.stderr
+    envelope = json.loads(done.stdout)
+    assert envelope["data"]["units"] == [{"unit": "dev-sda2.swap", "action": "unmasked"}]
+    assert envelope["data"]["daemon_reload"] == "ran"
+    assert root.systemctl_calls() == ["daemon-reload"]
+    assert (root.path / "etc/fstab").read_bytes() == fstab_before  # the namespace's /etc was the fake root's
+    again = on_the_real_root(root, "node", "reset")  # nothing left to unmask: systemd is not asked again
+    assert json.loads(again.stdout)["data"]["daemon_reload"] is None
+    assert root.systemctl_calls() == ["daemon-reload"]
+
+
+def test_a_failed_daemon_reload_is_a_warning_and_the_unmasking_stands(host, cli):
+    root = host("debian")
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    write(root.path / "fake/systemctl.rc", "1\n")
+    done = on_the_real_root(root, "node", "reset")
+    assert done.returncode == 0, done.stderr
+    envelope = json.loads(done.stdout)
+    assert envelope["data"]["daemon_reload"] == "failed"
+    assert envelope["warnings"] == [
+        "systemctl daemon-reload failed (Failed to reload daemon: fake); systemd sees the change at the next boot"
+    ]
+    assert not (root.path / "etc/systemd/system/dev-sda2.swap").is_symlink()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import CONSOLE_SCRIPT
 from fakes import make_node, snapshot
 from test_kubeadm_config import FIXTURES, body, documents
 
@@ -96,3 +99,28 @@ def test_the_seed_pipeline_through_the_console_script(k8snode, node):
     check = k8snode("validate", "-", stdin=run.stdout)
     assert check.exit_code == 0, check.stdout + check.stderr
     assert check.stdout.startswith("standard input is valid for Kubernetes v1.37.0")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--help"],
+        ["ipvs", "check", "--root", "{node}"],
+        ["ipvs", "check", "--json", "--root", "{node}"],
+        ["kubelet-flags"],
+        ["kubeadm-config", "--bogus", "--json"],
+    ],
+    ids=["help without a command", "--help", "rich table", "JSON envelope", "plain lines", "usage error"],
+)
+def test_a_reader_that_went_away_ends_the_run_quietly(node, args):
+    """`k8snode ... | head -1`: the console script writes into a pipe whose reader is gone (closed before the run,
+    so the write fails whatever the timing) and ends with the status a shell gives a command SIGPIPE ends."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        argv = [str(CONSOLE_SCRIPT), *(arg.format(node=node) for arg in args)]
+        done = subprocess.run(argv, stdout=writer, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(writer)
+    assert (done.returncode, done.stderr) == (141, "")

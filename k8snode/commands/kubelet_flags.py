@@ -19,6 +19,7 @@ from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.core.versions import NEWEST_KUBERNETES
 from k8snode.kubelet import flags as library
+from k8snode.node.swap import SwapMode
 
 _describe = library.describe
 Text = str | None
@@ -74,7 +75,18 @@ def command(
     register_with_taints: Annotated[
         Texts, typer.Option("--register-with-taints", help=_describe("register-with-taints"))
     ] = None,
+    fail_swap_on: Annotated[
+        bool | None, typer.Option("--fail-swap-on/--no-fail-swap-on", help=_describe("fail-swap-on"))
+    ] = None,
     config: Annotated[Text, typer.Option("--config", help=_describe("config"))] = None,
+    swap: Annotated[
+        SwapMode,
+        typer.Option(
+            "--swap",
+            help="keep: the node keeps swap on (node prepare --swap keep), so add failSwapOn false and, from "
+            "kubelet 1.30, memorySwap.swapBehavior NoSwap.",
+        ),
+    ] = SwapMode.OFF,
     output: Annotated[
         library.Format | None,
         typer.Option(
@@ -115,6 +127,7 @@ def command(
         "node-ip": node_ip,
         "node-labels": node_labels,
         "register-with-taints": register_with_taints,
+        "fail-swap-on": fail_swap_on,
         "config": config,
     }
     settings = {name: ",".join(v) if isinstance(v, list) else v for name, v in given.items() if v is not None}
@@ -128,6 +141,7 @@ def command(
             out=out,
             dry_run=dry_run,
             force=force,
+            swap=swap,
         ),
         show,
         json_output=json_output,

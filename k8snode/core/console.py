@@ -19,10 +19,24 @@ PIPE_WIDTH = 1 << 16
 def _console() -> Console:
     import sys
 
+    width = None if sys.stdout.isatty() else PIPE_WIDTH  # a terminal: its own width, cells folded, never cut
+    return _console_type()(highlight=False, soft_wrap=True, width=width)  # honours NO_COLOR; no colour when piped
+
+
+@cache
+def _console_type() -> type[Console]:
+    import errno
+    import os
+
     from rich.console import Console
 
-    width = None if sys.stdout.isatty() else PIPE_WIDTH  # a terminal: its own width, cells folded, never cut
-    return Console(highlight=False, soft_wrap=True, width=width)  # honours NO_COLOR; no colour codes when piped
+    class Carried(Console):
+        def on_broken_pipe(self) -> None:
+            """Rich would exit 1, which means drift to k8snode: the edge (cli.py) ends a run whose reader went away."""
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    return Carried
 
 
 def interactive() -> bool:
@@ -39,9 +53,7 @@ def progress(text: str) -> None:
 
 @cache
 def _error_console() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return _console_type()(stderr=True, highlight=False, soft_wrap=True)
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:

@@ -8,6 +8,7 @@ class ExitCode(IntEnum):
     DRIFT = 1  # drift found, or a check failed
     BAD_INPUT = 2
     FAILED = 3  # the operation itself failed
+    OUTPUT_CLOSED = 141  # the reader of stdout went away (| head -1): what a shell reports for a command SIGPIPE ends
 
 
 class K8snodeError(Exception):

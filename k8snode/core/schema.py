@@ -2,13 +2,15 @@
 
 A schema file is ``{"apiVersion", "kind", "source", "fields": {name: spec}}`` where a spec is ``{"type": T}`` and T is
 string, bool, integer, number, duration, time, quantity, int-or-string, any, object (with "fields"), list (with
-"items") or map (with "values"). tools/k8s-truth generates them from the real Go types.
+"items") or map (with "values"). integer and int-or-string also carry "format", the Go integer type a number decodes
+into (int32, uint32, ...), which sets its range. tools/k8s-truth generates them from the real Go types.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -22,6 +24,15 @@ from k8snode.core.resources import package_file
 _QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$")
 
 Spec = Mapping[str, Any]
+
+# The values Go's encoding/json decodes into each integer type; a number outside is "cannot unmarshal number N into
+# Go struct field F of type int32". int and uint are 64 bits wide on the 64-bit platforms kubeadm is released for.
+_RANGES = {
+    **{f"int{bits}": (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) for bits in (8, 16, 32, 64)},
+    **{f"uint{bits}": (0, 2**bits - 1) for bits in (8, 16, 32, 64)},
+    "int": (-(2**63), 2**63 - 1),
+    "uint": (0, 2**64 - 1),
+}
 
 
 @dataclass(frozen=True)
@@ -119,7 +130,7 @@ def check(value: Any, spec: Spec, path: str, line: int | None) -> list[Problem]:
             for key, item in value.items()
             for problem in check(item, spec["values"], f"{path}.{key}", _key_line(value, key, line))
         ]
-    message = _scalar_problem(value, kind)
+    message = scalar_problem(value, spec)
     return [Problem(path, message, line)] if message else []
 
 
@@ -149,9 +160,12 @@ def go_value(value: Any) -> Any:
     return _YAML11_BOOLS.get(value, value) if type(value) is str else value
 
 
-def _scalar_problem(value: Any, kind: str) -> str | None:
+def scalar_problem(value: Any, spec: Spec) -> str | None:
+    """What Go's decoding of a scalar spec (not object, list or map) would refuse in ``value``, or None."""
     value = go_value(value)
+    kind = spec["type"]
     number = isinstance(value, int | float) and not isinstance(value, bool)
+    whole = _whole(value)
     if kind == "any":
         return None
     if kind == "string":
@@ -159,14 +173,15 @@ def _scalar_problem(value: Any, kind: str) -> str | None:
     if kind == "bool":
         return None if isinstance(value, bool) else f"expected true or false, got {_describe(value)}"
     if kind == "integer":
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        if ok and not -(2**63) <= value < 2**63:  # every Go integer type fits in an int64
-            return "is out of range: Go integers hold at most 64 bits"
-        return None if ok else f"expected an integer, got {_describe(value)}"
+        if whole is None:
+            return f"expected an integer, got {_describe(value)}"
+        return _range_problem(whole, spec["format"])
     if kind == "number":
         return None if number else f"expected a number, got {_describe(value)}"
     if kind == "int-or-string":
-        return None if isinstance(value, str) or (number and isinstance(value, int)) else _expected(value, kind)
+        if whole is not None:
+            return _range_problem(whole, spec["format"])
+        return None if isinstance(value, str) else _expected(value, kind)
     if kind == "quantity":
         return None if number or (isinstance(value, str) and is_quantity(value)) else _expected(value, kind)
     if kind == "duration":
@@ -174,6 +189,38 @@ def _scalar_problem(value: Any, kind: str) -> str | None:
     if kind == "time":
         return None if isinstance(value, datetime | date) or _is_rfc3339(value) else _expected(value, "RFC 3339 time")
     raise ValueError(f"schema type {kind!r} is not one k8snode knows")
+
+
+def _whole(value: Any) -> int | None:
+    """The number a Go integer field decodes from a YAML value, or None. sigs.k8s.io/yaml turns the YAML into JSON
+    first, and encoding/json writes a float64 without a fraction as the shortest digits that read back as that
+    float, padded with zeros (5.0 as 5, 1e3 as 1000, -2**63 as -9223372036854776000): the integer field decodes
+    that number. Python's repr() of a float is the same shortest form."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        from decimal import Decimal
+
+        return int(Decimal(repr(value)))
+    return None
+
+
+def _range_problem(value: int, go_type: str) -> str | None:
+    low, high = _RANGES[go_type]
+    return None if low <= value <= high else out_of_range(_digits(value), go_type)
+
+
+def out_of_range(shown: str, go_type: str) -> str:
+    low, high = _RANGES[go_type]
+    return f"{shown} is out of range for {go_type} ({low} to {high})"
+
+
+def _digits(value: int) -> str:
+    """The number, or for one too long to read in a one-line message its first digits and its length."""
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:12]}... ({len(text.lstrip('-'))} digits)"
 
 
 def _duration_problem(value: Any) -> str | None:

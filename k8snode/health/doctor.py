@@ -130,6 +130,12 @@ class _Context:
     def proxy_mode_url(self) -> str:
         return self.endpoints.kube_proxy_metrics.rstrip("/") + "/proxyMode"
 
+    @property
+    def running_mode(self) -> str | None:
+        """What kube-proxy's /proxyMode answers; None when it does not answer."""
+        outcome = self.answer(self.proxy_mode_url)
+        return outcome.message.strip() if outcome.verdict == Verdict.SUCCESS else None
+
 
 def doctor(
     system: System,
@@ -184,8 +190,16 @@ def _modules(context: _Context) -> Finding:
         return Finding(Status.SKIP, f"proxy mode {context.mode} needs no IPVS modules")
     modules = context.ipvs.data["modules"]
     absent = [m["name"] for m in modules if not ModuleState(m["state"]).present]
+    present = [m["name"] for m in modules if m["name"] not in absent]
     if not absent:
-        return Finding(Status.OK, f"present: {' '.join(m['name'] for m in modules)}")
+        return Finding(Status.OK, f"present: {' '.join(present)}")
+    loadable = all(m["state"] == ModuleState.AVAILABLE for m in modules if m["name"] in absent)
+    if loadable and context.running_mode == ProxyMode.IPVS:
+        # kube-proxy 1.27+ tests IPVS by making a dummy virtual server, and the kernel loads ip_vs and the scheduler's
+        # module on that first request (seen in tests/vm/test_kube_proxy.py); the rest stay out.
+        detail = f"not loaded: {' '.join(absent)}; kube-proxy runs in ipvs mode on what the kernel loaded on demand"
+        hint = "run: k8snode ipvs enable (loads them all now and at boot, as kube-proxy before 1.27 requires)"
+        return Finding(Status.WARN, detail, hint)
     problems = context.ipvs.data["problems"]
     hint = problems[0] if problems else "run: k8snode ipvs enable"
     return Finding(Status.FAIL, f"not present: {' '.join(absent)}", hint)
@@ -334,9 +348,9 @@ def _proxy_mode(context: _Context) -> Finding:
     outcome = context.answer(url)
     if outcome.refused:
         return Finding(Status.SKIP, f"nothing listens at {url}")
-    if outcome.verdict != Verdict.SUCCESS:
+    running = context.running_mode
+    if running is None:
         return Finding(Status.WARN, f"{url}: {outcome.message}", "is kube-proxy healthy?")
-    running = outcome.message.strip()
     if running != context.mode:
         hint = (
             f"set mode: {context.mode} in kube-proxy's configuration (ConfigMap kube-system/kube-proxy) and restart "

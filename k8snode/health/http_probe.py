@@ -19,12 +19,13 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import cache
+from typing import TYPE_CHECKING, cast
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 from k8snode.core.errors import bad_input
 from k8snode.core.names import is_http_field_value, is_http_token
-from k8snode.health.probe import MAX_OUTPUT, Outcome, Verdict
+from k8snode.health.probe import MAX_OUTPUT, Outcome, Verdict, dial, time_left
 
 if TYPE_CHECKING:
     import http.client
@@ -131,20 +132,19 @@ def _verdict(url: str, status: int, body: bytes, why: str) -> Outcome:
 def _exchange(
     url: SplitResult, headers: tuple[tuple[str, str], ...], verify: bool, deadline: float
 ) -> tuple[int, str | None, bytes]:
-    import http.client
-
     connection: http.client.HTTPConnection
-    timeout = _left(deadline)
+    timeout = time_left(deadline)
     host, port = url.hostname or "", url.port
+    plain, tls = _bounded_types()
     if url.scheme == "https":
-        connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=_tls(verify))
+        connection = tls(host, port, timeout=timeout, context=_tls(verify))
     else:
-        connection = http.client.HTTPConnection(host, port, timeout=timeout)
-    connection.connect()  # one operation, bounded by the socket timeout
+        connection = plain(host, port, timeout=timeout)
+    connection.connect()  # the lookup and the connect, bounded by what is left of the deadline
     # A socket timeout restarts with every byte: a server that trickles its answer would hold the probe for ever.
     # The timeout is a deadline for the whole attempt, as in kubelet (http.Client.Timeout): at the deadline a
     # watchdog shuts the socket down, which ends any read in progress.
-    watchdog = threading.Timer(_left(deadline), _cut, (connection.sock,))
+    watchdog = threading.Timer(time_left(deadline), _cut, (connection.sock,))
     watchdog.daemon = True
     watchdog.start()
     try:
@@ -174,22 +174,31 @@ def _exchange(
         connection.close()
 
 
+@cache
+def _bounded_types() -> tuple[type[http.client.HTTPConnection], type[http.client.HTTPSConnection]]:
+    """HTTP and HTTPS connections whose connect() looks the host up under the deadline (see probe.dial)."""
+    import http.client
+
+    class Bounded(http.client.HTTPConnection):
+        def connect(self) -> None:
+            # _exchange made self.timeout what is left of the attempt's deadline just before calling connect().
+            self.sock = dial(self.host, self.port, time.monotonic() + cast(float, self.timeout))
+
+    class BoundedTLS(http.client.HTTPSConnection, Bounded):
+        """HTTPSConnection.connect() wraps what super().connect() made: here, Bounded.connect()."""
+
+    return Bounded, BoundedTLS
+
+
 def _cut(sock: socket.socket | None) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
 
 
-def _left(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError
-    return left
-
-
 def _set_timeout(connection: http.client.HTTPConnection, deadline: float) -> None:
     if connection.sock is not None:
-        connection.sock.settimeout(_left(deadline))
+        connection.sock.settimeout(time_left(deadline))
 
 
 def _tls(verify: bool) -> ssl.SSLContext:

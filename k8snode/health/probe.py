@@ -8,10 +8,11 @@ pkg/apis/core/v1/defaults.go for the defaults.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from k8snode.core.compat import StrEnum
 from k8snode.core.durations import parse_duration
@@ -218,10 +219,10 @@ def join_host_port(host: str, port: int) -> str:
 
 
 def tcp(host: str, port: int, timeout: float) -> Outcome:
-    """Connect, then close (pkg/probe/tcp/tcp.go DoTCPProbe)."""
+    """Connect, then close (pkg/probe/tcp/tcp.go DoTCPProbe: net.DialTimeout, whose timeout covers the lookup)."""
     address = join_host_port(host, port)
     try:
-        connection = socket.create_connection((host, port), timeout=timeout)
+        connection = dial(host, port, time.monotonic() + timeout)
     except TimeoutError:
         return Outcome(Verdict.FAILURE, f"dial tcp {address}: i/o timeout after {timeout:g}s")
     except OSError as error:
@@ -229,6 +230,58 @@ def tcp(host: str, port: int, timeout: float) -> Outcome:
         return Outcome(Verdict.FAILURE, f"dial tcp {address}: {error.strerror or error}", refused=refused)
     connection.close()
     return Outcome(Verdict.SUCCESS, "")
+
+
+def dial(host: str, port: int, deadline: float) -> socket.socket:
+    """socket.create_connection's loop over the addresses of ``host``, with the lookup and every connect bounded by
+    one deadline (a time.monotonic() value), as Go's dialer under kubelet's probe timeout."""
+    error: OSError = OSError(f"lookup {host}: no address")
+    for family, kind, protocol, _, address in _resolve(host, port, deadline):
+        sock = socket.socket(family, kind, protocol)
+        try:
+            sock.settimeout(time_left(deadline))
+            sock.connect(address)
+        except OSError as failed:
+            sock.close()
+            error = failed
+            continue
+        return sock
+    raise error
+
+
+def _resolve(host: str, port: int, deadline: float) -> list[tuple[Any, ...]]:
+    """getaddrinfo, waited for until the deadline and no longer. The C resolver takes no timeout, so a lookup that
+    hangs (a DNS server that never answers, a stuck NSS module) runs in a daemon thread, which is left behind and
+    ends with the process; kubelet's probes, whose timeout covers the dial (net.DialTimeout, http.Client.Timeout),
+    give up the same way."""
+    import queue
+
+    answers: queue.SimpleQueue[list[tuple[Any, ...]] | OSError] = queue.SimpleQueue()
+
+    def lookup() -> None:
+        try:
+            answers.put(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
+        except OSError as error:
+            answers.put(error)
+        except UnicodeError as error:  # the idna codec: a label empty or over 63 characters
+            answers.put(OSError(f"lookup {host}: not a valid host name ({error.__cause__ or error})"))
+
+    threading.Thread(target=lookup, name=f"lookup {host}", daemon=True).start()
+    try:
+        found = answers.get(timeout=time_left(deadline))
+    except queue.Empty:
+        raise TimeoutError from None
+    if isinstance(found, OSError):
+        raise found
+    return found
+
+
+def time_left(deadline: float) -> float:
+    """Seconds until ``deadline`` (a time.monotonic() value); TimeoutError when it has passed."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    return left
 
 
 def exec_command(system: System, argv: list[str], timeout: float) -> Outcome:

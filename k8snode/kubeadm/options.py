@@ -14,6 +14,7 @@ from typing import Any
 
 from k8snode.core.secrets import REDACTED, redact
 from k8snode.core.versions import NEWEST_KUBERNETES
+from k8snode.node.swap import SwapMode
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,12 @@ class Options:
         secret=True,
     )
     kubelet_config: bool = _option("--kubelet-config", "Also emit a KubeletConfiguration (systemd cgroups).", False)
+    swap: SwapMode = _option(  # noqa: RUF009 - the default is an enum member, immutable like the others
+        "--swap",
+        "keep (with --kubelet-config): the node keeps swap on, so failSwapOn false and, from 1.30, "
+        "memorySwap.swapBehavior NoSwap.",
+        SwapMode.OFF,
+    )
     sets: tuple[str, ...] = _option("--set", "Kind.field.path=VALUE, checked against the schema (repeatable).", ())
     node_kernel: str | None = _option("--node-kernel", "The node's kernel release (default: this host's).")
     out: str | None = _option("--out", "Write here (mode 0600); - or no --out: standard output.")

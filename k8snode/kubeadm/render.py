@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import string
 from contextlib import nullcontext
 from dataclasses import dataclass, field, fields, replace
@@ -45,6 +46,7 @@ from k8snode.kubeadm.validate import (
     value_at,
 )
 from k8snode.node.address import primary_ipv4
+from k8snode.node.swap import SwapMode, kubelet_keep_swap
 from k8snode.proxy.ipvs import validate_scheduler
 from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES, ProxyMode
 
@@ -158,6 +160,8 @@ def _check(options: Options) -> None:
         parse_release(options.kubernetes_version)
     if options.api_version != "auto":
         kubeadm_api(options.api_version)
+    if options.swap == SwapMode.KEEP and not options.kubelet_config:
+        raise bad_input("--swap keep sets fields of the KubeletConfiguration: add --kubelet-config")
     if options.token is not None and not is_token(options.token):
         raise bad_input("--token is not a bootstrap token; use the form [a-z0-9]{6}.[a-z0-9]{16}")
     if options.proxy_mode is not None and options.proxy_mode not in PROXY_MODES:
@@ -358,6 +362,7 @@ def _template_values(system: System, options: Options, api: KubeadmApi, release:
         "pod_subnet": options.pod_subnet,
         "proxy": proxy,
         "kubelet_config": options.kubelet_config,
+        "kubelet_swap": _kubelet_swap(options, release)[0],
     }
 
 
@@ -382,6 +387,7 @@ def _render(system: System, options: Options, token: str) -> _Plan:
     if api.name == "v1alpha1":
         warnings.append("kubeadm API v1alpha1 (MasterConfiguration) is read only by kubeadm 1.10 and older")
     text = render_template(f"{api.name}.yaml.j2", _template_values(system, options, api, release, token))
+    warnings += _kubelet_swap(options, release)[1]
     return _Plan(release, api, load_documents(text, f"template {api.name}.yaml.j2"), warnings=warnings)
 
 
@@ -418,6 +424,7 @@ def _patch(system: System, options: Options, token: str, text: str, documents: l
     choose_api(min(release, newest_known()), api.name)
     _ensure_documents(documents, options, release)
     warnings += _replace_placeholders(system, documents, options, token)
+    warnings += _kubelet_swap(options, release)[1]
     proxy = _document(documents, "KubeProxyConfiguration")
     if options.proxy_mode is None and proxy.get("mode") not in ("ipvs", None):
         warnings.append(
@@ -626,7 +633,7 @@ def _document(documents: list[Any], kind: str) -> Any:
 
 def _ensure_documents(documents: list[Any], options: Options, release: Release) -> None:
     """Add the KubeProxyConfiguration (and, with --kubelet-config, KubeletConfiguration) the file lacks."""
-    values = {"proxy": _proxy_settings(options, release)}
+    values = {"proxy": _proxy_settings(options, release), "kubelet_swap": _kubelet_swap(options, release)[0]}
     wanted = [("KubeProxyConfiguration", "kube-proxy.yaml.j2")]
     if options.kubelet_config:
         wanted.append(("KubeletConfiguration", "kubelet.yaml.j2"))
@@ -686,13 +693,28 @@ def _patch_settings(options: Options, release: Release) -> list[tuple[str, tuple
         ),
     ]
     if options.kubelet_config:  # the settings a new KubeletConfiguration has, from its one template
-        kubelet = load_documents(render_template("kubelet.yaml.j2", {}), "template kubelet.yaml.j2")[0]
+        values = {"kubelet_swap": _kubelet_swap(options, release)[0]}
+        kubelet = load_documents(render_template("kubelet.yaml.j2", values), "template kubelet.yaml.j2")[0]
         candidates += [
-            ("KubeletConfiguration", (key,), value)
-            for key, value in kubelet.items()
-            if key not in ("apiVersion", "kind")
+            ("KubeletConfiguration", path, value)
+            for path, value in _leaves(kubelet)
+            if path not in (("apiVersion",), ("kind",))
         ]
     return [(kind, path, value) for kind, path, value in candidates if value is not None]
+
+
+def _kubelet_swap(options: Options, release: Release) -> tuple[dict[str, object], list[str]]:
+    """The KubeletConfiguration fields --swap keep adds for this release, and a note for each one left out."""
+    return kubelet_keep_swap(release.minor_version) if options.swap == SwapMode.KEEP else ({}, [])
+
+
+def _leaves(mapping: dict[str, Any], above: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    """Each value of a nested mapping that is not itself a mapping, with its path: a patch sets fields one by one,
+    so the other keys of a map the file already has stay."""
+    found: list[tuple[tuple[str, ...], Any]] = []
+    for key, value in mapping.items():
+        found += _leaves(value, (*above, key)) if isinstance(value, dict) else [((*above, key), value)]
+    return found
 
 
 def _set(document: Any, path: tuple[str, ...], value: Any) -> None:
@@ -782,8 +804,8 @@ def _typed(text: str, spec: schema.Spec, assignment: str) -> Any:
         return text
     if kind == "bool" and text in ("true", "false"):
         return text == "true"
-    if kind in ("integer", "int-or-string", "quantity") and text.lstrip("-").isdigit():
-        return int(text)
+    if kind in ("integer", "int-or-string", "quantity") and _DECIMAL.fullmatch(text):
+        return _integer(text, spec, assignment)
     if kind in ("int-or-string", "quantity"):
         return text
     if kind == "number":
@@ -797,9 +819,30 @@ def _typed(text: str, spec: schema.Spec, assignment: str) -> Any:
         documents = load_documents(text, f"--set {assignment!r}")
         return documents[0] if documents else None
     raise bad_input(
-        f"--set {assignment!r}: {text!r} is not a {kind} value"
+        f"--set {assignment!r}: {text!r} is not {'an' if kind[0] in 'aeiou' else 'a'} {kind} value"
         + ("; set its fields one by one" if kind in ("object", "map") else "")
     )
+
+
+# ASCII digits only: str.isdigit() also takes "²" and "٣", which are not numbers to Go (nor to int(), for "²").
+_DECIMAL = re.compile(r"-?[0-9]+")
+# Far beyond every Go integer (20 digits), and below the 4,300 digits Python converts to an int.
+_MAX_DIGITS = 64
+
+
+def _integer(text: str, spec: schema.Spec, assignment: str) -> int | str:
+    """A --set number, refused when it is outside the range of the Go integer type the field decodes into."""
+    field = assignment.partition("=")[0]
+    digits = len(text.lstrip("-"))
+    if digits > _MAX_DIGITS:
+        if spec["type"] == "quantity":
+            return text
+        raise bad_input(f"--set {field}: {schema.out_of_range(f'a number of {digits} digits', spec['format'])}")
+    value = int(text)
+    problem = schema.scalar_problem(value, spec)
+    if problem:
+        raise bad_input(f"--set {field}: {problem}")
+    return value
 
 
 def _proxy_mode(documents: list[Any]) -> str:

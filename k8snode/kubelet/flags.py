@@ -28,6 +28,7 @@ from k8snode.core.result import Result
 from k8snode.core.system import STDIO, System
 from k8snode.core.versions import NEWEST_KUBERNETES, parse_kubernetes_version
 from k8snode.core.yamldoc import dump_documents
+from k8snode.node.swap import SwapMode, kubelet_keep_swap
 
 CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1"
 CONFIG_KIND = "KubeletConfiguration"
@@ -226,16 +227,32 @@ def render(
     out: str | None = None,
     dry_run: bool = False,
     force: bool = False,
+    swap: SwapMode = SwapMode.OFF,
 ) -> Result:
     """Print (or, with ``out``, write) the kubelet flag set for a version; the node-management set by default.
 
-    ``out`` of ``-`` is standard output, as if no ``out`` were given.
+    ``out`` of ``-`` is standard output, as if no ``out`` were given. ``swap`` keep adds what a kubelet on a node
+    that keeps swap on needs (node/swap.py ``kubelet_keep_swap``): failSwapOn false, and from 1.30 memorySwap.
     """
     out = None if out == STDIO else out
     version_text = kubernetes_version or NEWEST_KUBERNETES
     version = parse_version(version_text)
-    chosen = settings or catalog().node_management_set
+    chosen = dict(settings or catalog().node_management_set)
+    swap_fields, swap_notes = kubelet_keep_swap(version) if swap == SwapMode.KEEP else ({}, [])
+    if "failSwapOn" in swap_fields:
+        if chosen.get("fail-swap-on") is True:
+            raise bad_input("--swap keep and --fail-swap-on contradict each other: the kubelet would refuse to start")
+        chosen["fail-swap-on"] = swap_fields["failSwapOn"]
     flag_set = build(version, chosen, output or default_format(version))
+    flag_set.warnings += swap_notes
+    if "memorySwap" in swap_fields:
+        if flag_set.config is not None:
+            flag_set.config["memorySwap"] = swap_fields["memorySwap"]
+        else:
+            flag_set.warnings.append(
+                "memorySwap.swapBehavior has no kubelet flag; NoSwap is what the kubelet does without it, and "
+                "--format config writes it out"
+            )
     target = system.output_path(out, "--out") if out is not None else None
     if flag_set.output == Format.CONFIG and "config" not in chosen:
         if target is not None:
@@ -254,7 +271,7 @@ def render(
     }
     if target is None:
         return Result(COMMAND, data, warnings=flag_set.warnings)
-    command = _canonical_command(version_text, settings, flag_set.output)
+    command = _canonical_command(version_text, settings, flag_set.output, swap)
     content = f"{header(command)}\n{text}"
     with nullcontext() if dry_run else system.lock():
         plan = plan_write(system, target, 0o644, content.encode(), force=force, adoptable=_package_placeholder)
@@ -369,9 +386,11 @@ def _environment_file(words: list[str]) -> str:
     return f'KUBELET_EXTRA_ARGS="{" ".join(escaped)}"\n'
 
 
-def _canonical_command(version_text: str, settings: Mapping[str, object], output: Format) -> str:
+def _canonical_command(version_text: str, settings: Mapping[str, object], output: Format, swap: SwapMode) -> str:
     """The k8snode command that writes this file again: given settings in catalog order, secrets redacted."""
     words = ["k8snode", COMMAND, "--kubernetes-version", _canonical_version(version_text), "--format", str(output)]
+    if swap != SwapMode.OFF:
+        words += ["--swap", str(swap)]
     for setting in catalog().settings:
         if setting.name not in settings:
             continue

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from k8snode.core.compat import StrEnum
-from k8snode.core.errors import bad_input
+from k8snode.core.errors import K8snodeError, bad_input
 from k8snode.core.system import System
 from k8snode.node.configfiles import MAX_CONFIG_BYTES, lines
 
@@ -22,6 +22,9 @@ FSTAB = PurePosixPath("/etc/fstab")
 FSTAB_BACKUP = PurePosixPath("/etc/fstab.k8snode-orig")
 MARK = b"#k8snode-swap-off# "
 MASK_DIR = PurePosixPath("/etc/systemd/system")
+RUNNING_SYSTEMD = PurePosixPath("/run/systemd/system")
+"""Exists while systemd is the running init: the test of systemd's sd_booted(3)."""
+RELOAD_TIMEOUT = 120.0
 UNIT_DIRS = (
     "/etc/systemd/system",
     "/run/systemd/system",
@@ -51,6 +54,16 @@ class SwapMode(StrEnum):
 
     OFF = "off"
     KEEP = "keep"
+
+
+FAIL_SWAP_ON_SINCE = (1, 8)
+"""kubernetes/kubernetes PR #47181 (1.8): the kubelet refuses to start with swap on unless --fail-swap-on=false;
+before, it started anyway (its --experimental-fail-swap-on was off by default). failSwapOn is a
+KubeletConfiguration field from 1.10."""
+SWAP_BEHAVIOR_SINCE = (1, 30)
+"""kubernetes/kubernetes pkg/features/kube_features.go, NodeSwap: alpha in 1.22 and beta in 1.28, both off by
+default; beta and on by default from 1.30, GA in 1.34. Only with the gate on does the kubelet read
+memorySwap.swapBehavior; NoSwap (pods get no swap, the node keeps it) is a value from 1.30."""
 
 
 _OCTAL = re.compile(r"\\([0-7]{3})")
@@ -145,6 +158,26 @@ def masked(system: System, unit: str) -> bool:
     return system.readlink(MASK_DIR / unit) == "/dev/null"
 
 
+def reload_units(system: System, *, dry_run: bool) -> tuple[str | None, list[str]]:
+    """After masking or unmasking: ``systemctl daemon-reload``, so the running systemd sees the change now (a unit
+    it generated at boot stays loaded until then). Only when that systemd manages this root: ``--root /`` and
+    /run/systemd/system present; under another root the masks take effect when that system boots. Returns the
+    action for ``data`` (ran, would-run, failed, or None when nothing was run) and warnings: the masks are on disk
+    either way, so a failed reload is a warning naming the command, not a failed prepare."""
+    if system.root != Path("/") or not system.exists(RUNNING_SYSTEMD):
+        return None, []
+    if dry_run:
+        return "would-run", []
+    try:
+        completed = system.run(["systemctl", "daemon-reload"], timeout=RELOAD_TIMEOUT)
+    except K8snodeError as error:  # not on PATH, or no answer within the timeout
+        return "failed", [f"systemctl daemon-reload: {error}; systemd sees the change at the next boot"]
+    if completed.returncode != 0:
+        detail = completed.stderr.strip() or f"exit {completed.returncode}"
+        return "failed", [f"systemctl daemon-reload failed ({detail}); systemd sees the change at the next boot"]
+    return "ran", []
+
+
 def zram_generator_installed(system: System) -> bool:
     return any(system.exists(path) for path in ZRAM_GENERATORS)
 
@@ -175,3 +208,27 @@ def at_boot(system: System) -> list[str]:
             found.append("zram-generator.conf defines a zram device")
         found += [f"{path} defines a zram device" for path in zram_dropins(system)]
     return found
+
+
+KEEP_ADVICE = (
+    "swap stays on: the kubelet then needs failSwapOn: false (--fail-swap-on=false, from kubelet "
+    f"{FAIL_SWAP_ON_SINCE[0]}.{FAIL_SWAP_ON_SINCE[1]}) and, from {SWAP_BEHAVIOR_SINCE[0]}.{SWAP_BEHAVIOR_SINCE[1]}, "
+    "memorySwap.swapBehavior NoSwap; `k8snode kubelet-flags --swap keep` and `k8snode kubeadm-config "
+    "--kubelet-config --swap keep` write them"
+)
+
+
+def kubelet_keep_swap(version: tuple[int, int]) -> tuple[dict[str, object], list[str]]:
+    """The KubeletConfiguration fields a kubelet of ``version`` needs on a node that keeps swap on, and a note
+    for each field left out. ``node prepare --swap keep``, ``kubelet-flags`` and ``kubeadm-config`` all use it."""
+    if version < FAIL_SWAP_ON_SINCE:
+        return {}, [f"kubelet {version[0]}.{version[1]} starts with swap on (failSwapOn came in 1.8): nothing to set"]
+    fields: dict[str, object] = {"failSwapOn": False}
+    if version < SWAP_BEHAVIOR_SINCE:
+        note = (
+            f"kubelet {version[0]}.{version[1]}: memorySwap.swapBehavior is left out (it needs the NodeSwap feature "
+            "gate, which came in 1.22 and is off by default before 1.30); only failSwapOn: false is set"
+        )
+        return fields, [note]
+    fields["memorySwap"] = {"swapBehavior": "NoSwap"}  # said outright: pods do not swap; LimitedSwap would let them
+    return fields, []

@@ -33,6 +33,9 @@ SYSCONFIG_FILE = PurePosixPath("/etc/sysconfig/modules/k8snode.modules")
 SYSCTL_FILE = PurePosixPath("/etc/sysctl.d/k8snode.conf")
 MASK_RECORD = PurePosixPath("/etc/k8snode/masked-swap-units")
 OWNED_FILES = (MODULES_LOAD_FILE, SYSCONFIG_FILE, SYSCTL_FILE, swap.ZRAM_CONF, MASK_RECORD)
+SYSTEMD_READS = (swap.FSTAB, swap.ZRAM_CONF)
+"""Files whose change alters the units systemd's generators make (systemd-fstab-generator, zram-generator): with
+the masks, what `systemctl daemon-reload` makes the running systemd see."""
 
 
 class IpFamily(StrEnum):
@@ -105,6 +108,8 @@ class SwapPlan:
     zram_generator: bool
     swapoff: dict[str, str] = field(default_factory=dict)
     masks: dict[str, str] = field(default_factory=dict)
+    daemon_reload: str | None = None
+    """``systemctl daemon-reload`` after the change: ran, would-run, failed, or None (not run)."""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -114,6 +119,7 @@ class SwapPlan:
             "fstab_entries": self.fstab.entries,
             "units": [{"unit": u, "action": a} for u, a in self.masks.items()],
             "zram_generator": self.zram_generator,
+            "daemon_reload": self.daemon_reload,
         }
 
 
@@ -184,10 +190,7 @@ def assess(system: System, options: Options, *, force: bool) -> Plan:
     problems += kmod.blocked_at_boot(system, names)
     warnings = []
     if options.swap == SwapMode.KEEP:
-        warnings.append(
-            "swap stays on: the kubelet then needs failSwapOn: false (--fail-swap-on=false), and from 1.30 "
-            "memorySwap.swapBehavior says whether pods may swap"
-        )
+        warnings.append(swap.KEEP_ADVICE)
     return Plan(options, kernel, modules, sysctls, swap_plan, files, missing, problems, warnings)
 
 
@@ -297,6 +300,10 @@ def _reset(system: System, options: Options, *, dry_run: bool) -> Result:
                 system.write_atomic(file.path, file.wanted, file.mode)
                 file.action = "restored"
         system.remove_empty_directory(MASK_RECORD.parent)  # prepare made it for the record
+    daemon_reload = None
+    if units or any(f.path in SYSTEMD_READS for f in files):
+        daemon_reload, reload_warnings = swap.reload_units(system, dry_run=dry_run)
+        warnings += reload_warnings
     changed = bool(files or units or (ipvs_result and ipvs_result.changed))
     return Result(
         "node reset",
@@ -304,6 +311,7 @@ def _reset(system: System, options: Options, *, dry_run: bool) -> Result:
             "files": [f.as_dict() for f in files],
             "fstab_entries": fstab.entries,
             "units": [{"unit": u, "action": a} for u, a in masks.items()],
+            "daemon_reload": daemon_reload,
             "ipvs": None if ipvs_result is None else ipvs_result.data,
             "diffs": {str(f.path): f.diff() for f in files} if dry_run else {},
         },
@@ -416,6 +424,9 @@ def _apply(system: System, plan: Plan, *, dry_run: bool) -> bool:
         for unit in plan.swap.units:
             system.symlink_atomic(swap.MASK_DIR / unit, "/dev/null")
     apply(system, plan.files, dry_run=dry_run)
+    if plan.swap.units or any(f.path in SYSTEMD_READS and f.needs_write for f in plan.files):
+        plan.swap.daemon_reload, reload_warnings = swap.reload_units(system, dry_run=dry_run)
+        plan.warnings += reload_warnings
     return bool(to_load or to_set or plan.swap.swapoff or plan.swap.units or any(f.needs_write for f in plan.files))
 
 

@@ -48,8 +48,7 @@ SET_PURPOSES = {
     "KUBE-LOOP-BACK": "endpoint and source of hairpin traffic (masquerade)",
 }
 """What kube-proxy uses each KUBE-* ipset for, after the comments beside the names in k/k pkg/proxy/ipvs/ipset.go
-(the newest release, core/versions.py). These are the sets the real kube-proxy of that release created in the VM
-test (tests/vm/test_kube_proxy.py)."""
+of the newest release. These are the sets that release's real kube-proxy created in tests/vm/test_kube_proxy.py."""
 IPV6_PREFIX = "KUBE-6-"
 """kube-proxy names a set's IPv6 twin KUBE-6-..., cut to ipset's 31 characters (pkg/proxy/ipvs/ipset.go)."""
 IPSET_NAME_MAX = 31

@@ -65,6 +65,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "lb-kube-vip-iptables": ("--proxy-mode", "iptables", "--lb", "kube-vip"),
     "ipvs-tuning": IPVS_TUNING,
     "kubelet-config": ("--kubelet-config",),
+    "kubelet-swap-keep": ("--kubelet-config", "--swap", "keep"),
     "set-nested": ("--kubelet-config", *NESTED_SETS),
     "dual-stack": DUAL_STACK,
     "dual-stack-nftables-kubelet": ("--proxy-mode", "nftables", "--kubelet-config", *DUAL_STACK),
@@ -92,6 +93,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
     ),
     "patch-init-defaults-other-services": ("--patch", "/init-defaults.yaml", "--service-subnet", "10.100.0.0/16"),
     "patch-init-defaults-nftables": ("--patch", "/init-defaults.yaml", "--proxy-mode", "nftables"),
+    "patch-init-defaults-swap-keep": ("--patch", "/init-defaults.yaml", "--kubelet-config", "--swap", "keep"),
 }
 V1BETA3_MATRIX: dict[str, tuple[str, ...]] = {
     "v1beta3": ("--api-version", "v1beta3", "--kubelet-config", "--lb", "metallb", *DUAL_STACK),

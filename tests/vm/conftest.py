@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -17,6 +18,7 @@ from required import unavailable
 K8SNODE = Path(sys.executable).with_name("k8snode")
 
 _boot_times: list[tuple[str, float]] = []
+_measured: list[str] = []
 
 
 def _unavailable(reason: str) -> NoReturn:
@@ -41,23 +43,32 @@ def kernel() -> harness.Kernel:
 
 @pytest.fixture(scope="module")
 def boot_vm(kernel: harness.Kernel, tmp_path_factory: pytest.TempPathFactory) -> harness.Booter:
-    """boot_vm(name, script[, carry]): boot once, with `k8snode` defined in the script as the project's real CLI.
+    """boot_vm(name, script[, carry][, timeout=, memory_mib=]): boot once, with `k8snode` defined in the script as
+    the project's real CLI.
 
     A `carry` file is copied into the results share first, so the guest finds it as /results/<its name>.
     """
 
-    def run(name: str, script: str, carry: Path | None = None) -> harness.Boot:
+    def run(name: str, script: str, carry: Path | None = None, **limits: float) -> harness.Boot:
         results = tmp_path_factory.mktemp(name)
         if carry is not None:
             shutil.copy(carry, results)
-        booted = harness.boot(kernel, f'k8snode() {{ {K8SNODE} "$@"; }}\n{script}', results)
+        booted = harness.boot(kernel, f'k8snode() {{ {K8SNODE} "$@"; }}\n{script}', results, **limits)
         _boot_times.append((name, booted.seconds))
         return booted
 
     return run
 
 
+@pytest.fixture(scope="session")
+def measured() -> Callable[[str], None]:
+    """measured(line): a measurement to print in the session's summary (times under TCG, what a release did)."""
+    return _measured.append
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for line in _measured:
+        terminalreporter.write_line(f"vm measured: {line}")
     if _boot_times:
         total = sum(seconds for _, seconds in _boot_times)
         terminalreporter.write_sep("-", f"vm: {len(_boot_times)} boots, {total:.1f} s of VM time")

@@ -188,6 +188,10 @@ class Boot:
         """Module names in a copy of the guest's /proc/modules."""
         return {line.split()[0] for line in self.text(f"{snapshot}.modules").splitlines()}
 
+    def seconds_between(self, first: str, then: str) -> float:
+        """Host-clock seconds between two `mark NAME` files: the guest's own clock drifts under TCG."""
+        return (self.results / f"{then}.mark").stat().st_mtime - (self.results / f"{first}.mark").stat().st_mtime
+
     def show(self, step: str) -> str:
         """For assertion messages: what a step printed."""
         return f"{step}: rc={self.text(step + '.rc').strip()}\n{self.text(step + '.out')}\n{self.text(step + '.err')}"
@@ -197,7 +201,7 @@ class Boot:
 Booter = Callable[..., Boot]
 
 
-def boot(kernel: Kernel, script: str, results: Path, timeout: float = BOOT_TIMEOUT) -> Boot:
+def boot(kernel: Kernel, script: str, results: Path, timeout: float = BOOT_TIMEOUT, memory_mib: int = 1024) -> Boot:
     """Boot the kernel, run `script` (bash) inside it with `results` mounted at /results, and power off."""
     cache = CACHE / kernel.release
     cache.mkdir(parents=True, exist_ok=True)
@@ -207,7 +211,7 @@ def boot(kernel: Kernel, script: str, results: Path, timeout: float = BOOT_TIMEO
     command = [
         QEMU,
         # /dev/kvm on these machines is a paravirtual KVM that cannot boot a normal kernel: emulate (TCG).
-        *("-accel", "tcg", "-cpu", "max", "-M", "pc", "-m", "1024M", "-smp", "1"),
+        *("-accel", "tcg", "-cpu", "max", "-M", "pc", "-m", f"{memory_mib}M", "-smp", "1"),
         *("-nodefaults", "-display", "none", "-no-reboot", "-serial", f"file:{serial}"),
         *("-kernel", str(vmlinux(kernel, cache)), "-initrd", str(initramfs(kernel, cache))),
         *("-append", "console=ttyS0 quiet panic=-1 rdinit=/init"),

@@ -46,7 +46,11 @@ snapshot booted
 zram && swapon /dev/zram0
 printf '{FSTAB}' >/etc/fstab
 snapshot swap_on
+mkdir -p /run/systemd/system  # as on a host systemd booted (sd_booted), with a systemctl that records its calls
+printf '#!/bin/sh\necho "$*" >>/results/systemctl.calls\n' >/usr/local/sbin/systemctl
+chmod 755 /usr/local/sbin/systemctl
 step prepare k8snode node prepare --json
+cp systemctl.calls prepared.systemctl 2>/dev/null || : >prepared.systemctl
 snapshot prepared
 step check k8snode node check --json
 step carry_prepared sh -c 'tar -cpf prepared.tar $(ls -d {PREPARED} 2>/dev/null)'  # no sysconfig dir on Debian
@@ -105,6 +109,10 @@ def test_prepare_loads_br_netfilter_sets_the_sysctls_and_turns_swap_off(first: h
     assert sysctls(first, "prepared") == WANTED  # the bridge keys exist only once br_netfilter is in
     assert swaps(first, "prepared") == []
     assert report["data"]["swap"]["swapoff"] == [{"device": "/dev/zram0", "action": "swapoff"}]
+    # --root / on a host systemd runs: after masking dev-zram0.swap, systemd is told (the recording systemctl)
+    assert report["data"]["swap"]["units"] == [{"unit": "dev-zram0.swap", "action": "mask"}]
+    assert report["data"]["swap"]["daemon_reload"] == "ran"
+    assert first.text("prepared.systemctl") == "daemon-reload\n"
     assert first.rc("check") == 0, first.show("check")
 
 
@@ -122,6 +130,8 @@ def test_reset_restores_fstab_and_the_next_boot_has_the_previous_values(
     first: harness.Boot, after_reset: harness.Boot
 ) -> None:
     assert first.rc("reset") == 0, first.show("reset")
+    assert first.envelope("reset")["data"]["daemon_reload"] == "ran"  # after unmasking, too
+    assert first.text("systemctl.calls") == "daemon-reload\ndaemon-reload\n"
     assert first.text("leftover.out") == ""
     assert swaps(after_reset, "rebooted") == ["/dev/zram0"]  # the restored fstab line turns it on again
     assert "br_netfilter" not in after_reset.loaded("rebooted")

@@ -27,23 +27,37 @@ def release(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.lstrip("v").split("."))
 
 
-def main(versions: list[str]) -> int:
-    cache = Path(os.environ.get("K8SNODE_TRUTH_CACHE", Path.home() / ".cache" / "k8snode-truth"))
+def truth_cache() -> Path:
+    return Path(os.environ.get("K8SNODE_TRUTH_CACHE", Path.home() / ".cache" / "k8snode-truth"))
+
+
+def generated(versions: list[str], cache: Path) -> dict[str, str]:
+    """File name in k8snode/core/schemas/ -> its text, each apiVersion+kind from the newest release that has it."""
     chosen: dict[tuple[str, str], dict] = {}
     for version in sorted(versions, key=release, reverse=True):
+        output = subprocess.run(
+            [cache / version / "k8s-truth", "schema"], check=True, capture_output=True, text=True
+        ).stdout
+        for doc in json.loads(output)["schemas"]:
+            chosen.setdefault((doc["apiVersion"], doc["kind"]), doc)
+    return {
+        f"{api_version.replace('/', '_')}_{kind}.json": json.dumps(doc, indent=2, sort_keys=True) + "\n"
+        for (api_version, kind), doc in sorted(chosen.items())
+    }
+
+
+def main(versions: list[str]) -> int:
+    cache = truth_cache()
+    for version in versions:
         binary = cache / version / "k8s-truth"
         if not binary.is_file():
             print(f"gen_schemas: {binary} is missing: run tools/k8s-truth/build.sh {version}", file=sys.stderr)
             return 1
-        output = subprocess.run([binary, "schema"], check=True, capture_output=True, text=True).stdout
-        for doc in json.loads(output)["schemas"]:
-            chosen.setdefault((doc["apiVersion"], doc["kind"]), doc)
-
     SCHEMAS.mkdir(parents=True, exist_ok=True)
-    for (api_version, kind), doc in sorted(chosen.items()):
-        path = SCHEMAS / f"{api_version.replace('/', '_')}_{kind}.json"
-        path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-        print(f"gen_schemas: wrote {path.relative_to(REPO)} ({doc['source']})")
+    for name, text in generated(versions, cache).items():
+        path = SCHEMAS / name
+        path.write_text(text)
+        print(f"gen_schemas: wrote {path.relative_to(REPO)} ({json.loads(text)['source']})")
     return 0
 
 

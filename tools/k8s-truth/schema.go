@@ -34,16 +34,24 @@ func addSchemaKinds(gv schema.GroupVersion, objects ...any) {
 }
 
 // typeNames maps types whose JSON form is not what their Go kind suggests.
-var typeNames = map[reflect.Type]string{
-	reflect.TypeOf(metav1.Duration{}):        "duration",
-	reflect.TypeOf(metav1.Time{}):            "time",
-	reflect.TypeOf(resource.Quantity{}):      "quantity",
-	reflect.TypeOf(resource.QuantityValue{}): "quantity",
-	reflect.TypeOf(intstr.IntOrString{}):     "int-or-string",
-	reflect.TypeOf(runtime.RawExtension{}):   "any",
-	reflect.TypeOf(json.RawMessage{}):        "any",
-	// Decodes a duration string or integer nanoseconds (logging.flushFrequency).
-	reflect.TypeOf(logsapi.TimeOrMetaDuration{}): "int-or-string",
+var typeNames = map[reflect.Type]map[string]any{
+	reflect.TypeOf(metav1.Duration{}):        {"type": "duration"},
+	reflect.TypeOf(metav1.Time{}):            {"type": "time"},
+	reflect.TypeOf(resource.Quantity{}):      {"type": "quantity"},
+	reflect.TypeOf(resource.QuantityValue{}): {"type": "quantity"},
+	// UnmarshalJSON decodes a number into the IntVal field.
+	reflect.TypeOf(intstr.IntOrString{}):   intOrString(reflect.TypeOf(intstr.IntOrString{}.IntVal)),
+	reflect.TypeOf(runtime.RawExtension{}): {"type": "any"},
+	reflect.TypeOf(json.RawMessage{}):      {"type": "any"},
+	// Decodes a duration string, or a number into Duration.Duration: integer
+	// nanoseconds (logging.flushFrequency).
+	reflect.TypeOf(logsapi.TimeOrMetaDuration{}): intOrString(reflect.TypeOf(logsapi.TimeOrMetaDuration{}.Duration.Duration)),
+}
+
+// intOrString is the schema of a type that decodes a JSON string, or a JSON
+// number into a Go integer of type number.
+func intOrString(number reflect.Type) map[string]any {
+	return map[string]any{"type": "int-or-string", "format": number.Kind().String()}
 }
 
 var (
@@ -119,8 +127,8 @@ func typeSchema(t reflect.Type, path map[reflect.Type]bool) (map[string]any, err
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if name, ok := typeNames[t]; ok {
-		return map[string]any{"type": name}, nil
+	if named, ok := typeNames[t]; ok {
+		return named, nil
 	}
 	if t.Implements(jsonMarshaler) || reflect.PointerTo(t).Implements(jsonMarshaler) ||
 		t.Implements(textMarshaler) || reflect.PointerTo(t).Implements(textMarshaler) {
@@ -133,7 +141,9 @@ func typeSchema(t reflect.Type, path map[reflect.Type]bool) (map[string]any, err
 		return map[string]any{"type": "bool"}, nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return map[string]any{"type": "integer"}, nil
+		// The Go kind (int32, uint16, ...) sets the range encoding/json accepts:
+		// a number outside it is "cannot unmarshal number ... of type int32".
+		return map[string]any{"type": "integer", "format": t.Kind().String()}, nil
 	case reflect.Float32, reflect.Float64:
 		return map[string]any{"type": "number"}, nil
 	case reflect.Interface:
