@@ -37,7 +37,8 @@ class ActionModule(ActionBase):
         environment = self._compute_environment_string()  # "VAR=value ..." for the shell, or ""
         command = " ".join([*([environment] if environment else []), *(shlex.quote(word) for word in argv)])
         stdin = self._task.args.get("stdin")  # k8snode reads it for --patch -
-        done = self._low_level_execute_command(command, sudoable=True, in_data=None if stdin is None else str(stdin))
+        in_data = None if stdin is None else str(stdin).encode()  # the connection writes bytes
+        done = self._low_level_execute_command(command, sudoable=True, in_data=in_data)
         result.update({key: done.get(key) for key in ("rc", "stdout", "stderr")}, cmd=argv)
         try:
             envelope = json.loads(done.get("stdout") or "")
