@@ -342,3 +342,20 @@ def test_back_to_ipvs_keeps_the_ipvs_block(cli, node) -> None:
     assert config["mode"] == "ipvs"
     assert config["ipvs"]["scheduler"] == "rr" and config["ipvs"]["strictARP"] is True
     assert config["ipvs"]["syncPeriod"] == "30s"
+
+
+def test_an_ipvs_block_the_drops_leave_empty_goes(cli, node) -> None:
+    """k8snode's own render sets only non-zero ipvs fields; once they are dropped, no `ipvs: {}` stays behind."""
+    config = "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\nipvs:\n"
+    config += "  scheduler: lc\n  strictARP: true\n  excludeCIDRs:\n  - 203.0.113.0/24\nhostnameOverride: node0\n"
+    block = "".join(f"    {line}\n" for line in config.splitlines())
+    configmap = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kube-proxy\ndata:\n  config.conf: |-\n{block}"
+    run = cli("kubeadm-config", "--patch", "-", "--proxy-mode", "nftables", "--root", str(node), stdin=configmap)
+    assert run.exit_code == 0, run.stderr
+    assert proxy_config(run.stdout) == {
+        "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
+        "kind": "KubeProxyConfiguration",
+        "mode": "nftables",
+        "hostnameOverride": "node0",
+    }
+    assert run.stderr.count("dropped KubeProxyConfiguration.ipvs.") == 3

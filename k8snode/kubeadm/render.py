@@ -551,7 +551,7 @@ def _patch_configmap(
 def _drop_ipvs_settings(proxy: Any, mode: str) -> list[str]:
     """Outside IPVS mode kube-proxy reads nothing of the ipvs block (its validation checks the block only for
     mode ipvs: pkg/proxy/apis/config/validation/validation.go); each setting it held is dropped, with a warning.
-    The zero values kubeadm writes for every field stay: they set nothing."""
+    The zero values kubeadm writes for every field stay: they set nothing. A block the drops leave empty goes too."""
     ipvs = proxy.get("ipvs")
     if mode == ProxyMode.IPVS or not isinstance(ipvs, dict):
         return []
@@ -566,6 +566,8 @@ def _drop_ipvs_settings(proxy: Any, mode: str) -> list[str]:
             json.dumps(value) if isinstance(value, list) else str(value).lower() if isinstance(value, bool) else value
         )
         warnings.append(f"dropped KubeProxyConfiguration.ipvs.{key} ({shown}): {why}")
+    if warnings and not ipvs:
+        del proxy["ipvs"]  # emptied by the drops above: an `ipvs: {}` left behind would say nothing
     return warnings
 
 
