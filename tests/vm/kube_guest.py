@@ -1,9 +1,11 @@
 """Guest-side helper for the end-to-end VM tests: talks to the real kube-apiserver on 127.0.0.1 and plays the endpoint.
 
-Runs inside the guest under the host's Python, standard library only. Subcommands:
+Runs inside the guest under the project's venv Python. Subcommands:
 
     ready SECONDS           wait until the API server's /readyz answers ok
     proxy-config FILE       print the KubeProxyConfiguration document of a rendered init-config.yaml
+    configmap FILE          print the kube-proxy ConfigMap holding FILE as config.conf, laid out as kubeadm writes it
+    configmap-config FILE   print the config.conf of a kube-proxy ConfigMap (after `kubeadm-config --patch`)
     objects                 create the Node, the Services, their EndpointSlices and the load balancer's status IP
     get URL                 print the body of an HTTP GET (kube-proxy's /proxyMode)
     serve ADDRESS PORT      answer every TCP connection with the line "endpoint ADDRESS:PORT", until killed
@@ -134,6 +136,23 @@ def proxy_config(path: str) -> None:
     sys.stdout.write(next(d for d in documents if "\nkind: KubeProxyConfiguration\n" in f"\n{d}\n") + "\n")
 
 
+def configmap(path: str) -> None:
+    with open(path) as config:
+        lines = config.read().rstrip("\n").splitlines()
+    block = "".join(f"    {line}\n" if line else "\n" for line in lines)
+    sys.stdout.write(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kube-proxy\n  namespace: kube-system\n"
+        "  labels:\n    app: kube-proxy\ndata:\n  config.conf: |-\n" + block
+    )
+
+
+def configmap_config(path: str) -> None:
+    from ruamel.yaml import YAML  # the guest runs the project's venv: the one import from outside the standard library
+
+    with open(path) as patched:
+        sys.stdout.write(YAML(typ="safe").load(patched)["data"]["config.conf"] + "\n")
+
+
 def get(url: str) -> None:
     with urllib.request.urlopen(url, timeout=10) as response:
         sys.stdout.write(response.read().decode())
@@ -165,6 +184,10 @@ def main(argv: list[str]) -> None:
             ready(float(seconds))
         case ["proxy-config", path]:
             proxy_config(path)
+        case ["configmap", path]:
+            configmap(path)
+        case ["configmap-config", path]:
+            configmap_config(path)
         case ["objects"]:
             objects()
         case ["get", url]:

@@ -56,10 +56,11 @@ render() {{  # render NAME OPTIONS...: NAME.yaml = the KubeProxyConfiguration do
         --set KubeProxyConfiguration.hostnameOverride=node0
     guest proxy-config "${{name}}_render.out" >"$name.yaml"
 }}
-proxy() {{  # proxy NAME CHECK...: start kube-proxy on NAME.yaml; wait until CHECK succeeds or kube-proxy exits
+proxy() {{  # proxy NAME CHECK...: start kube-proxy on NAME.yaml (PATH=$proxy_path when set); wait until CHECK
+            # succeeds or kube-proxy exits
     local name=$1; shift
     mark "${{name}}_start"
-    {e2e}/kube-proxy --config "$name.yaml" >"$name.kube-proxy.log" 2>&1 &
+    PATH="${{proxy_path:-$PATH}}" {e2e}/kube-proxy --config "$name.yaml" >"$name.kube-proxy.log" 2>&1 &
     echo $! >"$name.pid"
     for _ in $(seq 600); do
         "$@" >/dev/null 2>&1 && break
@@ -134,7 +135,41 @@ step kube_ipvs0 ip -o addr show kube-ipvs0
 step arp cat /proc/sys/net/ipv4/conf/all/arp_ignore /proc/sys/net/ipv4/conf/all/arp_announce
 {connections("ipvs")}
 step doctor k8snode doctor --scheduler lc --json
+
+# Leaving IPVS (issue 15). Two virtual servers that are not kube-proxy's: kube-proxy's next sync deletes the one
+# outside --exclude-cidr (cleanLegacyService, k/k pkg/proxy/ipvs/proxier.go) and keeps the one inside. Then the
+# ConfigMap patched by k8snode, kube-proxy restarted on it from an "image" without modprobe (its own cleanup then
+# leaves IPVS alone, k/k pkg/proxy/ipvs/cleanup.go), and k8snode ipvs cleanup removing what IPVS mode left.
+step handmade sh -ec 'ipvsadm -A -t 203.0.113.50:80 -s wrr; ipvsadm -a -t 203.0.113.50:80 -r 203.0.113.51:80 -m
+    ipvsadm -A -t 192.0.2.50:80 -s wrr'
+step ipvs_sync sh -c 'for _ in $(seq 240); do ipvsadm -Ln | grep -q "192.0.2.50:80" || exit 0; sleep 0.5; done; exit 1'
+step handmade_synced ipvsadm -Ln
+step cleanup_while_ipvs k8snode ipvs cleanup --json
+step ready_nftables k8snode node check --proxy-mode nftables --json
+guest configmap ipvs.yaml >kube-proxy-configmap.yaml
+step patch_dry_run k8snode kubeadm-config --patch kube-proxy-configmap.yaml --proxy-mode nftables --dry-run --json
+step patch k8snode kubeadm-config --patch kube-proxy-configmap.yaml --proxy-mode nftables
+guest configmap-config patch.out >migrated.yaml
 stop_proxy ipvs
+mkdir /tmp/image
+for tool in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore nft ipset; do
+    ln -s "$(command -v $tool)" /tmp/image/
+done
+proxy_path=/tmp/image proxy migrated sh -c 'nft list table ip kube-proxy | grep -q "10.96.0.100"'
+step migrated_proxy_mode guest get http://127.0.0.1:10249/proxyMode
+step left_ipvsadm ipvsadm -Ln
+step cleanup_dry_run k8snode ipvs cleanup --dry-run --json
+step cleanup k8snode ipvs cleanup --json
+step disable k8snode ipvs disable --json
+step prepare_nftables k8snode node prepare --proxy-mode nftables --json
+step after_ipvsadm ipvsadm -Ln
+step after_ipsets ipset list -n
+step after_kube_ipvs0 ip link show kube-ipvs0
+step after_iptables iptables-save
+step after_nft nft list table ip kube-proxy
+{connections("migrated")}
+step after_doctor k8snode doctor --proxy-mode nftables --json
+stop_proxy migrated
 """
 
 MODES_BOOT = f"""
@@ -159,7 +194,9 @@ step iptables_cleanup {{e2e}}/kube-proxy --cleanup
 
 step nftables_prepare k8snode node prepare --proxy-mode nftables --json
 render nftables --proxy-mode nftables
+step handmade sh -ec 'ipvsadm -A -t 192.0.2.50:80 -s wrr; ipvsadm -a -t 192.0.2.50:80 -r 192.0.2.51:80 -m'
 proxy nftables sh -c 'nft list table ip kube-proxy | grep -q "10.96.0.100"'
+step nftables_ipvsadm ipvsadm -Ln
 step nftables_proxy_mode guest get http://127.0.0.1:10249/proxyMode
 step nftables_ip nft list table ip kube-proxy
 step nftables_ip6 nft list table ip6 kube-proxy
@@ -385,3 +422,73 @@ def test_nftables_mode_programs_both_families(modes_boot: harness.Boot) -> None:
     assert checks["nftables-kernel"][0] == "ok"
     # node prepare ran for nftables: everything passes or does not apply (no kubelet, no IPVS in this mode).
     assert {c: s for c, (s, _) in checks.items() if s not in ("ok", "skip")} == {}
+
+
+HANDMADE = ("TCP", "203.0.113.50:80", "wrr", "203.0.113.51:80", "Masq", 1)
+"""A virtual server that is not kube-proxy's (a keepalived or LVS setup on the same node), in --exclude-cidr."""
+
+
+def test_kube_proxy_starting_in_nftables_mode_flushes_every_ipvs_virtual_server(modes_boot: harness.Boot) -> None:
+    """Where kube-proxy can run modprobe, its start in nftables mode runs IPVS mode's cleanup, which flushes all
+    virtual servers, other programs' too (k/k cmd/kube-proxy/app/server_linux.go platformCleanup): the README warns."""
+    assert modes_boot.rc("handmade") == 0, modes_boot.show("handmade")
+    assert "192.0.2.50:80" not in modes_boot.text("nftables_ipvsadm.out")
+    assert ipvsadm_table(modes_boot.text("nftables_ipvsadm.out")) == set()
+
+
+def test_kube_proxy_keeps_only_the_foreign_virtual_server_inside_exclude_cidr(ipvs_boot: harness.Boot) -> None:
+    assert ipvs_boot.rc("handmade") == 0, ipvs_boot.show("handmade")
+    assert ipvs_boot.rc("ipvs_sync") == 0, "kube-proxy did not sync within 120 s"
+    table = ipvsadm_table(ipvs_boot.text("handmade_synced.out"))
+    assert HANDMADE in table and "192.0.2.50:80" not in ipvs_boot.text("handmade_synced.out")
+
+
+def test_migration_readiness_and_the_configmap_patch(ipvs_boot: harness.Boot) -> None:
+    # Every nftables prerequisite is met; exit 1 is the drift of the files node prepare wrote for ipvs mode.
+    assert ipvs_boot.rc("ready_nftables") == 1, ipvs_boot.show("ready_nftables")
+    readiness = ipvs_boot.envelope("ready_nftables")["data"]["nftables"]
+    assert [(item["id"], item["met"]) for item in readiness] == [
+        ("nftables-kernel", True),
+        ("nf_tables", True),
+        ("nft", True),
+    ]
+    assert ipvs_boot.rc("patch_dry_run") == 0, ipvs_boot.show("patch_dry_run")
+    assert ipvs_boot.rc("patch") == 0, ipvs_boot.show("patch")
+    migrated = ipvs_boot.text("migrated.yaml")
+    assert "mode: nftables" in migrated and "ipvs:" not in migrated and "strictARP" not in migrated, migrated
+    # Everything else kube-proxy was started with carries over.
+    assert "kubeconfig: /results/kube-proxy.conf" in migrated and "hostnameOverride: node0" in migrated
+
+
+def test_cleanup_is_refused_while_kube_proxy_runs_in_ipvs_mode(ipvs_boot: harness.Boot) -> None:
+    assert ipvs_boot.rc("cleanup_while_ipvs") == 3, ipvs_boot.show("cleanup_while_ipvs")
+    assert "runs in ipvs mode" in ipvs_boot.text("cleanup_while_ipvs.out") + ipvs_boot.text("cleanup_while_ipvs.err")
+
+
+def test_after_the_move_nftables_serves_and_nothing_of_ipvs_mode_is_left(
+    ipvs_boot: harness.Boot, measured: Callable[[str], None]
+) -> None:
+    assert ipvs_boot.text("migrated.alive").strip() == "running", ipvs_boot.text("migrated.kube-proxy.log")[-3000:]
+    assert ipvs_boot.text("migrated_proxy_mode.out") == "nftables"
+    assert ipvs_boot.rc("cleanup") == 0, ipvs_boot.show("cleanup")
+    report = ipvs_boot.envelope("cleanup")["data"]
+    kinds: dict[str, int] = {}
+    for item in report["removed"]:
+        kinds[item["kind"]] = kinds.get(item["kind"], 0) + 1
+    measured(
+        f"ipvs cleanup after kube-proxy {RELEASE} moved to nftables removed {kinds}; kept "
+        f"{[item['name'] for item in report['kept']]}"
+    )
+    assert [item["name"] for item in report["kept"] if item["kind"] == "virtual-server"] == ["TCP 203.0.113.50:80"]
+    assert ipvs_boot.rc("disable") == 0, ipvs_boot.show("disable")
+    assert ipvs_boot.rc("prepare_nftables") == 0, ipvs_boot.show("prepare_nftables")
+    # The hand-made virtual server survives; nothing of kube-proxy's IPVS mode does.
+    assert ipvsadm_table(ipvs_boot.text("after_ipvsadm.out")) == {HANDMADE}
+    assert not [name for name in ipvs_boot.text("after_ipsets.out").split() if name.startswith("KUBE-")]
+    assert ipvs_boot.rc("after_kube_ipvs0") != 0
+    assert not re.findall(r"^:KUBE-\S+", ipvs_boot.text("after_iptables.out"), re.M)
+    assert re.search(r"\b10\.96\.0\.100 \. tcp \. 80 : goto ", ipvs_boot.text("after_nft.out"))
+    _assert_connections(ipvs_boot, "migrated")
+    checks = _checks(ipvs_boot, "after_doctor")
+    assert checks["proxy-mode"] == ("ok", "kube-proxy runs in nftables mode")
+    assert {c: s for c, (s, _) in checks.items() if s not in ("ok", "skip")} == {}, checks
