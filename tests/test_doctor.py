@@ -43,6 +43,11 @@ KUBE_SETS = [
 TOOLS = ("ip", "iptables", "mount", "nsenter", "ipvsadm", "nft")
 
 
+def fake_nft(folder, version_line: str) -> None:
+    """An nft that answers --version as the real one does (one line: the version and its release's codename)."""
+    write(folder / "nft", f'#!/bin/sh\n[ "$1" = --version ] && echo "{version_line}" && exit 0\nexit 1\n', mode=0o755)
+
+
 @dataclass
 class Node:
     root: object
@@ -126,6 +131,7 @@ def build(tmp_path, monkeypatch, enabled_root, kubelet, kube_proxy):
         write(root.path / "proc/net/ip_vs", IP_VS)
         for tool in TOOLS:
             write(root.bin / tool, "#!/bin/sh\nexit 0\n", mode=0o755)
+        fake_nft(root.bin, "nftables v1.0.6 (Lester Gooch #5)")  # what Debian 12's nft prints
         node = Node(
             root,
             [
@@ -159,12 +165,14 @@ HEALTHY_IPVS = {
     "persistence": "ok",
     "modules-boot": "ok",
     "nftables-kernel": "skip",
+    "nf_tables": "skip",
     "ip-forward": "ok",
     "bridge-nf-call-iptables": "ok",
     "sysctl-boot": "ok",
     "swap": "ok",
     "swap-boot": "ok",
     "binaries": "ok",
+    "nft-version": "skip",
     "kubelet-health": "ok",
     "kube-proxy-health": "ok",
     "kubelet-flags": "skip",
@@ -376,6 +384,49 @@ def test_nftables_mode_needs_kernel_5_13(cli, build, kube_proxy, tmp_path):
     run, checks = doctor(cli, node, "--proxy-mode", "nftables")
     assert run.exit_code == 0
     assert checks["nftables-kernel"]["status"] == "ok"
+    assert checks["nf_tables"]["status"] == "ok"
+    assert checks["nf_tables"]["detail"] == "nf_tables is loadable (/lib/modules/6.1.0-28-amd64/modules.dep)"
+    assert (checks["nft-version"]["status"], checks["nft-version"]["detail"]) == ("ok", "nft 1.0.6 is 1.0.1 or later")
+
+
+@pytest.mark.parametrize(
+    ("version_line", "status", "detail"),
+    [
+        ("nftables v1.1.1 (Commodore Bullmoose #2)", "ok", "nft 1.1.1 is 1.0.1 or later"),
+        ("nftables v1.0.1 (Fearless Fosdick #3)", "ok", "nft 1.0.1 is 1.0.1 or later"),
+        ("nftables v0.9.8 (E.D.S.)", "fail", "nft 0.9.8 is older than 1.0.1"),
+        ("nftables v0.9.3 (Topsy)", "fail", "nft 0.9.3 is older than 1.0.1"),
+        ("nft: unknown option", "warn", "nft --version printed 'nft: unknown option' (exit 0); no version"),
+    ],
+)
+def test_nftables_mode_checks_the_nft_version(cli, node, kube_proxy, version_line, status, detail):
+    kube_proxy.routes["/proxyMode"] = (200, "nftables")
+    fake_nft(node.root.bin, version_line)
+    write(node.root.path / "etc/os-release", 'ID="rocky"\nID_LIKE="rhel centos fedora"\n')
+    run, checks = doctor(cli, node, "--proxy-mode", "nftables")
+    assert (checks["nft-version"]["status"], checks["nft-version"]["detail"]) == (status, detail)
+    assert run.exit_code == (1 if status == "fail" else 0)
+    if status == "fail":
+        assert checks["nft-version"]["hint"].startswith("upgrade nftables to 1.0.1 or later (dnf install nftables)")
+
+
+def test_nftables_mode_without_nft_fails_the_binaries_check_only(cli, node, kube_proxy):
+    kube_proxy.routes["/proxyMode"] = (200, "nftables")
+    node.remove_tool("nft")
+    run, checks = doctor(cli, node, "--proxy-mode", "nftables")
+    assert run.exit_code == 1
+    assert checks["binaries"]["status"] == "fail" and checks["binaries"]["detail"] == "not on PATH: nft"
+    assert checks["nft-version"]["status"] == "skip"
+
+
+def test_nftables_mode_on_a_kernel_without_nf_tables(cli, build, kube_proxy):
+    kube_proxy.routes["/proxyMode"] = (200, "nftables")
+    node = build("nonmodular-6.18")
+    _, checks = doctor(cli, node, "--proxy-mode", "nftables")
+    assert checks["nf_tables"]["status"] == "fail"
+    assert checks["nf_tables"]["detail"] == (
+        "nf_tables is missing from kernel 6.18.44-fc-v657 (CONFIG_NF_TABLES absent in /proc/config.gz)"
+    )
 
 
 def test_bridge_sysctl_is_checked_only_when_br_netfilter_is_loaded(cli, node):
@@ -395,7 +446,7 @@ def test_human_report_is_grouped_by_area(cli, node):
     lines = run.stdout.splitlines()
     firsts = [line.split("│")[1].strip() for line in lines if line.startswith("│") and line.split("│")[1].strip()]
     assert firsts == ["kernel", "sysctl", "host", "components", "kube-proxy"]
-    assert lines[-1] == "12 ok, 1 warn, 1 fail, 2 skip"
+    assert lines[-1] == "12 ok, 1 warn, 1 fail, 4 skip"
 
 
 def test_a_zero_timeout_is_bad_input(cli, node):

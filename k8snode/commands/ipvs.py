@@ -13,6 +13,7 @@ from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.node.modules import Persist
 from k8snode.proxy import ipvs as library
+from k8snode.proxy.modes import KUBE_PROXY_METRICS
 
 app = typer.Typer(
     help="Check, load and persist the kernel modules kube-proxy needs in IPVS mode.", no_args_is_help=True
@@ -83,6 +84,37 @@ def disable(
         json_output=json_output,
         debug=debug,
     )
+
+
+@app.command()
+def cleanup(
+    every: Annotated[
+        bool, typer.Option("--all", help="Also remove the virtual servers that are not kube-proxy's.")
+    ] = False,
+    kube_proxy_metrics: Annotated[
+        str, typer.Option(help="Where kube-proxy answers /proxyMode; cleanup refuses while it runs ipvs or iptables.")
+    ] = KUBE_PROXY_METRICS,
+    dry_run: DryRun = False,
+    root: Root = Path("/"),
+    json_output: Json = False,
+    debug: Debug = False,
+) -> None:
+    """Remove what kube-proxy's IPVS mode left: its virtual servers, kube-ipvs0, its iptables chains, its ipsets."""
+    from k8snode.health.doctor import running_proxy_mode  # lazy: the other ipvs commands need no HTTP
+    from k8snode.proxy import ipvs_cleanup
+
+    def run() -> Result:
+        mode = running_proxy_mode(kube_proxy_metrics)
+        return ipvs_cleanup.cleanup(System(root, debug), running_mode=mode, remove_all=every, dry_run=dry_run)
+
+    execute("ipvs cleanup", run, show_cleanup, json_output=json_output, debug=debug)
+
+
+def show_cleanup(result: Result) -> None:
+    rows = [[i["kind"], i["name"], i["action"], i["reason"]] for i in result.data["removed"] + result.data["kept"]]
+    if rows:
+        console.table("kube-proxy's IPVS leftovers", ["kind", "object", "action", "why"], rows)
+    console.line(result.summary, style="green")
 
 
 def show(result: Result) -> None:

@@ -119,6 +119,10 @@ def show(result: Result) -> None:
     rows += [[entry, "comment out in /etc/fstab"] for entry in swap["fstab_entries"]]
     if rows:
         console.table(f"Swap ({swap['mode']})", ["what", "action"], rows)
+    if data.get("nftables"):
+        met = {True: "yes", False: "no", None: "unknown"}
+        rows = [[r["id"], met[r["met"]], r["detail"], r["hint"]] for r in data["nftables"]]
+        console.table("nftables mode", ["needs", "met", "found", "hint"], rows)
     files = list(data["files"]) + (data["ipvs"]["files"] if data["ipvs"] else [])
     if files:
         console.table("Files", ["path", "action", "mode"], [[f["path"], f["action"], f["mode"]] for f in files])

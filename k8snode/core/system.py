@@ -466,8 +466,16 @@ class System:
         """
         return shutil.which(program)
 
-    def run(self, argv: list[str], *, timeout: float | None = None, output_limit: int | None = None) -> Completed:
-        """Run ``argv`` (the program is looked up on PATH) and return its exit code and output.
+    def run(
+        self,
+        argv: list[str],
+        *,
+        timeout: float | None = None,
+        output_limit: int | None = None,
+        stdin: str | None = None,
+    ) -> Completed:
+        """Run ``argv`` (the program is looked up on PATH) and return its exit code and output; ``stdin`` is
+        written to its standard input (``iptables-restore`` reads its transaction there).
 
         With ``output_limit``, stdout and stderr are read together into ``stdout`` and only the first
         ``output_limit`` bytes are kept (the rest is read and dropped), and on timeout the command's whole
@@ -482,7 +490,8 @@ class System:
         if self.debug:
             print("k8snode: run: " + " ".join(argv), file=sys.stderr)
         # plumbum snapshots the environment when it is imported; pass the current one explicitly.
-        command = local[program][argv[1:]]
+        bound = local[program][argv[1:]]
+        command = bound if stdin is None else bound << stdin
         if output_limit is not None:
             return _run_capped(command, argv, timeout, output_limit)
         try:

@@ -16,12 +16,11 @@ from k8snode.core.compat import StrEnum
 from k8snode.core.errors import ExitCode, K8snodeError
 from k8snode.core.result import Result
 from k8snode.core.system import System
-from k8snode.core.versions import NFTABLES_MIN_KERNEL
 from k8snode.health import http_probe
 from k8snode.health.probe import DEFAULT_KUBERNETES_VERSION, Outcome, Verdict, user_agent
 from k8snode.node import modules, swap, sysctl
 from k8snode.node.kernel import Kernel, ModuleState, module_state, read_kernel
-from k8snode.proxy import ipvs, ipvs_state
+from k8snode.proxy import ipvs, ipvs_state, nftables
 from k8snode.proxy.modes import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
 
 AREAS = ("kernel", "sysctl", "host", "components", "kube-proxy")
@@ -164,6 +163,14 @@ def doctor(
     )
 
 
+def running_proxy_mode(kube_proxy_metrics: str = KUBE_PROXY_METRICS) -> str | None:
+    """The mode kube-proxy's /proxyMode answers on this node; None when nothing answers there."""
+    endpoints = Endpoints(kube_proxy_metrics=kube_proxy_metrics)
+    http_probe.parse_url(endpoints.kube_proxy_metrics)
+    outcome = endpoints.get(endpoints.kube_proxy_metrics.rstrip("/") + "/proxyMode")
+    return outcome.message.strip() if outcome.verdict == Verdict.SUCCESS else None
+
+
 def _urls(endpoints: Endpoints) -> list[str]:
     return [endpoints.kubelet_healthz, endpoints.kube_proxy_healthz, endpoints.kube_proxy_metrics]
 
@@ -209,17 +216,24 @@ def _persistence(context: _Context) -> Finding:
     return Finding(Status.OK, "current: " + ", ".join(f["path"] for f in files))
 
 
-def _nftables_kernel(context: _Context) -> Finding:
-    if context.mode != ProxyMode.NFTABLES:
-        return Finding(Status.SKIP, f"proxy mode {context.mode} has no kernel minimum")
-    kernel = context.kernel
-    need = ".".join(map(str, NFTABLES_MIN_KERNEL))
-    if kernel.version is None:
-        return Finding(Status.WARN, f"cannot read a version from {kernel.release!r}")
-    if kernel.version < NFTABLES_MIN_KERNEL:
-        hint = f"nftables mode needs kernel {need} or later; upgrade the kernel or use --proxy-mode iptables"
-        return Finding(Status.FAIL, f"kernel {kernel.release} is older than {need}", hint)
-    return Finding(Status.OK, f"kernel {kernel.release} is {need} or later")
+def _nftables(requirement: Callable[[_Context], nftables.Requirement | None]) -> Callable[[_Context], Finding]:
+    """A prerequisite of nftables mode (k8snode.proxy.nftables) as a doctor check; skipped in the other modes and
+    when ``requirement`` gives None (another check covers it)."""
+
+    def check(context: _Context) -> Finding:
+        if context.mode != ProxyMode.NFTABLES:
+            return Finding(Status.SKIP, f"proxy mode {context.mode} does not need it")
+        found = requirement(context)
+        if found is None:
+            return Finding(Status.SKIP, "nft is not on PATH: the binaries check says what to install")
+        status = Status.OK if found.met else Status.WARN if found.met is None else Status.FAIL
+        return Finding(status, found.detail, found.hint)
+
+    return check
+
+
+def _nft(context: _Context) -> nftables.Requirement | None:
+    return None if context.system.which("nft") is None else nftables.nft(context.system)
 
 
 def _ip_forward(context: _Context) -> Finding:
@@ -381,13 +395,15 @@ _CHECKS: list[tuple[str, str, Callable[[_Context], Finding]]] = [
     ("modules", "kernel", _modules),
     ("persistence", "kernel", _persistence),
     ("modules-boot", "kernel", _modules_boot),
-    ("nftables-kernel", "kernel", _nftables_kernel),
+    ("nftables-kernel", "kernel", _nftables(lambda context: nftables.kernel_release(context.kernel))),
+    ("nf_tables", "kernel", _nftables(lambda context: nftables.nf_tables(context.system, context.kernel))),
     ("ip-forward", "sysctl", _ip_forward),
     ("bridge-nf-call-iptables", "sysctl", _bridge_nf_call),
     ("sysctl-boot", "sysctl", _sysctl_boot),
     ("swap", "host", _swap),
     ("swap-boot", "host", _swap_boot),
     ("binaries", "host", _binaries),
+    ("nft-version", "host", _nftables(_nft)),
     (
         "kubelet-health",
         "components",

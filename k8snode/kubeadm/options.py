@@ -47,7 +47,9 @@ class Options:
     )
     api_version: str = _option("--api-version", "kubeadm API: auto, v1beta4, v1beta3 or v1alpha1.", "auto")
     patch: str | None = _option(
-        "--patch", "Start from this kubeadm config (comments and order kept); - reads standard input."
+        "--patch",
+        "Start from this kubeadm config (comments and order kept), or edit the kube-proxy or kubeadm-config "
+        "ConfigMap as kubectl prints it; - reads standard input.",
     )
     migrate: bool = _option("--migrate", "Convert a v1beta3 --patch file to v1beta4.", False)
     proxy_mode: str | None = _option("--proxy-mode", "kube-proxy mode: ipvs (default), iptables or nftables.")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import string
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -32,6 +33,7 @@ from k8snode.core.yamldoc import (
     quoted,
     to_yaml,
 )
+from k8snode.kubeadm.configmap import KUBE_PROXY, KUBEADM_CONFIG, find_embedded, is_configmap, replace_embedded
 from k8snode.kubeadm.defaults import init_defaults
 from k8snode.kubeadm.options import Options, flag_of
 from k8snode.kubeadm.validate import (
@@ -90,8 +92,13 @@ def _kubeadm_config(system: System, options: Options, *, dry_run: bool, force: b
     out_file = _out_file(options)
     out = system.output_path(out_file, "--out") if out_file else None
     warnings: list[str] = []
+    patched = read_config(system, options.patch, "--patch") if options.patch else None
+    if patched is not None:
+        documents = load_documents(_without_header(patched[1]), f"--patch {patched[0]}")
+        if is_configmap(documents):
+            return _patch_configmap(system, options, out, patched, documents, dry_run=dry_run, force=force)
     token = options.token or (_reusable_token(system, out, warnings) if out else None) or _fresh_token()
-    plan = _patch(system, options, token) if options.patch else _render(system, options, token)
+    plan = _patch(system, options, token, patched[1], documents) if patched else _render(system, options, token)
     _apply_sets(plan.documents, options.sets)
     report = validate_documents(
         plan.documents, Context(plan.release, options.load_balancer, options.node_kernel or _host_kernel(system))
@@ -384,12 +391,14 @@ def _render(system: System, options: Options, token: str) -> _Plan:
     return _Plan(release, api, load_documents(text, f"template {api.name}.yaml.j2"), warnings=warnings)
 
 
-def _patch(system: System, options: Options, token: str) -> _Plan:
-    assert options.patch is not None
-    source, text = read_config(system, options.patch, "--patch")
-    # A file k8snode wrote gets a new header instead of a second one.
+def _without_header(text: str) -> str:
+    """A file k8snode wrote gets a new header instead of a second one."""
     old_header = "".join(line for line in text.splitlines(keepends=True)[:1] if line.startswith(OWNER_MARK.decode()))
-    documents = load_documents(text.removeprefix(old_header), f"--patch {source}")
+    return text.removeprefix(old_header)
+
+
+def _patch(system: System, options: Options, token: str, text: str, documents: list[Any]) -> _Plan:
+    source = str(options.patch)
     warnings: list[str] = []
     release = _release(options, documents, warnings)
     api = _file_api(documents, source)
@@ -427,6 +436,178 @@ def _patch(system: System, options: Options, token: str) -> _Plan:
         if document is not None:
             _set(document, path, value)
     return _Plan(release, api, documents, warnings=warnings, indent=guess_indent(text))
+
+
+CONFIGMAP_OPTIONS = {
+    KUBE_PROXY: {
+        "kubernetes_version",
+        "patch",
+        "out",
+        "node_kernel",
+        "proxy_mode",
+        "ipvs_scheduler",
+        "strict_arp",
+        "exclude_cidrs",
+        *IPVS_PERIODS,
+        "load_balancer",
+        "pod_subnet",
+        "sets",
+    },
+    KUBEADM_CONFIG: {"kubernetes_version", "patch", "out", "node_kernel", "proxy_mode"},
+}
+"""The options that apply to each ConfigMap: those that set KubeProxyConfiguration, and the validation target."""
+IPVS_ONLY = {
+    "strictARP": "only IPVS mode needs it (kube-ipvs0 holds every Service address); MetalLB and kube-vip in L2 "
+    "mode do not need it under {mode}",
+    "scheduler": "{mode} mode has no scheduler",
+    "syncPeriod": "set {mode}.syncPeriod to keep it (--set KubeProxyConfiguration.{mode}.syncPeriod={value})",
+    "minSyncPeriod": "set {mode}.minSyncPeriod to keep it (--set KubeProxyConfiguration.{mode}.minSyncPeriod={value})",
+}
+"""Why a setting of the ipvs block no longer applies, for the fields that have more to say than "only IPVS reads it"."""
+_ZERO_VALUES = (None, "", False, "0s", 0)
+
+
+def _patch_configmap(
+    system: System,
+    options: Options,
+    out: PurePosixPath | None,
+    patched: tuple[str, str],
+    documents: list[Any],
+    *,
+    dry_run: bool,
+    force: bool,
+) -> ConfigResult:
+    """Edit the document a kube-proxy or kubeadm-config ConfigMap holds; every byte around it stays as it was."""
+    source, text = patched[0], _without_header(patched[1])  # a ConfigMap k8snode wrote with --out
+    embedded = find_embedded(text, documents, source)
+    given = [item.name for item in fields(Options) if getattr(options, item.name) != item.default]
+    for name in given:
+        if name not in CONFIGMAP_OPTIONS[embedded.name]:
+            raise bad_input(
+                f"{flag_of(name).name} does not apply to the {embedded.name} ConfigMap: it holds "
+                f"{'KubeProxyConfiguration' if embedded.name == KUBE_PROXY else 'ClusterConfiguration'} only"
+            )
+    if options.proxy_mode is None:
+        raise bad_input(
+            f"--patch {source} is the {embedded.name} ConfigMap: say the mode it moves to with --proxy-mode"
+        )
+    inner = load_documents(embedded.value, f"--patch {source} data.{embedded.key}")
+    kind = "KubeProxyConfiguration" if embedded.name == KUBE_PROXY else "ClusterConfiguration"
+    if len(inner) != 1 or not isinstance(inner[0], dict) or inner[0].get("kind") != kind:
+        raise bad_input(f"--patch {source}: data.{embedded.key} of the {embedded.name} ConfigMap must be one {kind}")
+    warnings: list[str] = []
+    release = _release(options, inner, warnings)
+    if embedded.name == KUBE_PROXY:
+        if options.kubernetes_version is None:
+            warnings.append(
+                f"the kube-proxy ConfigMap does not name its release: checked for kube-proxy {release}; "
+                "pass --kubernetes-version with the cluster's"
+            )
+        for _kind, path, value in _patch_settings(options, release):
+            if _kind == kind:
+                _set(inner[0], path, value)
+        warnings += _drop_ipvs_settings(inner[0], options.proxy_mode)
+        _apply_sets(inner, options.sets)
+    else:
+        warnings.append(_no_proxy_settings(inner[0], options.proxy_mode))
+    report = validate_documents(
+        inner, Context(release, options.load_balancer, options.node_kernel or _host_kernel(system))
+    )
+    if report.problems:
+        raise bad_input(redact(f"data.{embedded.key} does not validate: " + "; ".join(report.messages())))
+    warnings += report.warnings
+    value = dump_documents(inner, guess_indent(embedded.value))
+    value = value.rstrip("\n") + "\n" * (len(embedded.value) - len(embedded.value.rstrip("\n")))
+    new_text = replace_embedded(text, embedded, value)
+    data: dict[str, Any] = {
+        "path": str(out) if out else None,
+        "api_version": "v1",
+        "kubernetes_version": str(release),
+        "proxy_mode": options.proxy_mode,
+        "documents": ["ConfigMap"],
+        "configmap": f"kube-system/{embedded.name}",
+        "key": embedded.key,
+        "changed_fields": _changed_paths(embedded.value, value),
+    }
+    changed = new_text != text
+    if dry_run:
+        data["diff"] = _diff(embedded.value, value, embedded.key)
+    if out is None:
+        summary = f"data.{embedded.key}: {'would change' if changed else 'unchanged'}"
+        shown = "" if dry_run else new_text
+        return ConfigResult("kubeadm-config", data, changed, warnings, summary=summary, yaml_text=shown)
+    patching_in_place = options.patch != STDIO and _input_target(system, str(options.patch)) == out
+    # A file gets k8snode's header (kubectl reads past a comment), so a later run knows it may replace it; standard
+    # output stays byte for byte the ConfigMap, for `| kubectl replace -f -`.
+    written = f"{header(options.command_line())}\n{new_text}".encode()
+    file = plan_write(system, out, 0o644, written, force=force, adoptable=lambda _: patching_in_place)
+    changed = apply(system, [file], dry_run=dry_run)
+    data["action"] = file.action
+    if not dry_run:
+        data["next"] = f"kubectl replace -f {out}"
+    return ConfigResult("kubeadm-config", data, changed, warnings, summary=f"{out}: {file.action} (mode 0644)")
+
+
+def _drop_ipvs_settings(proxy: Any, mode: str) -> list[str]:
+    """Outside IPVS mode kube-proxy reads nothing of the ipvs block (its validation checks the block only for
+    mode ipvs: pkg/proxy/apis/config/validation/validation.go); each setting it held is dropped, with a warning.
+    The zero values kubeadm writes for every field stay: they set nothing."""
+    ipvs = proxy.get("ipvs")
+    if mode == ProxyMode.IPVS or not isinstance(ipvs, dict):
+        return []
+    warnings = []
+    for key in list(ipvs):
+        value = ipvs[key]
+        if value in _ZERO_VALUES or value == []:
+            continue
+        del ipvs[key]
+        why = IPVS_ONLY.get(str(key), "only IPVS mode reads it").format(mode=mode, value=value)
+        shown = (
+            json.dumps(value) if isinstance(value, list) else str(value).lower() if isinstance(value, bool) else value
+        )
+        warnings.append(f"dropped KubeProxyConfiguration.ipvs.{key} ({shown}): {why}")
+    return warnings
+
+
+def _no_proxy_settings(cluster: Any, mode: str) -> str:
+    """What the kubeadm-config ConfigMap can say about kube-proxy: nothing, except that v1beta4 may disable it."""
+    if schema.go_value(value_at(cluster, ("proxy", "disabled"))) is True:
+        return (
+            "ClusterConfiguration.proxy.disabled is true: kubeadm does not install kube-proxy in this cluster, "
+            "so there is no kube-proxy mode to change"
+        )
+    return (
+        f"the kubeadm-config ConfigMap holds no kube-proxy setting (kubeadm keeps KubeProxyConfiguration in the "
+        f"kube-proxy ConfigMap, data.config.conf); nothing changed here: patch that one for mode {mode}"
+    )
+
+
+def _changed_paths(old: str, new: str) -> list[str]:
+    """The dotted paths of the values that differ between two documents (added, removed or changed)."""
+    found: list[str] = []
+
+    def walk(a: Any, b: Any, path: str) -> None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in [*a, *(k for k in b if k not in a)]:
+                walk(a.get(key, _MISSING), b.get(key, _MISSING), f"{path}.{key}" if path else str(key))
+        elif a != b:
+            found.append(path)
+
+    walk(load_documents(old, "old")[0], load_documents(new, "new")[0], "")
+    return found
+
+
+_MISSING = object()
+
+
+def _diff(old: str, new: str, key: str) -> str:
+    import difflib
+
+    old, new = (text if text.endswith("\n") else text + "\n" for text in (old, new))  # |- drops the last one
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/data/{key}", f"b/data/{key}"
+    )
+    return redact("".join(lines))
 
 
 def _file_api(documents: list[Any], source: str) -> KubeadmApi:

@@ -23,7 +23,7 @@ from k8snode.node import swap, sysctl
 from k8snode.node.kernel import Kernel, ModuleState, read_kernel
 from k8snode.node.modules import ModulePlan, Persist
 from k8snode.node.swap import SwapMode
-from k8snode.proxy import ipvs
+from k8snode.proxy import ipvs, nftables
 from k8snode.proxy.modes import ProxyMode
 
 NODE_MODULES = ("br_netfilter", "overlay")
@@ -207,10 +207,22 @@ def check(system: System, options: Options) -> Result:
     drift = _drift(plan)
     if ipvs_result is not None and not ipvs_result.ok:
         drift.append(f"IPVS: {ipvs_result.summary}")
+    data = plan.data(None if ipvs_result is None else ipvs_result.data)
+    warnings = list(plan.warnings)
+    if options.proxy_mode == ProxyMode.NFTABLES:
+        # nf_tables missing is already in the plan's problems (its modules); the kernel release and nft are not.
+        readiness = nftables.readiness(system, plan.kernel)
+        data["nftables"] = [requirement.as_dict() for requirement in readiness]
+        for requirement in readiness:
+            text = requirement.detail + (f"; {requirement.hint}" if requirement.hint else "")
+            if requirement.met is False and requirement.id != "nf_tables":
+                drift.append(text)
+            elif requirement.met is None:
+                warnings.append(text)
     return Result(
         "node check",
-        plan.data(None if ipvs_result is None else ipvs_result.data),
-        warnings=plan.warnings + ([] if ipvs_result is None else ipvs_result.warnings),
+        data,
+        warnings=warnings + ([] if ipvs_result is None else ipvs_result.warnings),
         exit_code=ExitCode.DRIFT if drift else ExitCode.OK,
         summary="; ".join(drift) if drift else "the node is prepared, now and after a reboot",
     )

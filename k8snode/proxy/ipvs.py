@@ -13,6 +13,7 @@ from k8snode.core.files import FilePlan, apply, header, owned, pending_action, p
 from k8snode.core.resources import template_text
 from k8snode.core.result import Result
 from k8snode.core.system import System
+from k8snode.node import distro
 from k8snode.node.kernel import MODULE_NAME, Kernel, ModuleState, config_evidence, module_state, read_kernel
 from k8snode.node.modules import ModulePlan, Persist, load, targets
 
@@ -302,9 +303,7 @@ def _config_option(module: str) -> str:
 def _extra_modules_hint(system: System, kernel: Kernel) -> str:
     """Where the distribution ships more modules in a separate package (Ubuntu, the RHEL family), that package;
     Debian has none; with no /etc/os-release, both."""
-    text = system.read_text("/etc/os-release", 64 << 10) or ""
-    fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
-    family = {fields.get("ID", "").strip('"'), *fields.get("ID_LIKE", "").strip('"').split()}
+    family = distro.family(system)
     if "ubuntu" in family:
         return f"install linux-modules-extra-{kernel.release}"
     if family & {"rhel", "fedora", "centos"}:

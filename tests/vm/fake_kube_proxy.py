@@ -1,6 +1,9 @@
 """Answers like kube-proxy in IPVS mode on its metrics (10249) and health (10256) ports, inside the test VM.
 
-`k8snode doctor` looks at the kernel's IPVS state only when kube-proxy answers; the state itself is real.
+`k8snode doctor` looks at the kernel's IPVS state only when kube-proxy answers; the state itself is real. It serves
+only test_real_kernel.py's reboot case, whose state is made by hand with ipvsadm and ipset to cover what a real
+kube-proxy never builds (a virtual server with two weighted real servers, a single KUBE-* set) and whose boot has no
+API server to feed one. test_kube_proxy.py runs the real kube-proxy.
 """
 
 import http.server

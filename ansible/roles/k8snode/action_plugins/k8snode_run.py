@@ -7,6 +7,7 @@ from the envelope, fails the task when the exit code is not in ``ok_codes`` (k8s
 and returns the unified diffs that k8snode prints with ``--dry-run`` as the task's diff, so that ``--check
 --diff`` shows what a real run would write. An accepted exit code other than 0 (``node prepare``'s 1: done, but
 the next boot would undo part of it) turns each of the envelope's ``data.problems`` into an Ansible warning.
+``stdin``, when given, is written to the command's standard input (``kubeadm-config --patch -``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def envelope_diffs(data: dict[str, Any]) -> list[dict[str, str]]:
 
 
 class ActionModule(ActionBase):
-    _VALID_ARGS = frozenset(("argv", "ok_codes"))
+    _VALID_ARGS = frozenset(("argv", "ok_codes", "stdin"))
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
@@ -35,7 +36,9 @@ class ActionModule(ActionBase):
         ok_codes = [int(code) for code in self._task.args.get("ok_codes", [0])]
         environment = self._compute_environment_string()  # "VAR=value ..." for the shell, or ""
         command = " ".join([*([environment] if environment else []), *(shlex.quote(word) for word in argv)])
-        done = self._low_level_execute_command(command, sudoable=True)
+        stdin = self._task.args.get("stdin")  # k8snode reads it for --patch -
+        in_data = None if stdin is None else str(stdin).encode()  # the connection writes bytes
+        done = self._low_level_execute_command(command, sudoable=True, in_data=in_data)
         result.update({key: done.get(key) for key in ("rc", "stdout", "stderr")}, cmd=argv)
         try:
             envelope = json.loads(done.get("stdout") or "")
