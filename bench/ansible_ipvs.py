@@ -8,7 +8,7 @@ from fresh roots and then once more on the converged roots:
 - kubespray-style: bench/kubespray_style_ipvs.yml.
 Prints a table of medians. Not a test: numbers vary with load.
 
-    .venv/bin/python bench/ansible_ipvs.py [--hosts 20] [--repeat 3] [--forks 5 20]
+    .venv/bin/python bench/ansible_ipvs.py [--hosts 20] [--repeat 3] [--forks 5 20] [--play "role, pyz" ...]
 """
 
 from __future__ import annotations
@@ -107,11 +107,17 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--forks", type=int, nargs="+", default=[5, 20])
+    parser.add_argument(
+        "--play", action="append", help="Only this play (repeatable; default all): role, pyz | role, pip | ..."
+    )
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="k8snode-bench-") as temp:
         scratch = Path(temp)
         configured = plays(scratch)
+        if set(args.play or ()) - set(configured):
+            parser.error(f"--play: choose from {', '.join(configured)}")
+        configured = {name: play for name, play in configured.items() if name in (args.play or [name])}
         for forks in args.forks:
             medians = {}
             for name, (playbook, common) in configured.items():
@@ -127,7 +133,7 @@ def main() -> None:
     print(f"| forks | play | fresh s | {BASELINE} / play, fresh | converged s | {BASELINE} / play, converged |")
     print("|---|---|---|---|---|---|")
     for forks, medians in rows:
-        base = medians[BASELINE]
+        base = medians.get(BASELINE, (float("nan"), float("nan")))
         for name, (fresh, converged) in medians.items():
             ratios = f"{base[0] / fresh:.2f}x | {converged:.2f} | {base[1] / converged:.2f}x"
             print(f"| {forks} | {name} | {fresh:.2f} | {ratios} |")

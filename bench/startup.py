@@ -6,6 +6,7 @@ Run: .venv/bin/python bench/startup.py [--runs 10] [--python 3.10 3.13]
 For each interpreter it builds a venv with k8snode's wheel (pip, from this checkout) and uses one k8snode.pyz
 (tools/build_pyz.py), then prints medians and the ratio of each command to that interpreter's `python -c pass`.
 The goals (issue 18) are `ipvs check` <= 5x and `kubeadm-config` <= 8x the bare interpreter, in CPU and wall.
+A one-command Typer app shows the floor every k8snode command stands on.
 CPU time is the steadier figure on a shared machine: wall time includes waiting for a core.
 """
 
@@ -27,6 +28,8 @@ from fakes import make_root  # noqa: E402 - the fixture root the commands read
 from pythons import interpreters  # noqa: E402
 
 GOALS = {"ipvs check --json": 5.0, "kubeadm-config": 8.0}
+# The floor under every command: a one-command Typer app, run by the venv's interpreter (typer is pinned there).
+TYPER_FLOOR = "import typer\napp = typer.Typer()\napp.command()(lambda: None)\napp()"
 
 
 def measure(argv: list[str], runs: int, env: dict[str, str]) -> tuple[float, float]:
@@ -82,6 +85,8 @@ def main() -> None:
                 measure([str(script), "--version"], 1, env)
             base = measure([python, "-c", "pass"], args.runs, env)
             rows.append((minor, "python -c pass", base, base))
+            floor = measure([str(script.parent / "python"), "-c", TYPER_FLOOR], args.runs, env)
+            rows.append((minor, "one-command Typer app (wheel venv)", floor, base))
             for name, words in commands.items():
                 rows.append((minor, f"{name} (wheel)", measure([str(script), *words], args.runs, env), base))
                 rows.append((minor, f"{name} (pyz)", measure([python, str(pyz), *words], args.runs, env), base))

@@ -10,7 +10,7 @@ import contextlib
 import importlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, MutableMapping, Sequence
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -39,12 +39,54 @@ def _load(name: str) -> Command:
     target = getattr(importlib.import_module(module), attribute)
     if isinstance(target, typer.Typer):
         target.rich_markup_mode = app.rich_markup_mode  # as add_typer would hand it down
-        group: Command = typer.main.get_group(target)
+        infos, target.registered_commands = target.registered_commands, []
+        try:
+            group = typer.main.get_group(target)  # the group's own options and help; its commands come below
+        finally:
+            target.registered_commands = infos
+        group.commands = _Subcommands(target)
         group.name = name
         return group
     single = typer.Typer(rich_markup_mode=app.rich_markup_mode, add_completion=False)
     single.command(name)(target)
     return typer.main.get_command(single)
+
+
+class _Subcommands(MutableMapping[str, Command]):
+    """A group's commands by name, each built from its Typer definition when it is first looked up: `ipvs check`
+    does not pay for building enable's, disable's and status's options. Help and completion list them all."""
+
+    def __init__(self, group: typer.Typer) -> None:
+        self._infos = {
+            info.name or typer.main.get_command_name(info.callback.__name__): info  # as typer names it
+            for info in group.registered_commands
+            if info.callback
+        }
+        self._built: dict[str, Command] = {}
+        self._group = group
+
+    def __getitem__(self, name: str) -> Command:
+        if name not in self._built:
+            self._built[name] = typer.main.get_command_from_info(
+                self._infos[name],
+                pretty_exceptions_short=self._group.pretty_exceptions_short,
+                rich_markup_mode=self._group.rich_markup_mode,
+            )
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Command) -> None:
+        self._built[name] = command
+        self._infos.pop(name, None)
+
+    def __delitem__(self, name: str) -> None:
+        self._built.pop(name, None)
+        del self._infos[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self._infos, **self._built})
+
+    def __len__(self) -> int:
+        return len({**self._infos, **self._built})
 
 
 class _Edge(TyperGroup):

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from test_kubeadm_config import documents
 
+from k8snode.core.resources import package_file
 from k8snode.kubeadm.defaults import DEFAULTS_DIR, available
 
 
@@ -35,7 +36,7 @@ def test_component_configs_come_in_the_order_asked_as_kubeadm_prints_them(cli, k
 
 
 def test_every_recorded_release_is_valid_for_k8snode_and_names_its_source(cli, tmp_path):
-    for path in sorted(Path(str(DEFAULTS_DIR)).glob("v*.yaml")):  # the checkout's directory
+    for path in sorted(Path(str(package_file(*DEFAULTS_DIR))).glob("v*.yaml")):  # the checkout's directory
         run = cli("kubeadm-config", "--print-defaults", "--kubernetes-version", path.stem,
                   "--component-configs", "KubeProxyConfiguration,KubeletConfiguration")  # fmt: skip
         assert run.exit_code == 0, run.stderr

@@ -50,3 +50,29 @@ def test_ipvs_check_loads_only_its_own_command_module(fake_root):
         "k8snode.commands.ipvs",
     }
     assert not {name for name in names if name.startswith(("k8snode.kubeadm", "k8snode.kubelet", "k8snode.health."))}
+
+
+def test_a_group_builds_only_the_subcommand_that_is_looked_up(monkeypatch):
+    import typer
+
+    from k8snode.cli import _load
+
+    built = []
+    build = typer.main.get_command_from_info
+
+    def recording(info, **options):
+        built.append(info.callback.__name__)
+        return build(info, **options)
+
+    monkeypatch.setattr(typer.main, "get_command_from_info", recording)
+    group = _load("ipvs")
+    assert list(group.commands) == ["check", "enable", "disable", "cleanup", "status"]  # every name, none built
+    assert built == []
+    assert group.commands["check"].name == "check"
+    assert built == ["check"]
+
+
+def test_a_mistyped_subcommand_is_still_suggested_from_every_name_of_its_group(cli):
+    run = cli("ipvs", "chek")
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == "k8snode: error: No such command 'chek'. Did you mean 'check'?\n"

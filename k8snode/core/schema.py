@@ -19,7 +19,7 @@ from functools import cache
 from typing import Any
 
 from k8snode.core.durations import parse_duration
-from k8snode.core.resources import package_file
+from k8snode.core.resources import package_file, package_text
 
 _QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$")
 
@@ -61,10 +61,13 @@ def schema_name(api_version: str, kind: str) -> str:
 
 @cache
 def load(api_version: str, kind: str) -> Schema | None:
-    node = package_file("core", "schemas", schema_name(api_version, kind))
-    if not node.is_file():
+    name = schema_name(api_version, kind)  # from the document being validated: a name, never a path
+    if "/" in name or "\0" in name:
         return None
-    data = json.loads(node.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(package_text("core", "schemas", name))
+    except OSError:  # no schema for that kind
+        return None
     return Schema(data["apiVersion"], data["kind"], data["source"], data["fields"])
 
 

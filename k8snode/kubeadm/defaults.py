@@ -11,16 +11,17 @@ from dataclasses import dataclass
 
 from k8snode.core.errors import bad_input
 from k8snode.core.releases import Release, newest_known, parse_release
-from k8snode.core.resources import package_file
+from k8snode.core.resources import package_file, package_text
 
-DEFAULTS_DIR = package_file("kubeadm", "data", "init-defaults")  # importlib.resources: a wheel or the pyz
+DEFAULTS_DIR = ("kubeadm", "data", "init-defaults")  # under k8snode/: a checkout, a wheel or the pyz
 COMPONENT_CONFIGS = ("KubeProxyConfiguration", "KubeletConfiguration")
 """The kinds kubeadm's --component-configs takes (cmd/kubeadm/app/componentconfigs: known component configs)."""
 
 
 def available() -> list[Release]:
     """The releases k8snode has kubeadm's defaults for, newest first."""
-    names = [node.name for node in DEFAULTS_DIR.iterdir() if node.name.startswith("v") and node.name.endswith(".yaml")]
+    names = [node.name for node in package_file(*DEFAULTS_DIR).iterdir()]
+    names = [name for name in names if name.startswith("v") and name.endswith(".yaml")]
     return sorted((parse_release(name.removesuffix(".yaml")) for name in names), reverse=True)
 
 
@@ -44,7 +45,7 @@ def init_defaults(kubernetes_version: str | None, component_configs: str | None)
             f"k8snode has kubeadm's defaults for {', '.join(map(str, releases))}, not for Kubernetes {target}; "
             "give --kubernetes-version of one of those minor releases"
         )
-    documents = _documents((DEFAULTS_DIR / f"{source}.yaml").read_text(encoding="utf-8"))
+    documents = _documents(package_text(*DEFAULTS_DIR, f"{source}.yaml"))
     by_kind = {_kind(document): document for document in documents}
     kinds = ["InitConfiguration", "ClusterConfiguration", *wanted]
     command = "kubeadm config print init-defaults" + (f" --component-configs {','.join(wanted)}" if wanted else "")

@@ -15,7 +15,7 @@ from typing import Any
 
 from k8snode.core.resources import package_text
 
-FLAGS_FILE = "kubelet_flags.json"  # in k8snode/kubelet/data/, read through importlib.resources (a wheel or the pyz)
+FLAGS_FILE = "kubelet_flags.json"  # in k8snode/kubelet/data/ (core.resources: a checkout, a wheel or the pyz)
 HISTORY_FILE = "kubelet_flag_history.json"
 
 Minor = tuple[int, int]

@@ -172,7 +172,15 @@ def converged_check_run(fleet: Fleet, second_run: tuple) -> tuple[PlaybookRun, d
 
 
 @pytest.fixture(scope="module")
-def reset_run(fleet: Fleet, converged_check_run: tuple) -> PlaybookRun:
+def repair_run(fleet: Fleet, converged_check_run: tuple) -> tuple[PlaybookRun, Host]:
+    """A converged fleet where one pyz host's bin/k8snode lost its mode: the probe sees it and the install runs."""
+    host = next(host for host in fleet.hosts if host.group in PYZ_GROUPS)
+    (host.root.path / INSTALLED / "bin/k8snode").chmod(0o700)
+    return fleet.run("node-prep.yml"), host
+
+
+@pytest.fixture(scope="module")
+def reset_run(fleet: Fleet, repair_run: tuple) -> PlaybookRun:
     return fleet.run("reset.yml")
 
 
@@ -280,6 +288,20 @@ def test_second_run_changes_nothing(fleet, second_run):
     assert all(row["ok"] >= 1 for row in run.recap().values())
     assert after == before  # not one file touched, not one modprobe run
     assert "RUNNING HANDLER" not in run.stdout
+
+
+def test_a_converged_run_skips_the_pyz_install_where_the_probe_finds_it_in_place(first_run, second_run):
+    copy = "TASK [k8snode : Copy k8snode.pyz]"
+    assert copy in first_run.stdout
+    assert copy not in second_run[0].stdout
+
+
+def test_a_changed_install_is_put_back_on_its_host_only(fleet, repair_run):
+    run, repaired = repair_run
+    recap = run.recap()
+    assert recap[repaired.name]["changed"] == 1
+    assert stat.S_IMODE((repaired.root.path / INSTALLED / "bin/k8snode").stat().st_mode) == 0o755
+    assert all(row["changed"] == 0 for name, row in recap.items() if name != repaired.name)
 
 
 def test_check_on_the_converged_fleet_reports_no_change_and_touches_nothing(fleet, converged_check_run):
