@@ -167,6 +167,9 @@ def test_the_first_run_patches_once_and_moves_each_node(cluster, check_run, firs
         assert left == [("TCP", "192.168.50.100", 80), ("FWM", "16", None)]
         assert state["links"] == {} and list(state["ipsets"]) == ["KUBE-SRC-KUBEROUTER"]
         assert not (host.root.path / "etc/modules-load.d/ipvs.conf").exists()
+        # node prepare --proxy-mode nftables: nf_tables, not the IPVS set, is what loads at boot now.
+        persisted = (host.root.path / "etc/modules-load.d/k8snode.conf").read_text().split()
+        assert "nf_tables" in persisted and "ip_vs" not in persisted
     recap = first_run.recap()
     assert all(row["failed"] == 0 for row in recap.values())
 
