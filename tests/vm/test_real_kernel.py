@@ -220,7 +220,9 @@ def test_ipvs_status_reports_the_real_state(second: harness.Boot) -> None:
             ],
         }
     ]
-    assert data["ipsets"] == ["KUBE-CLUSTER-IP"]
+    assert data["ipsets"] == [
+        {"name": "KUBE-CLUSTER-IP", "entries": 0, "purpose": "cluster IP and port of every service (masquerade)"}
+    ]
 
 
 def test_doctor_reports_the_real_state(second: harness.Boot) -> None:
