@@ -314,9 +314,8 @@ def test_strict_arp_from_lb_metallb_reaches_the_kernel(ipvs_boot: harness.Boot) 
     assert ipvs_boot.text("arp.out").split() == ["1", "2"]  # arp_ignore, arp_announce as kube-proxy sets them
 
 
-@pytest.mark.parametrize("mode", ["ipvs"])
-def test_a_connection_to_the_service_reaches_the_endpoint(ipvs_boot: harness.Boot, mode: str) -> None:
-    _assert_connections(ipvs_boot, mode)
+def test_a_connection_to_the_service_reaches_the_endpoint(ipvs_boot: harness.Boot) -> None:
+    _assert_connections(ipvs_boot, "ipvs")
 
 
 def _assert_connections(boot: harness.Boot, mode: str) -> None:
