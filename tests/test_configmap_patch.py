@@ -45,6 +45,11 @@ def _metadata_key(line: str) -> str:
     return line.strip().split(":")[0] if not line.startswith("    ") else "labels"
 
 
+def patch(cli, node, text: str, *options: str):
+    """`k8snode kubeadm-config --patch - OPTIONS` on TEXT, with the node as --root."""
+    return cli("kubeadm-config", "--patch", "-", *options, "--root", str(node), stdin=text)
+
+
 def load(text: str) -> dict:
     return YAML(typ="safe", pure=True).load(io.StringIO(text))
 
@@ -74,18 +79,7 @@ def test_kube_proxy_configmap_moves_to_nftables_and_keeps_every_other_byte(cli, 
     original = fixture("kube-proxy", version)
     if printed_by == "kubectl":
         original = as_kubectl_prints(original)
-    run = cli(
-        "kubeadm-config",
-        "--patch",
-        "-",
-        "--proxy-mode",
-        "nftables",
-        "--kubernetes-version",
-        version,
-        "--root",
-        str(node),
-        stdin=original,
-    )
+    run = patch(cli, node, original, "--proxy-mode", "nftables", "--kubernetes-version", version)
     assert run.exit_code == 0, run.stderr
     patched = run.stdout
     assert outside(patched, "config.conf") == outside(original, "config.conf")
@@ -108,7 +102,7 @@ def test_kube_proxy_configmap_moves_to_nftables_and_keeps_every_other_byte(cli, 
 def test_the_embedded_document_keeps_its_lines(cli, node, version) -> None:
     """Only the lines of the fields that change differ: the round trip re-indents and re-quotes nothing."""
     original = fixture("kube-proxy", version)
-    run = cli("kubeadm-config", "--patch", "-", "--proxy-mode", "nftables", "--root", str(node), stdin=original)
+    run = patch(cli, node, original, "--proxy-mode", "nftables")
     old = load(original)["data"]["config.conf"].splitlines()
     new = load(run.stdout)["data"]["config.conf"].splitlines()
     removed = [line for line in old if line not in new]
@@ -119,18 +113,7 @@ def test_the_embedded_document_keeps_its_lines(cli, node, version) -> None:
 
 def test_dry_run_shows_the_diff_of_the_embedded_document(cli, node) -> None:
     original = fixture("kube-proxy", VERSIONS[-1])
-    run = cli(
-        "kubeadm-config",
-        "--patch",
-        "-",
-        "--proxy-mode",
-        "nftables",
-        "--dry-run",
-        "--json",
-        "--root",
-        str(node),
-        stdin=original,
-    )
+    run = patch(cli, node, original, "--proxy-mode", "nftables", "--dry-run", "--json")
     assert run.exit_code == 0, run.stderr
     envelope = run.envelope()
     assert envelope["changed"] is True
@@ -153,10 +136,8 @@ def test_dry_run_shows_the_diff_of_the_embedded_document(cli, node) -> None:
 def test_the_diff_shows_only_the_lines_that_change(cli, node) -> None:
     """1.30 gets the alpha gate appended after the last line, which has no line break in a |- block."""
     original = fixture("kube-proxy", "v1.30.14")
-    run = cli(
-        "kubeadm-config", "--patch", "-", "--proxy-mode", "nftables", "--kubernetes-version", "v1.30.14",
-        "--dry-run", "--json", "--root", str(node), stdin=original,
-    )  # fmt: skip
+    options = ("--proxy-mode", "nftables", "--kubernetes-version", "v1.30.14", "--dry-run", "--json")
+    run = patch(cli, node, original, *options)
     diff = run.envelope()["data"]["diff"]
     changed = [line for line in diff.splitlines()[2:] if line[:1] in "+-"]
     assert changed == [
@@ -166,19 +147,8 @@ def test_the_diff_shows_only_the_lines_that_change(cli, node) -> None:
 
 
 def test_a_patched_configmap_is_unchanged_by_a_second_run(cli, node) -> None:
-    first = cli(
-        "kubeadm-config",
-        "--patch",
-        "-",
-        "--proxy-mode",
-        "nftables",
-        "--root",
-        str(node),
-        stdin=fixture("kube-proxy", VERSIONS[-1]),
-    )
-    second = cli(
-        "kubeadm-config", "--patch", "-", "--proxy-mode", "nftables", "--json", "--root", str(node), stdin=first.stdout
-    )
+    first = patch(cli, node, fixture("kube-proxy", VERSIONS[-1]), "--proxy-mode", "nftables")
+    second = patch(cli, node, first.stdout, "--proxy-mode", "nftables", "--json")
     assert second.exit_code == 0, second.stderr
     assert second.envelope()["changed"] is False
     assert second.envelope()["data"]["changed_fields"] == []
@@ -192,7 +162,7 @@ def test_a_double_quoted_value_is_written_back_double_quoted(cli, node) -> None:
     start = original.index("  config.conf: ") + len("  config.conf: ")
     end = original.index("  kubeconfig.conf: ")
     quoted = original[:start] + json.dumps(embedded) + "\n" + original[end:]
-    run = cli("kubeadm-config", "--patch", "-", "--proxy-mode", "nftables", "--root", str(node), stdin=quoted)
+    run = patch(cli, node, quoted, "--proxy-mode", "nftables")
     assert run.exit_code == 0, run.stderr
     line = run.stdout.splitlines()[run.stdout[:start].count("\n")]
     assert line.startswith('  config.conf: "apiVersion: kubeproxy.config.k8s.io/v1alpha1\\n')
@@ -248,9 +218,7 @@ def test_out_elsewhere_is_rewritten_by_the_next_run(cli, node, tmp_path) -> None
 def test_the_kubeadm_config_configmap_holds_no_proxy_setting(cli, node, version) -> None:
     original = fixture("kubeadm-config", version)
     before = snapshot(node)
-    run = cli(
-        "kubeadm-config", "--patch", "-", "--proxy-mode", "nftables", "--json", "--root", str(node), stdin=original
-    )
+    run = patch(cli, node, original, "--proxy-mode", "nftables", "--json")
     assert run.exit_code == 0, run.stderr
     envelope = run.envelope()
     assert envelope["changed"] is False
@@ -262,7 +230,7 @@ def test_the_kubeadm_config_configmap_holds_no_proxy_setting(cli, node, version)
 
 def test_a_disabled_kube_proxy_is_said(cli, node) -> None:
     original = fixture("kubeadm-config", VERSIONS[-1]).replace("    proxy: {}\n", "    proxy:\n      disabled: true\n")
-    run = cli("kubeadm-config", "--patch", "-", "--proxy-mode", "nftables", "--root", str(node), stdin=original)
+    run = patch(cli, node, original, "--proxy-mode", "nftables")
     assert run.exit_code == 0
     assert "proxy.disabled is true: kubeadm does not install kube-proxy" in run.stderr
 
@@ -283,7 +251,7 @@ def test_a_disabled_kube_proxy_is_said(cli, node) -> None:
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli, node, args, message) -> None:
-    run = cli("kubeadm-config", "--patch", "-", *args, "--root", str(node), stdin=fixture("kube-proxy", VERSIONS[-1]))
+    run = patch(cli, node, fixture("kube-proxy", VERSIONS[-1]), *args)
     assert run.exit_code == 2, (run.stdout, run.stderr)
     assert message in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
@@ -304,27 +272,18 @@ def test_bad_input_is_one_line_and_exit_2(cli, node, args, message) -> None:
 )
 def test_a_configmap_k8snode_cannot_edit_is_bad_input(cli, node, change, message) -> None:
     text = change(fixture("kube-proxy", VERSIONS[-1]))
-    run = cli("kubeadm-config", "--patch", "-", "--proxy-mode", "nftables", "--root", str(node), stdin=text)
+    run = patch(cli, node, text, "--proxy-mode", "nftables")
     assert run.exit_code == 2, (run.stdout, run.stderr)
     assert message in run.stderr
 
 
 def test_back_to_ipvs_keeps_the_ipvs_block(cli, node) -> None:
     """The rollback: the patched ConfigMap back to ipvs, with the settings given again."""
-    forward = cli(
-        "kubeadm-config",
-        "--patch",
-        "-",
-        "--proxy-mode",
-        "nftables",
-        "--root",
-        str(node),
-        stdin=fixture("kube-proxy", VERSIONS[-1]),
-    )
-    back = cli(
-        "kubeadm-config",
-        "--patch",
-        "-",
+    forward = patch(cli, node, fixture("kube-proxy", VERSIONS[-1]), "--proxy-mode", "nftables")
+    back = patch(
+        cli,
+        node,
+        forward.stdout,
         "--proxy-mode",
         "ipvs",
         "--ipvs-scheduler",
@@ -333,9 +292,6 @@ def test_back_to_ipvs_keeps_the_ipvs_block(cli, node) -> None:
         "metallb",
         "--ipvs-sync-period",
         "30s",
-        "--root",
-        str(node),
-        stdin=forward.stdout,
     )
     assert back.exit_code == 0, back.stderr
     config = proxy_config(back.stdout)
@@ -350,7 +306,7 @@ def test_an_ipvs_block_the_drops_leave_empty_goes(cli, node) -> None:
     config += "  scheduler: lc\n  strictARP: true\n  excludeCIDRs:\n  - 203.0.113.0/24\nhostnameOverride: node0\n"
     block = "".join(f"    {line}\n" for line in config.splitlines())
     configmap = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kube-proxy\ndata:\n  config.conf: |-\n{block}"
-    run = cli("kubeadm-config", "--patch", "-", "--proxy-mode", "nftables", "--root", str(node), stdin=configmap)
+    run = patch(cli, node, configmap, "--proxy-mode", "nftables")
     assert run.exit_code == 0, run.stderr
     assert proxy_config(run.stdout) == {
         "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
