@@ -61,15 +61,11 @@ CHAINS = {
     ),
 }
 """iptablesCleanupChains, by table."""
-KUBE_PROXY_IPSETS = frozenset(ipvs_state.SET_PURPOSES) | {
-    (ipvs_state.IPV6_PREFIX + name.removeprefix("KUBE-"))[: ipvs_state.IPSET_NAME_MAX]
-    for name in ipvs_state.SET_PURPOSES
-}
-"""ipsetInfo's sets (their names in ipvs_state.SET_PURPOSES) and their IPv6 twins, KUBE-6-..., cut to 31 characters
-as NewIPSet cuts them (KUBE-6-LOAD-BALANCER-SOURCE-CIDR becomes ...-CID)."""
+KUBE_PROXY_IPSETS = frozenset(ipvs_state.SET_PURPOSES) | {ipvs_state.ipv6_twin(n) for n in ipvs_state.SET_PURPOSES}
+"""ipsetInfo's sets (their names in ipvs_state.SET_PURPOSES) and their IPv6 twins."""
 NODE_PORT_SETS = {
-    "tcp": ("KUBE-NODE-PORT-TCP", "KUBE-6-NODE-PORT-TCP"),
-    "udp": ("KUBE-NODE-PORT-UDP", "KUBE-6-NODE-PORT-UDP"),
+    protocol: (name, ipvs_state.ipv6_twin(name))
+    for protocol, name in (("tcp", "KUBE-NODE-PORT-TCP"), ("udp", "KUBE-NODE-PORT-UDP"))
 }
 """bitmap:port sets whose members are NodePorts: a virtual server on any node address with that port is one."""
 FAMILIES = {"ipv4": ("iptables-save", "iptables-restore"), "ipv6": ("ip6tables-save", "ip6tables-restore")}

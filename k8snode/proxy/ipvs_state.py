@@ -49,9 +49,23 @@ SET_PURPOSES = {
 }
 """What kube-proxy uses each KUBE-* ipset for, after the comments beside the names in k/k pkg/proxy/ipvs/ipset.go
 of the newest release. These are the sets that release's real kube-proxy created in tests/vm/test_kube_proxy.py."""
-IPV6_PREFIX = "KUBE-6-"
-"""kube-proxy names a set's IPv6 twin KUBE-6-..., cut to ipset's 31 characters (pkg/proxy/ipvs/ipset.go)."""
 IPSET_NAME_MAX = 31
+
+
+def ipv6_twin(name: str) -> str:
+    """kube-proxy's name for a set's IPv6 twin: KUBE-6-..., cut to ipset's 31 characters (NewIPSet,
+    pkg/proxy/ipvs/ipset.go): KUBE-LOAD-BALANCER-SOURCE-CIDR -> KUBE-6-LOAD-BALANCER-SOURCE-CID."""
+    return ("KUBE-6-" + name.removeprefix("KUBE-"))[:IPSET_NAME_MAX]
+
+
+def set_purpose(name: str) -> str:
+    """A few words on what kube-proxy keeps in the set NAME; "" for a name kube-proxy does not use."""
+    for base, purpose in SET_PURPOSES.items():
+        if name == base:
+            return purpose
+        if name == ipv6_twin(base):
+            return f"{purpose}, IPv6"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -60,19 +74,8 @@ class IPSet:
     entries: int | None
     """None when ``ipset list -t`` gave no count for the set."""
 
-    @property
-    def purpose(self) -> str:
-        """A few words on what kube-proxy keeps in the set; "" for a name kube-proxy does not use."""
-        if not self.name.startswith(IPV6_PREFIX):
-            return SET_PURPOSES.get(self.name, "")
-        base = "KUBE-" + self.name.removeprefix(IPV6_PREFIX)
-        for name, purpose in SET_PURPOSES.items():
-            if name == base or (len(self.name) == IPSET_NAME_MAX and name.startswith(base)):
-                return f"{purpose}, IPv6"
-        return ""
-
     def as_dict(self) -> dict[str, object]:
-        return {"name": self.name, "entries": self.entries, "purpose": self.purpose}
+        return {"name": self.name, "entries": self.entries, "purpose": set_purpose(self.name)}
 
 
 @dataclass(frozen=True)
