@@ -6,26 +6,12 @@
 # throwaway module that points each staging module at its published v0.Y.Z.
 set -euo pipefail
 
-if [[ $# -ne 1 || ! $1 =~ ^v1\.([0-9]+)\.[0-9]+$ ]]; then
-	echo "usage: $0 v1.MINOR.PATCH   (for example v1.37.2)" >&2
-	exit 2
-fi
-version=$1
-minor=${BASH_REMATCH[1]}
-staging_version=v0.${version#v1.}
-
 here=$(cd "$(dirname "$0")" && pwd)
-cache=${K8SNODE_TRUTH_CACHE:-$HOME/.cache/k8snode-truth}
+source "$here/common.sh"
+staging_version=v0.${version#v1.}
 out=$cache/$version
-# One module and build cache for every version: most dependencies are shared.
-export GOMODCACHE=${GOMODCACHE:-$cache/go/mod}
-export GOCACHE=${GOCACHE:-$cache/go/build}
-# -mod=mod lets go build fill in go.sum for just the packages it builds:
-# go mod tidy would also fetch every test dependency, slower, and some of
-# those are not on the proxy (k8s.io/kube-scheduler v0.31.14, for one).
-export GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
 
-stamp="$version $(go version) $(cat "$here/build.sh" "$here"/*.go | sha256sum | cut -d' ' -f1)"
+stamp="$version $(go version) $(cat "$here/build.sh" "$here/common.sh" "$here"/*.go | sha256sum | cut -d' ' -f1)"
 if [[ -x $out/kubeadm && -x $out/k8s-truth && "$(cat "$out/stamp" 2>/dev/null)" == "$stamp" ]]; then
 	echo "k8s-truth: $version is up to date in $out"
 	exit 0
@@ -65,17 +51,11 @@ for api in "$kube_dir"/cmd/kubeadm/app/apis/kubeadm/v1beta*; do
 done
 echo "k8s-truth: kubeadm API versions in $version: $(ls kinds_kubeadm_* | sed 's/kinds_kubeadm_\(.*\)\.go/\1/' | tr '\n' ' ')"
 
-# The flags and tags that kubernetes' own hack/lib/golang.sh and version.sh use.
-ldflags="-s -w"
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-	ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
-done
-build=(go build -trimpath -tags=selinux,notest -ldflags="$ldflags")
 
 echo "k8s-truth: building kubeadm $version"
-"${build[@]}" -o "$out/kubeadm" k8s.io/kubernetes/cmd/kubeadm
+"${kube_build[@]}" -o "$out/kubeadm" k8s.io/kubernetes/cmd/kubeadm
 echo "k8s-truth: building k8s-truth $version"
-"${build[@]}" -o "$out/k8s-truth" .
+"${kube_build[@]}" -o "$out/k8s-truth" .
 
 echo "$stamp" >"$out/stamp"
 echo "k8s-truth: built $version in $((SECONDS - start))s into $out"
