@@ -23,6 +23,7 @@ SchedulerOption = Annotated[
     library.Scheduler,
     typer.Option("--scheduler", help="The IPVS scheduler kube-proxy is configured with; its module is added."),
 ]
+PersistOption = Annotated[Persist, typer.Option("--persist", help="Where to persist the modules for the next boot.")]
 
 
 @app.command()
@@ -45,7 +46,7 @@ def check(
 @app.command()
 def enable(
     scheduler: SchedulerOption = library.Scheduler.RR,
-    persist: Annotated[Persist, typer.Option(help="Where to persist the modules for the next boot.")] = (Persist.AUTO),
+    persist: PersistOption = Persist.AUTO,
     force: Force = False,
     dry_run: DryRun = False,
     root: Root = Path("/"),

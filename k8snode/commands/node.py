@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute
-from k8snode.commands.ipvs import SchedulerOption
+from k8snode.commands.ipvs import PersistOption, SchedulerOption
 from k8snode.core import console
 from k8snode.core.result import Result
 from k8snode.core.system import System
@@ -32,7 +32,6 @@ SwapOption = Annotated[
     SwapMode,
     typer.Option("--swap", help="off: swap off now and at boot; keep: leave swap alone (the kubelet must allow it)."),
 ]
-PersistOption = Annotated[Persist, typer.Option("--persist", help="Where to persist the modules for the next boot.")]
 
 
 @app.command()
