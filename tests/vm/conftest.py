@@ -49,11 +49,18 @@ def boot_vm(kernel: harness.Kernel, tmp_path_factory: pytest.TempPathFactory) ->
     A `carry` file is copied into the results share first, so the guest finds it as /results/<its name>.
     """
 
-    def run(name: str, script: str, carry: Path | None = None, **limits: float) -> harness.Boot:
+    def run(
+        name: str,
+        script: str,
+        carry: Path | None = None,
+        timeout: float = harness.BOOT_TIMEOUT,
+        memory_mib: int = harness.MEMORY_MIB,
+    ) -> harness.Boot:
         results = tmp_path_factory.mktemp(name)
         if carry is not None:
             shutil.copy(carry, results)
-        booted = harness.boot(kernel, f'k8snode() {{ {K8SNODE} "$@"; }}\n{script}', results, **limits)
+        script = f'k8snode() {{ {K8SNODE} "$@"; }}\n{script}'
+        booted = harness.boot(kernel, script, results, timeout=timeout, memory_mib=memory_mib)
         _boot_times.append((name, booted.seconds))
         return booted
 

@@ -31,6 +31,7 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "k8snod
 # Seconds. A boot with a few k8snode calls takes about 20 s under TCG on an idle machine, and was seen at 73 s with
 # the two cores shared with other work (load average 15). The limit is for a hung or paused qemu, not a slow one.
 BOOT_TIMEOUT = 300
+MEMORY_MIB = 1024
 GUEST_MODULES = ("virtio_pci", "9pnet_virtio", "9p", "overlay")
 GUEST_RESULTS = "/results"  # where the writable share is mounted inside the guest
 
@@ -201,7 +202,9 @@ class Boot:
 Booter = Callable[..., Boot]
 
 
-def boot(kernel: Kernel, script: str, results: Path, timeout: float = BOOT_TIMEOUT, memory_mib: int = 1024) -> Boot:
+def boot(
+    kernel: Kernel, script: str, results: Path, timeout: float = BOOT_TIMEOUT, memory_mib: int = MEMORY_MIB
+) -> Boot:
     """Boot the kernel, run `script` (bash) inside it with `results` mounted at /results, and power off."""
     cache = CACHE / kernel.release
     cache.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,7 @@ NODE_IP = "192.168.50.10"
 LB_IP = "198.51.100.10"
 EXTERNAL_IP = "198.51.100.20"
 # Minutes under TCG on two shared cores: the API server alone needs one or two to become ready.
-BOOT_LIMITS = {"timeout": 1200, "memory_mib": 2048}
+BOOT_LIMITS: dict[str, Any] = {"timeout": 1200, "memory_mib": 2048}
 
 
 def guest_setup(e2e: Path) -> str:
