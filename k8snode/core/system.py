@@ -198,83 +198,78 @@ class System:
         target (which replaces a symlink there instead of following it); then the directory is fsynced.
         The directory is reached through components that stay inside the root (see ``_open_parent``).
         """
-        name = self.path(target).name
-        temp: str | None = None
-        parent = -1
         try:
-            parent = self._open_parent(target, create=True, write=True)
-            _sweep_stale_temps(parent, name)
-            temp_name = f".{name}{TEMP_MARK}{os.getpid()}.tmp"
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-            fd = os.open(temp_name, flags, 0o600, dir_fd=parent)
-            temp = temp_name
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fchmod(handle.fileno(), mode)
-                os.fsync(handle.fileno())
-            os.replace(temp_name, name, src_dir_fd=parent, dst_dir_fd=parent)
-            temp = None
-            _fsync_directory(parent)
+            with self._parent(target, create=True, write=True) as (parent, name):
+                _sweep_stale_temps(parent, name)
+                temp: str | None = None
+                try:
+                    temp_name = f".{name}{TEMP_MARK}{os.getpid()}.tmp"
+                    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+                    fd = os.open(temp_name, flags, 0o600, dir_fd=parent)
+                    temp = temp_name
+                    with os.fdopen(fd, "wb") as handle:
+                        handle.write(content)
+                        handle.flush()
+                        os.fchmod(handle.fileno(), mode)
+                        os.fsync(handle.fileno())
+                    os.replace(temp_name, name, src_dir_fd=parent, dst_dir_fd=parent)
+                    temp = None
+                    _fsync_directory(parent)
+                finally:
+                    if temp is not None:
+                        with contextlib.suppress(OSError):
+                            os.unlink(temp, dir_fd=parent)
         except OSError as error:
             raise K8snodeError(f"cannot write {target}: {error.strerror or error}", ExitCode.FAILED) from error
-        finally:
-            if temp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp, dir_fd=parent)
-            if parent >= 0:
-                os.close(parent)
 
     def write_in_place(self, target: str | PurePosixPath, content: bytes) -> None:
         """Write to an existing file without replacing it: the way to set a kernel value under /proc/sys."""
-        name = self.path(target).name
-        parent = -1
         try:
-            parent = self._open_parent(target)
-            fd = os.open(name, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
+            with self._parent(target) as (parent, name):
+                fd = os.open(name, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(content)
         except OSError as error:
             raise failed(f"cannot write {target}: {error.strerror or error}") from error
-        finally:
-            if parent >= 0:
-                os.close(parent)
 
     def symlink_atomic(self, target: str | PurePosixPath, points_to: str) -> None:
         """Make ``target`` a symlink to ``points_to`` (not resolved under the root), replacing what is there.
 
         The directory is reached as ``write_atomic`` reaches it, so the link is made inside the root."""
-        name = self.path(target).name
-        temp = f".{name}{TEMP_MARK}{os.getpid()}.tmp"
-        parent = -1
         try:
-            parent = self._open_parent(target, create=True, write=True)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp, dir_fd=parent)
-            os.symlink(points_to, temp, dir_fd=parent)
-            os.replace(temp, name, src_dir_fd=parent, dst_dir_fd=parent)
-            _fsync_directory(parent)
+            with self._parent(target, create=True, write=True) as (parent, name):
+                temp = f".{name}{TEMP_MARK}{os.getpid()}.tmp"
+                try:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(temp, dir_fd=parent)
+                    os.symlink(points_to, temp, dir_fd=parent)
+                    os.replace(temp, name, src_dir_fd=parent, dst_dir_fd=parent)
+                    _fsync_directory(parent)
+                except OSError:
+                    with contextlib.suppress(OSError):
+                        os.unlink(temp, dir_fd=parent)
+                    raise
         except OSError as error:
-            if parent >= 0:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp, dir_fd=parent)
             raise failed(f"cannot link {target}: {error.strerror or error}") from error
-        finally:
-            if parent >= 0:
-                os.close(parent)
 
     def remove(self, target: str | PurePosixPath) -> None:
-        name = self.path(target).name
-        parent = -1
         try:
-            parent = self._open_parent(target, write=True)
-            os.unlink(name, dir_fd=parent)
-            _fsync_directory(parent)
+            with self._parent(target, write=True) as (parent, name):
+                os.unlink(name, dir_fd=parent)
+                _fsync_directory(parent)
         except OSError as error:
             raise failed(f"cannot remove {target}: {error.strerror or error}") from error
+
+    @contextmanager
+    def _parent(
+        self, target: str | PurePosixPath, *, create: bool = False, write: bool = False
+    ) -> Iterator[tuple[int, str]]:
+        """``target``'s directory, open (see ``_open_parent``) for the block, and the target's name in it."""
+        parent = self._open_parent(target, create=create, write=write)
+        try:
+            yield parent, self.path(target).name
         finally:
-            if parent >= 0:
-                os.close(parent)
+            os.close(parent)
 
     def _open_parent(self, target: str | PurePosixPath, *, create: bool = False, write: bool = False) -> int:
         """A descriptor of ``target``'s directory, reached one component at a time from the root.
@@ -350,17 +345,12 @@ class System:
 
     def remove_empty_directory(self, target: str | PurePosixPath) -> None:
         """Remove the directory ``target`` when it is empty; leave it when anything is in it or it is absent."""
-        name = self.path(target).name
-        parent = -1
         try:
-            parent = self._open_parent(target, write=True)
-            os.rmdir(name, dir_fd=parent)
-            _fsync_directory(parent)
+            with self._parent(target, write=True) as (parent, name):
+                os.rmdir(name, dir_fd=parent)
+                _fsync_directory(parent)
         except OSError:  # absent, not empty, or not a directory: not ours to remove
             return
-        finally:
-            if parent >= 0:
-                os.close(parent)
 
     @contextmanager
     def lock(self) -> Iterator[None]:
