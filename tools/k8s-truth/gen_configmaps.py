@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gen_defaults import listed_versions  # this folder is on sys.path when the script runs
+from gen_schemas import listed_versions, truth_cache  # this folder is on sys.path when the script runs
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -65,7 +65,7 @@ def configmaps(printed: str) -> dict[str, str]:
 
 
 def main(versions: list[str]) -> int:
-    cache = Path(os.environ.get("K8SNODE_TRUTH_CACHE", Path.home() / ".cache" / "k8snode-truth"))
+    cache = truth_cache()
     FIXTURES.mkdir(parents=True, exist_ok=True)
     for version in versions:
         kubeadm = cache / version / "kubeadm"

@@ -9,10 +9,11 @@ after one comment line naming the command and the release. `k8snode kubeadm-conf
 the documents asked for), and tests/truth/test_print_defaults_truth.py compares it with the real kubeadm.
 """
 
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from gen_schemas import listed_versions, truth_cache  # this folder is on sys.path when the script runs
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -20,13 +21,8 @@ DEFAULTS = REPO / "k8snode" / "kubeadm" / "data" / "init-defaults"
 COMMAND = ["config", "print", "init-defaults", "--component-configs", "KubeProxyConfiguration,KubeletConfiguration"]
 
 
-def listed_versions() -> list[str]:
-    lines = (HERE / "versions.txt").read_text().splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-
-
 def main(versions: list[str]) -> int:
-    cache = Path(os.environ.get("K8SNODE_TRUTH_CACHE", Path.home() / ".cache" / "k8snode-truth"))
+    cache = truth_cache()
     DEFAULTS.mkdir(parents=True, exist_ok=True)
     for version in versions:
         kubeadm = cache / version / "kubeadm"

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gen_schemas import listed_versions, release
+from gen_schemas import listed_versions, release, truth_cache
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -25,7 +25,7 @@ KEYS = ("shorthand", "type", "go_type", "default", "no_opt_default", "hidden", "
 
 
 def main(versions: list[str]) -> int:
-    cache = Path(os.environ.get("K8SNODE_TRUTH_CACHE", Path.home() / ".cache" / "k8snode-truth"))
+    cache = truth_cache()
     versions = sorted(versions, key=release)
     if len({release(v)[:2] for v in versions}) != len(versions):
         print("gen_kubelet_flags: give one release per minor version", file=sys.stderr)
