@@ -7,6 +7,7 @@ build or root privilege is a broken install, and the test fails instead of skipp
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -17,3 +18,8 @@ def unavailable(variable: str, reason: str) -> NoReturn:
     if os.environ.get(variable) == "1":
         pytest.fail(f"{variable}=1 but {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def truth_cache() -> Path:
+    """Where tools/k8s-truth/build-all.sh puts the real binaries (its K8SNODE_TRUTH_CACHE)."""
+    return Path(os.environ.get("K8SNODE_TRUTH_CACHE", Path.home() / ".cache" / "k8snode-truth"))

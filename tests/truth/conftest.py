@@ -6,14 +6,13 @@ why; with K8SNODE_REQUIRE_TRUTH=1 a missing build fails the test instead.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
-from required import unavailable
+from required import truth_cache, unavailable
 
 VERSIONS_FILE = Path(__file__).resolve().parents[2] / "tools" / "k8s-truth" / "versions.txt"
 
@@ -21,10 +20,6 @@ VERSIONS_FILE = Path(__file__).resolve().parents[2] / "tools" / "k8s-truth" / "v
 def _listed_versions() -> list[str]:
     lines = VERSIONS_FILE.read_text().splitlines()
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-
-
-def _truth_cache() -> Path:
-    return Path(os.environ.get("K8SNODE_TRUTH_CACHE", Path.home() / ".cache" / "k8snode-truth"))
 
 
 def _missing(reason: str) -> NoReturn:
@@ -36,7 +31,7 @@ def truth_bin() -> Callable[[str], Path]:
     """truth_bin(version) -> the directory holding that version's kubeadm and k8s-truth."""
 
     def locate(version: str) -> Path:
-        directory = _truth_cache() / version
+        directory = truth_cache() / version
         if not ((directory / "kubeadm").is_file() and (directory / "k8s-truth").is_file()):
             if shutil.which("go") is None:
                 _missing(f"Go is not installed, so tools/k8s-truth/build.sh {version} cannot run")

@@ -16,7 +16,6 @@ no API server for a real one to read.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from typing import Any
 
 import harness
 import pytest
-from required import unavailable
+from required import truth_cache, unavailable
 
 from k8snode.proxy.ipvs_state import SET_PURPOSES
 
@@ -208,8 +207,7 @@ stop_proxy nftables
 
 @pytest.fixture(scope="module")
 def e2e() -> Path:
-    cache = Path(os.environ.get("K8SNODE_TRUTH_CACHE", Path.home() / ".cache" / "k8snode-truth"))
-    directory = cache / RELEASE / "e2e"
+    directory = truth_cache() / RELEASE / "e2e"
     if not all((directory / name).is_file() for name in ("etcd", "kube-apiserver", "kube-proxy")):
         build = f"tools/k8s-truth/build-e2e.sh {RELEASE}"
         unavailable("K8SNODE_REQUIRE_TRUTH", f"no e2e build in {directory} (run {build})")
