@@ -12,10 +12,10 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from k8snode.core import console
 from k8snode.core.errors import ExitCode, K8snodeError
 from k8snode.core.result import Result
 from k8snode.core.system import RUNNING_COMMAND
+from k8snode.core.text import printable
 
 
 def _root(context: typer.Context, value: Path) -> Path:
@@ -70,7 +70,7 @@ def execute(command: str, action: Callable[[], Result], show: Show, *, json_outp
         if result.error is None:
             show(result)
         for warning in result.warnings:
-            print(f"k8snode: warning: {console.clean(warning)}", file=sys.stderr)
+            print(f"k8snode: warning: {printable(warning)}", file=sys.stderr)
     if result.error is not None:
         print(f"k8snode: error: {one_line(result.error)}", file=sys.stderr)
     raise typer.Exit(int(result.exit_code))
@@ -99,7 +99,6 @@ def usage_error(argv: list[str], message: str) -> NoReturn:
 
 
 def one_line(message: str) -> str:
-    from k8snode.core.console import clean
     from k8snode.core.secrets import redact
 
-    return clean(redact(" ".join(message.split())))
+    return printable(redact(" ".join(message.split())))

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING
 
+from k8snode.core.text import printable
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
@@ -68,21 +70,13 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) 
 
 
 def line(text: str, style: str | None = None) -> None:
-    _console().print(clean(text, keep="\n"), style=style, markup=False)
+    _console().print(printable(text, keep="\n"), style=style, markup=False)
 
 
 def diff(text: str) -> None:
     for row in text.splitlines():
         style = "green" if row.startswith("+") else "red" if row.startswith("-") else None
-        _console().print(clean(row), style=style, markup=False)
-
-
-def clean(text: str, keep: str = "") -> str:
-    """``text`` safe for a terminal: each control or other non-printable character (``\\x1b[2J`` from an HTTP
-    body, a line separator) as an escape, except those in ``keep``. Only for people: --json escapes them itself."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() or c in keep else c.encode("unicode_escape").decode("ascii") for c in text)
+        _console().print(printable(row), style=style, markup=False)
 
 
 def grouped_table(title: str, columns: Sequence[str], groups: Sequence[tuple[str, Sequence[Sequence[object]]]]) -> None:
@@ -104,4 +98,4 @@ def _cells(row: Sequence[object]) -> list[Text]:
     """Cells as plain text: brackets in values (IPv6 addresses) are not rich markup."""
     from rich.text import Text
 
-    return [Text(clean(str(cell), keep="\n")) for cell in row]
+    return [Text(printable(str(cell), keep="\n")) for cell in row]

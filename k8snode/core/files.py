@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 from k8snode import __version__
 from k8snode.core.errors import failed
 from k8snode.core.system import System
+from k8snode.core.text import printable
 
 OWNER_MARK = b"# Written by k8snode"
 
@@ -18,11 +19,6 @@ def header(command: str) -> str:
     redacted. Every character that is not printable (a newline, a control character, U+0085, U+2028, U+2029, which
     YAML and other readers take as line breaks) is written as an escape, so a value cannot end the comment line."""
     return f"{OWNER_MARK.decode()} {__version__} ({printable(command)})"
-
-
-def printable(text: str) -> str:
-    """``text`` with each non-printable character as a Python-style escape (``\\n``, ``\\x1b``, ``\\u2028``)."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def owned(content: bytes) -> bool:

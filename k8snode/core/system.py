@@ -352,6 +352,10 @@ class System:
         except OSError:  # absent, not empty, or not a directory: not ours to remove
             return
 
+    def lock_unless(self, dry_run: bool) -> contextlib.AbstractContextManager[None]:
+        """``lock()`` for a run that writes; nothing for a dry run, which changes nothing and so waits for no one."""
+        return contextlib.nullcontext() if dry_run else self.lock()
+
     @contextmanager
     def lock(self) -> Iterator[None]:
         """Hold k8snode's advisory lock, so runs that write never interleave (see ``lock_path``).

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import string
-from contextlib import nullcontext
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -84,7 +83,7 @@ def kubeadm_config(system: System, options: Options, *, dry_run: bool = False, f
     if options.print_defaults or options.component_configs is not None:
         return _print_defaults(options)
     _check(options)
-    with nullcontext() if dry_run or _out_file(options) is None else system.lock():
+    with system.lock_unless(dry_run or _out_file(options) is None):
         return _kubeadm_config(system, options, dry_run=dry_run, force=force)
 
 

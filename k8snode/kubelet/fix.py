@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -45,7 +44,7 @@ class _Edits:
 
 def fix(system: System, linted: Linted, command: str, *, dry_run: bool, force: bool) -> Result:
     edits = _plan_edits(linted)
-    with nullcontext() if dry_run else system.lock():
+    with system.lock_unless(dry_run):
         planned = [_flag_file_plan(system, path, drops, command, force) for path, drops in sorted(edits.drop.items())]
         planned += [_config_plan(system, path, values, command, force) for path, values in sorted(edits.config.items())]
         plans = [plan for plan in planned if plan is not None]

@@ -11,7 +11,6 @@ import json
 import re
 import shlex
 from collections.abc import Callable, Mapping
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cache
 from string import Template
@@ -273,7 +272,7 @@ def render(
         return Result(COMMAND, data, warnings=flag_set.warnings)
     command = _canonical_command(version_text, settings, flag_set.output, swap)
     content = f"{header(command)}\n{text}"
-    with nullcontext() if dry_run else system.lock():
+    with system.lock_unless(dry_run):
         plan = plan_write(system, target, 0o644, content.encode(), force=force, adoptable=_package_placeholder)
         apply(system, [plan], dry_run=dry_run)
     data["files"] = [plan.as_dict()]

@@ -7,7 +7,6 @@ install guide's prerequisites (overlay, br_netfilter, the bridge-nf-call and for
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from string import Template
@@ -230,7 +229,7 @@ def check(system: System, options: Options) -> Result:
 
 def prepare(system: System, options: Options, *, dry_run: bool = False) -> Result:
     """Load, set, persist and turn swap off; the plan is read under the lock. Audit problems exit 1 after the work."""
-    with nullcontext() if dry_run else system.lock():
+    with system.lock_unless(dry_run):
         plan = assess(system, options, force=False)
         if plan.missing:
             raise failed("; ".join(plan.missing))
@@ -253,7 +252,7 @@ def prepare(system: System, options: Options, *, dry_run: bool = False) -> Resul
 
 def reset(system: System, options: Options, *, dry_run: bool = False) -> Result:
     """Undo what `prepare` wrote: its files, its masks, its fstab comments. Running values stay until reboot."""
-    with nullcontext() if dry_run else system.lock():
+    with system.lock_unless(dry_run):
         return _reset(system, options, dry_run=dry_run)
 
 

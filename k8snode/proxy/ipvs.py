@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from string import Template
@@ -155,7 +154,7 @@ def enable(
     force: bool = False,
 ) -> Result:
     """Load what is missing, verify it in /proc/modules, then persist; the plan is re-read under the lock."""
-    with nullcontext() if dry_run else system.lock():
+    with system.lock_unless(dry_run):
         return enable_locked(system, scheduler, persist, dry_run=dry_run, force=force)
 
 
@@ -186,7 +185,7 @@ def disable(
 ) -> Result:
     """Remove the files k8snode wrote and, with ``unload``, unload the modules they listed that no one uses (with
     ``every``, every loaded IPVS module)."""
-    with nullcontext() if dry_run else system.lock():
+    with system.lock_unless(dry_run):
         return disable_locked(system, unload=unload, force=force, dry_run=dry_run, every=every)
 
 
