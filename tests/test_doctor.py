@@ -218,6 +218,15 @@ def test_swap_on_fails(cli, node):
     assert checks["swap"]["hint"].startswith("swapoff -a")
 
 
+def test_a_swap_file_with_a_space_in_its_path_is_named_as_it_is(cli, node):
+    """/proc/swaps writes a space in a path as \\040 (the kernel's seq_escape); doctor names the file itself, as
+    node/swap.py reads it for `node check` (issue 26: it printed /var/swap\\040file)."""
+    write(node.root.path / "proc/swaps", "Filename Type Size Used Priority\n/var/swap\\040file file 2097148 0 -2\n")
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
+    assert run.exit_code == 1
+    assert checks["swap"]["detail"] == "swap is on: /var/swap file"
+
+
 def test_ip_forward_0_fails(cli, node):
     write(node.root.path / "proc/sys/net/ipv4/ip_forward", "0\n")
     run, checks = doctor(cli, node, "--proxy-mode", "ipvs")

@@ -259,10 +259,9 @@ def _bridge_nf_call(context: _Context) -> Finding:
 
 
 def _swap(context: _Context) -> Finding:
-    text = context.system.read_text("/proc/swaps")
-    if text is None:
+    active = swap.active(context.system)
+    if active is None:
         return Finding(Status.SKIP, "cannot read /proc/swaps")
-    active = [line.split()[0] for line in text.splitlines()[1:] if line.strip()]
     if active:
         hint = "swapoff -a and remove swap from /etc/fstab, or set failSwapOn: false in the kubelet configuration"
         return Finding(Status.FAIL, f"swap is on: {' '.join(active)}", hint)
