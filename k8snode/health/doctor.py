@@ -18,7 +18,7 @@ from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.health import http_probe
 from k8snode.health.probe import DEFAULT_KUBERNETES_VERSION, Outcome, Verdict, user_agent
-from k8snode.node import modules, swap, sysctl
+from k8snode.node import modules, requirements, swap, sysctl
 from k8snode.node.kernel import Kernel, ModuleState, module_state, read_kernel
 from k8snode.proxy import ipvs, ipvs_state, nftables
 from k8snode.proxy.modes import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
@@ -44,8 +44,6 @@ PREFLIGHT = {
     "swap-boot": "Swap",
     "binaries": "FileExisting-ip,FileExisting-iptables,FileExisting-mount,FileExisting-nsenter",
 }
-BOOT_SYSCTLS = ("net.ipv4.ip_forward", "net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables")
-NODE_MODULES = {ProxyMode.NFTABLES: ("br_netfilter", "overlay", "nf_tables")}
 PREPARE_HINT = "run: k8snode node prepare"
 
 KubeletFlagsCheck = Callable[[System], tuple[str, str, str]]
@@ -272,7 +270,7 @@ def _sysctl_boot(context: _Context) -> Finding:
     """Running values survive only when a file sets them at boot and no later file sets them otherwise."""
     view = sysctl.boot_view(context.system, {})
     wrong = []
-    for key in BOOT_SYSCTLS:
+    for key in requirements.sysctls():
         setting = view.settings.get(key)
         if setting is None:
             wrong.append(f"{key} is not set by any sysctl.d file or /etc/sysctl.conf")
@@ -281,16 +279,14 @@ def _sysctl_boot(context: _Context) -> Finding:
     if wrong or view.problems:
         detail = "after a reboot: " + "; ".join(wrong + view.problems)
         return Finding(Status.WARN, detail, PREPARE_HINT + "; remove the lines named")
-    where = ", ".join(sorted({view.settings[key].where.rsplit(":", 1)[0] for key in BOOT_SYSCTLS}))
+    where = ", ".join(sorted({view.settings[key].where.rsplit(":", 1)[0] for key in requirements.sysctls()}))
     return Finding(Status.OK, f"a reboot applies 1 to each ({where})")
 
 
 def _modules_boot(context: _Context) -> Finding:
-    names = list(NODE_MODULES.get(context.mode, ("br_netfilter", "overlay")))
-    if context.mode == ProxyMode.IPVS:
-        names += [m["name"] for m in context.ipvs.data["modules"]]
-    listed = modules.listed_for_boot(context.system)
     kernel = context.kernel
+    names = requirements.boot_modules(context.mode, context.scheduler, kernel)
+    listed = modules.listed_for_boot(context.system)
     absent = [
         name
         for name in names
@@ -312,8 +308,7 @@ def _swap_boot(context: _Context) -> Finding:
 
 
 def _binaries(context: _Context) -> Finding:
-    needed = ["ip", "iptables", "mount", "nsenter"]
-    needed += {ProxyMode.IPVS: ["ipset", "ipvsadm"], ProxyMode.NFTABLES: ["nft"]}.get(context.mode, [])
+    needed = requirements.binaries(context.mode)
     missing = [name for name in needed if context.system.which(name) is None]
     if missing:
         packages = " ".join(dict.fromkeys(PACKAGES[name] for name in missing))

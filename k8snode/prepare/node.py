@@ -11,22 +11,20 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from string import Template
 
-from k8snode.core.compat import StrEnum
 from k8snode.core.errors import ExitCode, failed
 from k8snode.core.files import FilePlan, apply, header, owned, pending_action, plan_write
 from k8snode.core.resources import template_text
 from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.node import modules as kmod
-from k8snode.node import swap, sysctl
+from k8snode.node import requirements, swap, sysctl
 from k8snode.node.kernel import Kernel, ModuleState, read_kernel
 from k8snode.node.modules import ModulePlan, Persist
+from k8snode.node.requirements import IpFamily as IpFamily  # re-exported: commands/node.py declares --ip-family
 from k8snode.node.swap import SwapMode
 from k8snode.proxy import ipvs, nftables
 from k8snode.proxy.modes import ProxyMode
 
-NODE_MODULES = ("br_netfilter", "overlay")
-MODE_MODULES = {ProxyMode.NFTABLES: ("nf_tables",)}
 MODULES_LOAD_FILE = PurePosixPath("/etc/modules-load.d/k8snode.conf")
 SYSCONFIG_FILE = PurePosixPath("/etc/sysconfig/modules/k8snode.modules")
 SYSCTL_FILE = PurePosixPath("/etc/sysctl.d/k8snode.conf")
@@ -35,12 +33,6 @@ OWNED_FILES = (MODULES_LOAD_FILE, SYSCONFIG_FILE, SYSCTL_FILE, swap.ZRAM_CONF, M
 SYSTEMD_READS = (swap.FSTAB, swap.ZRAM_CONF)
 """Files whose change alters the units systemd's generators make (systemd-fstab-generator, zram-generator): with
 the masks, what `systemctl daemon-reload` makes the running systemd see."""
-
-
-class IpFamily(StrEnum):
-    IPV4 = "ipv4"
-    IPV6 = "ipv6"
-    DUAL = "dual"
 
 
 @dataclass(frozen=True)
@@ -65,17 +57,6 @@ class Options:
             if value != default:
                 words.append(f"{flag} {value}")
         return " ".join(words)
-
-
-def wanted_sysctls(family: IpFamily) -> dict[str, str]:
-    wanted = {
-        "net.ipv4.ip_forward": "1",
-        "net.bridge.bridge-nf-call-iptables": "1",
-        "net.bridge.bridge-nf-call-ip6tables": "1",
-    }
-    if family != IpFamily.IPV4:
-        wanted["net.ipv6.conf.all.forwarding"] = "1"
-    return wanted
 
 
 @dataclass
@@ -157,7 +138,7 @@ def assess(system: System, options: Options, *, force: bool) -> Plan:
     """Everything `check` reports and `prepare` acts on, including what the next boot would apply; reads only."""
     ipvs.validate_scheduler(options.scheduler)
     kernel = read_kernel(system)
-    names = [*NODE_MODULES, *MODE_MODULES.get(options.proxy_mode, ())]
+    names = requirements.node_modules(options.proxy_mode)
     modules = kmod.assess(system, kernel, names)
     missing = [
         f"{m.name} is missing from kernel {kernel.release} ({m.source})"
@@ -165,7 +146,7 @@ def assess(system: System, options: Options, *, force: bool) -> Plan:
         if m.state == ModuleState.MISSING
     ]
     problems: list[str] = []
-    wanted = wanted_sysctls(options.ip_family)
+    wanted = requirements.sysctls(options.ip_family)
     swap_plan = _swap_plan(system, options)
     contents = _owned_contents(system, options, names, wanted, swap_plan)
     files = [
@@ -184,9 +165,7 @@ def assess(system: System, options: Options, *, force: bool) -> Plan:
                 f"remove that line or set it to {value}"
             )
         sysctls.append(plan)
-    if options.proxy_mode == ProxyMode.IPVS:
-        names = names + ipvs.required_modules(options.scheduler, ipvs.choose_conntrack(kernel).module)
-    problems += kmod.blocked_at_boot(system, names)
+    problems += kmod.blocked_at_boot(system, requirements.boot_modules(options.proxy_mode, options.scheduler, kernel))
     warnings = []
     if options.swap == SwapMode.KEEP:
         warnings.append(swap.KEEP_ADVICE)
@@ -196,7 +175,7 @@ def assess(system: System, options: Options, *, force: bool) -> Plan:
 def check(system: System, options: Options) -> Result:
     plan = assess(system, options, force=True)
     for module in plan.modules:
-        module.action = "would-load" if not module.state.present and module.state != ModuleState.MISSING else "none"
+        module.action = "would-load" if requirements.would_load(module.state) else "none"
     for item in plan.sysctls:
         item.action = "none" if item.running == item.wanted else "would-set"
     _swap_actions(plan.swap, dry_run=True)

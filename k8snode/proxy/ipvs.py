@@ -15,6 +15,7 @@ from k8snode.core.system import System
 from k8snode.node import distro
 from k8snode.node.kernel import MODULE_NAME, Kernel, ModuleState, config_evidence, module_state, read_kernel
 from k8snode.node.modules import ModulePlan, Persist, load, targets
+from k8snode.node.requirements import MODE_BINARIES, Conntrack, ProxyMode, choose_conntrack, ipvs_modules, would_load
 
 
 class Scheduler(StrEnum):
@@ -37,42 +38,15 @@ class Scheduler(StrEnum):
 
 
 SCHEDULERS = tuple(str(s) for s in Scheduler)
-BASE_MODULES = ("ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh")
 SYSCONFIG_FILE = PurePosixPath("/etc/sysconfig/modules/ipvs.modules")
 MODULES_LOAD_FILE = PurePosixPath("/etc/modules-load.d/ipvs.conf")
 EXTRA_MODULES_HINT = "install linux-modules-extra-{release} (Debian/Ubuntu) or kernel-modules-extra (RHEL/Fedora)"
-
-
-@dataclass(frozen=True)
-class Conntrack:
-    module: str
-    rule: str
-    reason: str
 
 
 def validate_scheduler(scheduler: str) -> str:
     if scheduler not in SCHEDULERS:
         raise bad_input(f"unknown IPVS scheduler {scheduler!r}; use one of {' '.join(SCHEDULERS)}")
     return scheduler
-
-
-def choose_conntrack(kernel: Kernel) -> Conntrack:
-    """nf_conntrack_ipv4 where the kernel still ships it, nf_conntrack where it was merged (4.19, RHEL 8.3)."""
-    if kernel.indexed:
-        ships_ipv4 = "nf_conntrack_ipv4" in (kernel.shipped or frozenset()) | (kernel.builtin or frozenset())
-        where = f"{kernel.module_dir}/modules.dep and modules.builtin"
-        if ships_ipv4:
-            return Conntrack("nf_conntrack_ipv4", "module-index", f"nf_conntrack_ipv4 is listed in {where}")
-        return Conntrack("nf_conntrack", "module-index", f"nf_conntrack_ipv4 is not in {where}")
-    version = kernel.version
-    if version is not None and version < (4, 19):
-        return Conntrack("nf_conntrack_ipv4", "kernel-release", f"no module index; kernel {kernel.release} < 4.19")
-    return Conntrack("nf_conntrack", "kernel-release", f"no module index; kernel {kernel.release} is 4.19 or later")
-
-
-def required_modules(scheduler: str, conntrack: str) -> list[str]:
-    extra = [f"ip_vs_{scheduler}"] if f"ip_vs_{scheduler}" not in BASE_MODULES else []
-    return [*BASE_MODULES, *extra, conntrack]
 
 
 @dataclass
@@ -110,7 +84,7 @@ def assess(system: System, scheduler: str, persist: Persist = Persist.AUTO, *, f
     kernel = read_kernel(system)
     conntrack = choose_conntrack(kernel)
     modules = []
-    for name in required_modules(scheduler, conntrack.module):
+    for name in ipvs_modules(scheduler, conntrack.module):
         state, source = module_state(system, kernel, name)
         modules.append(ModulePlan(name, state, source))
     names = [m.name for m in modules]
@@ -120,7 +94,7 @@ def assess(system: System, scheduler: str, persist: Persist = Persist.AUTO, *, f
     ]
     tools = [
         f"{tool} is not on PATH; kube-proxy in IPVS mode needs it"
-        for tool in ("ipset", "ipvsadm")
+        for tool in MODE_BINARIES[ProxyMode.IPVS]
         if not system.which(tool)
     ]
     return Assessment(kernel, conntrack, scheduler, modules, files, _problems(system, kernel, modules), tools)
@@ -129,7 +103,7 @@ def assess(system: System, scheduler: str, persist: Persist = Persist.AUTO, *, f
 def check(system: System, scheduler: str = "rr") -> Result:
     assessment = assess(system, scheduler, force=True)
     for plan in assessment.modules:
-        plan.action = "would-load" if plan.state in (ModuleState.AVAILABLE, ModuleState.UNKNOWN) else "none"
+        plan.action = "would-load" if would_load(plan.state) else "none"
     for file in assessment.files:
         file.action = pending_action(file)
     absent = [m.name for m in assessment.modules if not m.state.present]

@@ -1,17 +1,10 @@
 """kube-proxy facts every command shares; kept import-light because the CLI's option defaults come from here."""
 
-from k8snode.core.compat import StrEnum
+from k8snode.node.requirements import PROXY_MODES as PROXY_MODES
+from k8snode.node.requirements import ProxyMode as ProxyMode
 
-
-class ProxyMode(StrEnum):
-    """kube-proxy's Linux modes (``kernelspace`` is Windows only; an empty mode means iptables)."""
-
-    IPVS = "ipvs"
-    IPTABLES = "iptables"
-    NFTABLES = "nftables"
-
-
-PROXY_MODES = tuple(sorted(mode.value for mode in ProxyMode))
+# ProxyMode is declared in the node layer, beside what each mode needs from the host; the commands and kubeadm name
+# it from here with the rest of kube-proxy's facts.
 
 # kube-proxy's nftables mode sits behind the NFTablesProxyMode feature gate: alpha (off by default) in 1.29, beta (on)
 # in 1.31, GA (locked on) in 1.33. Source: kubernetes/kubernetes pkg/features/kube_features.go (1.33 on; in 1.31-1.32
