@@ -11,7 +11,7 @@ from k8snode.commands.common import Debug, Json, Root, execute
 from k8snode.commands.ipvs import SchedulerOption
 from k8snode.core import console
 from k8snode.core.durations import duration, parse_duration
-from k8snode.core.errors import K8snodeError, bad_input
+from k8snode.core.errors import ExitCode, K8snodeError, bad_input
 from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.proxy.ipvs import Scheduler
@@ -71,7 +71,11 @@ def command(
             return doctor_check(system, kubernetes_version, target_version)
 
         on_check = None if json_output or not console.interactive() else _show_check
-        return library.doctor(System(root, debug), proxy_mode, str(scheduler), endpoints, kubelet_flags, on_check)
+        report = library.doctor(System(root, debug), proxy_mode, str(scheduler), endpoints, kubelet_flags, on_check)
+        data = {"proxy_mode": str(report.mode), "checks": [c.as_dict() for c in report.checks]}
+        return Result(
+            "doctor", data, exit_code=ExitCode.DRIFT if report.failed else ExitCode.OK, summary=report.summary
+        )
 
     execute("doctor", action, show, json_output=json_output, debug=debug)
 

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute
 from k8snode.core import console
+from k8snode.core.errors import ExitCode
+from k8snode.core.files import Action
 from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.node.modules import Persist
 from k8snode.proxy import ipvs as library
 from k8snode.proxy.modes import KUBE_PROXY_METRICS
+
+if TYPE_CHECKING:
+    from k8snode.proxy.ipvs_state import State
 
 app = typer.Typer(
     help="Check, load and persist the kernel modules kube-proxy needs in IPVS mode.", no_args_is_help=True
@@ -36,7 +41,7 @@ def check(
     """Report each required module's state and the persistence files; exit 1 when either is not in place."""
     execute(
         "ipvs check",
-        lambda: library.check(System(root, debug), str(scheduler)),
+        lambda: check_result(library.check(System(root, debug), str(scheduler))),
         show,
         json_output=json_output,
         debug=debug,
@@ -56,7 +61,9 @@ def enable(
     """Load the required modules (one modprobe each), verify them, and persist them across reboots."""
     execute(
         "ipvs enable",
-        lambda: library.enable(System(root, debug), str(scheduler), persist, dry_run=dry_run, force=force),
+        lambda: enable_result(
+            library.enable(System(root, debug), str(scheduler), persist, dry_run=dry_run, force=force)
+        ),
         show,
         json_output=json_output,
         debug=debug,
@@ -80,7 +87,9 @@ def disable(
     """Remove the persistence files k8snode wrote; with --unload, unload the modules not in use."""
     execute(
         "ipvs disable",
-        lambda: library.disable(System(root, debug), unload=unload, force=force, dry_run=dry_run, every=every),
+        lambda: disable_result(
+            library.disable(System(root, debug), unload=unload, force=force, dry_run=dry_run, every=every)
+        ),
         show,
         json_output=json_output,
         debug=debug,
@@ -106,9 +115,58 @@ def cleanup(
 
     def run() -> Result:
         mode = running_proxy_mode(kube_proxy_metrics)
-        return ipvs_cleanup.cleanup(System(root, debug), running_mode=mode, remove_all=every, dry_run=dry_run)
+        done = ipvs_cleanup.cleanup(System(root, debug), running_mode=mode, remove_all=every, dry_run=dry_run)
+        removed, kept = [item.as_dict() for item in done.removed], [item.as_dict() for item in done.kept]
+        data = {"removed": removed, "kept": kept, "dry_run": done.dry_run}
+        return Result("ipvs cleanup", data, bool(done.removed), done.warnings, summary=done.summary)
 
     execute("ipvs cleanup", run, show_cleanup, json_output=json_output, debug=debug)
+
+
+def check_result(check: library.Check) -> Result:
+    return Result(
+        "ipvs check",
+        assessment_data(check.assessment),
+        warnings=check.assessment.warnings,
+        exit_code=ExitCode.OK if check.ok else ExitCode.DRIFT,
+        summary=check.summary,
+    )
+
+
+def enable_result(enabled: library.Enabled) -> Result:
+    data = assessment_data(enabled.assessment, diffs=enabled.dry_run)
+    return Result("ipvs enable", data, enabled.changed, enabled.assessment.warnings, summary=enabled.summary)
+
+
+def disable_result(disabled: library.Disabled) -> Result:
+    return Result(
+        "ipvs disable", disabled_data(disabled), disabled.changed, disabled.warnings, summary=disabled.summary
+    )
+
+
+def assessment_data(assessment: library.Assessment, *, diffs: bool = False) -> dict[str, object]:
+    conntrack = assessment.conntrack
+    data: dict[str, object] = {
+        "kernel": assessment.kernel.as_dict(),
+        "proxy_mode": "ipvs",
+        "scheduler": assessment.scheduler,
+        "conntrack_rule": {"module": conntrack.module, "rule": conntrack.rule, "reason": conntrack.reason},
+        "modules": [m.as_dict() for m in assessment.modules],
+        "files": [f.as_dict() for f in assessment.files],
+        "problems": assessment.problems,
+    }
+    if diffs:
+        data["diffs"] = {str(f.path): f.diff() for f in assessment.files if f.action != Action.UNCHANGED}
+    return data
+
+
+def disabled_data(disabled: library.Disabled) -> dict[str, object]:
+    return {
+        "kernel": disabled.kernel.as_dict(),
+        "proxy_mode": "ipvs",
+        "files": [f.as_dict() for f in disabled.files],
+        "modules": [m.as_dict() for m in disabled.modules],
+    }
 
 
 def show_cleanup(result: Result) -> None:
@@ -151,11 +209,23 @@ def status(root: Root = Path("/"), json_output: Json = False, debug: Debug = Fal
 
     execute(
         "ipvs status",
-        lambda: ipvs_state.status(System(root, debug)),
+        lambda: status_result(ipvs_state.read(System(root, debug))),
         show_status,
         json_output=json_output,
         debug=debug,
     )
+
+
+def status_result(state: State) -> Result:
+    servers = state.virtual_servers or []
+    real = sum(len(s.real_servers) for s in servers)
+    sets = "" if state.ipsets is None else f", {len(state.ipsets)} KUBE-* ipset(s)"
+    data = {
+        "virtual_servers": [s.as_dict() for s in servers],
+        "ipsets": None if state.ipsets is None else [s.as_dict() for s in state.ipsets],
+    }
+    summary = f"{len(servers)} virtual server(s), {real} real server(s){sets}"
+    return Result("ipvs status", data, warnings=state.warnings, summary=summary)
 
 
 def show_status(result: Result) -> None:

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute
-from k8snode.commands.ipvs import PersistOption, SchedulerOption
+from k8snode.commands.ipvs import PersistOption, SchedulerOption, assessment_data, disabled_data
 from k8snode.core import console
+from k8snode.core.errors import ExitCode
 from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.node.modules import Persist
@@ -48,7 +49,11 @@ def check(
     """Report modules, sysctls (now and after a reboot) and swap; exit 1 on drift. Read-only."""
     options = library.Options(proxy_mode, str(scheduler), ip_family, swap, persist)
     execute(
-        "node check", lambda: library.check(System(root, debug), options), show, json_output=json_output, debug=debug
+        "node check",
+        lambda: check_result(library.check(System(root, debug), options)),
+        show,
+        json_output=json_output,
+        debug=debug,
     )
 
 
@@ -70,7 +75,7 @@ def prepare(
     options = library.Options(proxy_mode, str(scheduler), ip_family, swap, persist, force)
     execute(
         "node prepare",
-        lambda: library.prepare(System(root, debug), options, dry_run=dry_run),
+        lambda: prepare_result(library.prepare(System(root, debug), options, dry_run=dry_run)),
         show,
         json_output=json_output,
         debug=debug,
@@ -90,11 +95,55 @@ def reset(
     options = library.Options(proxy_mode=proxy_mode, force=force)
     execute(
         "node reset",
-        lambda: library.reset(System(root, debug), options, dry_run=dry_run),
+        lambda: reset_result(library.reset(System(root, debug), options, dry_run=dry_run)),
         show_reset,
         json_output=json_output,
         debug=debug,
     )
+
+
+def check_result(checked: library.Checked) -> Result:
+    data = plan_data(checked.plan, None if checked.ipvs is None else assessment_data(checked.ipvs.assessment))
+    if checked.nftables is not None:
+        data["nftables"] = [requirement.as_dict() for requirement in checked.nftables]
+    exit_code = ExitCode.DRIFT if checked.drift else ExitCode.OK
+    return Result("node check", data, warnings=checked.warnings, exit_code=exit_code, summary=checked.summary)
+
+
+def prepare_result(prepared: library.Prepared) -> Result:
+    ipvs = None if prepared.ipvs is None else assessment_data(prepared.ipvs.assessment, diffs=prepared.dry_run)
+    data = plan_data(prepared.plan, ipvs)
+    if prepared.dry_run:
+        data["diffs"] = prepared.plan.diffs
+    exit_code = ExitCode.DRIFT if prepared.plan.problems else ExitCode.OK
+    return Result("node prepare", data, prepared.changed, prepared.warnings, exit_code, summary=prepared.summary)
+
+
+def reset_result(undone: library.Undone) -> Result:
+    data = {
+        "files": [f.as_dict() for f in undone.files],
+        "fstab_entries": undone.fstab_entries,
+        "units": [{"unit": u, "action": a} for u, a in undone.masks.items()],
+        "daemon_reload": undone.daemon_reload,
+        "ipvs": None if undone.ipvs is None else disabled_data(undone.ipvs),
+        "diffs": {str(f.path): f.diff() for f in undone.files} if undone.dry_run else {},
+    }
+    warnings = undone.warnings + ([] if undone.ipvs is None else undone.ipvs.warnings)
+    return Result("node reset", data, undone.changed, warnings, summary=undone.summary)
+
+
+def plan_data(plan: library.Plan, ipvs: dict[str, object] | None) -> dict[str, object]:
+    return {
+        "kernel": plan.kernel.as_dict(),
+        "proxy_mode": str(plan.options.proxy_mode),
+        "ip_family": str(plan.options.ip_family),
+        "modules": [m.as_dict() for m in plan.modules],
+        "sysctls": [s.as_dict() for s in plan.sysctls],
+        "swap": plan.swap.as_dict(),
+        "files": [f.as_dict() for f in plan.files],
+        "problems": plan.missing + plan.problems,
+        "ipvs": ipvs,
+    }
 
 
 def show(result: Result) -> None:

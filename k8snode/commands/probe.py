@@ -11,6 +11,7 @@ import typer
 
 from k8snode.commands.common import Debug, Json, execute
 from k8snode.core import console
+from k8snode.core.errors import ExitCode
 from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.health import probe as library
@@ -42,7 +43,16 @@ def _run(
     def action() -> Result:
         settings = library.Settings.parse(*timing)
         on_attempt = None if json_output or not console.interactive() else _show_attempt
-        return library.run(kind, target, make_check(settings), settings, library.MonotonicClock(), on_attempt)
+        probed = library.run(kind, target, make_check(settings), settings, library.MonotonicClock(), on_attempt)
+        data = {
+            "kind": probed.kind,
+            "target": probed.target,
+            "settings": probed.settings.as_dict(),
+            "result": probed.result,
+            "attempts": [a.as_dict() for a in probed.attempts],
+        }
+        exit_code = ExitCode.OK if probed.ok else ExitCode.DRIFT
+        return Result(f"probe {kind}", data, warnings=probed.warnings, exit_code=exit_code, summary=probed.summary)
 
     execute(f"probe {kind}", action, show, json_output=json_output, debug=debug)
 

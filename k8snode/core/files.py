@@ -7,11 +7,46 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from k8snode import __version__
+from k8snode.core.compat import StrEnum
 from k8snode.core.errors import failed
 from k8snode.core.system import System
 from k8snode.core.text import printable
 
 OWNER_MARK = b"# Written by k8snode"
+
+
+class Action(StrEnum):
+    """What a run did, or a dry run or a check would do, to one thing: a file, a module, a sysctl, a swap device or
+    unit, an object of kube-proxy's. The values are the JSON contract's words; files say ``unchanged`` where the
+    other things say ``none``."""
+
+    NONE = "none"
+    UNCHANGED = "unchanged"
+    WOULD_CREATE = "would-create"
+    CREATED = "created"
+    WOULD_UPDATE = "would-update"
+    UPDATED = "updated"
+    WOULD_RESTORE = "would-restore"
+    RESTORED = "restored"
+    WOULD_REMOVE = "would-remove"
+    REMOVED = "removed"
+    KEPT = "kept"
+    WOULD_LOAD = "would-load"
+    LOADED = "loaded"
+    WOULD_UNLOAD = "would-unload"
+    UNLOADED = "unloaded"
+    IN_USE = "in-use"
+    WOULD_SET = "would-set"
+    SET = "set"
+    WOULD_SWAPOFF = "would-swapoff"
+    SWAPOFF = "swapoff"
+    WOULD_MASK = "would-mask"
+    MASK = "mask"
+    WOULD_UNMASK = "would-unmask"
+    UNMASKED = "unmasked"
+    WOULD_RUN = "would-run"
+    RAN = "ran"
+    FAILED = "failed"
 
 
 def header(command: str) -> str:
@@ -33,11 +68,14 @@ class FilePlan:
     """The content k8snode would write; None when the file is to be removed."""
     current: bytes | None
     current_mode: int | None = None
-    action: str = "unchanged"
+    action: Action = Action.UNCHANGED
+    restore: bool = False
+    """The write puts back what was there before k8snode (reported as restored, not updated)."""
 
     @property
     def needs_write(self) -> bool:
-        return self.current != self.wanted or self.current_mode != self.mode
+        """A removal always changes something (its plan is made only for what is there, a symlink included)."""
+        return self.wanted is None or self.current != self.wanted or self.current_mode != self.mode
 
     def as_dict(self) -> dict[str, str]:
         return {"path": str(self.path), "action": self.action, "mode": f"{self.mode:04o}"}
@@ -74,19 +112,38 @@ def plan_write(
     return FilePlan(path, mode, wanted, current, system.mode(path))
 
 
-def pending_action(plan: FilePlan) -> str:
+def plan_remove(system: System, path: PurePosixPath) -> FilePlan | None:
+    """Removing ``path``, a file or a symlink (its ``current`` None: the target is not read); None when nothing is
+    there. Whether it is k8snode's to remove (``owned``), the caller decides."""
+    link = system.is_symlink(path)
+    current = None if link else system.read_bytes(path)
+    if current is None and not link:
+        return None
+    return FilePlan(path, system.mode(path) or 0, None, current)
+
+
+def pending_action(plan: FilePlan) -> Action:
     """The action a dry run or a check reports."""
     if not plan.needs_write:
-        return "unchanged"
-    return "would-create" if plan.current is None else "would-update"
+        return Action.UNCHANGED
+    if plan.wanted is None:
+        return Action.WOULD_REMOVE
+    if plan.restore:
+        return Action.WOULD_RESTORE
+    return Action.WOULD_CREATE if plan.current is None else Action.WOULD_UPDATE
 
 
 def apply(system: System, plans: list[FilePlan], *, dry_run: bool) -> bool:
-    """Write every plan that changes something (atomically, with its mode); True when anything changed."""
+    """Write (atomically, with its mode) or remove every plan that changes something; True when anything changed."""
     for plan in plans:
         if dry_run:
             plan.action = pending_action(plan)
-        elif plan.needs_write and plan.wanted is not None:
-            plan.action = "created" if plan.current is None else "updated"
+        elif plan.wanted is None:
+            system.remove(plan.path)
+            plan.action = Action.REMOVED
+        elif plan.needs_write:
             system.write_atomic(plan.path, plan.wanted, plan.mode)
+            plan.action = (
+                Action.RESTORED if plan.restore else Action.CREATED if plan.current is None else Action.UPDATED
+            )
     return any(plan.needs_write for plan in plans)

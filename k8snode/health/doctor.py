@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from k8snode.core.compat import StrEnum
-from k8snode.core.errors import ExitCode, K8snodeError
-from k8snode.core.result import Result
+from k8snode.core.errors import K8snodeError
 from k8snode.core.system import System
 from k8snode.health import http_probe
 from k8snode.health.probe import DEFAULT_KUBERNETES_VERSION, Outcome, Verdict, user_agent
@@ -111,7 +110,7 @@ class _Context:
     """Each endpoint is asked once per run, however many checks read its answer."""
 
     @cached_property
-    def ipvs(self) -> Result:
+    def ipvs(self) -> ipvs.Check:
         return ipvs.check(self.system, self.scheduler)
 
     @cached_property
@@ -135,6 +134,21 @@ class _Context:
         return outcome.message.strip() if outcome.verdict == Verdict.SUCCESS else None
 
 
+@dataclass(frozen=True)
+class Report:
+    mode: ProxyMode
+    checks: list[Check]
+
+    @property
+    def failed(self) -> bool:
+        return any(c.status == Status.FAIL for c in self.checks)
+
+    @property
+    def summary(self) -> str:
+        counts = Counter(c.status for c in self.checks)
+        return ", ".join(f"{counts[s]} {s}" for s in Status)
+
+
 def doctor(
     system: System,
     mode: ProxyMode,
@@ -142,7 +156,7 @@ def doctor(
     endpoints: Endpoints | None = None,
     kubelet_flags: KubeletFlagsCheck | None = None,
     on_check: Callable[[str, str], None] | None = None,
-) -> Result:
+) -> Report:
     """Every check in order; ``on_check`` hears each one's id and area as it starts (progress on a terminal)."""
     for url in _urls(endpoints or Endpoints()):
         http_probe.parse_url(url)
@@ -152,13 +166,7 @@ def doctor(
         if on_check is not None:
             on_check(check[0], check[1])
         checks.append(_run(check, context))
-    counts = Counter(c.status for c in checks)
-    return Result(
-        command="doctor",
-        data={"proxy_mode": str(mode), "checks": [c.as_dict() for c in checks]},
-        exit_code=ExitCode.DRIFT if counts[Status.FAIL] else ExitCode.OK,
-        summary=", ".join(f"{counts[s]} {s}" for s in Status),
-    )
+    return Report(mode, checks)
 
 
 def running_proxy_mode(kube_proxy_metrics: str = KUBE_PROXY_METRICS) -> str | None:
@@ -186,32 +194,29 @@ def _run(check: tuple[str, str, Callable[[_Context], Finding]], context: _Contex
 def _modules(context: _Context) -> Finding:
     if context.mode != ProxyMode.IPVS:
         return Finding(Status.SKIP, f"proxy mode {context.mode} needs no IPVS modules")
-    modules = context.ipvs.data["modules"]
-    absent = [m["name"] for m in modules if not ModuleState(m["state"]).present]
-    present = [m["name"] for m in modules if m["name"] not in absent]
+    assessment = context.ipvs.assessment
+    absent = assessment.absent
     if not absent:
-        return Finding(Status.OK, f"present: {' '.join(present)}")
-    loadable = all(m["state"] == ModuleState.AVAILABLE for m in modules if m["name"] in absent)
+        return Finding(Status.OK, f"present: {' '.join(m.name for m in assessment.modules)}")
+    loadable = all(m.state == ModuleState.AVAILABLE for m in assessment.modules if m.name in absent)
     if loadable and context.running_mode == ProxyMode.IPVS:
         # kube-proxy 1.27+ tests IPVS by making a dummy virtual server, and the kernel loads ip_vs and the scheduler's
         # module on that first request (seen in tests/vm/test_kube_proxy.py); the rest stay out.
         detail = f"not loaded: {' '.join(absent)}; kube-proxy runs in ipvs mode on what the kernel loaded on demand"
         hint = "run: k8snode ipvs enable (loads them all now and at boot, as kube-proxy before 1.27 requires)"
         return Finding(Status.WARN, detail, hint)
-    problems = context.ipvs.data["problems"]
-    hint = problems[0] if problems else "run: k8snode ipvs enable"
+    hint = assessment.problems[0] if assessment.problems else "run: k8snode ipvs enable"
     return Finding(Status.FAIL, f"not present: {' '.join(absent)}", hint)
 
 
 def _persistence(context: _Context) -> Finding:
     if context.mode != ProxyMode.IPVS:
         return Finding(Status.SKIP, f"proxy mode {context.mode} needs no IPVS modules")
-    files = context.ipvs.data["files"]
-    pending = [f"{f['path']} ({f['action']})" for f in files if f["action"] != "unchanged"]
-    if pending:
-        detail = f"modules would not load at boot: {', '.join(pending)}"
+    stale = context.ipvs.stale
+    if stale:
+        detail = f"modules would not load at boot: {', '.join(f'{f.path} ({f.action})' for f in stale)}"
         return Finding(Status.WARN, detail, "run: k8snode ipvs enable")
-    return Finding(Status.OK, "current: " + ", ".join(f["path"] for f in files))
+    return Finding(Status.OK, "current: " + ", ".join(str(f.path) for f in context.ipvs.assessment.files))
 
 
 def _nftables(requirement: Callable[[_Context], nftables.Requirement | None]) -> Callable[[_Context], Finding]:

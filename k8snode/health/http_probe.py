@@ -14,7 +14,6 @@ it only through relative redirects).
 from __future__ import annotations
 
 import contextlib
-import re
 import socket
 import threading
 import time
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
     import http.client
     import ssl
 
-_TOKEN_CHARS = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 MAX_REQUESTS = 10
 REDIRECTS = (301, 302, 303, 307, 308)  # what Go's client follows when Location is set
 

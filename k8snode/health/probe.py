@@ -16,8 +16,7 @@ from typing import Any, Protocol
 
 from k8snode.core.compat import StrEnum
 from k8snode.core.durations import parse_duration
-from k8snode.core.errors import ExitCode, K8snodeError, bad_input
-from k8snode.core.result import Result
+from k8snode.core.errors import K8snodeError, bad_input
 from k8snode.core.system import System
 from k8snode.core.versions import NEWEST_KUBERNETES, parse_kubernetes_version
 
@@ -159,6 +158,32 @@ def watch(
         clock.sleep(max(0.0, due - clock.now()))
 
 
+@dataclass(frozen=True)
+class Probed:
+    """A probe's run: every attempt, and whether the success threshold was met."""
+
+    kind: str
+    target: str
+    settings: Settings
+    attempts: list[Attempt]
+    ok: bool
+
+    @property
+    def result(self) -> str:
+        return "success" if self.ok else "failure"
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(dict.fromkeys(a.outcome.warning for a in self.attempts if a.outcome.warning))
+
+    @property
+    def summary(self) -> str:
+        consecutive = self.settings.success_threshold if self.ok else self.settings.failure_threshold
+        many = "consecutive " + ("successes" if self.ok else "failures")
+        counted = _plural(consecutive, "consecutive " + self.result, many)
+        return f"{self.result}: {counted} after {_plural(len(self.attempts), 'attempt', 'attempts')}"
+
+
 def run(
     kind: str,
     target: str,
@@ -166,25 +191,9 @@ def run(
     settings: Settings,
     clock: Clock,
     on_attempt: Callable[[Attempt], None] | None = None,
-) -> Result:
+) -> Probed:
     attempts, ok = watch(check, settings, clock, on_attempt)
-    warnings = list(dict.fromkeys(a.outcome.warning for a in attempts if a.outcome.warning))
-    consecutive = settings.success_threshold if ok else settings.failure_threshold
-    noun = "success" if ok else "failure"
-    counted = _plural(consecutive, "consecutive " + noun, "consecutive " + ("successes" if ok else "failures"))
-    return Result(
-        command=f"probe {kind}",
-        data={
-            "kind": kind,
-            "target": target,
-            "settings": settings.as_dict(),
-            "result": noun,
-            "attempts": [a.as_dict() for a in attempts],
-        },
-        warnings=warnings,
-        exit_code=ExitCode.OK if ok else ExitCode.DRIFT,
-        summary=f"{noun}: {counted} after {_plural(len(attempts), 'attempt', 'attempts')}",
-    )
+    return Probed(kind, target, settings, attempts, ok)
 
 
 def _plural(count: int, one: str, many: str) -> str:

@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 
 from k8snode.core.compat import StrEnum
 from k8snode.core.errors import failed
+from k8snode.core.files import Action
 from k8snode.core.system import System
 from k8snode.node.configfiles import lines, ordered, read_config
 from k8snode.node.kernel import Kernel, ModuleState, module_state, read_kernel
@@ -49,7 +50,7 @@ class ModulePlan:
     name: str
     state: ModuleState
     source: str
-    action: str = "none"
+    action: Action = Action.NONE
 
     def as_dict(self) -> dict[str, str]:
         return {"name": self.name, "state": str(self.state), "source": self.source, "action": self.action}
@@ -75,19 +76,19 @@ def load(system: System, release: str, to_load: list[ModulePlan]) -> None:
     for plan in to_load:
         completed = system.run(["modprobe", "--", plan.name])
         if completed.returncode != 0:
-            plan.action = "failed"
-            done = [m.name for m in to_load if m.action == "loaded"]
+            plan.action = Action.FAILED
+            done = [m.name for m in to_load if m.action == Action.LOADED]
             raise failed(
                 f"modprobe refused {plan.name} on kernel {release}: "
                 f"{completed.stderr.strip() or f'exit {completed.returncode}'}"
                 + (f" (already loaded by this run: {' '.join(done)})" if done else "")
             )
-        plan.action = "loaded"
+        plan.action = Action.LOADED
     kernel = read_kernel(system)
     for plan in to_load:
         state, plan.source = module_state(system, kernel, plan.name)
         if not state.present:
-            plan.action = "failed"
+            plan.action = Action.FAILED
             raise failed(
                 f"modprobe -- {plan.name} succeeded but {plan.name} is not in /proc/modules; "
                 "no persistence file was written"

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from k8snode.core.compat import StrEnum
 from k8snode.core.errors import K8snodeError, bad_input
+from k8snode.core.files import Action
 from k8snode.core.system import System
 from k8snode.node.configfiles import MAX_CONFIG_BYTES, lines
 
@@ -158,7 +159,7 @@ def masked(system: System, unit: str) -> bool:
     return system.readlink(MASK_DIR / unit) == "/dev/null"
 
 
-def reload_units(system: System, *, dry_run: bool) -> tuple[str | None, list[str]]:
+def reload_units(system: System, *, dry_run: bool) -> tuple[Action | None, list[str]]:
     """After masking or unmasking: ``systemctl daemon-reload``, so the running systemd sees the change now (a unit
     it generated at boot stays loaded until then). Only when that systemd manages this root: ``--root /`` and
     /run/systemd/system present; under another root the masks take effect when that system boots. Returns the
@@ -167,15 +168,15 @@ def reload_units(system: System, *, dry_run: bool) -> tuple[str | None, list[str
     if system.root != Path("/") or not system.exists(RUNNING_SYSTEMD):
         return None, []
     if dry_run:
-        return "would-run", []
+        return Action.WOULD_RUN, []
     try:
         completed = system.run(["systemctl", "daemon-reload"], timeout=RELOAD_TIMEOUT)
     except K8snodeError as error:  # not on PATH, or no answer within the timeout
-        return "failed", [f"systemctl daemon-reload: {error}; systemd sees the change at the next boot"]
+        return Action.FAILED, [f"systemctl daemon-reload: {error}; systemd sees the change at the next boot"]
     if completed.returncode != 0:
         detail = completed.stderr.strip() or f"exit {completed.returncode}"
-        return "failed", [f"systemctl daemon-reload failed ({detail}); systemd sees the change at the next boot"]
-    return "ran", []
+        return Action.FAILED, [f"systemctl daemon-reload failed ({detail}); systemd sees the change at the next boot"]
+    return Action.RAN, []
 
 
 def zram_generator_installed(system: System) -> bool:

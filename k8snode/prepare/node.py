@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from string import Template
 
-from k8snode.core.errors import ExitCode, failed
-from k8snode.core.files import FilePlan, apply, header, owned, pending_action, plan_write
+from k8snode.core.errors import failed
+from k8snode.core.files import Action, FilePlan, apply, header, owned, pending_action, plan_remove, plan_write
 from k8snode.core.resources import template_text
-from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.node import modules as kmod
 from k8snode.node import requirements, swap, sysctl
@@ -65,7 +64,7 @@ class SysctlPlan:
     wanted: str
     running: str | None
     boot: sysctl.Setting | None
-    action: str = "none"
+    action: Action = Action.NONE
 
     def as_dict(self) -> dict[str, str | None]:
         return {
@@ -86,9 +85,9 @@ class SwapPlan:
     units: list[str]
     """Swap units to mask."""
     zram_generator: bool
-    swapoff: dict[str, str] = field(default_factory=dict)
-    masks: dict[str, str] = field(default_factory=dict)
-    daemon_reload: str | None = None
+    swapoff: dict[str, Action] = field(default_factory=dict)
+    masks: dict[str, Action] = field(default_factory=dict)
+    daemon_reload: Action | None = None
     """``systemctl daemon-reload`` after the change: ran, would-run, failed, or None (not run)."""
 
     def as_dict(self) -> dict[str, object]:
@@ -117,21 +116,75 @@ class Plan:
     """What the next boot would undo, each naming the file and line responsible."""
     warnings: list[str]
 
-    def data(self, ipvs_data: dict[str, object] | None, *, diffs: bool = False) -> dict[str, object]:
-        data: dict[str, object] = {
-            "kernel": self.kernel.as_dict(),
-            "proxy_mode": str(self.options.proxy_mode),
-            "ip_family": str(self.options.ip_family),
-            "modules": [m.as_dict() for m in self.modules],
-            "sysctls": [s.as_dict() for s in self.sysctls],
-            "swap": self.swap.as_dict(),
-            "files": [f.as_dict() for f in self.files],
-            "problems": self.missing + self.problems,
-            "ipvs": ipvs_data,
-        }
-        if diffs:
-            data["diffs"] = {str(f.path): f.diff() for f in self.files if f.action != "unchanged"}
-        return data
+    @property
+    def diffs(self) -> dict[str, str]:
+        return {str(f.path): f.diff() for f in self.files if f.action != Action.UNCHANGED}
+
+
+@dataclass
+class Checked:
+    """What `node check` found: the plan with the action a run would take on each thing, IPVS's own check, and
+    nftables mode's readiness."""
+
+    plan: Plan
+    ipvs: ipvs.Check | None
+    nftables: list[nftables.Requirement] | None
+    drift: list[str]
+    warnings: list[str]
+
+    @property
+    def summary(self) -> str:
+        return "; ".join(self.drift) if self.drift else "the node is prepared, now and after a reboot"
+
+
+@dataclass
+class Prepared:
+    """What `node prepare` did (or, in a dry run, would do); ``plan.problems`` are what the next boot would undo."""
+
+    plan: Plan
+    ipvs: ipvs.Enabled | None
+    changed: bool
+    dry_run: bool
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.plan.warnings + ([] if self.ipvs is None else self.ipvs.assessment.warnings)
+
+    @property
+    def summary(self) -> str:
+        if self.plan.problems:
+            return "; ".join(self.plan.problems)
+        if not self.changed:
+            return "the node is prepared; nothing to change"
+        return (
+            ("would prepare" if self.dry_run else "prepared")
+            + " the node: modules, sysctls"
+            + (", swap off" if self.plan.options.swap == SwapMode.OFF else " (swap kept)")
+        )
+
+
+@dataclass
+class Undone:
+    """What `node reset` undid (or, in a dry run, would undo)."""
+
+    files: list[FilePlan]
+    fstab_entries: list[str]
+    masks: dict[str, Action]
+    daemon_reload: Action | None
+    ipvs: ipvs.Disabled | None
+    warnings: list[str]
+    dry_run: bool
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.files or self.masks or (self.ipvs and self.ipvs.changed))
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{'would undo' if self.dry_run else 'undid'} {len(self.files)} file(s) and {len(self.masks)} mask(s); "
+            "running sysctl values, loaded modules and swap stay as they are until the next boot"
+        )
 
 
 def assess(system: System, options: Options, *, force: bool) -> Plan:
@@ -172,96 +225,81 @@ def assess(system: System, options: Options, *, force: bool) -> Plan:
     return Plan(options, kernel, modules, sysctls, swap_plan, files, missing, problems, warnings)
 
 
-def check(system: System, options: Options) -> Result:
+def check(system: System, options: Options) -> Checked:
     plan = assess(system, options, force=True)
     for module in plan.modules:
-        module.action = "would-load" if requirements.would_load(module.state) else "none"
+        module.action = Action.WOULD_LOAD if requirements.would_load(module.state) else Action.NONE
     for item in plan.sysctls:
-        item.action = "none" if item.running == item.wanted else "would-set"
+        item.action = Action.NONE if item.running == item.wanted else Action.WOULD_SET
     _swap_actions(plan.swap, dry_run=True)
     for file in plan.files:
         file.action = pending_action(file)
-    ipvs_result = ipvs.check(system, options.scheduler) if options.proxy_mode == ProxyMode.IPVS else None
+    ipvs_check = ipvs.check(system, options.scheduler) if options.proxy_mode == ProxyMode.IPVS else None
     drift = _drift(plan)
-    if ipvs_result is not None and not ipvs_result.ok:
-        drift.append(f"IPVS: {ipvs_result.summary}")
-    data = plan.data(None if ipvs_result is None else ipvs_result.data)
     warnings = list(plan.warnings)
+    if ipvs_check is not None and not ipvs_check.ok:
+        drift.append(f"IPVS: {ipvs_check.summary}")
+    readiness = None
     if options.proxy_mode == ProxyMode.NFTABLES:
         # nf_tables missing is already in the plan's problems (its modules); the kernel release and nft are not.
         readiness = nftables.readiness(system, plan.kernel)
-        data["nftables"] = [requirement.as_dict() for requirement in readiness]
         for requirement in readiness:
             text = requirement.detail + (f"; {requirement.hint}" if requirement.hint else "")
             if requirement.met is False and requirement.id != "nf_tables":
                 drift.append(text)
             elif requirement.met is None:
                 warnings.append(text)
-    return Result(
-        "node check",
-        data,
-        warnings=warnings + ([] if ipvs_result is None else ipvs_result.warnings),
-        exit_code=ExitCode.DRIFT if drift else ExitCode.OK,
-        summary="; ".join(drift) if drift else "the node is prepared, now and after a reboot",
-    )
+    if ipvs_check is not None:
+        warnings += ipvs_check.assessment.warnings
+    return Checked(plan, ipvs_check, readiness, drift, warnings)
 
 
-def prepare(system: System, options: Options, *, dry_run: bool = False) -> Result:
+def prepare(system: System, options: Options, *, dry_run: bool = False) -> Prepared:
     """Load, set, persist and turn swap off; the plan is read under the lock. Audit problems exit 1 after the work."""
     with system.lock_unless(dry_run):
         plan = assess(system, options, force=False)
         if plan.missing:
             raise failed("; ".join(plan.missing))
-        ipvs_result = None
+        enabled = None
         if options.proxy_mode == ProxyMode.IPVS:
-            ipvs_result = ipvs.enable_locked(
+            enabled = ipvs.enable_locked(
                 system, options.scheduler, options.persist, dry_run=dry_run, force=options.force
             )
-        changed = _apply(system, plan, dry_run=dry_run) or bool(ipvs_result and ipvs_result.changed)
-    summary = "; ".join(plan.problems) if plan.problems else _summary(plan, changed, dry_run=dry_run)
-    return Result(
-        "node prepare",
-        plan.data(None if ipvs_result is None else ipvs_result.data, diffs=dry_run),
-        changed,
-        plan.warnings + ([] if ipvs_result is None else ipvs_result.warnings),
-        ExitCode.DRIFT if plan.problems else ExitCode.OK,
-        summary=summary,
-    )
+        changed = _apply(system, plan, dry_run=dry_run) or bool(enabled and enabled.changed)
+    return Prepared(plan, enabled, changed, dry_run)
 
 
-def reset(system: System, options: Options, *, dry_run: bool = False) -> Result:
+def reset(system: System, options: Options, *, dry_run: bool = False) -> Undone:
     """Undo what `prepare` wrote: its files, its masks, its fstab comments. Running values stay until reboot."""
     with system.lock_unless(dry_run):
         return _reset(system, options, dry_run=dry_run)
 
 
-def _reset(system: System, options: Options, *, dry_run: bool) -> Result:
+def _reset(system: System, options: Options, *, dry_run: bool) -> Undone:
     warnings: list[str] = []
     fstab = swap.restore_fstab(swap.read_fstab(system))
     files: list[FilePlan] = []
     record = system.read_bytes(MASK_RECORD)
     units = [u for u in _listed_units(record) if swap.masked(system, u)] if record and owned(record) else []
     for path in OWNED_FILES:
-        current = None if system.is_symlink(path) else system.read_bytes(path)
-        if current is None:
+        file = plan_remove(system, path)
+        if file is None or file.current is None:  # nothing there, or a symlink: prepare writes files
             continue
-        if owned(current) or options.force:
-            files.append(FilePlan(path, system.mode(path) or 0, None, current, action="would-remove"))
+        if owned(file.current) or options.force:
+            files.append(file)
         else:
             warnings.append(f"{path} was not written by k8snode and stays (pass --force to remove it)")
     if fstab.entries:
         mode = system.mode(swap.FSTAB) or 0o644
-        files.append(FilePlan(swap.FSTAB, mode, fstab.wanted, fstab.current, mode, "would-restore"))
+        files.append(FilePlan(swap.FSTAB, mode, fstab.wanted, fstab.current, mode, restore=True))
     backup = system.read_bytes(swap.FSTAB_BACKUP)
     restored = fstab.wanted if fstab.entries else fstab.current
     if backup is not None and restored == backup:
-        files.append(
-            FilePlan(swap.FSTAB_BACKUP, system.mode(swap.FSTAB_BACKUP) or 0, None, backup, action="would-remove")
-        )
+        files.append(FilePlan(swap.FSTAB_BACKUP, system.mode(swap.FSTAB_BACKUP) or 0, None, backup))
     elif backup is not None:
         warnings.append(f"{swap.FSTAB} differs from {swap.FSTAB_BACKUP} after restoring; the copy stays for review")
-    masks = {u: "would-unmask" for u in units}
-    ipvs_result = (
+    masks = {u: Action.WOULD_UNMASK for u in units}
+    disabled = (
         ipvs.disable_locked(system, unload=False, force=options.force, dry_run=dry_run)
         if options.proxy_mode == ProxyMode.IPVS
         else None
@@ -269,37 +307,15 @@ def _reset(system: System, options: Options, *, dry_run: bool) -> Result:
     if not dry_run:
         for unit in units:
             system.remove(swap.MASK_DIR / unit)
-            masks[unit] = "unmasked"
-        for file in files:
-            if file.wanted is None:
-                system.remove(file.path)
-                file.action = "removed"
-            else:
-                system.write_atomic(file.path, file.wanted, file.mode)
-                file.action = "restored"
+            masks[unit] = Action.UNMASKED
+    apply(system, files, dry_run=dry_run)
+    if not dry_run:
         system.remove_empty_directory(MASK_RECORD.parent)  # prepare made it for the record
     daemon_reload = None
     if units or any(f.path in SYSTEMD_READS for f in files):
         daemon_reload, reload_warnings = swap.reload_units(system, dry_run=dry_run)
         warnings += reload_warnings
-    changed = bool(files or units or (ipvs_result and ipvs_result.changed))
-    return Result(
-        "node reset",
-        {
-            "files": [f.as_dict() for f in files],
-            "fstab_entries": fstab.entries,
-            "units": [{"unit": u, "action": a} for u, a in masks.items()],
-            "daemon_reload": daemon_reload,
-            "ipvs": None if ipvs_result is None else ipvs_result.data,
-            "diffs": {str(f.path): f.diff() for f in files} if dry_run else {},
-        },
-        changed,
-        warnings + ([] if ipvs_result is None else ipvs_result.warnings),
-        summary=(
-            f"{'would undo' if dry_run else 'undid'} {len(files)} file(s) and {len(units)} mask(s); running sysctl "
-            "values, loaded modules and swap stay as they are until the next boot"
-        ),
-    )
+    return Undone(files, fstab.entries, masks, daemon_reload, disabled, warnings, dry_run)
 
 
 def _swap_plan(system: System, options: Options) -> SwapPlan:
@@ -372,10 +388,9 @@ def _unmaskable(system: System, swap_plan: SwapPlan) -> list[str]:
 
 
 def _swap_actions(plan: SwapPlan, *, dry_run: bool) -> None:
-    verb = "would-" if dry_run else ""
     if plan.mode == SwapMode.OFF:
-        plan.swapoff = {device: f"{verb}swapoff" for device in plan.active or []}
-        plan.masks = {unit: f"{verb}mask" for unit in plan.units}
+        plan.swapoff = {device: Action.WOULD_SWAPOFF if dry_run else Action.SWAPOFF for device in plan.active or []}
+        plan.masks = {unit: Action.WOULD_MASK if dry_run else Action.MASK for unit in plan.units}
 
 
 def _apply(system: System, plan: Plan, *, dry_run: bool) -> bool:
@@ -385,11 +400,11 @@ def _apply(system: System, plan: Plan, *, dry_run: bool) -> bool:
     for item in plan.sysctls:
         if item.running != item.wanted:
             to_set.append(item)
-            item.action = "would-set" if dry_run else "set"
+            item.action = Action.WOULD_SET if dry_run else Action.SET
     _swap_actions(plan.swap, dry_run=dry_run)
     if dry_run:
         for module in to_load:
-            module.action = "would-load"
+            module.action = Action.WOULD_LOAD
     else:
         kmod.load(system, plan.kernel.release, to_load)
         for item in to_set:
@@ -416,7 +431,7 @@ def _drift(plan: Plan) -> list[str]:
     unset = [f"{s.key}={s.running}" for s in plan.sysctls if s.running != s.wanted]
     if unset:
         drift.append(f"running: {' '.join(unset)}")
-    pending = [f"{f.path} ({f.action})" for f in plan.files if f.action != "unchanged"]
+    pending = [f"{f.path} ({f.action})" for f in plan.files if f.action != Action.UNCHANGED]
     if pending:
         drift.append(f"files: {', '.join(pending)}")
     if plan.swap.swapoff:
@@ -432,13 +447,3 @@ def _listed_units(record: bytes | None) -> list[str]:
         for line in (record or b"").decode(errors="replace").splitlines()
         if line.strip().endswith(".swap") and not line.startswith("#") and "/" not in line
     ]
-
-
-def _summary(plan: Plan, changed: bool, *, dry_run: bool) -> str:
-    if not changed:
-        return "the node is prepared; nothing to change"
-    return (
-        ("would prepare" if dry_run else "prepared")
-        + " the node: modules, sysctls"
-        + (", swap off" if plan.options.swap == SwapMode.OFF else " (swap kept)")
-    )

@@ -7,10 +7,9 @@ from pathlib import PurePosixPath
 from string import Template
 
 from k8snode.core.compat import StrEnum
-from k8snode.core.errors import ExitCode, bad_input, failed
-from k8snode.core.files import FilePlan, apply, header, owned, pending_action, plan_write
+from k8snode.core.errors import bad_input, failed
+from k8snode.core.files import Action, FilePlan, apply, header, owned, pending_action, plan_remove, plan_write
 from k8snode.core.resources import template_text
-from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.node import distro
 from k8snode.node.kernel import MODULE_NAME, Kernel, ModuleState, config_evidence, module_state, read_kernel
@@ -59,23 +58,78 @@ class Assessment:
     problems: list[str]
     warnings: list[str]
 
-    def data(self, *, diffs: bool = False) -> dict[str, object]:
-        data: dict[str, object] = {
-            "kernel": self.kernel.as_dict(),
-            "proxy_mode": "ipvs",
-            "scheduler": self.scheduler,
-            "conntrack_rule": {
-                "module": self.conntrack.module,
-                "rule": self.conntrack.rule,
-                "reason": self.conntrack.reason,
-            },
-            "modules": [m.as_dict() for m in self.modules],
-            "files": [f.as_dict() for f in self.files],
-            "problems": self.problems,
-        }
-        if diffs:
-            data["diffs"] = {str(f.path): f.diff() for f in self.files if f.action != "unchanged"}
-        return data
+    @property
+    def absent(self) -> list[str]:
+        """The modules not in the running kernel."""
+        return [m.name for m in self.modules if not m.state.present]
+
+
+@dataclass
+class Check:
+    """What `ipvs check` found: the assessment, each module and file with the action a run would take."""
+
+    assessment: Assessment
+
+    @property
+    def stale(self) -> list[FilePlan]:
+        return [f for f in self.assessment.files if f.action != Action.UNCHANGED]
+
+    @property
+    def ok(self) -> bool:
+        return not self.assessment.absent and not self.stale
+
+    @property
+    def summary(self) -> str:
+        absent, stale = self.assessment.absent, [f"{f.path} ({f.action})" for f in self.stale]
+        modules = f"not present: {' '.join(absent)}" if absent else "all IPVS modules are present"
+        files = f"persistence files not current: {', '.join(stale)}" if stale else "persistence files current"
+        return f"{modules}; {files}"
+
+
+@dataclass
+class Enabled:
+    """What `ipvs enable` loaded and wrote (or, in a dry run, would)."""
+
+    assessment: Assessment
+    to_load: list[ModulePlan]
+    to_write: list[FilePlan]
+    dry_run: bool
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.to_load or self.to_write)
+
+    @property
+    def summary(self) -> str:
+        verb = "would load" if self.dry_run else "loaded"
+        loaded = f"{verb} {' '.join(m.name for m in self.to_load)}" if self.to_load else "all modules already present"
+        if not self.assessment.files:
+            return f"{loaded}; nothing persisted (--persist none): the modules are not loaded at the next boot"
+        written = (
+            f"{'would write' if self.dry_run else 'wrote'} {', '.join(str(f.path) for f in self.to_write)}"
+            if self.to_write
+            else "files current"
+        )
+        return f"{loaded}; {written}"
+
+
+@dataclass
+class Disabled:
+    """What `ipvs disable` removed and unloaded (or, in a dry run, would)."""
+
+    kernel: Kernel
+    files: list[FilePlan]
+    modules: list[ModulePlan]
+    warnings: list[str]
+    dry_run: bool
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.files) or any(m.action in (Action.UNLOADED, Action.WOULD_UNLOAD) for m in self.modules)
+
+    @property
+    def summary(self) -> str:
+        return f"{'would remove' if self.dry_run else 'removed'} {len(self.files)} file(s)"
 
 
 def assess(system: System, scheduler: str, persist: Persist = Persist.AUTO, *, force: bool = False) -> Assessment:
@@ -100,23 +154,13 @@ def assess(system: System, scheduler: str, persist: Persist = Persist.AUTO, *, f
     return Assessment(kernel, conntrack, scheduler, modules, files, _problems(system, kernel, modules), tools)
 
 
-def check(system: System, scheduler: str = "rr") -> Result:
+def check(system: System, scheduler: str = "rr") -> Check:
     assessment = assess(system, scheduler, force=True)
     for plan in assessment.modules:
-        plan.action = "would-load" if would_load(plan.state) else "none"
+        plan.action = Action.WOULD_LOAD if would_load(plan.state) else Action.NONE
     for file in assessment.files:
         file.action = pending_action(file)
-    absent = [m.name for m in assessment.modules if not m.state.present]
-    stale = [f"{f.path} ({f.action})" for f in assessment.files if f.action != "unchanged"]
-    modules = f"not present: {' '.join(absent)}" if absent else "all IPVS modules are present"
-    files = f"persistence files not current: {', '.join(stale)}" if stale else "persistence files current"
-    return Result(
-        command="ipvs check",
-        data=assessment.data(),
-        warnings=assessment.warnings,
-        exit_code=ExitCode.DRIFT if absent or stale else ExitCode.OK,
-        summary=f"{modules}; {files}",
-    )
+    return Check(assessment)
 
 
 def enable(
@@ -126,13 +170,13 @@ def enable(
     *,
     dry_run: bool = False,
     force: bool = False,
-) -> Result:
+) -> Enabled:
     """Load what is missing, verify it in /proc/modules, then persist; the plan is re-read under the lock."""
     with system.lock_unless(dry_run):
         return enable_locked(system, scheduler, persist, dry_run=dry_run, force=force)
 
 
-def enable_locked(system: System, scheduler: str, persist: Persist, *, dry_run: bool, force: bool) -> Result:
+def enable_locked(system: System, scheduler: str, persist: Persist, *, dry_run: bool, force: bool) -> Enabled:
     """``enable`` for a caller that already holds the lock (or runs dry): `node prepare` runs this same plan."""
     assessment = assess(system, scheduler, persist, force=force)
     if assessment.problems:
@@ -141,77 +185,54 @@ def enable_locked(system: System, scheduler: str, persist: Persist, *, dry_run: 
     to_write = [f for f in assessment.files if f.needs_write]
     if dry_run:
         for plan in to_load:
-            plan.action = "would-load"
+            plan.action = Action.WOULD_LOAD
     else:
         load(system, assessment.kernel.release, to_load)
     apply(system, assessment.files, dry_run=dry_run)
-    return Result(
-        "ipvs enable",
-        assessment.data(diffs=dry_run),
-        bool(to_load or to_write),
-        assessment.warnings,
-        summary=_summary(to_load, to_write, persisting=bool(assessment.files), dry_run=dry_run),
-    )
+    return Enabled(assessment, to_load, to_write, dry_run)
 
 
 def disable(
     system: System, *, unload: bool = False, force: bool = False, dry_run: bool = False, every: bool = False
-) -> Result:
+) -> Disabled:
     """Remove the files k8snode wrote and, with ``unload``, unload the modules they listed that no one uses (with
     ``every``, every loaded IPVS module)."""
     with system.lock_unless(dry_run):
         return disable_locked(system, unload=unload, force=force, dry_run=dry_run, every=every)
 
 
-def disable_locked(system: System, *, unload: bool, force: bool, dry_run: bool, every: bool = False) -> Result:
+def disable_locked(system: System, *, unload: bool, force: bool, dry_run: bool, every: bool = False) -> Disabled:
     """``disable`` for a caller that already holds the lock (or runs dry), as `node reset` does."""
     kernel = read_kernel(system)
     files = []
     warnings: list[str] = []
     for path in (SYSCONFIG_FILE, MODULES_LOAD_FILE):
-        link = system.is_symlink(path)
-        current = None if link else system.read_bytes(path)
-        if current is None and not link:
+        file = plan_remove(system, path)
+        if file is None:
             continue
-        if not force and (current is None or not owned(current)):
+        if not force and (file.current is None or not owned(file.current)):
             # Someone else's file: leave it and say so, and still remove what is k8snode's (a reset goes on).
             warnings.append(
                 f"left {path}: k8snode did not write it (no '# Written by k8snode' header); "
                 "pass --force to remove it too"
             )
             continue
-        action = "would-remove" if dry_run else "removed"
-        files.append(FilePlan(path, system.mode(path) or 0, None, current, action=action))
+        files.append(file)
     listed = [name for f in files for name in _modules_in(f.current)]
     modules = (
         [ModulePlan(name, *module_state(system, kernel, name)) for name in _unload_order(listed, kernel, every=every)]
         if unload
         else []
     )
-    if not dry_run:
-        for file in files:
-            system.remove(file.path)
+    apply(system, files, dry_run=dry_run)
     failures = _unload(system, modules, warnings, dry_run=dry_run)
-    if any(plan.action == "unloaded" for plan in modules):  # report the state after the unload, not before it
+    if any(plan.action == Action.UNLOADED for plan in modules):  # report the state after the unload, not before it
         after = read_kernel(system)
         for plan in modules:
             plan.state, plan.source = module_state(system, after, plan.name)
-    data = {
-        "kernel": kernel.as_dict(),
-        "proxy_mode": "ipvs",
-        "files": [f.as_dict() for f in files],
-        "modules": [m.as_dict() for m in modules],
-    }
     if failures:
         raise failed("modprobe -r failed: " + "; ".join(failures))
-    changed = bool(files) or any(m.action in ("unloaded", "would-unload") for m in modules)
-    return Result(
-        "ipvs disable",
-        data,
-        changed,
-        warnings,
-        summary=f"{'would remove' if dry_run else 'removed'} {len(files)} file(s)",
-    )
+    return Disabled(kernel, files, modules, warnings, dry_run)
 
 
 def _unload(system: System, modules: list[ModulePlan], warnings: list[str], *, dry_run: bool) -> list[str]:
@@ -220,16 +241,16 @@ def _unload(system: System, modules: list[ModulePlan], warnings: list[str], *, d
         if plan.state != ModuleState.LOADED:
             continue
         if dry_run:
-            plan.action = "would-unload"
+            plan.action = Action.WOULD_UNLOAD
             continue
         completed = system.run(["modprobe", "-r", "--", plan.name])
         if completed.returncode == 0:
-            plan.action = "unloaded"
+            plan.action = Action.UNLOADED
         elif "in use" in completed.stderr:
-            plan.action = "in-use"
+            plan.action = Action.IN_USE
             warnings.append(f"{plan.name} is in use and stays loaded")
         else:
-            plan.action = "failed"
+            plan.action = Action.FAILED
             failures.append(f"{plan.name}: {completed.stderr.strip() or f'exit {completed.returncode}'}")
     return failures
 
@@ -314,16 +335,3 @@ def _modules_in(content: bytes | None) -> list[str]:
         elif len(words) == 1:
             names.append(words[0])
     return [name for name in names if MODULE_NAME.match(name)]
-
-
-def _summary(to_load: list[ModulePlan], to_write: list[FilePlan], *, persisting: bool, dry_run: bool) -> str:
-    verb = "would load" if dry_run else "loaded"
-    loaded = f"{verb} {' '.join(m.name for m in to_load)}" if to_load else "all modules already present"
-    if not persisting:
-        return f"{loaded}; nothing persisted (--persist none): the modules are not loaded at the next boot"
-    written = (
-        f"{'would write' if dry_run else 'wrote'} {', '.join(str(f.path) for f in to_write)}"
-        if to_write
-        else "files current"
-    )
-    return f"{loaded}; {written}"

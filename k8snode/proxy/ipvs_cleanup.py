@@ -28,8 +28,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from k8snode.core.errors import ExitCode, failed
-from k8snode.core.result import Result
+from k8snode.core.errors import failed
+from k8snode.core.files import Action
 from k8snode.core.system import System
 from k8snode.proxy import ipvs_state
 from k8snode.proxy.ipvs_state import VirtualServer
@@ -80,9 +80,11 @@ class Removal:
     kind: str
     """virtual-server, interface, iptables-rule, iptables-chain or ipset."""
     name: str
-    action: str
+    action: Action
     reason: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
+    server: VirtualServer | None = None
+    """The virtual server a virtual-server removal names."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "action": self.action, "reason": self.reason, **self.detail}
@@ -108,7 +110,22 @@ class _State:
     warnings: list[str]
 
 
-def cleanup(system: System, *, running_mode: str | None, remove_all: bool = False, dry_run: bool = False) -> Result:
+@dataclass
+class Cleanup:
+    """What `ipvs cleanup` removed (or, in a dry run, would remove) and what it kept, with why."""
+
+    removed: list[Removal]
+    kept: list[Removal]
+    dry_run: bool
+    warnings: list[str]
+
+    @property
+    def summary(self) -> str:
+        verb = "would remove" if self.dry_run else "removed"
+        return f"{verb} {len(self.removed)} object(s) of kube-proxy's IPVS mode; kept {len(self.kept)}"
+
+
+def cleanup(system: System, *, running_mode: str | None, remove_all: bool = False, dry_run: bool = False) -> Cleanup:
     """Plan from what the node has now, then remove in kube-proxy's order; under the lock unless a dry run.
 
     ``running_mode`` is what kube-proxy's /proxyMode answers on this node (None: nothing answers). In ipvs mode it
@@ -130,19 +147,24 @@ def cleanup(system: System, *, running_mode: str | None, remove_all: bool = Fals
         return _cleanup(system, remove_all=remove_all, dry_run=False)
 
 
-def _cleanup(system: System, *, remove_all: bool, dry_run: bool) -> Result:
+def _cleanup(system: System, *, remove_all: bool, dry_run: bool) -> Cleanup:
     state = _read(system)
-    pending = "would-remove" if dry_run else "removed"
+    pending = Action.WOULD_REMOVE if dry_run else Action.REMOVED
     plan: list[Removal] = []
     kept: list[Removal] = []
     for server in state.servers:
         reason = _kube_proxy_reason(server, state)
-        item = Removal("virtual-server", _server_name(server), pending, reason or "", {"scheduler": server.scheduler})
+        item = Removal(
+            "virtual-server", _server_name(server), pending, reason or "", {"scheduler": server.scheduler}, server
+        )
         if reason or remove_all:
             item.reason = reason or "--all"
             plan.append(item)
         else:
-            item.action, item.reason = "kept", "not kube-proxy's: its address is not on kube-ipvs0 nor in its ipsets"
+            item.action, item.reason = (
+                Action.KEPT,
+                "not kube-proxy's: its address is not on kube-ipvs0 nor in its ipsets",
+            )
             kept.append(item)
     if state.dummy is not None:
         plan.append(Removal("interface", DUMMY_DEVICE, pending, "kube-proxy's dummy device"))
@@ -152,16 +174,12 @@ def _cleanup(system: System, *, remove_all: bool, dry_run: bool) -> Result:
         plan += [item for table in family_plan.values() for item in table]
     for name in sorted(state.ipsets or {}):
         if name in busy_sets:
-            kept.append(Removal("ipset", name, "kept", f"still used by {busy_sets[name]}"))
+            kept.append(Removal("ipset", name, Action.KEPT, f"still used by {busy_sets[name]}"))
         else:
             plan.append(Removal("ipset", name, pending, "kube-proxy's ipset"))
     if not dry_run:
         _apply(system, plan, table_plans)
-    removed = [item.as_dict() for item in plan]
-    data = {"removed": removed, "kept": [item.as_dict() for item in kept], "dry_run": dry_run}
-    verb = "would remove" if dry_run else "removed"
-    summary = f"{verb} {len(plan)} object(s) of kube-proxy's IPVS mode; kept {len(kept)}"
-    return Result("ipvs cleanup", data, bool(plan), state.warnings, ExitCode.OK, summary=summary)
+    return Cleanup(plan, kept, dry_run, state.warnings)
 
 
 def _read(system: System) -> _State:
@@ -266,7 +284,7 @@ def _member_matches(member: str, server: VirtualServer, protocol: str, name: str
 
 
 def _iptables_plan(
-    tables: dict[str, _Tables], pending: str
+    tables: dict[str, _Tables], pending: Action
 ) -> tuple[dict[str, dict[str, list[Removal]]], list[Removal], dict[str, str]]:
     """Per family and table: the jump rules and chains to remove; the chains kept, and the ipsets they still use."""
     plans: dict[str, dict[str, list[Removal]]] = {}
@@ -299,7 +317,7 @@ def _iptables_plan(
                                 Removal(
                                     "iptables-chain",
                                     target,
-                                    "kept",
+                                    Action.KEPT,
                                     f"{chain} still jumps to it: -A {chain} {rule}",
                                     {"family": family, "table": table},
                                 )
@@ -350,10 +368,12 @@ def _words(rule: str) -> list[str]:
 
 
 def _server_name(server: VirtualServer) -> str:
-    if server.port is None:
-        return f"{server.protocol} {server.address}"
+    return f"{server.protocol} {server.address if server.port is None else _endpoint(server)}"
+
+
+def _endpoint(server: VirtualServer) -> str:
     host = f"[{server.address}]" if ":" in server.address else server.address
-    return f"{server.protocol} {host}:{server.port}"
+    return f"{host}:{server.port}"
 
 
 def _apply(system: System, plan: list[Removal], tables: dict[str, dict[str, list[Removal]]]) -> None:
@@ -365,11 +385,11 @@ def _apply(system: System, plan: list[Removal], tables: dict[str, dict[str, list
         before = f" (already removed: {', '.join(done)})" if done else ""
         raise failed(f"{what} failed: {why}{before}")
 
-    for item in (i for i in plan if i.kind == "virtual-server"):
-        completed = system.run(["ipvsadm", "-D", *_service_arguments(item.name)], timeout=TIMEOUT)
+    for name, server in [(i.name, i.server) for i in plan if i.server is not None]:
+        completed = system.run(["ipvsadm", "-D", *_service_arguments(server)], timeout=TIMEOUT)
         if completed.returncode != 0:
-            fail(f"removing the virtual server {item.name}", completed)
-        done.append(item.name)
+            fail(f"removing the virtual server {name}", completed)
+        done.append(name)
     if any(i.kind == "interface" for i in plan):
         completed = system.run(["ip", "link", "delete", DUMMY_DEVICE], timeout=TIMEOUT)
         if completed.returncode != 0:
@@ -389,12 +409,11 @@ def _apply(system: System, plan: list[Removal], tables: dict[str, dict[str, list
         done.append(item.name)
 
 
-def _service_arguments(name: str) -> list[str]:
-    """``TCP 10.96.0.1:443`` -> ``-t 10.96.0.1:443``; ``FWM fwmark 16`` -> ``-f 16``."""
-    protocol, _, rest = name.partition(" ")
-    if protocol == "FWM":
-        return ["-f", rest.removeprefix("fwmark ")]
-    return [IPVSADM_PROTOCOL[protocol], rest]
+def _service_arguments(server: VirtualServer) -> list[str]:
+    """ipvsadm's words for the service: ``-t 10.96.0.1:443``, ``-t [fd00::a]:80``, or ``-f 16`` for a firewall mark."""
+    if server.fwmark is not None:
+        return ["-f", str(server.fwmark)]
+    return [IPVSADM_PROTOCOL[server.protocol], _endpoint(server)]
 
 
 def _restore_script(table: str, items: list[Removal]) -> str:

@@ -12,7 +12,6 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from k8snode.core.errors import failed
-from k8snode.core.result import Result
 from k8snode.core.system import System
 
 PROC_IP_VS = "/proc/net/ip_vs"
@@ -96,6 +95,8 @@ class VirtualServer:
     """None for a firewall-mark service, whose address is ``fwmark <n>``."""
     scheduler: str
     real_servers: list[RealServer] = field(default_factory=list)
+    fwmark: int | None = None
+    """The firewall mark of a firewall-mark service."""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -131,7 +132,8 @@ def parse(text: str, skipped: list[str] | None = None) -> list[VirtualServer]:
                 address, port = _endpoint(words[1])
                 services[-1].real_servers.append(RealServer(address, port, int(words[3])))
             elif words[0] == "FWM":
-                services.append(VirtualServer("FWM", f"fwmark {int(words[1], 16)}", None, words[2]))
+                mark = int(words[1], 16)
+                services.append(VirtualServer("FWM", f"fwmark {mark}", None, words[2], fwmark=mark))
             else:
                 address, port = _endpoint(words[1])
                 services.append(VirtualServer(words[0], address, port, words[2]))
@@ -163,22 +165,6 @@ def read(system: System) -> State:
             why = completed.stderr.strip() or f"exit {completed.returncode}"
             warnings.append(f"ipset list -t failed: {why}")
     return State(servers, ipsets, warnings)
-
-
-def status(system: System) -> Result:
-    state = read(system)
-    servers = state.virtual_servers or []
-    real = sum(len(s.real_servers) for s in servers)
-    sets = "" if state.ipsets is None else f", {len(state.ipsets)} KUBE-* ipset(s)"
-    return Result(
-        command="ipvs status",
-        data={
-            "virtual_servers": [s.as_dict() for s in servers],
-            "ipsets": None if state.ipsets is None else [s.as_dict() for s in state.ipsets],
-        },
-        warnings=state.warnings,
-        summary=f"{len(servers)} virtual server(s), {real} real server(s){sets}",
-    )
 
 
 def parse_ipset_headers(text: str) -> list[IPSet]:
