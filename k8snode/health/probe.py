@@ -10,9 +10,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from k8snode.core.compat import StrEnum
 from k8snode.core.durations import parse_duration
@@ -23,6 +23,10 @@ from k8snode.core.versions import NEWEST_KUBERNETES, parse_kubernetes_version
 MAX_OUTPUT = 10 * 1024
 """pkg/probe/exec maxReadLength and pkg/probe/http maxRespBodyLength: 10 KiB."""
 DEFAULT_KUBERNETES_VERSION = NEWEST_KUBERNETES
+AddressInfo = tuple[
+    socket.AddressFamily, socket.SocketKind, int, str, tuple[str, int] | tuple[str, int, int, int] | tuple[int, bytes]
+]
+"""One answer of socket.getaddrinfo: family, type, protocol, canonical name and the address to connect to."""
 
 
 class Verdict(StrEnum):
@@ -258,14 +262,14 @@ def dial(host: str, port: int, deadline: float) -> socket.socket:
     raise error
 
 
-def _resolve(host: str, port: int, deadline: float) -> list[tuple[Any, ...]]:
+def _resolve(host: str, port: int, deadline: float) -> Sequence[AddressInfo]:
     """getaddrinfo, waited for until the deadline and no longer. The C resolver takes no timeout, so a lookup that
     hangs (a DNS server that never answers, a stuck NSS module) runs in a daemon thread, which is left behind and
     ends with the process; kubelet's probes, whose timeout covers the dial (net.DialTimeout, http.Client.Timeout),
     give up the same way."""
     import queue
 
-    answers: queue.SimpleQueue[list[tuple[Any, ...]] | OSError] = queue.SimpleQueue()
+    answers: queue.SimpleQueue[Sequence[AddressInfo] | OSError] = queue.SimpleQueue()
 
     def lookup() -> None:
         try:

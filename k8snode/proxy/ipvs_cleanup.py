@@ -26,11 +26,10 @@ from __future__ import annotations
 import ipaddress
 import shlex
 from dataclasses import dataclass, field
-from typing import Any
 
 from k8snode.core.errors import failed
 from k8snode.core.files import Action
-from k8snode.core.system import System
+from k8snode.core.system import Completed, System
 from k8snode.proxy import ipvs_state
 from k8snode.proxy.ipvs_state import VirtualServer
 
@@ -82,11 +81,11 @@ class Removal:
     name: str
     action: Action
     reason: str = ""
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, str] = field(default_factory=dict)
     server: VirtualServer | None = None
     """The virtual server a virtual-server removal names."""
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, str]:
         return {"kind": self.kind, "name": self.name, "action": self.action, "reason": self.reason, **self.detail}
 
 
@@ -341,7 +340,7 @@ def _iptables_plan(
     return plans, kept, busy
 
 
-def _where(family: str, table: str) -> dict[str, Any]:
+def _where(family: str, table: str) -> dict[str, str]:
     return {"family": family, "table": table}
 
 
@@ -380,7 +379,7 @@ def _apply(system: System, plan: list[Removal], tables: dict[str, dict[str, list
     """Remove in kube-proxy's order; the first failure stops the run (exit 3) and says what was already removed."""
     done: list[str] = []
 
-    def fail(what: str, completed: Any) -> None:
+    def fail(what: str, completed: Completed) -> None:
         why = (completed.stderr or completed.stdout).strip() or f"exit {completed.returncode}"
         before = f" (already removed: {', '.join(done)})" if done else ""
         raise failed(f"{what} failed: {why}{before}")
