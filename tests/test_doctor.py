@@ -6,13 +6,16 @@ changed."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 from dataclasses import dataclass
 
 import pytest
+from conftest import CONSOLE_SCRIPT
 from fakes import FakeRoot, make_root, write
 from servers import serve
+from terminal import on_terminal
 from typer.testing import CliRunner
 
 from k8snode.cli import app
@@ -227,6 +230,49 @@ def test_a_swap_file_with_a_space_in_its_path_is_named_as_it_is(cli, node):
     assert checks["swap"]["detail"] == "swap is on: /var/swap file"
 
 
+SWAP_ON = "Filename Type Size Used Priority\n/dev/sda2 partition 2097148 0 -2\n"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def column(text: str, index: int) -> str:
+    """A column of the report's table (4: detail, 5: hint) read down, without the spaces that folding adds."""
+    rows = [line.split("│") for line in text.splitlines() if line.count("│") == 6]
+    return "".join(row[index].strip() for row in rows).replace(" ", "")
+
+
+def test_piped_the_report_wraps_at_columns_or_at_a_width_a_pager_shows(k8snode, node):
+    """`doctor | cat` printed 478-character lines and ignored COLUMNS (issue 26). Long cells fold; none is cut."""
+    write(node.root.path / "proc/swaps", SWAP_ON)
+    argv = ["doctor", "--root", str(node.root.path), *node.urls]
+    env = {name: value for name, value in os.environ.items() if name != "COLUMNS"}
+    hint = "swapoff -a and remove swap from /etc/fstab, or set failSwapOn: false in the kubelet configuration"
+    for columns, width in ((None, 120), ("70", 70)):
+        run = k8snode(*argv, env=env if columns is None else {**env, "COLUMNS": columns})
+        assert run.exit_code == 1, run.stderr
+        assert max(len(line) for line in run.stdout.splitlines()) == width
+        assert "…" not in run.stdout
+        assert hint.replace(" ", "") in column(run.stdout, 5)
+
+
+def test_on_a_terminal_each_failed_and_warned_row_is_coloured(node):
+    """Not only the summary (issue 26): a failed row is red, a warned one yellow, the others plain."""
+    write(node.root.path / "proc/swaps", SWAP_ON)
+    env = {name: value for name, value in os.environ.items() if name != "NO_COLOR"}
+    env.update(TERM="xterm-256color", COLUMNS="160")
+    argv = [str(CONSOLE_SCRIPT), "doctor", "--root", str(node.root.path), *node.urls]
+    code, _, seen = on_terminal(argv, env=env)
+    assert code == 1
+    lines = seen.decode().replace("\r", "").splitlines()
+
+    def row(check_id: str) -> str:
+        return next(line for line in lines if re.search(rf"│\s*{check_id}\s*│", ANSI.sub("", line)))
+
+    red, yellow = "\x1b[31m", "\x1b[33m"
+    assert red in row("swap") and yellow not in row("swap")
+    assert yellow in row("ipvs-deprecation") and red not in row("ipvs-deprecation")
+    assert red not in row("binaries") and yellow not in row("binaries")
+
+
 def test_ip_forward_0_fails(cli, node):
     write(node.root.path / "proc/sys/net/ipv4/ip_forward", "0\n")
     run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
@@ -293,7 +339,7 @@ def test_missing_persistence_files_warn_while_the_loaded_modules_pass(cli, node)
     )
 
 
-def test_piped_output_keeps_every_cell_whole_on_one_line(cli, node):
+def test_piped_output_folds_long_cells_and_cuts_none(cli, node):
     (node.root.path / "etc/modules-load.d/ipvs.conf").unlink()
     (node.root.path / "etc/sysconfig/modules/ipvs.modules").unlink()
     run = cli("doctor", "--proxy-mode", "ipvs", "--root", str(node.root.path), *node.urls)
@@ -301,7 +347,8 @@ def test_piped_output_keeps_every_cell_whole_on_one_line(cli, node):
         "modules would not load at boot: /etc/sysconfig/modules/ipvs.modules (would-create), "
         "/etc/modules-load.d/ipvs.conf (would-create)"
     )
-    assert any(detail in line and "run: k8snode ipvs enable" in line for line in run.stdout.splitlines()), run.stdout
+    assert detail.replace(" ", "") in column(run.stdout, 4), run.stdout
+    assert "runk8snodeipvsenable" in column(run.stdout, 5).replace(":", "")
     assert "…" not in run.stdout
 
 

@@ -405,3 +405,36 @@ def test_a_failed_daemon_reload_is_a_warning_and_the_unmasking_stands(host, cli)
         "systemctl daemon-reload failed (Failed to reload daemon: fake); systemd sees the change at the next boot"
     ]
     assert not (root.path / "etc/systemd/system/dev-sda2.swap").is_symlink()
+
+
+def test_check_names_the_keys_that_wait_for_their_module_instead_of_printing_none(host, cli):
+    """On a fresh host br_netfilter is not loaded, so /proc/sys has no net.bridge.* keys: the summary says so (it
+    printed bridge-nf-call-iptables=None, issue 26)."""
+    root = host("debian")
+    run = cli("node", "check", "--root", str(root.path))
+    assert run.exit_code == 1
+    assert "=None" not in run.stdout
+    assert "running: net.ipv4.ip_forward=0;" in " ".join(run.stdout.split())
+    assert (
+        "not in /proc/sys until their module is loaded: net.bridge.bridge-nf-call-iptables "
+        "net.bridge.bridge-nf-call-ip6tables"
+    ) in " ".join(run.stdout.split())
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_reset_counts_the_files_its_table_shows(host, cli, dry_run):
+    """The Files table holds `ipvs disable`'s files too; the summary counted only the node's (undid 6 file(s) above
+    8 rows, issue 26)."""
+    root = host("debian")
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    argv = ["node", "reset", "--root", str(root.path), *(["--dry-run"] if dry_run else [])]
+    data = cli(*argv, "--json").envelope()["data"] if dry_run else None
+    run = cli(*argv)
+    assert run.exit_code == 0, run.stderr
+    rows = [line for line in run.stdout.splitlines() if line.startswith("│ /")]
+    if data is not None:
+        assert len(rows) == len(data["files"]) + len(data["ipvs"]["files"])
+    restored = sum(1 for row in rows if "restore" in row)
+    assert (len(rows), restored) == (8, 1)  # the node's 3 files, the mask record, fstab and its copy; ipvs's 2
+    said = "would undo 8 file(s) (7 to remove, 1 to restore)" if dry_run else "undid 8 file(s) (7 removed, 1 restored)"
+    assert f"{said} and 1 swap unit mask(s)" in " ".join(run.stdout.split())

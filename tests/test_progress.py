@@ -4,11 +4,10 @@ and nothing extra when standard error is not a terminal or with --json; long tab
 from __future__ import annotations
 
 import os
-import pty
 import re
-import subprocess
 
 from conftest import CONSOLE_SCRIPT
+from terminal import on_terminal
 
 CLOSED = "127.0.0.1:9"  # the discard port: nothing listens there
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -17,22 +16,9 @@ PROBE = ["probe", "tcp", CLOSED, "--period", "0.1s", "--failure-threshold", "2"]
 
 def with_terminal_stderr(*args: str) -> tuple[int, str, list[str]]:
     """Run the console script with standard error on a pseudo-terminal; (exit code, stdout, stderr lines)."""
-    leader, follower = pty.openpty()
-    process = subprocess.Popen([str(CONSOLE_SCRIPT), *args], stdout=subprocess.PIPE, stderr=follower)
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # EIO: the process closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(leader)
-    stdout = process.communicate(timeout=60)[0].decode()
+    code, stdout, seen = on_terminal([str(CONSOLE_SCRIPT), *args], stream="stderr")
     text = ANSI.sub("", seen.decode()).replace("\r", "")
-    return process.returncode, stdout, [line for line in text.splitlines() if line]
+    return code, stdout, [line for line in text.splitlines() if line]
 
 
 def test_a_probe_on_a_terminal_prints_each_attempt_as_it_ends():
@@ -64,24 +50,11 @@ def test_doctor_on_a_terminal_names_each_check_as_it_starts(tmp_path, k8snode):
 
 def test_a_table_on_an_80_column_terminal_folds_long_cells_instead_of_cutting_them(fake_root):
     """doctor's persistence detail is longer than its column at 80 columns: every character still shows."""
-    leader, follower = pty.openpty()
     env = {**os.environ, "COLUMNS": "80", "LINES": "50"}
     closed = "http://127.0.0.1:9/healthz"
     endpoints = ["--kubelet-healthz", closed, "--kube-proxy-healthz", closed, "--kube-proxy-metrics", closed]
     args = [str(CONSOLE_SCRIPT), "doctor", "--root", str(fake_root("deb12-6.1").path), *endpoints]
-    process = subprocess.Popen(args, stdout=follower, stderr=subprocess.DEVNULL, env=env)
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(leader)
-    process.wait(timeout=60)
+    _, _, seen = on_terminal(args, env=env)
     text = ANSI.sub("", seen.decode()).replace("\r", "")
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "…" not in text

@@ -120,3 +120,23 @@ def test_runs_from_the_sources_on_an_interpreter_without_byte_code(tmp_path, fak
     )
     assert run.returncode == 1, run.stderr
     assert json.loads(run.stdout)["data"]["kernel"]["release"] == "6.1.0-28-amd64"
+
+
+def test_the_grpc_hint_of_the_pyz_installs_grpcio_for_the_interpreter_that_runs_it(tmp_path):
+    """`pip install 'k8snode[grpc]'` cannot reach into the archive (issue 26). The hint names the interpreter, and
+    installing there works: this venv has grpcio (the test extra brings it), and the same pyz probes with it once
+    site-packages is on the path."""
+    out = tmp_path / "k8snode.pyz"
+    build(out, "--sources-only")
+    probe = ["probe", "grpc", "127.0.0.1:1", "--failure-threshold", "1", "--timeout", "0.2s", "--json"]
+    without = subprocess.run([sys.executable, "-S", str(out), *probe], capture_output=True, text=True)
+    assert without.returncode == 2
+    message = json.loads(without.stdout)["error"]["message"]
+    assert message == (
+        "k8snode probe grpc needs the grpc extra (grpcio, grpcio-health-checking): "
+        f"{out} cannot carry grpcio; install it for the Python that runs the pyz, which imports it from there: "
+        f"{sys.executable} -m pip install grpcio grpcio-health-checking"
+    )
+    installed = subprocess.run([sys.executable, str(out), *probe], capture_output=True, text=True)
+    assert installed.returncode == 1, installed.stderr  # the probe ran, and nothing serves at port 1
+    assert json.loads(installed.stdout)["data"]["attempts"][0]["result"] == "failure"

@@ -80,6 +80,9 @@ def command(
     execute("doctor", action, show, json_output=json_output, debug=debug)
 
 
+ROW_STYLES = {"fail": "red", "warn": "yellow"}
+
+
 def _show_check(check_id: str, area: str) -> None:
     console.progress(f"checking {area}: {check_id}")
 
@@ -95,5 +98,6 @@ def show(result: Result) -> None:
         f"k8snode doctor (proxy mode {result.data['proxy_mode']})",
         ["area", "check", "status", "detail", "hint"],
         [(area, rows) for area, rows in groups if rows],
+        style=lambda row: ROW_STYLES.get(str(row[1])),
     )
     console.line(result.summary, style="green" if result.ok else "red")

@@ -9,10 +9,15 @@ import k8snode
 from k8snode.core.result import Result
 
 
-def about() -> Result:
-    """`k8snode --version`: ``pyz`` is the archive's path when k8snode is imported from one (zipimport), else null."""
+def pyz() -> str | None:
+    """The path of the k8snode.pyz that k8snode is imported from (zipimport: tools/build_pyz.py), else None."""
     loader = getattr(k8snode.__spec__, "loader", None)
-    archive = loader.archive if isinstance(loader, zipimport.zipimporter) else None
+    return loader.archive if isinstance(loader, zipimport.zipimporter) else None
+
+
+def about() -> Result:
+    """`k8snode --version`: ``pyz`` is the archive's path when k8snode is imported from one, else null."""
+    archive = pyz()
     data = {
         "version": k8snode.__version__,
         "python": ".".join(str(part) for part in sys.version_info[:3]),

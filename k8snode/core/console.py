@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -13,15 +13,19 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 
-PIPE_WIDTH = 1 << 16
-"""Rich lays out for 80 columns when stdout is not a terminal; piped output gets every cell whole instead."""
+PIPE_WIDTH = 120
+"""The width of output that goes to no terminal and has no COLUMNS: lines a pager or a log shows whole. Long cells
+fold onto more lines, never cut."""
 
 
 @cache
 def _console() -> Console:
+    import os
     import sys
 
-    width = None if sys.stdout.isatty() else PIPE_WIDTH  # a terminal: its own width, cells folded, never cut
+    # A terminal: its own width. Elsewhere COLUMNS when it is set (rich reads it), else PIPE_WIDTH.
+    given = sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit()
+    width = None if given else PIPE_WIDTH
     return _console_type()(highlight=False, soft_wrap=True, width=width)  # honours NO_COLOR; no colour when piped
 
 
@@ -79,8 +83,14 @@ def diff(text: str) -> None:
         _console().print(printable(row), style=style, markup=False)
 
 
-def grouped_table(title: str, columns: Sequence[str], groups: Sequence[tuple[str, Sequence[Sequence[object]]]]) -> None:
-    """A table whose first column names each group once, with a rule between groups."""
+def grouped_table(
+    title: str,
+    columns: Sequence[str],
+    groups: Sequence[tuple[str, Sequence[Sequence[object]]]],
+    style: Callable[[Sequence[object]], str | None] = lambda row: None,
+) -> None:
+    """A table whose first column names each group once, with a rule between groups; ``style`` gives a row's colour
+    (a terminal shows it; NO_COLOR and a pipe do not)."""
     from rich.table import Table
 
     grid = Table(title=title, title_justify="left")
@@ -90,7 +100,7 @@ def grouped_table(title: str, columns: Sequence[str], groups: Sequence[tuple[str
         if index:
             grid.add_section()
         for number, row in enumerate(rows):
-            grid.add_row(*_cells([name if number == 0 else "", *row]))
+            grid.add_row(*_cells([name if number == 0 else "", *row]), style=style(row))
     _console().print(grid)
 
 

@@ -17,9 +17,15 @@ PIPX_VENVS = "/pipx/venvs/"
 """Part of every environment pipx makes (~/.local/share/pipx/venvs/NAME, or PIPX_HOME/venvs/NAME)."""
 
 
-def install_hint(prefix: str, executable: str) -> str:
-    """How to add the grpc extra to the environment k8snode runs in: pipx injects, a plain one pip-installs."""
+def install_hint(prefix: str, executable: str, pyz: str | None = None) -> str:
+    """How to add the grpc extra to what k8snode runs from: pipx injects, a plain environment pip-installs the
+    extra; k8snode.pyz (``pyz``, pure Python) imports grpcio, a C extension, from the interpreter that runs it."""
     needs = "k8snode probe grpc needs the grpc extra (grpcio, grpcio-health-checking): "
+    if pyz is not None:
+        return needs + (
+            f"{pyz} cannot carry grpcio; install it for the Python that runs the pyz, which imports it from there: "
+            f"{executable} -m pip install grpcio grpcio-health-checking"
+        )
     if PIPX_VENVS in prefix:
         return needs + "pipx inject k8snode grpcio grpcio-health-checking"
     return needs + f"{executable} -m pip install 'k8snode[grpc]'"
@@ -33,7 +39,9 @@ def modules() -> tuple[Any, Any, Any]:
     except ImportError:
         import sys
 
-        raise bad_input(install_hint(sys.prefix, sys.executable)) from None
+        from k8snode.core.about import pyz
+
+        raise bad_input(install_hint(sys.prefix, sys.executable, pyz())) from None
     return grpc, health_pb2, health_pb2_grpc
 
 

@@ -181,9 +181,14 @@ class Undone:
 
     @property
     def summary(self) -> str:
+        """Counts every file the reset undoes, `ipvs disable`'s included, as the table of files shows them."""
+        files = self.files + ([] if self.ipvs is None else self.ipvs.files)
+        restored = sum(1 for f in files if f.restore)
+        removing, restoring = ("to remove", "to restore") if self.dry_run else ("removed", "restored")
         return (
-            f"{'would undo' if self.dry_run else 'undid'} {len(self.files)} file(s) and {len(self.masks)} mask(s); "
-            "running sysctl values, loaded modules and swap stay as they are until the next boot"
+            f"{'would undo' if self.dry_run else 'undid'} {len(files)} file(s) ({len(files) - restored} {removing}, "
+            f"{restored} {restoring}) and {len(self.masks)} swap unit mask(s); running sysctl values, loaded modules "
+            "and swap stay as they are until the next boot"
         )
 
 
@@ -428,9 +433,12 @@ def _drift(plan: Plan) -> list[str]:
     absent = [m.name for m in plan.modules if not m.state.present]
     if absent:
         drift.append(f"not loaded: {' '.join(absent)}")
-    unset = [f"{s.key}={s.running}" for s in plan.sysctls if s.running != s.wanted]
-    if unset:
-        drift.append(f"running: {' '.join(unset)}")
+    wrong = [f"{s.key}={s.running}" for s in plan.sysctls if s.running is not None and s.running != s.wanted]
+    if wrong:
+        drift.append(f"running: {' '.join(wrong)}")
+    keyless = [s.key for s in plan.sysctls if s.running is None]
+    if keyless:  # /proc/sys has a key only while the module that owns it is loaded (br_netfilter: net.bridge.*)
+        drift.append(f"not in /proc/sys until their module is loaded: {' '.join(keyless)}")
     pending = [f"{f.path} ({f.action})" for f in plan.files if f.action != Action.UNCHANGED]
     if pending:
         drift.append(f"files: {', '.join(pending)}")
