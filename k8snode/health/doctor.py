@@ -274,18 +274,19 @@ def _swap(context: _Context) -> Finding:
 def _sysctl_boot(context: _Context) -> Finding:
     """Running values survive only when a file sets them at boot and no later file sets them otherwise."""
     view = sysctl.boot_view(context.system, {})
+    wanted = requirements.sysctls()
     wrong = []
-    for key in requirements.sysctls():
+    for key, value in wanted.items():
         setting = view.settings.get(key)
         if setting is None:
             wrong.append(f"{key} is not set by any sysctl.d file or /etc/sysctl.conf")
-        elif setting.value != "1":
+        elif setting.value != value:
             wrong.append(f"{key} = {setting.value} ({setting.where})")
     if wrong or view.problems:
         detail = "after a reboot: " + "; ".join(wrong + view.problems)
         return Finding(Status.WARN, detail, PREPARE_HINT + "; remove the lines named")
-    where = ", ".join(sorted({view.settings[key].where.rsplit(":", 1)[0] for key in requirements.sysctls()}))
-    return Finding(Status.OK, f"a reboot applies 1 to each ({where})")
+    where = ", ".join(sorted({view.settings[key].where.rsplit(":", 1)[0] for key in wanted}))
+    return Finding(Status.OK, f"a reboot applies {', '.join(sorted(set(wanted.values())))} to each ({where})")
 
 
 def _modules_boot(context: _Context) -> Finding:

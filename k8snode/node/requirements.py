@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from k8snode.core.compat import StrEnum
+from k8snode.core.files import Action
 from k8snode.node.kernel import ModuleState
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ def binaries(mode: ProxyMode) -> list[str]:
     return [*NODE_BINARIES, *MODE_BINARIES.get(mode, ())]
 
 
-def would_load(state: ModuleState) -> bool:
-    """What a check reports for a module not in the running kernel: a load would be tried when the kernel ships it,
-    or when no module index says it does not (a missing module cannot be loaded)."""
-    return not state.present and state != ModuleState.MISSING
+def check_action(state: ModuleState) -> Action:
+    """What a check reports for a module: would-load when it is not in the running kernel and the kernel ships it,
+    or no module index says it does not (a missing module cannot be loaded); none otherwise."""
+    return Action.WOULD_LOAD if not state.present and state != ModuleState.MISSING else Action.NONE

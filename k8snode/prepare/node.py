@@ -233,7 +233,7 @@ def assess(system: System, options: Options, *, force: bool) -> Plan:
 def check(system: System, options: Options) -> Checked:
     plan = assess(system, options, force=True)
     for module in plan.modules:
-        module.action = Action.WOULD_LOAD if requirements.would_load(module.state) else Action.NONE
+        module.action = requirements.check_action(module.state)
     for item in plan.sysctls:
         item.action = Action.NONE if item.running == item.wanted else Action.WOULD_SET
     _swap_actions(plan.swap, dry_run=True)

@@ -14,7 +14,7 @@ from k8snode.core.system import System
 from k8snode.node import distro
 from k8snode.node.kernel import MODULE_NAME, Kernel, ModuleState, config_evidence, module_state, read_kernel
 from k8snode.node.modules import ModulePlan, Persist, load, targets
-from k8snode.node.requirements import MODE_BINARIES, Conntrack, ProxyMode, choose_conntrack, ipvs_modules, would_load
+from k8snode.node.requirements import MODE_BINARIES, Conntrack, ProxyMode, check_action, choose_conntrack, ipvs_modules
 
 
 class Scheduler(StrEnum):
@@ -157,7 +157,7 @@ def assess(system: System, scheduler: str, persist: Persist = Persist.AUTO, *, f
 def check(system: System, scheduler: str = "rr") -> Check:
     assessment = assess(system, scheduler, force=True)
     for plan in assessment.modules:
-        plan.action = Action.WOULD_LOAD if would_load(plan.state) else Action.NONE
+        plan.action = check_action(plan.state)
     for file in assessment.files:
         file.action = pending_action(file)
     return Check(assessment)
