@@ -8,11 +8,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import typer
 from clitree import command as cli_command
 from clitree import leaves
 from conftest import CONSOLE_SCRIPT, Run
 from fakes import add_network, add_node_state
-from typer._click.core import Context
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 README = (REPO_ROOT / "README.md").read_text()
@@ -106,8 +106,8 @@ def resolve(words: list[str]) -> tuple[object, list[str]]:
     """The click command the words name, and every --option word given to it."""
     command: Any = cli_command("")
     rest = list(words[1:])
-    while rest and hasattr(command, "list_commands") and rest[0] in command.list_commands(Context(command)):
-        command = command.get_command(Context(command), rest.pop(0))
+    while rest and hasattr(command, "list_commands") and rest[0] in command.list_commands(typer.Context(command)):
+        command = command.get_command(typer.Context(command), rest.pop(0))
     return command, re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", " ".join(rest))
 
 

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import typer
 import typer.main
-from typer._click.core import Context
 from typer.testing import CliRunner
 
 from k8snode.cli import app
@@ -27,7 +27,7 @@ def command_names() -> list[str]:
     def walk(prefix: str, command: Any) -> None:
         names.append(prefix)
         if hasattr(command, "list_commands"):  # a group; k8snode.cli loads its commands lazily
-            context = Context(command)
+            context = typer.Context(command)
             for name in command.list_commands(context):
                 walk(f"{prefix} {name}".strip(), command.get_command(context, name))
 

@@ -13,6 +13,14 @@ class ProxyMode(StrEnum):
 
 PROXY_MODES = tuple(sorted(mode.value for mode in ProxyMode))
 
+
+class LoadBalancer(StrEnum):
+    """L2 load balancers that answer ARP for Service addresses: under IPVS they need kube-proxy's strictARP."""
+
+    METALLB = "metallb"
+    KUBE_VIP = "kube-vip"
+
+
 # kube-proxy's nftables mode sits behind the NFTablesProxyMode feature gate: alpha (off by default) in 1.29, beta (on)
 # in 1.31, GA (locked on) in 1.33. Source: kubernetes/kubernetes pkg/features/kube_features.go (1.33 on; in 1.31-1.32
 # pkg/features/versioned_kube_features.go), and pkg/proxy/apis/config/validation/validation.go, which accepts
