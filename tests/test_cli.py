@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from typing import Annotated, get_args, get_origin, get_type_hints
 
 import pytest
 import typer
-from clitree import leaves
+from clitree import command, leaves
 
 from k8snode.commands.kubeadm_config import ApiVersion
 from k8snode.core.releases import KUBEADM_APIS
+from k8snode.kubeadm.options import Options
 
 
-def test_every_parameter_is_declared_one_way_annotated_with_typer_option_or_argument():
+def test_every_parameter_is_declared_one_way_annotated_with_a_named_typer_option_or_an_argument():
     odd = []
-    for name, command in leaves():
-        function = command.callback.__wrapped__  # Typer wraps the function it builds the command from
+    for name, leaf in leaves():
+        function = leaf.callback.__wrapped__  # Typer wraps the function it builds the command from
         for parameter, hint in get_type_hints(function, include_extras=True).items():
             if parameter == "return" or hint is typer.Context:
                 continue
-            declared = get_origin(hint) is Annotated and isinstance(
-                get_args(hint)[1], (typer.models.OptionInfo, typer.models.ArgumentInfo)
+            info = get_args(hint)[1] if get_origin(hint) is Annotated else None
+            # An option names its flags (Typer takes the first from its first argument); an argument is named by its
+            # parameter.
+            declared = isinstance(info, typer.models.ArgumentInfo) or (
+                isinstance(info, typer.models.OptionInfo) and str(info.default).startswith("--")
             )
             if not declared:
                 odd.append(f"{name}: {parameter}")
@@ -104,3 +109,9 @@ def test_a_group_without_a_subcommand_prints_its_help(cli):
         run = cli(*words)
         assert (run.exit_code, run.stderr) == (0, ""), words
         assert run.stdout.startswith(f"Usage: k8snode {' '.join(words)}".rstrip() + " [OPTIONS] COMMAND [ARGS]...")
+
+
+def test_kubeadm_config_parameters_are_the_options_fields_in_order_with_their_defaults():
+    params = command("kubeadm-config").params
+    declared = [(param.name, param.default) for param in params[: len(fields(Options))]]
+    assert declared == [(item.name, None if item.default == () else item.default) for item in fields(Options)]
