@@ -116,6 +116,9 @@ def _root(
             print(context.get_help())
             raise typer.Exit(0)
         usage_error(context.meta[ARGV], "missing command; run k8snode --help for the list")
+    if json_output:  # `k8snode --json ipvs check` would print text: refused, not ignored
+        name = context.invoked_subcommand
+        usage_error(context.meta[ARGV], f"--json given before '{name}' is --version's; give it after the command")
 
 
 def main() -> None:

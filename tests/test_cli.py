@@ -115,3 +115,10 @@ def test_kubeadm_config_parameters_are_the_options_fields_in_order_with_their_de
     params = command("kubeadm-config").params
     declared = [(param.name, param.default) for param in params[: len(fields(Options))]]
     assert declared == [(item.name, None if item.default == () else item.default) for item in fields(Options)]
+
+
+def test_json_before_the_command_is_refused_not_ignored(cli, tmp_path):
+    run = cli("--json", "ipvs", "check", "--root", str(tmp_path))
+    message = "--json given before 'ipvs' is --version's; give it after the command"
+    assert (run.exit_code, run.stderr) == (2, f"k8snode: error: {message}\n")
+    assert json.loads(run.stdout)["error"] == {"message": message, "exit_code": 2}
