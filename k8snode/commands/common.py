@@ -34,7 +34,7 @@ Function = TypeVar("Function", bound=Callable[..., Any])
 def command_app() -> typer.Typer:
     """The Typer app of one command, or of a group: plain help (rich is not imported), no completion options of its
     own (the root app has them)."""
-    return typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+    return typer.Typer(add_completion=False, rich_markup_mode=None)
 
 
 def given_on_command_line(context: typer.Context, name: str) -> bool:
@@ -119,7 +119,6 @@ def group(
         invoke_without_command=True,
         add_completion=False,
         rich_markup_mode=None,
-        pretty_exceptions_enable=False,
     )
     app.callback()(callback)
     return app, subcommands

@@ -4,8 +4,8 @@ Each option's flag and help are those of its field of ``k8snode.kubeadm.options.
 parameters below are those fields, in their order (tests/test_kubeadm_options.py holds the two together).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the parameters' annotations are evaluated once, here, where each calls
+# _option; Typer would otherwise evaluate their text again each time it builds the command.
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_type_hints
 
@@ -26,10 +26,13 @@ Text = str | None
 Texts = list[str] | None
 
 
+_FLAG_PAIRS = {name for name, kind in get_type_hints(Options).items() if kind == bool | None}
+
+
 def _option(attribute: str) -> Any:
     """The Typer option of ``Options.<attribute>``: its flag and help; a ``bool | None`` field has a --no- form."""
     flag = flag_of(attribute)
-    pair = get_type_hints(Options)[attribute] == bool | None
+    pair = attribute in _FLAG_PAIRS
     return typer.Option(f"{flag.name}/{flag.negative}" if pair else flag.name, help=flag.help, metavar=flag.metavar)
 
 
