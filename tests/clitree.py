@@ -1,11 +1,11 @@
-"""The CLI's commands as click sees them, through click's public API (k8snode.cli loads each group lazily)."""
+"""The CLI's commands as click sees them, through Typer's public API (k8snode.cli loads each group lazily)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import typer
 import typer.main
-from typer._click.core import Context
 
 from k8snode.cli import app
 
@@ -14,7 +14,7 @@ def command(path: str) -> Any:
     """The click command of ``path`` ("kubelet-flags", "ipvs check")."""
     found: Any = typer.main.get_command(app)
     for word in path.split():
-        found = found.get_command(Context(found), word)
+        found = found.get_command(typer.Context(found), word)
     return found
 
 
@@ -24,7 +24,7 @@ def leaves() -> list[tuple[str, Any]]:
 
     def walk(prefix: str, node: Any) -> None:
         if hasattr(node, "list_commands"):
-            context = Context(node)
+            context = typer.Context(node)
             for name in node.list_commands(context):
                 walk(f"{prefix} {name}".strip(), node.get_command(context, name))
         else:

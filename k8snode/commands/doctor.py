@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from k8snode.commands.common import Debug, Json, Root, execute
+from k8snode.commands.common import Debug, Json, Root, command_app, execute
 from k8snode.commands.ipvs import SchedulerOption
 from k8snode.core import console
 from k8snode.core.durations import duration, parse_duration
@@ -17,7 +17,18 @@ from k8snode.core.system import System
 from k8snode.proxy.ipvs import Scheduler
 from k8snode.proxy.modes import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
 
+app = command_app()
 
+
+@app.command(
+    "doctor",
+    epilog="""Examples:
+
+\b
+  k8snode doctor
+  k8snode doctor --proxy-mode nftables --json
+  k8snode doctor --kubernetes-version v1.36.3 --target-version v1.37.0""",
+)
 def command(
     proxy_mode: Annotated[
         ProxyMode,
@@ -47,7 +58,11 @@ def command(
     json_output: Json = False,
     debug: Debug = False,
 ) -> None:
-    """Check that this host is ready to be a Kubernetes node; exit 1 when a check fails."""
+    """Check that this host is ready to be a Kubernetes node.
+
+    Modules, sysctls, swap, binaries, the kubelet's flags, and kubelet and kube-proxy health; exit 1 when a check
+    fails.
+    """
 
     from k8snode.health import doctor as library  # lazy: its probes' imports are not paid by other commands
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute
+from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute, group
 from k8snode.core import console
 from k8snode.core.errors import ExitCode
 from k8snode.core.files import Action
@@ -20,8 +20,18 @@ from k8snode.proxy.modes import KUBE_PROXY_METRICS
 if TYPE_CHECKING:
     from k8snode.proxy.ipvs_state import State
 
-app = typer.Typer(
-    help="Check, load and persist the kernel modules kube-proxy needs in IPVS mode.", no_args_is_help=True
+app, subcommand = group(
+    """Check, load and persist the IPVS kernel modules.
+
+    The modules kube-proxy needs in IPVS mode, and what its IPVS mode leaves on a node.
+    """,
+    epilog="""Examples:
+
+\b
+  k8snode ipvs check
+  k8snode ipvs enable --scheduler wrr --dry-run
+  k8snode ipvs status --json
+  k8snode ipvs cleanup --dry-run""",
 )
 
 SchedulerOption = Annotated[
@@ -31,14 +41,18 @@ SchedulerOption = Annotated[
 PersistOption = Annotated[Persist, typer.Option("--persist", help="Where to persist the modules for the next boot.")]
 
 
-@app.command()
+@subcommand()
 def check(
     scheduler: SchedulerOption = library.Scheduler.RR,
     root: Root = Path("/"),
     json_output: Json = False,
     debug: Debug = False,
 ) -> None:
-    """Report each required module's state and the persistence files; exit 1 when either is not in place."""
+    """Report the modules and their persistence files.
+
+    Each required module's state and the files that load them at boot; exit 1 when either is not in place.
+    Read-only.
+    """
     execute(
         "ipvs check",
         lambda: check_result(library.check(System(root, debug), str(scheduler))),
@@ -48,7 +62,7 @@ def check(
     )
 
 
-@app.command()
+@subcommand()
 def enable(
     scheduler: SchedulerOption = library.Scheduler.RR,
     persist: PersistOption = Persist.AUTO,
@@ -58,7 +72,10 @@ def enable(
     json_output: Json = False,
     debug: Debug = False,
 ) -> None:
-    """Load the required modules (one modprobe each), verify them, and persist them across reboots."""
+    """Load the modules and persist them across reboots.
+
+    One modprobe each, then /proc/modules is read to verify them.
+    """
     execute(
         "ipvs enable",
         lambda: enable_result(
@@ -70,7 +87,7 @@ def enable(
     )
 
 
-@app.command()
+@subcommand()
 def disable(
     unload: Annotated[
         bool, typer.Option("--unload", help="Also unload the modules the removed files listed (modprobe -r).")
@@ -84,7 +101,10 @@ def disable(
     json_output: Json = False,
     debug: Debug = False,
 ) -> None:
-    """Remove the persistence files k8snode wrote; with --unload, unload the modules not in use."""
+    """Remove the persistence files k8snode wrote.
+
+    With --unload, also unload the modules not in use.
+    """
     execute(
         "ipvs disable",
         lambda: disable_result(
@@ -96,20 +116,27 @@ def disable(
     )
 
 
-@app.command()
+@subcommand()
 def cleanup(
     every: Annotated[
         bool, typer.Option("--all", help="Also remove the virtual servers that are not kube-proxy's.")
     ] = False,
     kube_proxy_metrics: Annotated[
-        str, typer.Option(help="Where kube-proxy answers /proxyMode; cleanup refuses while it runs ipvs or iptables.")
+        str,
+        typer.Option(
+            "--kube-proxy-metrics",
+            help="Where kube-proxy answers /proxyMode; cleanup refuses while it runs ipvs or iptables.",
+        ),
     ] = KUBE_PROXY_METRICS,
     dry_run: DryRun = False,
     root: Root = Path("/"),
     json_output: Json = False,
     debug: Debug = False,
 ) -> None:
-    """Remove what kube-proxy's IPVS mode left: its virtual servers, kube-ipvs0, its iptables chains, its ipsets."""
+    """Remove what kube-proxy's IPVS mode left on the node.
+
+    Its virtual servers, kube-ipvs0, its iptables chains and its ipsets; nothing that is not kube-proxy's.
+    """
     from k8snode.health.doctor import running_proxy_mode  # lazy: the other ipvs commands need no HTTP
     from k8snode.proxy import ipvs_cleanup
 
@@ -202,9 +229,12 @@ def show(result: Result) -> None:
     console.line(result.summary, style="green" if result.ok else "yellow")
 
 
-@app.command()
+@subcommand()
 def status(root: Root = Path("/"), json_output: Json = False, debug: Debug = False) -> None:
-    """Show the IPVS virtual servers and real servers (/proc/net/ip_vs) and kube-proxy's KUBE-* ipsets."""
+    """Show the IPVS virtual servers and kube-proxy's ipsets.
+
+    The virtual servers and their real servers from /proc/net/ip_vs, and kube-proxy's KUBE-* ipsets.
+    """
     from k8snode.proxy import ipvs_state
 
     execute(

@@ -3,7 +3,8 @@
 
 `kubelet-flags` is a click group that runs its own callback when no subcommand follows
 (``invoke_without_command``), so `k8snode kubelet-flags [options]` works as it did when it was a plain command:
-the group has no positional arguments, so the only word it can mistake for a subcommand is ``lint`` itself.
+the group has no positional arguments, so the only word it can mistake for a subcommand is ``lint`` itself. Its
+options given before `lint` are refused (exit 2), not silently dropped: lint takes its own after its name.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute, usage_error
+from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute, given_on_command_line, group, usage_error
 from k8snode.core import console
 from k8snode.core.result import Result
 from k8snode.core.system import System
@@ -34,14 +35,7 @@ KubernetesVersion = Annotated[
     ),
 ]
 
-app = typer.Typer(
-    help="Print the kubelet flags for a Kubernetes version, or lint a node's kubelet flags.",
-    no_args_is_help=False,
-    add_completion=False,
-)
 
-
-@app.callback(invoke_without_command=True)
 def command(
     context: typer.Context,
     kubernetes_version: KubernetesVersion = None,
@@ -111,6 +105,7 @@ def command(
     `kubelet-flags lint` checks a node's kubelet flags against a release instead.
     """
     if context.invoked_subcommand is not None:
+        _refuse_options_before(context, context.invoked_subcommand, json_output or "--json" in context.args)
         return
     given = {
         "register-node": register_node,
@@ -149,6 +144,35 @@ def command(
     )
 
 
+app, subcommand = group(
+    """Print kubelet flags for a release, or lint a node's flags.
+
+    With no setting options: the node-management set (registration, status updates, kubeconfig, static pods), as
+    a KubeletConfiguration from kubelet 1.10, with deprecations and KubeletConfiguration equivalents.
+    `kubelet-flags lint` checks a node's kubelet flags against a release instead; its options go after `lint`.
+    """,
+    callback=command,
+    epilog="""Examples:
+
+\b
+  k8snode kubelet-flags
+  k8snode kubelet-flags --kubernetes-version v1.20.0 --format flags
+  k8snode kubelet-flags --node-labels zone=a --format env --out /etc/default/kubelet
+  k8snode kubelet-flags lint --kubernetes-version v1.36.3
+  k8snode kubelet-flags lint --fix --dry-run""",
+)
+
+
+def _refuse_options_before(context: typer.Context, name: str, json_output: bool) -> None:
+    """`kubelet-flags --kubernetes-version v1.20.0 lint` would lint against the default release: refused instead."""
+    given = [param.opts[0] for param in context.command.params if given_on_command_line(context, param.name or "")]
+    if given:
+        usage_error(
+            ["kubelet-flags", name, *(["--json"] if json_output else [])],
+            f"{', '.join(given)} given before '{name}': kubelet-flags {name} takes its options after '{name}'",
+        )
+
+
 def show(result: Result) -> None:
     data = result.data
     if "files" in data:
@@ -164,7 +188,7 @@ def show(result: Result) -> None:
         print(data["extra_args"])
 
 
-@app.command("lint")
+@subcommand("lint")
 def lint_command(
     files: Annotated[
         list[str] | None,
@@ -189,10 +213,11 @@ def lint_command(
     json_output: Json = False,
     debug: Debug = False,
 ) -> None:
-    """Check a node's kubelet flags against a release: removed, unknown, mistyped, deprecated and repeated flags.
+    """Check a node's kubelet flags against a release.
 
-    Exit 1 when the kubelet of that release would refuse a flag; each finding names its file and line. With --fix,
-    a file k8snode did not write changes only with --force, and its original is kept as FILE.k8snode-orig.
+    Finds removed, unknown, mistyped, deprecated and repeated flags. Exit 1 when the kubelet of that release would
+    refuse a flag; each finding names its file and line. With --fix, a file k8snode did not write changes only with
+    --force, and its original is kept as FILE.k8snode-orig.
     """
     if dry_run and not fix:
         usage_error(["kubelet-flags", "lint", *(["--json"] if json_output else [])], "--dry-run needs --fix")

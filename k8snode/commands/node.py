@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute
+from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute, group
 from k8snode.commands.ipvs import PersistOption, SchedulerOption, assessment_data, disabled_data
 from k8snode.core import console
 from k8snode.core.errors import ExitCode
@@ -19,8 +19,18 @@ from k8snode.prepare import node as library
 from k8snode.proxy.ipvs import Scheduler
 from k8snode.proxy.modes import ProxyMode
 
-app = typer.Typer(
-    help="Check, prepare and reset every kernel and OS prerequisite of a kubeadm node.", no_args_is_help=True
+app, subcommand = group(
+    """Check, prepare and reset a kubeadm node's prerequisites.
+
+    Every kernel and OS prerequisite of a kubeadm node: modules, sysctls (now and after a reboot) and swap.
+    """,
+    epilog="""Examples:
+
+\b
+  k8snode node check
+  k8snode node prepare --dry-run
+  k8snode node prepare --proxy-mode nftables --ip-family dual
+  k8snode node reset --dry-run""",
 )
 
 ProxyModeOption = Annotated[
@@ -35,7 +45,7 @@ SwapOption = Annotated[
 ]
 
 
-@app.command()
+@subcommand()
 def check(
     proxy_mode: ProxyModeOption = ProxyMode.IPVS,
     scheduler: SchedulerOption = Scheduler.RR,
@@ -46,7 +56,10 @@ def check(
     json_output: Json = False,
     debug: Debug = False,
 ) -> None:
-    """Report modules, sysctls (now and after a reboot) and swap; exit 1 on drift. Read-only."""
+    """Report modules, sysctls and swap; exit 1 on drift.
+
+    Sysctls now and after a reboot, and what a reboot would undo. Read-only.
+    """
     options = library.Options(proxy_mode, str(scheduler), ip_family, swap, persist)
     execute(
         "node check",
@@ -57,7 +70,7 @@ def check(
     )
 
 
-@app.command()
+@subcommand()
 def prepare(
     proxy_mode: ProxyModeOption = ProxyMode.IPVS,
     scheduler: SchedulerOption = Scheduler.RR,
@@ -70,8 +83,11 @@ def prepare(
     json_output: Json = False,
     debug: Debug = False,
 ) -> None:
-    """Load and persist the modules, set and persist the sysctls, turn swap off for good; exit 1 when something
-    would undo that at the next boot."""
+    """Load modules, set sysctls, turn swap off, all for good.
+
+    Loads and persists the modules, sets and persists the sysctls and turns swap off now and at boot; exit 1 when
+    something would undo that at the next boot.
+    """
     options = library.Options(proxy_mode, str(scheduler), ip_family, swap, persist, force)
     execute(
         "node prepare",
@@ -82,7 +98,7 @@ def prepare(
     )
 
 
-@app.command()
+@subcommand()
 def reset(
     proxy_mode: ProxyModeOption = ProxyMode.IPVS,
     force: Force = False,
@@ -91,7 +107,10 @@ def reset(
     json_output: Json = False,
     debug: Debug = False,
 ) -> None:
-    """Undo what prepare wrote: its files, swap unit masks and fstab comments (restored byte for byte)."""
+    """Undo what prepare wrote.
+
+    Its files, swap unit masks and fstab comments (restored byte for byte).
+    """
     options = library.Options(proxy_mode=proxy_mode, force=force)
     execute(
         "node reset",

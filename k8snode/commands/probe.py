@@ -9,16 +9,24 @@ from typing import Annotated
 
 import typer
 
-from k8snode.commands.common import Debug, Json, execute
+from k8snode.commands.common import Debug, Json, execute, group
 from k8snode.core import console
 from k8snode.core.errors import ExitCode
 from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.health import probe as library
 
-app = typer.Typer(
-    help="Probe until the success threshold is met (exit 0) or the failure threshold is reached (exit 1).",
-    no_args_is_help=True,
+app, subcommand = group(
+    """Probe until healthy, with kubelet's probe semantics.
+
+    Probes until the success threshold is met (exit 0) or the failure threshold is reached (exit 1).
+    """,
+    epilog="""Examples:
+
+\b
+  k8snode probe http http://127.0.0.1:10248/healthz
+  k8snode probe tcp 127.0.0.1:6443 --period 2s --failure-threshold 30
+  k8snode probe exec -- test -S /run/containerd/containerd.sock""",
 )
 
 Timeout = Annotated[str, typer.Option("--timeout", help="Per-attempt timeout (Go duration), as timeoutSeconds.")]
@@ -57,7 +65,7 @@ def _run(
     execute(f"probe {kind}", action, show, json_output=json_output, debug=debug)
 
 
-@app.command()
+@subcommand()
 def http(
     url: Annotated[str, typer.Argument(help="http:// or https:// URL to GET.")],
     header: Annotated[list[str] | None, typer.Option("--header", help="Extra header NAME:VALUE (repeatable).")] = None,
@@ -71,7 +79,10 @@ def http(
     json_output: Json = False,
     debug: Debug = False,
 ) -> None:
-    """HTTP GET: 200 <= status < 400 passes; same-host redirects are followed, others count as success."""
+    """HTTP GET: 200 <= status < 400 passes.
+
+    Same-host redirects are followed, others count as success.
+    """
     from k8snode.health import http_probe
 
     def make_check(settings: library.Settings) -> Callable[[], library.Outcome]:
@@ -88,7 +99,7 @@ def http(
     _run("http", url, make_check, timing, json_output=json_output, debug=debug)
 
 
-@app.command()
+@subcommand()
 def tcp(
     address: Annotated[str, typer.Argument(help="HOST:PORT, or [IPv6]:PORT.")],
     timeout: Timeout = "1s",
@@ -109,7 +120,7 @@ def tcp(
     _run("tcp", address, make_check, timing, json_output=json_output, debug=debug)
 
 
-@app.command("exec", context_settings={"allow_interspersed_args": False})  # options end at the command
+@subcommand("exec", context_settings={"allow_interspersed_args": False})  # options end at the command
 def exec_(
     command: Annotated[list[str], typer.Argument(help="The command and its arguments, after '--'.")],
     timeout: Timeout = "1s",
@@ -120,7 +131,10 @@ def exec_(
     json_output: Json = False,
     debug: Debug = False,
 ) -> None:
-    """Run a command (no shell): exit 0 passes; killed on timeout; output kept up to 10 KiB."""
+    """Run a command (no shell): exit 0 passes.
+
+    Killed on timeout; its output is kept up to 10 KiB.
+    """
 
     def make_check(settings: library.Settings) -> Callable[[], library.Outcome]:
         system = System(Path("/"), debug)  # a probe runs on this host, as kubelet's exec runs in the container
@@ -130,7 +144,7 @@ def exec_(
     _run("exec", shlex.join(command), make_check, timing, json_output=json_output, debug=debug)
 
 
-@app.command()
+@subcommand()
 def grpc(
     address: Annotated[str, typer.Argument(help="HOST:PORT of a gRPC server.")],
     service: Annotated[str, typer.Option("--service", help="Service name in the HealthCheckRequest.")] = "",

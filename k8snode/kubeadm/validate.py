@@ -20,12 +20,12 @@ from k8snode.core.system import STDIO, System
 from k8snode.core.versions import NFTABLES_MIN_KERNEL, kernel_version
 from k8snode.core.yamldoc import MAX_CONFIG_BYTES, decode_text, load_documents
 from k8snode.proxy.ipvs import SCHEDULERS
-from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES
+from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES, LoadBalancer
 
 KUBEADM_GROUP = "kubeadm.k8s.io"
 PLACEHOLDER_ADDRESS = "1.2.3.4"
 SCHEDULERS_BEFORE_1_27 = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq")
-LOAD_BALANCERS = ("metallb", "kube-vip")
+LOAD_BALANCERS = tuple(lb.value for lb in LoadBalancer)
 # kubeadm's defaults for ClusterConfiguration.networking (cmd/kubeadm/app/apis/kubeadm/v1beta4/defaults.go).
 DEFAULT_DNS_DOMAIN = "cluster.local"
 DEFAULT_SERVICE_SUBNET = "10.96.0.0/12"

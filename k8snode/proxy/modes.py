@@ -1,10 +1,19 @@
 """kube-proxy facts every command shares; kept import-light because the CLI's option defaults come from here."""
 
+from k8snode.core.compat import StrEnum
 from k8snode.node.requirements import PROXY_MODES as PROXY_MODES
 from k8snode.node.requirements import ProxyMode as ProxyMode
 
 # ProxyMode is declared in the node layer, beside what each mode needs from the host; the commands and kubeadm name
 # it from here with the rest of kube-proxy's facts.
+
+
+class LoadBalancer(StrEnum):
+    """L2 load balancers that answer ARP for Service addresses: under IPVS they need kube-proxy's strictARP."""
+
+    METALLB = "metallb"
+    KUBE_VIP = "kube-vip"
+
 
 # kube-proxy's nftables mode sits behind the NFTablesProxyMode feature gate: alpha (off by default) in 1.29, beta (on)
 # in 1.31, GA (locked on) in 1.33. Source: kubernetes/kubernetes pkg/features/kube_features.go (1.33 on; in 1.31-1.32
