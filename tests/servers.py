@@ -1,4 +1,4 @@
-"""Real HTTP(S) servers on loopback for the probe and doctor tests, each in its own thread.
+"""Real HTTP(S) servers on loopback for the probe and doctor tests, each in its own thread, and a port that refuses.
 
 Routes: /status/<code>, /chain/<n> (n same-host redirects, then 200), /loop (redirects to itself),
 /redirect?to=<url>, /nolocation (302 without Location), /slow (answers when the test ends), /large (1 MiB),
@@ -14,6 +14,7 @@ import json
 import socket
 import ssl
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -106,6 +107,19 @@ def serve(
     scheme = "https" if tls else "http"
     server = Server(host, httpd.server_address[1], scheme, record, fixed)
     return server, httpd
+
+
+@contextlib.contextmanager
+def refusing_port(host: str = "127.0.0.1") -> Iterator[int]:
+    """A port on ``host`` that refuses every connection while the block runs.
+
+    A socket is bound to it and never listens: the kernel answers a connection with a reset (ECONNREFUSED), and no
+    other socket can bind the port meanwhile (ours sets neither SO_REUSEADDR nor SO_REUSEPORT), nor can an outgoing
+    connection take it as its source port.
+    """
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as held:
+        held.bind((host, 0))
+        yield held.getsockname()[1]
 
 
 def self_signed(directory: Path) -> ssl.SSLContext:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from dataclasses import dataclass
 
 import pytest
@@ -87,16 +86,6 @@ def kube_proxy():
     yield server
     httpd.shutdown()
     httpd.server_close()
-
-
-@pytest.fixture
-def closed_port():
-    """A port on 127.0.0.1 where nothing listens."""
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    return port
 
 
 @pytest.fixture(scope="module")

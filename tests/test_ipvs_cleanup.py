@@ -1,6 +1,7 @@
 """`k8snode ipvs cleanup` on a node as kube-proxy's IPVS mode leaves it, with a keepalived-style virtual server.
 
-ipvsadm, ipset, ip, iptables-save and iptables-restore are fakes over one state file (tests/fake_netfilter.py); the
+ipvsadm, ipset, ip, iptables-save and iptables-restore are fakes over one state file (tests/fake_netfilter.py, run in
+the test's process, see tests/fakes.py); the
 rules are the ones kube-proxy's IPVS proxier writes (pkg/proxy/ipvs/proxier.go writeIptablesRules) for a cluster
 with the kubernetes and kube-dns Services and one NodePort Service. The lead's VM test runs the same command
 against the real kernel and the real kube-proxy.
@@ -11,15 +12,12 @@ from __future__ import annotations
 import copy
 import json
 import os
-import socket
-import sys
 from pathlib import Path
 
 import pytest
-from fakes import write
+from fake_netfilter import save_state
+from fakes import FAKE_NETFILTER, PYTHON, add_netfilter_tools, write
 
-FAKE = Path(__file__).with_name("fake_netfilter.py")
-TOOLS = ("ipvsadm", "ipset", "ip", "iptables-save", "ip6tables-save", "iptables-restore", "ip6tables-restore")
 KEEPALIVED = {"protocol": "TCP", "address": "192.168.50.100", "port": 80, "scheduler": "wlc", "reals": []}
 FIREWALL_MARK = {"protocol": "FWM", "address": "16", "port": None, "scheduler": "sh", "reals": []}
 
@@ -156,12 +154,7 @@ class Node:
         return json.loads((self.root / "fake/netfilter.json").read_text())
 
     def write_state(self, state: dict) -> None:
-        write(self.root / "fake/netfilter.json", json.dumps(state))
-        write(self.root / "proc/net/ip_vs", "")  # rewritten by the fake from the state on its first change
-        from fake_netfilter import IPVS_HEADER, proc_lines
-
-        text = IPVS_HEADER + "".join(proc_lines(s) for s in state["virtual_servers"])
-        write(self.root / "proc/net/ip_vs", text)
+        save_state(self.root, state)
 
     def calls(self) -> list[str]:
         path = self.root / "fake/netfilter.calls"
@@ -169,24 +162,12 @@ class Node:
 
 
 @pytest.fixture
-def closed_port() -> int:
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    return port
-
-
-@pytest.fixture
 def node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Node:
     root = tmp_path / "node"
-    fakebin = root / "fakebin"
-    python = os.path.realpath(sys.executable)
-    for tool in TOOLS:
-        write(fakebin / tool, f'#!/bin/sh\nexec "{python}" "{FAKE}" "{root}" {tool} "$@"\n', mode=0o755)
+    add_netfilter_tools(root)
     write(root / "proc/sys/kernel/osrelease", "6.1.0-28-amd64\n")
     (root / "run").mkdir(parents=True)
-    monkeypatch.setenv("PATH", f"{fakebin}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PATH", f"{root / 'fakebin'}{os.pathsep}{os.environ['PATH']}")
     made = Node(root)
     made.write_state(ipvs_node_state())
     return made
@@ -336,11 +317,9 @@ def test_a_chain_another_rule_still_jumps_to_stays_with_the_sets_it_uses(cli, no
 
 
 def test_a_failing_removal_is_exit_3_naming_what_was_done(cli, node, closed_port) -> None:
-    python = os.path.realpath(sys.executable)
     refuse_delete = "[ \"$1\" = link ] && { echo 'RTNETLINK answers: Operation not permitted' >&2; exit 2; }\n"
-    write(
-        node.root / "fakebin/ip", f'#!/bin/sh\n{refuse_delete}exec "{python}" "{FAKE}" "{node.root}" ip "$@"\n', 0o755
-    )
+    script = f'#!/bin/sh\n{refuse_delete}exec "{PYTHON}" "{FAKE_NETFILTER}" "{node.root}" ip "$@"\n'
+    write(node.root / "fakebin/ip", script, 0o755)  # not a wrapper (fakes.in_process): a process of its own
     run = cleanup(cli, node, closed_port)
     assert run.exit_code == 3
     error = run.envelope()["error"]["message"]
