@@ -1,5 +1,5 @@
-"""Shared fixtures: fake roots with a fake modprobe, the CLI in-process, the installed console script, a port that
-refuses connections; and the fake tools written in Python run in the test's process (fakes.execute)."""
+"""Shared fixtures: fake roots with a fake modprobe, the CLI in-process, and the installed console script; and the
+fake tools written in Python run in the test's process (fakes.execute)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,6 @@ from typing import Any
 import fakes
 import pytest
 from fakes import FakeRoot, KernelSpec, make_host, make_root
-from servers import refusing_port
 from typer.testing import CliRunner
 
 from k8snode.cli import app
@@ -37,13 +36,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def python_fakes_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """k8snode in this process runs the fake tools written in Python as functions (fakes.execute), not processes."""
     monkeypatch.setattr(system, "execute", fakes.execute)
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A port on 127.0.0.1 that refuses connections for the whole test (servers.refusing_port)."""
-    with refusing_port() as port:
-        yield port
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Real HTTP(S) servers on loopback for the probe and doctor tests, each in its own thread, and a port that refuses.
+"""Real HTTP(S) servers on loopback for the probe and doctor tests, each in its own thread, and a port that refuses
+(CLOSED_PORT).
 
 Routes: /status/<code>, /chain/<n> (n same-host redirects, then 200), /loop (redirects to itself),
 /redirect?to=<url>, /nolocation (302 without Location), /slow (answers when the test ends), /large (1 MiB),
@@ -14,7 +15,6 @@ import json
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -109,17 +109,20 @@ def serve(
     return server, httpd
 
 
-@contextlib.contextmanager
-def refusing_port(host: str = "127.0.0.1") -> Iterator[int]:
-    """A port on ``host`` that refuses every connection while the block runs.
+def _refusing_socket() -> socket.socket:
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    return held
 
-    A socket is bound to it and never listens: the kernel answers a connection with a reset (ECONNREFUSED), and no
-    other socket can bind the port meanwhile (ours sets neither SO_REUSEADDR nor SO_REUSEPORT), nor can an outgoing
-    connection take it as its source port.
-    """
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as held:
-        held.bind((host, 0))
-        yield held.getsockname()[1]
+
+_REFUSING = _refusing_socket()
+CLOSED_PORT: int = _REFUSING.getsockname()[1]
+"""A port on 127.0.0.1 that refuses every connection while the tests run (where a test needs nothing listening).
+
+A socket of the test process is bound to it and never listens: the kernel answers a connection with a reset
+(ECONNREFUSED), and no other socket can bind the port meanwhile (ours sets neither SO_REUSEADDR nor SO_REUSEPORT), nor
+can an outgoing connection take it as its source port. Unlike a fixed port (the discard port, 9), nothing on the
+machine can be listening there."""
 
 
 def self_signed(directory: Path) -> ssl.SSLContext:

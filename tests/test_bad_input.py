@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from fakes import make_node, write
+from servers import CLOSED_PORT
 
 HEADER = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n"
 
@@ -195,14 +196,14 @@ def test_set_to_a_document_marker_is_not_an_internal_error(cli, node):
     "argv",
     [
         ["probe", "http", "http://[::1"],
-        ["probe", "http", "http://127.0.0.1:PORT/", "--header", "X-A: 1\r\nX-Injected: 2"],
-        ["probe", "http", "http://127.0.0.1:PORT/", "--header", "X-A: \u20ac"],
-        ["probe", "http", "http://127.0.0.1:PORT/", "--header", "X A: 1"],
+        ["probe", "http", f"http://127.0.0.1:{CLOSED_PORT}/", "--header", "X-A: 1\r\nX-Injected: 2"],
+        ["probe", "http", f"http://127.0.0.1:{CLOSED_PORT}/", "--header", "X-A: \u20ac"],
+        ["probe", "http", f"http://127.0.0.1:{CLOSED_PORT}/", "--header", "X A: 1"],
     ],
 )
-def test_hostile_probe_input_is_exit_2_before_any_connection(cli, argv, closed_port):
+def test_hostile_probe_input_is_exit_2_before_any_connection(cli, argv):
     """A connection would be refused (exit 1): exit 2 says the input was refused first."""
-    run = cli(*(word.replace("PORT", str(closed_port)) for word in argv), "--failure-threshold", "1")
+    run = cli(*argv, "--failure-threshold", "1")
     assert run.exit_code == 2 and run.stderr.startswith("k8snode: error: ") and run.stderr.count("\n") == 1
 
 

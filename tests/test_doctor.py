@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 from fakes import FakeRoot, make_root, write
-from servers import serve
+from servers import CLOSED_PORT, serve
 from typer.testing import CliRunner
 
 from k8snode.cli import app
@@ -307,20 +307,20 @@ def test_kube_proxy_answering_without_its_ipsets_warns(cli, node):
     )
 
 
-def test_nothing_listening_skips_the_endpoint_checks(cli, node, closed_port):
+def test_nothing_listening_skips_the_endpoint_checks(cli, node):
     node.urls = [
         "--kubelet-healthz",
-        f"http://127.0.0.1:{closed_port}/healthz",
+        f"http://127.0.0.1:{CLOSED_PORT}/healthz",
         "--kube-proxy-healthz",
-        f"http://127.0.0.1:{closed_port}/healthz",
+        f"http://127.0.0.1:{CLOSED_PORT}/healthz",
         "--kube-proxy-metrics",
-        f"http://127.0.0.1:{closed_port}",
+        f"http://127.0.0.1:{CLOSED_PORT}",
     ]
     run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
     assert run.exit_code == 0
     skipped = ("kubelet-health", "kube-proxy-health", "proxy-mode", "ipvs-state")
     assert statuses(checks) == {**HEALTHY_IPVS, **dict.fromkeys(skipped, "skip")}
-    assert checks["kubelet-health"]["detail"] == f"nothing listens at http://127.0.0.1:{closed_port}/healthz"
+    assert checks["kubelet-health"]["detail"] == f"nothing listens at http://127.0.0.1:{CLOSED_PORT}/healthz"
     assert checks["ipvs-state"]["detail"] == "kube-proxy is not running (nothing listens)"
 
 

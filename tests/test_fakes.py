@@ -1,5 +1,5 @@
 """The fakes themselves: the fake tools behave like the real ones (kmod's modprobe), give the same outcome in the
-test's process as in a process of their own, and a port the tests call closed refuses connections."""
+test's process as in a process of their own, and the port the tests call closed refuses connections."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import fakes
 import pytest
 from fake_netfilter import save_state
 from fakes import FAKE_NETFILTER, PYTHON, add_netfilter_tools, in_process, make_host, write
-from servers import refusing_port
+from servers import CLOSED_PORT
 from test_ipvs_cleanup import ipvs_node_state
 
 from k8snode.core.system import Completed, System
@@ -152,12 +152,11 @@ def test_a_script_a_test_writes_in_place_of_a_fake_runs_as_a_process(tmp_path, m
     )
 
 
-def test_the_refusing_port_refuses_and_cannot_be_taken():
-    with refusing_port() as port:
-        with socket.socket() as client:
-            assert client.connect_ex(("127.0.0.1", port)) == errno.ECONNREFUSED
-        with socket.socket() as other:
-            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            with pytest.raises(OSError) as taken:
-                other.bind(("127.0.0.1", port))
-            assert taken.value.errno == errno.EADDRINUSE
+def test_the_closed_port_refuses_connections_and_cannot_be_taken():
+    with socket.socket() as client:
+        assert client.connect_ex(("127.0.0.1", CLOSED_PORT)) == errno.ECONNREFUSED
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        with pytest.raises(OSError) as taken:
+            other.bind(("127.0.0.1", CLOSED_PORT))
+        assert taken.value.errno == errno.EADDRINUSE

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from fake_netfilter import save_state
 from fakes import FAKE_NETFILTER, PYTHON, add_netfilter_tools, write
+from servers import CLOSED_PORT
 
 KEEPALIVED = {"protocol": "TCP", "address": "192.168.50.100", "port": 80, "scheduler": "wlc", "reals": []}
 FIREWALL_MARK = {"protocol": "FWM", "address": "16", "port": None, "scheduler": "sh", "reals": []}
@@ -173,10 +174,11 @@ def node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Node:
     return made
 
 
-def cleanup(cli, node: Node, port: int, *options: str):
+def cleanup(cli, node: Node, *options: str):
+    """ipvs cleanup where kube-proxy's /proxyMode does not answer (not running)."""
     return cli(
-        "ipvs", "cleanup", "--root", str(node.root), "--kube-proxy-metrics", f"http://127.0.0.1:{port}", *options,
-        "--json",
+        "ipvs", "cleanup", "--root", str(node.root), "--kube-proxy-metrics", f"http://127.0.0.1:{CLOSED_PORT}",
+        *options, "--json",
     )  # fmt: skip
 
 
@@ -189,8 +191,8 @@ KUBE_PROXY_SERVERS = [
 ]
 
 
-def test_cleanup_removes_kube_proxys_objects_in_order_and_keeps_the_others(cli, node, closed_port) -> None:
-    run = cleanup(cli, node, closed_port)
+def test_cleanup_removes_kube_proxys_objects_in_order_and_keeps_the_others(cli, node) -> None:
+    run = cleanup(cli, node)
     assert run.exit_code == 0, run.stdout
     envelope = run.envelope()
     assert envelope["changed"] is True
@@ -217,9 +219,9 @@ def test_cleanup_removes_kube_proxys_objects_in_order_and_keeps_the_others(cli, 
     assert (node.root / "proc/net/ip_vs").read_text().count("\n") == 3 + 2  # the header and the two kept
 
 
-def test_the_commands_run_in_kube_proxys_order(cli, node, closed_port) -> None:
+def test_the_commands_run_in_kube_proxys_order(cli, node) -> None:
     """Virtual servers, then kube-ipvs0, then the rules and chains (which use the sets), then the sets."""
-    cleanup(cli, node, closed_port)
+    cleanup(cli, node)
     changes = [c for c in node.calls() if c.split()[0] in ("ipvsadm", "iptables-restore", "ipset") or "delete" in c]
     changes = [c for c in changes if c not in ("ipset save",)]
     assert changes[:5] == [
@@ -256,25 +258,25 @@ def test_the_commands_run_in_kube_proxys_order(cli, node, closed_port) -> None:
     ]
 
 
-def test_dry_run_lists_the_same_objects_and_changes_nothing(cli, node, closed_port) -> None:
+def test_dry_run_lists_the_same_objects_and_changes_nothing(cli, node) -> None:
     before = node.state
-    dry = cleanup(cli, node, closed_port, "--dry-run").envelope()
+    dry = cleanup(cli, node, "--dry-run").envelope()
     assert node.state == before
     assert not [c for c in node.calls() if c.startswith(("ipvsadm", "ipset destroy", "iptables-restore", "ip link"))]
     assert {i["action"] for i in dry["data"]["removed"]} == {"would-remove"}
-    real = cleanup(cli, node, closed_port).envelope()
+    real = cleanup(cli, node).envelope()
     strip = [{k: v for k, v in i.items() if k != "action"} for i in dry["data"]["removed"]]
     assert strip == [{k: v for k, v in i.items() if k != "action"} for i in real["data"]["removed"]]
 
 
-def test_ipv6_sets_and_servers_are_kube_proxys_too(cli, node, closed_port) -> None:
+def test_ipv6_sets_and_servers_are_kube_proxys_too(cli, node) -> None:
     """Dual stack: the IPv6 proxier's sets are KUBE-6-..., cut to ipset's 31 characters (ipset.go NewIPSet)."""
     state = ipvs_node_state()
     state["ipsets"]["KUBE-6-CLUSTER-IP"] = {"type": "hash:ip,port", "members": ["fd00:10:96::a,tcp:53"]}
     state["ipsets"]["KUBE-6-LOAD-BALANCER-SOURCE-CID"] = {"type": "hash:ip,port,net", "members": []}
     state["virtual_servers"].append(server("TCP", "fd00:10:96::a", 53))
     node.write_state(state)
-    run = cleanup(cli, node, closed_port)
+    run = cleanup(cli, node)
     assert run.exit_code == 0, run.stdout
     reasons = {i["name"]: i["reason"] for i in run.envelope()["data"]["removed"]}
     assert reasons["TCP [fd00:10:96::a]:53"] == "in ipset KUBE-6-CLUSTER-IP"
@@ -283,27 +285,27 @@ def test_ipv6_sets_and_servers_are_kube_proxys_too(cli, node, closed_port) -> No
     assert list(node.state["ipsets"]) == ["KUBE-SRC-KUBEROUTER"]
 
 
-def test_all_removes_the_other_virtual_servers_too(cli, node, closed_port) -> None:
-    run = cleanup(cli, node, closed_port, "--all")
+def test_all_removes_the_other_virtual_servers_too(cli, node) -> None:
+    run = cleanup(cli, node, "--all")
     removed = [i["name"] for i in run.envelope()["data"]["removed"] if i["kind"] == "virtual-server"]
     assert removed[-2:] == ["TCP 192.168.50.100:80", "FWM fwmark 16"]
     assert node.state["virtual_servers"] == []
     assert "ipvsadm -D -f 16" in node.calls()
 
 
-def test_a_second_run_has_nothing_to_remove(cli, node, closed_port) -> None:
-    cleanup(cli, node, closed_port)
-    again = cleanup(cli, node, closed_port).envelope()
+def test_a_second_run_has_nothing_to_remove(cli, node) -> None:
+    cleanup(cli, node)
+    again = cleanup(cli, node).envelope()
     assert again["changed"] is False
     assert again["data"]["removed"] == []
     assert len(again["data"]["kept"]) == 2
 
 
-def test_a_chain_another_rule_still_jumps_to_stays_with_the_sets_it_uses(cli, node, closed_port) -> None:
+def test_a_chain_another_rule_still_jumps_to_stays_with_the_sets_it_uses(cli, node) -> None:
     state = ipvs_node_state()
     state["iptables"]["ipv4"]["nat"]["CNI-HOSTPORT-MASQ"] = {"policy": "-", "rules": ["-j KUBE-POSTROUTING"]}
     node.write_state(state)
-    run = cleanup(cli, node, closed_port)
+    run = cleanup(cli, node)
     assert run.exit_code == 0, run.stdout
     kept = {(i["kind"], i["name"]): i["reason"] for i in run.envelope()["data"]["kept"]}
     assert (
@@ -316,22 +318,22 @@ def test_a_chain_another_rule_still_jumps_to_stays_with_the_sets_it_uses(cli, no
     assert "KUBE-SERVICES" not in nat and "KUBE-LOOP-BACK" in node.state["ipsets"]
 
 
-def test_a_failing_removal_is_exit_3_naming_what_was_done(cli, node, closed_port) -> None:
+def test_a_failing_removal_is_exit_3_naming_what_was_done(cli, node) -> None:
     refuse_delete = "[ \"$1\" = link ] && { echo 'RTNETLINK answers: Operation not permitted' >&2; exit 2; }\n"
     script = f'#!/bin/sh\n{refuse_delete}exec "{PYTHON}" "{FAKE_NETFILTER}" "{node.root}" ip "$@"\n'
     write(node.root / "fakebin/ip", script, 0o755)  # not a wrapper (fakes.in_process): a process of its own
-    run = cleanup(cli, node, closed_port)
+    run = cleanup(cli, node)
     assert run.exit_code == 3
     error = run.envelope()["error"]["message"]
     assert error.startswith("ip link delete kube-ipvs0 failed: RTNETLINK answers: Operation not permitted")
     assert "(already removed: TCP 10.96.0.1:443," in error
 
 
-def test_a_kube_ipvs0_that_is_not_a_dummy_is_not_touched(cli, node, closed_port) -> None:
+def test_a_kube_ipvs0_that_is_not_a_dummy_is_not_touched(cli, node) -> None:
     state = ipvs_node_state()
     state["links"]["kube-ipvs0"]["type"] = "bridge"
     node.write_state(state)
-    run = cleanup(cli, node, closed_port)
+    run = cleanup(cli, node)
     envelope = run.envelope()
     assert "kube-ipvs0 is not a dummy device, so it is not kube-proxy's; it stays" in envelope["warnings"]
     assert "kube-ipvs0" in node.state["links"]
@@ -375,7 +377,7 @@ def test_cleanup_runs_when_kube_proxy_answers_nftables(cli, node) -> None:
     assert run.envelope()["changed"] is True
 
 
-def test_the_human_report_lists_each_object(cli, node, closed_port) -> None:
+def test_the_human_report_lists_each_object(cli, node) -> None:
     run = cli(
         "ipvs",
         "cleanup",
@@ -383,7 +385,7 @@ def test_the_human_report_lists_each_object(cli, node, closed_port) -> None:
         "--root",
         str(node.root),
         "--kube-proxy-metrics",
-        f"http://127.0.0.1:{closed_port}",
+        f"http://127.0.0.1:{CLOSED_PORT}",
     )
     assert run.exit_code == 0
     assert "TCP 192.168.50.100:80" in run.stdout and "kept" in run.stdout

@@ -9,19 +9,14 @@ import re
 import subprocess
 
 from conftest import CONSOLE_SCRIPT
+from servers import CLOSED_PORT
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def probe(port: int) -> list[str]:
-    """A TCP probe of two attempts at ``port`` (a closed_port: each attempt fails, refused)."""
-    return ["probe", "tcp", f"127.0.0.1:{port}", "--period", "0.1s", "--failure-threshold", "2"]
-
-
-def endpoints(port: int) -> list[str]:
-    """doctor's three endpoints at ``port``, where nothing listens: the endpoint checks skip."""
-    closed = f"http://127.0.0.1:{port}/healthz"
-    return ["--kubelet-healthz", closed, "--kube-proxy-healthz", closed, "--kube-proxy-metrics", closed]
+PROBE = ["probe", "tcp", f"127.0.0.1:{CLOSED_PORT}", "--period", "0.1s", "--failure-threshold", "2"]
+CLOSED = f"http://127.0.0.1:{CLOSED_PORT}/healthz"
+ENDPOINTS = ["--kubelet-healthz", CLOSED, "--kube-proxy-healthz", CLOSED, "--kube-proxy-metrics", CLOSED]
 
 
 def with_terminal_stderr(*args: str) -> tuple[int, str, list[str]]:
@@ -44,26 +39,26 @@ def with_terminal_stderr(*args: str) -> tuple[int, str, list[str]]:
     return process.returncode, stdout, [line for line in text.splitlines() if line]
 
 
-def test_a_probe_on_a_terminal_prints_each_attempt_as_it_ends(closed_port):
-    code, stdout, stderr = with_terminal_stderr(*probe(closed_port))
+def test_a_probe_on_a_terminal_prints_each_attempt_as_it_ends():
+    code, stdout, stderr = with_terminal_stderr(*PROBE)
     assert code == 1
     assert [line.split(" at ")[0] for line in stderr] == ["attempt 1", "attempt 2"]
     assert all(": failure " in line and "connection refused" in line.lower() for line in stderr), stderr
     assert "failure: 2 consecutive failures after 2 attempts" in stdout
 
 
-def test_no_progress_when_piped_or_with_json(k8snode, closed_port):
-    piped = k8snode(*probe(closed_port))
+def test_no_progress_when_piped_or_with_json(k8snode):
+    piped = k8snode(*PROBE)
     assert (piped.exit_code, piped.stderr) == (1, "")
-    code, stdout, stderr = with_terminal_stderr(*probe(closed_port), "--json")
+    code, stdout, stderr = with_terminal_stderr(*PROBE, "--json")
     assert (code, stderr) == (1, [])
     assert '"result": "failure"' in stdout
 
 
-def test_doctor_on_a_terminal_names_each_check_as_it_starts(tmp_path, k8snode, closed_port):
+def test_doctor_on_a_terminal_names_each_check_as_it_starts(tmp_path, k8snode):
     """An empty root: the module checks fail (it has no kernel release), so doctor exits 1 whatever the host has."""
-    code, _, stderr = with_terminal_stderr("doctor", "--root", str(tmp_path), *endpoints(closed_port))
-    envelope = k8snode("doctor", "--root", str(tmp_path), *endpoints(closed_port), "--json").envelope()
+    code, _, stderr = with_terminal_stderr("doctor", "--root", str(tmp_path), *ENDPOINTS)
+    envelope = k8snode("doctor", "--root", str(tmp_path), *ENDPOINTS, "--json").envelope()
     checks = envelope["data"]["checks"]
     assert [line for line in stderr if line.startswith("checking ")] == [
         f"checking {check['area']}: {check['id']}" for check in checks
@@ -72,11 +67,11 @@ def test_doctor_on_a_terminal_names_each_check_as_it_starts(tmp_path, k8snode, c
     assert (code, envelope["ok"]) == (1, False)
 
 
-def test_a_table_on_an_80_column_terminal_folds_long_cells_instead_of_cutting_them(fake_root, closed_port):
+def test_a_table_on_an_80_column_terminal_folds_long_cells_instead_of_cutting_them(fake_root):
     """doctor's persistence detail is longer than its column at 80 columns: every character still shows."""
     leader, follower = pty.openpty()
     env = {**os.environ, "COLUMNS": "80", "LINES": "50"}
-    args = [str(CONSOLE_SCRIPT), "doctor", "--root", str(fake_root("deb12-6.1").path), *endpoints(closed_port)]
+    args = [str(CONSOLE_SCRIPT), "doctor", "--root", str(fake_root("deb12-6.1").path), *ENDPOINTS]
     process = subprocess.Popen(args, stdout=follower, stderr=subprocess.DEVNULL, env=env)
     os.close(follower)
     seen = b""
