@@ -109,13 +109,8 @@ def serve(
     return server, httpd
 
 
-def _refusing_socket() -> socket.socket:
-    held = socket.socket()
-    held.bind(("127.0.0.1", 0))
-    return held
-
-
-_REFUSING = _refusing_socket()
+_REFUSING = socket.socket()
+_REFUSING.bind(("127.0.0.1", 0))
 CLOSED_PORT: int = _REFUSING.getsockname()[1]
 """A port on 127.0.0.1 that refuses every connection while the tests run (where a test needs nothing listening).
 
