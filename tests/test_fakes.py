@@ -83,6 +83,7 @@ def test_the_netfilter_fakes_give_the_same_outcome_in_process_as_in_a_process(tm
     here, there = both_ways(tmp_path, monkeypatch, node)
     system = System()
     for argv, stdin, code in NETFILTER_CALLS:
+        assert in_process(str(here / "fakebin" / argv[0])) is not None, argv  # System.run calls it, starts nothing
         ran = system.run(argv, stdin=stdin)
         assert ran == fakes.START_PROCESS(str(there / "fakebin" / argv[0]), argv, 10, None, stdin), argv
         assert ran.returncode == code, argv
@@ -94,6 +95,7 @@ def test_the_kernel_fakes_give_the_same_outcome_in_process_as_in_a_process(tmp_p
     here, there = both_ways(tmp_path, monkeypatch, lambda root: make_host(root, "debian"))
     system = System()
     for argv, code in KERNEL_CALLS:
+        assert in_process(str(here / "fakebin" / argv[0])) is not None, argv
         ran = system.run(argv)
         assert ran == fakes.START_PROCESS(str(there / "fakebin" / argv[0]), argv, 10, None, None), argv
         assert ran.returncode == code, argv
