@@ -1,4 +1,5 @@
-"""Shared fixtures: fake roots with a fake modprobe, the CLI in-process, and the installed console script."""
+"""Shared fixtures: fake roots with a fake modprobe, the CLI in-process, and the installed console script; and the
+fake tools written in Python run in the test's process (fakes.execute)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import fakes
 import pytest
 from fakes import FakeRoot, KernelSpec, make_host, make_root
 from typer.testing import CliRunner
 
 from k8snode.cli import app
+from k8snode.core import system
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "k8snode"
 NOT_QUICK = {"vm", "truth", "ansible", "slow", "heavy"}
@@ -27,6 +30,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if not NOT_QUICK & {mark.name for mark in item.iter_markers()}:
             item.add_marker(pytest.mark.quick)
+
+
+@pytest.fixture(autouse=True)
+def python_fakes_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """k8snode in this process runs the fake tools written in Python as functions (fakes.execute), not processes."""
+    monkeypatch.setattr(system, "execute", fakes.execute)
 
 
 @dataclass

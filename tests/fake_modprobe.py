@@ -1,12 +1,12 @@
 """A fake modprobe that behaves like kmod's on a fake root (see tests/fakes.py).
 
-Usage: fake_modprobe.py ROOT [modprobe arguments]. It reads ROOT/lib/modules/<release>/modules.dep and
-modules.builtin, and updates ROOT/proc/modules as the kernel would. Like the real one, without -a only the first
-name is a module: the other words are passed to it as parameters, and the kernel logs
-"<module>: unknown parameter '<word>' ignored" (to ROOT/var/log/dmesg here). Modules listed in ROOT/fake/refuse
-are refused as a kernel refuses an insert; modules listed in ROOT/fake/vanish are "loaded" with exit 0 but never
-appear in /proc/modules (a modprobe that lies, to test the verification after it). Loading br_netfilter adds its
-/proc/sys/net/bridge keys. Every call is appended to ROOT/fake/modprobe.calls.
+Usage: fake_modprobe.py ROOT [modprobe arguments] (or ``run``, in-process, see fake_tool.py). It reads
+ROOT/lib/modules/<release>/modules.dep and modules.builtin, and updates ROOT/proc/modules as the kernel would. Like
+the real one, without -a only the first name is a module: the other words are passed to it as parameters, and the
+kernel logs "<module>: unknown parameter '<word>' ignored" (to ROOT/var/log/dmesg here). Modules listed in
+ROOT/fake/refuse are refused as a kernel refuses an insert; modules listed in ROOT/fake/vanish are "loaded" with
+exit 0 but never appear in /proc/modules (a modprobe that lies, to test the verification after it). Loading
+br_netfilter adds its /proc/sys/net/bridge keys. Every call is appended to ROOT/fake/modprobe.calls.
 
 Removal follows kmod (tools/modprobe.c, rmmod_all and rmmod_do_module) and `man modprobe` (kmod 30):
 - "-r, --remove ... If the modules it depends on are also unused, modprobe will try to remove them too.": after a
@@ -23,25 +23,28 @@ Removal follows kmod (tools/modprobe.c, rmmod_all and rmmod_do_module) and `man 
 import sys
 from pathlib import Path
 
+from fake_tool import Outcome, failure, main, record
 
-def main(root: Path, args: list[str]) -> int:
-    calls = root / "fake" / "modprobe.calls"
-    calls.parent.mkdir(parents=True, exist_ok=True)
-    with calls.open("a") as log:
-        log.write(" ".join(["modprobe", *args]) + "\n")
+
+def run(argv: list[str], _stdin: str) -> Outcome:
+    """ROOT [modprobe arguments]."""
+    root, args = Path(argv[0]), argv[1:]
+    record(root, "modprobe", " ".join(["modprobe", *args]) + "\n")
     flags = {a for a in args if a.startswith("-") and a != "--"}
     words = [a for a in args if not a.startswith("-")]
     if not words:
-        return fail("modprobe: ERROR: missing module name.")
+        return failure("modprobe: ERROR: missing module name.")
     kernel = Kernel(root)
     if "-r" in flags or "--remove" in flags:
-        return max(kernel.remove(normal(name), first_time="--first-time" in flags) for name in words)
-    if "-a" in flags or "--all" in flags:
-        return max(kernel.load(normal(name)) for name in words)
-    for parameter in words[1:]:
-        if "=" not in parameter:
-            kernel.dmesg(f"{normal(words[0])}: unknown parameter '{parameter}' ignored")
-    return kernel.load(normal(words[0]))
+        code = max(kernel.remove(normal(name), first_time="--first-time" in flags) for name in words)
+    elif "-a" in flags or "--all" in flags:
+        code = max(kernel.load(normal(name)) for name in words)
+    else:
+        for parameter in words[1:]:
+            if "=" not in parameter:
+                kernel.dmesg(f"{normal(words[0])}: unknown parameter '{parameter}' ignored")
+        code = kernel.load(normal(words[0]))
+    return Outcome(code, "", "".join(kernel.errors))
 
 
 class Kernel:
@@ -59,6 +62,12 @@ class Kernel:
         self.builtin = {module_of(p) for p in builtin.read_text().split()} if builtin.exists() else set()
         self.refused = listed(root / "fake" / "refuse")
         self.vanishing = listed(root / "fake" / "vanish")
+        self.errors: list[str] = []
+        """What modprobe prints on stderr."""
+
+    def fail(self, message: str) -> int:
+        self.errors.append(message + "\n")
+        return 1
 
     @property
     def proc_modules(self) -> Path:
@@ -77,15 +86,15 @@ class Kernel:
     def load(self, name: str, user: str | None = None) -> int:
         missing = f"modprobe: FATAL: Module {name} not found in directory /lib/modules/{self.release}"
         if not self.proc_modules.exists():
-            return fail(missing)
+            return self.fail(missing)
         loaded = self.loaded()
         if name in self.builtin:
             return 0
         if name not in loaded:
             if name not in self.deps:
-                return fail(missing)
+                return self.fail(missing)
             if name in self.refused:
-                return fail(f"modprobe: ERROR: could not insert '{name}': Operation not permitted")
+                return self.fail(f"modprobe: ERROR: could not insert '{name}': Operation not permitted")
             if name in self.vanishing:
                 return 0
             for dep in self.deps[name]:
@@ -113,13 +122,13 @@ class Kernel:
     def remove(self, name: str, *, first_time: bool = False) -> int:
         loaded = self.loaded()
         if name in self.builtin:
-            return fail(f"modprobe: FATAL: Module {name} is builtin.")
+            return self.fail(f"modprobe: FATAL: Module {name} is builtin.")
         if name not in loaded:
             if name not in self.deps:
-                return fail(f"modprobe: FATAL: Module {name} not found.")
-            return fail(f"modprobe: FATAL: Module {name} is not in kernel.") if first_time else 0
+                return self.fail(f"modprobe: FATAL: Module {name} not found.")
+            return self.fail(f"modprobe: FATAL: Module {name} is not in kernel.") if first_time else 0
         if int(loaded[name][1]) > 0:
-            return fail(f"modprobe: FATAL: Module {name} is in use.")
+            return self.fail(f"modprobe: FATAL: Module {name} is in use.")
         self.unload(name)
         for dep in self.closure(name):
             fields = self.loaded().get(dep)
@@ -165,10 +174,5 @@ def normal(name: str) -> str:
     return name.replace("-", "_")
 
 
-def fail(message: str) -> int:
-    print(message, file=sys.stderr)
-    return 1
-
-
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]), sys.argv[2:]))
+    sys.exit(main(run))

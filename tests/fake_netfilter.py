@@ -1,9 +1,10 @@
 """Fakes of ipvsadm, ipset, ip, iptables-save/ip6tables-save and iptables-restore/ip6tables-restore over one state.
 
-Usage: fake_netfilter.py ROOT PROGRAM [arguments]. The state is ROOT/fake/netfilter.json (virtual servers, links,
-ipsets, and the nat and filter tables per family); ipvsadm rewrites ROOT/proc/net/ip_vs from it as the kernel's
-ip_vs_info_seq_show prints it, so k8snode reads the fake the way it reads a real node. Every call is appended to
-ROOT/fake/netfilter.calls (with iptables-restore's input after it).
+Usage: fake_netfilter.py ROOT PROGRAM [arguments] (or ``run``, in-process, see fake_tool.py). The state is
+ROOT/fake/netfilter.json (virtual servers, links, ipsets, and the nat and filter tables per family); ipvsadm
+rewrites ROOT/proc/net/ip_vs from it as the kernel's ip_vs_info_seq_show prints it, so k8snode reads the fake the
+way it reads a real node. Every call is appended to ROOT/fake/netfilter.calls (with iptables-restore's input after
+it).
 
 Each one does what the real tool does for the arguments k8snode uses, with its messages and exit codes:
 - ``ipvsadm -D -t|-u|--sctp-service ADDR:PORT`` and ``-D -f MARK``: "Service not defined" (exit 1) when absent.
@@ -26,6 +27,8 @@ import json
 import shlex
 import sys
 from pathlib import Path
+
+from fake_tool import Outcome, failure, lines, main, record
 
 BUILT_IN = {"nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"), "filter": ("INPUT", "FORWARD", "OUTPUT")}
 IPVS_HEADER = (
@@ -54,11 +57,17 @@ class Fake:
         self.state = json.loads(self.path.read_text()) if self.path.exists() else empty_state()
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(self.state, indent=1))
-        proc = self.root / "proc/net/ip_vs"
-        proc.parent.mkdir(parents=True, exist_ok=True)
-        proc.write_text(IPVS_HEADER + "".join(proc_lines(server) for server in self.state["virtual_servers"]))
+        save_state(self.root, self.state)
+
+
+def save_state(root: Path, state: dict) -> None:
+    """``state`` as the node's state: the fake's file, and /proc/net/ip_vs as the kernel shows those servers."""
+    path = root / "fake" / "netfilter.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(state, indent=1))
+    proc = root / "proc/net/ip_vs"
+    proc.parent.mkdir(parents=True, exist_ok=True)
+    proc.write_text(IPVS_HEADER + "".join(proc_lines(server) for server in state["virtual_servers"]))
 
 
 def proc_lines(server: dict) -> str:
@@ -82,18 +91,13 @@ def hex_endpoint(address: str, port: int) -> str:
     return f"{int(parsed):08X}:{port:04X}"
 
 
-def fail(message: str, code: int = 1) -> int:
-    print(message, file=sys.stderr)
-    return code
-
-
-def ipvsadm(fake: Fake, args: list[str]) -> int:
+def ipvsadm(fake: Fake, args: list[str]) -> Outcome:
     if len(args) != 3 or args[0] != "-D":
-        return fail("fake ipvsadm: supports -D -t|-u|--sctp-service|-f only", 2)
+        return failure("fake ipvsadm: supports -D -t|-u|--sctp-service|-f only", 2)
     kind, target = args[1], args[2]
     protocol = {"-t": "TCP", "-u": "UDP", "--sctp-service": "SCTP", "-f": "FWM"}.get(kind)
     if protocol is None:
-        return fail(f"ipvsadm: invalid option -- '{kind}'", 2)
+        return failure(f"ipvsadm: invalid option -- '{kind}'", 2)
     if protocol == "FWM":
         address, port = target, None
     else:
@@ -108,93 +112,98 @@ def ipvsadm(fake: Fake, args: list[str]) -> int:
         if server["protocol"] == protocol and server["address"] == address and server.get("port") == port:
             servers.remove(server)
             fake.save()
-            return 0
-    return fail("Service not defined")
+            return Outcome(0)
+    return failure("Service not defined")
 
 
-def ipset(fake: Fake, args: list[str]) -> int:
+def ipset(fake: Fake, args: list[str]) -> Outcome:
     sets = fake.state["ipsets"]
     if args == ["save"]:
+        saved = []
         for name, spec in sets.items():
             family = "inet6" if "-6-" in name else "inet"
-            print(f"create {name} {spec['type']} family {family} hashsize 1024 maxelem 65536")
-            for member in spec["members"]:
-                print(f"add {name} {member}")
-        return 0
+            saved.append(f"create {name} {spec['type']} family {family} hashsize 1024 maxelem 65536")
+            saved += [f"add {name} {member}" for member in spec["members"]]
+        return Outcome(0, lines(*saved))
     if args == ["list", "-n"]:
-        for name in sets:
-            print(name)
-        return 0
+        return Outcome(0, lines(*sets))
     if len(args) == 2 and args[0] == "destroy":
         name = args[1]
         if name not in sets:
-            return fail("ipset v7.17: The set with the given name does not exist")
+            return failure("ipset v7.17: The set with the given name does not exist")
         for family in fake.state["iptables"].values():
             for chains in family.values():
                 for chain in chains.values():
                     if any(name in shlex.split(rule) for rule in chain["rules"]):
-                        return fail("ipset v7.17: Set cannot be destroyed: it is in use by a kernel component")
+                        return failure("ipset v7.17: Set cannot be destroyed: it is in use by a kernel component")
         del sets[name]
         fake.save()
-        return 0
-    return fail("fake ipset: supports save, list -n and destroy NAME only", 2)
+        return Outcome(0)
+    return failure("fake ipset: supports save, list -n and destroy NAME only", 2)
 
 
-def ip(fake: Fake, args: list[str]) -> int:
+def ip(fake: Fake, args: list[str]) -> Outcome:
     links = fake.state["links"]
     if args[:2] == ["link", "delete"] and len(args) == 3:
         if args[2] not in links:
-            return fail(f'Cannot find device "{args[2]}"')
+            return failure(f'Cannot find device "{args[2]}"')
         del links[args[2]]
         fake.save()
-        return 0
+        return Outcome(0)
     if len(args) == 6 and args[:2] == ["-d", "-o"] and args[2:5] == ["link", "show", "dev"]:
         name = args[5]
         if name not in links:
-            return fail(f'Device "{name}" does not exist.')
+            return failure(f'Device "{name}" does not exist.')
         link = links[name]
-        print(
-            f"{link['index']}: {name}: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN mode DEFAULT group default "
-            f"qlen 1000\\    link/ether 2a:1c:5b:0e:44:01 brd ff:ff:ff:ff:ff:ff promiscuity 0 allmulti 0 minmtu 0 "
-            f"maxmtu 0 \\    {link['type']} addrgenmode eui64 numtxqueues 1 numrxqueues 1 gso_max_size 65536"
+        return Outcome(
+            0,
+            lines(
+                f"{link['index']}: {name}: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN mode DEFAULT group "
+                f"default qlen 1000\\    link/ether 2a:1c:5b:0e:44:01 brd ff:ff:ff:ff:ff:ff promiscuity 0 allmulti 0 "
+                f"minmtu 0 maxmtu 0 \\    {link['type']} addrgenmode eui64 numtxqueues 1 numrxqueues 1 "
+                "gso_max_size 65536"
+            ),
         )
-        return 0
     if len(args) == 5 and args[:4] == ["-o", "addr", "show", "dev"]:
         name = args[4]
         if name not in links:
-            return fail(f'Device "{name}" does not exist.')
+            return failure(f'Device "{name}" does not exist.')
         link = links[name]
-        for address in link["addresses"]:
-            family = "inet6" if ":" in address else "inet"
-            print(
-                f"{link['index']}: {name}    {family} {address} scope global {name}\\       "
-                "valid_lft forever preferred_lft forever"
-            )
-        return 0
-    return fail("fake ip: supports link delete, -d -o link show dev, -o addr show dev only", 2)
+        return Outcome(
+            0,
+            lines(
+                *(
+                    f"{link['index']}: {name}    {'inet6' if ':' in address else 'inet'} {address} scope global "
+                    f"{name}\\       valid_lft forever preferred_lft forever"
+                    for address in link["addresses"]
+                )
+            ),
+        )
+    return failure("fake ip: supports link delete, -d -o link show dev, -o addr show dev only", 2)
 
 
-def iptables_save(fake: Fake, family: str, args: list[str]) -> int:
+def iptables_save(fake: Fake, family: str, args: list[str]) -> Outcome:
     if len(args) != 2 or args[0] != "-t" or args[1] not in BUILT_IN:
-        return fail("fake iptables-save: supports -t nat|filter only", 2)
+        return failure("fake iptables-save: supports -t nat|filter only", 2)
     table = fake.state["iptables"][family][args[1]]
     name = "iptables-save" if family == "ipv4" else "ip6tables-save"
-    print(f"# Generated by {name} v1.8.9 (nf_tables) on Sun Nov 29 16:00:00 2026")
-    print(f"*{args[1]}")
-    for chain, spec in table.items():
-        print(f":{chain} {spec['policy']} [0:0]")
-    for chain, spec in table.items():
-        for rule in spec["rules"]:
-            print(f"-A {chain} {rule}")
-    print("COMMIT")
-    print("# Completed on Sun Nov 29 16:00:00 2026")
-    return 0
+    return Outcome(
+        0,
+        lines(
+            f"# Generated by {name} v1.8.9 (nf_tables) on Sun Nov 29 16:00:00 2026",
+            f"*{args[1]}",
+            *(f":{chain} {spec['policy']} [0:0]" for chain, spec in table.items()),
+            *(f"-A {chain} {rule}" for chain, spec in table.items() for rule in spec["rules"]),
+            "COMMIT",
+            "# Completed on Sun Nov 29 16:00:00 2026",
+        ),
+    )
 
 
-def iptables_restore(fake: Fake, family: str, args: list[str], text: str) -> int:
+def iptables_restore(fake: Fake, family: str, args: list[str], text: str) -> Outcome:
     name = "iptables-restore" if family == "ipv4" else "ip6tables-restore"
     if args != ["--noflush"]:
-        return fail(f"fake {name}: supports --noflush only", 2)
+        return failure(f"fake {name}: supports --noflush only", 2)
     tables = copy.deepcopy(fake.state["iptables"][family])
     table = None
     for number, line in enumerate(text.splitlines(), 1):
@@ -204,16 +213,16 @@ def iptables_restore(fake: Fake, family: str, args: list[str], text: str) -> int
         if line.startswith("*"):
             table = tables.get(line[1:])
             if table is None:
-                return fail(f"{name}: line {number} failed: table '{line[1:]}' does not exist")
+                return failure(f"{name}: line {number} failed: table '{line[1:]}' does not exist")
             continue
         verb, _, rest = line.partition(" ")
         chain, _, rule = rest.partition(" ")
         problem = apply_line(table, verb, chain, rule) if table is not None else "no table"
         if problem:
-            return fail(f"{name}: line {number} failed: {problem}")
+            return failure(f"{name}: line {number} failed: {problem}")
     fake.state["iptables"][family] = tables
     fake.save()
-    return 0
+    return Outcome(0)
 
 
 def apply_line(table: dict, verb: str, chain: str, rule: str) -> str | None:
@@ -247,13 +256,11 @@ def apply_line(table: dict, verb: str, chain: str, rule: str) -> str | None:
     return None
 
 
-def main(root: Path, program: str, args: list[str]) -> int:
+def run(argv: list[str], text: str) -> Outcome:
+    """ROOT PROGRAM [arguments], with ``text`` on standard input (iptables-restore reads it)."""
+    root, program, args = Path(argv[0]), argv[1], argv[2:]
     fake = Fake(root)
-    text = sys.stdin.read() if program.endswith("-restore") else ""
-    calls = root / "fake" / "netfilter.calls"
-    calls.parent.mkdir(parents=True, exist_ok=True)
-    with calls.open("a") as log:
-        log.write(" ".join([program, *args]) + "\n" + text)
+    record(root, "netfilter", " ".join([program, *args]) + "\n" + text)
     if program == "ipvsadm":
         return ipvsadm(fake, args)
     if program == "ipset":
@@ -267,4 +274,4 @@ def main(root: Path, program: str, args: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]), sys.argv[2], sys.argv[3:]))
+    sys.exit(main(run, reads_stdin=sys.argv[2].endswith("-restore")))

@@ -2,22 +2,48 @@
 
 The kernel is the one boundary the tests cannot cross on this machine, so it is faked here, and the fake behaves
 like the real thing (see fake_modprobe.py). Everything else the tests run is real.
+
+The fake tools written in Python (fake_modprobe.py, fake_swapoff.py, fake_netfilter.py) are programs on PATH, each a
+two-line ``wrapper`` that execs the fake. k8snode run in a subprocess (the console script, Ansible) starts them as
+processes; k8snode run in the test's own process runs the same fake function in that process (``execute``, which
+the tests put behind ``System.run``), which saves a Python start-up per call and gives the same outcome.
 """
 
 from __future__ import annotations
 
 import gzip
 import os
+import shlex
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import fake_modprobe
+import fake_netfilter
+import fake_swapoff
+from fake_tool import Outcome
+
+import k8snode.core.system
+from k8snode.core.system import Completed
 
 IPVS = ["ip_vs"] + [
     f"ip_vs_{s}"
     for s in ["rr", "wrr", "lc", "wlc", "fo", "ovf", "lblc", "lblcr", "dh", "sh", "mh", "sed", "nq", "twos"]
 ]
-FAKE_MODPROBE = Path(__file__).with_name("fake_modprobe.py")
-FAKE_SWAPOFF = Path(__file__).with_name("fake_swapoff.py")
+FAKE_MODPROBE = Path(fake_modprobe.__file__)
+FAKE_SWAPOFF = Path(fake_swapoff.__file__)
+FAKE_NETFILTER = Path(fake_netfilter.__file__)
+NETFILTER_TOOLS = ("ipvsadm", "ipset", "ip", "iptables-save", "ip6tables-save", "iptables-restore", "ip6tables-restore")
+"""The programs fake_netfilter.py stands for."""
+PYTHON = os.path.realpath(sys.executable)
+IN_PROCESS: dict[str, Callable[[list[str], str], Outcome]] = {
+    str(FAKE_MODPROBE): fake_modprobe.run,
+    str(FAKE_SWAPOFF): fake_swapoff.run,
+    str(FAKE_NETFILTER): fake_netfilter.run,
+}
+"""Each fake script, and the function that is the whole of it."""
+START_PROCESS = k8snode.core.system.execute
 # procps' sysctl for the plain-Ansible benchmark: -w KEY=VALUE and -p FILE write under ROOT/proc/sys.
 FAKE_SYSCTL = """#!/bin/sh
 set_key() {
@@ -179,12 +205,51 @@ def make_root(path: Path, kernel: KernelSpec | str, *, systemd: bool = True, sys
     (path / "run").mkdir(exist_ok=True)
     fakebin = path / "fakebin"
     fakebin.mkdir(exist_ok=True)
-    python = os.path.realpath(sys.executable)
-    write(fakebin / "modprobe", f'#!/bin/sh\nexec "{python}" "{FAKE_MODPROBE}" "{path}" "$@"\n', mode=0o755)
-    write(fakebin / "swapoff", f'#!/bin/sh\nexec "{python}" "{FAKE_SWAPOFF}" "{path}" "$@"\n', mode=0o755)
+    write(fakebin / "modprobe", wrapper(FAKE_MODPROBE, str(path)), mode=0o755)
+    write(fakebin / "swapoff", wrapper(FAKE_SWAPOFF, str(path)), mode=0o755)
     write(fakebin / "sysctl", FAKE_SYSCTL.replace("ROOT", str(path)), mode=0o755)
     write(fakebin / "systemctl", FAKE_SYSTEMCTL.replace("ROOT", str(path)), mode=0o755)
     return FakeRoot(path, fakebin, spec)
+
+
+def wrapper(fake: Path, *arguments: str) -> str:
+    """The program that runs the Python ``fake`` with ``arguments`` before the caller's own (a fake root first)."""
+    words = " ".join(shlex.quote(word) for word in (PYTHON, str(fake), *arguments))
+    return f'#!/bin/sh\nexec {words} "$@"\n'
+
+
+def add_netfilter_tools(root: Path) -> None:
+    """ROOT/fakebin/ipvsadm, ipset, ip and the iptables tools: fake_netfilter.py over ROOT's state."""
+    for tool in NETFILTER_TOOLS:
+        write(root / "fakebin" / tool, wrapper(FAKE_NETFILTER, str(root), tool), mode=0o755)
+
+
+def in_process(program: str) -> Callable[[list[str], str], Outcome] | None:
+    """The fake function ``program`` runs, with the arguments its ``wrapper`` adds already given, or None when
+    ``program`` is not such a wrapper (a real tool, or a script a test wrote in its place)."""
+    try:
+        with open(program, "rb") as file:
+            text = file.read(4096).decode()
+        words = shlex.split(text.split("\n")[1]) if text.startswith("#!/bin/sh\nexec ") else []
+    except (OSError, UnicodeDecodeError, ValueError):  # unreadable, a binary, or shell that is not a wrapper's
+        return None
+    if len(words) < 4 or words[2] not in IN_PROCESS or text != wrapper(Path(words[2]), *words[3:-1]):
+        return None
+    fake, arguments = IN_PROCESS[words[2]], words[3:-1]
+    return lambda argv, stdin: fake([*arguments, *argv], stdin)
+
+
+def execute(
+    program: str, argv: list[str], timeout: float | None, output_limit: int | None, stdin: str | None
+) -> Completed:
+    """``k8snode.core.system.execute`` for the tests that run k8snode in their own process: a fake written in Python
+    runs here, as a function (its outcome is the program's); anything else starts as a process. Output capped at a
+    limit merges stdout and stderr in the order written, which only a process shows, so it too starts one."""
+    fake = in_process(program)
+    if fake is None or output_limit is not None:
+        return START_PROCESS(program, argv, timeout, output_limit, stdin)
+    outcome = fake(argv[1:], stdin or "")
+    return Completed(tuple(argv), outcome.returncode, outcome.stdout, outcome.stderr)
 
 
 def _ko(name: str, *, xz: bool = True) -> str:

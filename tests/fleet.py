@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from fakes import FSTAB_HEAD, FakeRoot, add_node_state, make_root, write
+from servers import CLOSED_PORT
 
 REPO = Path(__file__).resolve().parent.parent
 ANSIBLE_DIR = REPO / "ansible"
 PLAYBOOKS = ANSIBLE_DIR / "playbooks"
 VENV_BIN = Path(sys.executable).parent
 CONSOLE_SCRIPT = VENV_BIN / "k8snode"
-# pip's index in every run: the discard port, where nothing listens, so that a run needing an index fails.
-UNREACHABLE_INDEX = "http://127.0.0.1:9/simple"
+# pip's index in every run: a port where nothing listens, so that a run needing an index fails.
+UNREACHABLE_INDEX = f"http://127.0.0.1:{CLOSED_PORT}/simple"
 RECAP_LINE = re.compile(r"^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$")
 FATAL_LINE = re.compile(r"^fatal: \[([^\]]+)\]: FAILED! => (\{.*\})$")
 

@@ -1,4 +1,5 @@
-"""Real HTTP(S) servers on loopback for the probe and doctor tests, each in its own thread.
+"""Real HTTP(S) servers on loopback for the probe and doctor tests, each in its own thread, and a port that refuses
+(CLOSED_PORT).
 
 Routes: /status/<code>, /chain/<n> (n same-host redirects, then 200), /loop (redirects to itself),
 /redirect?to=<url>, /nolocation (302 without Location), /slow (answers when the test ends), /large (1 MiB),
@@ -106,6 +107,17 @@ def serve(
     scheme = "https" if tls else "http"
     server = Server(host, httpd.server_address[1], scheme, record, fixed)
     return server, httpd
+
+
+_REFUSING = socket.socket()
+_REFUSING.bind(("127.0.0.1", 0))
+CLOSED_PORT: int = _REFUSING.getsockname()[1]
+"""A port on 127.0.0.1 that refuses every connection while the tests run (where a test needs nothing listening).
+
+A socket of the test process is bound to it and never listens: the kernel answers a connection with a reset
+(ECONNREFUSED), and no other socket can bind the port meanwhile (ours sets neither SO_REUSEADDR nor SO_REUSEPORT), nor
+can an outgoing connection take it as its source port. Unlike a fixed port (the discard port, 9), nothing on the
+machine can be listening there."""
 
 
 def self_signed(directory: Path) -> ssl.SSLContext:

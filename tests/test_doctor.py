@@ -8,13 +8,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 from dataclasses import dataclass
 
 import pytest
 from conftest import CONSOLE_SCRIPT
 from fakes import FakeRoot, make_root, write
-from servers import serve
+from servers import CLOSED_PORT, serve
 from terminal import on_terminal
 from typer.testing import CliRunner
 
@@ -90,16 +89,6 @@ def kube_proxy():
     yield server
     httpd.shutdown()
     httpd.server_close()
-
-
-@pytest.fixture
-def closed_port():
-    """A port on 127.0.0.1 where nothing listens."""
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    return port
 
 
 @pytest.fixture(scope="module")
@@ -374,20 +363,20 @@ def test_kube_proxy_answering_without_its_ipsets_warns(cli, node):
     )
 
 
-def test_nothing_listening_skips_the_endpoint_checks(cli, node, closed_port):
+def test_nothing_listening_skips_the_endpoint_checks(cli, node):
     node.urls = [
         "--kubelet-healthz",
-        f"http://127.0.0.1:{closed_port}/healthz",
+        f"http://127.0.0.1:{CLOSED_PORT}/healthz",
         "--kube-proxy-healthz",
-        f"http://127.0.0.1:{closed_port}/healthz",
+        f"http://127.0.0.1:{CLOSED_PORT}/healthz",
         "--kube-proxy-metrics",
-        f"http://127.0.0.1:{closed_port}",
+        f"http://127.0.0.1:{CLOSED_PORT}",
     ]
     run, checks = doctor(cli, node, "--proxy-mode", "ipvs")
     assert run.exit_code == 0
     skipped = ("kubelet-health", "kube-proxy-health", "proxy-mode", "ipvs-state")
     assert statuses(checks) == {**HEALTHY_IPVS, **dict.fromkeys(skipped, "skip")}
-    assert checks["kubelet-health"]["detail"] == f"nothing listens at http://127.0.0.1:{closed_port}/healthz"
+    assert checks["kubelet-health"]["detail"] == f"nothing listens at http://127.0.0.1:{CLOSED_PORT}/healthz"
     assert checks["ipvs-state"]["detail"] == "kube-proxy is not running (nothing listens)"
 
 

@@ -8,6 +8,7 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -186,14 +187,39 @@ def test_a_bad_lock_wait_is_bad_input(fake_root, cli, monkeypatch):
     assert run.exit_code == 2 and "K8SNODE_LOCK_WAIT='forever'" in run.stderr
 
 
+# k8snode run as `python -m k8snode` with its fsyncs (os.fsync) counted: at the Nth it writes what was synced (the
+# temp file of a write in progress, or the directory a rename just landed in) to MARKER and waits to be killed.
+PAUSE_AT_FSYNC = """
+import os, runpy, sys, time
+marker, nth, synced = sys.argv[1], int(sys.argv[2]), []
+fsync = os.fsync
+def counted(fd):
+    fsync(fd)
+    synced.append(fd)
+    if len(synced) == nth:
+        with open(marker + ".part", "w") as out:
+            out.write(os.readlink(f"/proc/self/fd/{fd}"))
+        os.rename(marker + ".part", marker)
+        time.sleep(600)
+os.fsync = counted
+sys.argv = ["k8snode", *sys.argv[3:]]
+runpy.run_module("k8snode", run_name="__main__", alter_sys=True)
+"""
+
+
 @pytest.mark.slow
-def test_sigkill_in_the_middle_of_runs_never_leaves_a_torn_file(fake_root):
+def test_sigkill_in_the_middle_of_runs_never_leaves_a_torn_file(fake_root, tmp_path):
     root = fake_root("deb12-6.1")
     env = root.env()
+    enable = ["ipvs", "enable", "--root", str(root.path), "--scheduler"]
 
     def start(scheduler: str) -> subprocess.Popen[bytes]:
-        argv = [str(CONSOLE_SCRIPT), "ipvs", "enable", "--scheduler", scheduler, "--root", str(root.path)]
+        argv = [str(CONSOLE_SCRIPT), *enable, scheduler]
         return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def untorn() -> None:
+        for index, now in enumerate(contents(root.path)):
+            assert now in (versions["lc"][index], versions["wlc"][index])
 
     versions: dict[str, tuple[bytes | None, ...]] = {}
     for scheduler in ("lc", "wlc"):  # load both scheduler modules once, and learn both versions of the files
@@ -201,21 +227,44 @@ def test_sigkill_in_the_middle_of_runs_never_leaves_a_torn_file(fake_root):
         assert start(scheduler).wait() == 0
         versions[scheduler] = contents(root.path)
     runtime = time.monotonic() - began
+    assert versions["lc"][0] != versions["wlc"][0] and versions["lc"][1] != versions["wlc"][1]
+
+    # Kills that surely land inside a write: at each fsync of a run that rewrites both files (each file's temp file,
+    # then its directory after the rename), from the other scheduler's files.
+    written_when_killed: set[str] = set()
+    for nth in range(1, 2 * len(TARGETS) + 1):
+        for scheduler, other in (("lc", "wlc"), ("wlc", "lc")):
+            assert start(other).wait() == 0
+            marker = tmp_path / f"paused-{nth}-{scheduler}"
+            argv = [sys.executable, "-c", PAUSE_AT_FSYNC, str(marker), str(nth), *enable, scheduler]
+            process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 60
+            while not marker.exists():
+                assert process.poll() is None, f"the run ended before its fsync {nth}"
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            untorn()
+            synced = Path(marker.read_text())
+            if k8snode.core.system.TEMP_MARK in synced.name:  # killed between the temp file's fsync and its rename
+                assert temps(root.path) == [synced]
+                written_when_killed.add(str(synced.parent / synced.name.split(k8snode.core.system.TEMP_MARK)[0][1:]))
+            else:
+                assert temps(root.path) == []
+    assert written_when_killed == {str(root.path / target) for target in TARGETS}
+
+    # Kills at any moment.
     rng = random.Random(20261126)
-    torn_temps = 0
     for iteration in range(200):
         process = start("lc" if iteration % 2 else "wlc")
         time.sleep(rng.uniform(0.0, runtime * 1.2))
         process.send_signal(signal.SIGKILL)
         process.wait()
-        now = contents(root.path)
-        for index in range(len(TARGETS)):
-            assert now[index] in (versions["lc"][index], versions["wlc"][index])
-        torn_temps += bool(temps(root.path))
+        untorn()
     assert start("lc").wait() == 0  # the next run sweeps what a killed one left
     assert contents(root.path) == versions["lc"]
     assert temps(root.path) == []
-    print(f"SIGKILL loop: 200 kills, {torn_temps} left a temp file that the next run swept")
 
 
 @pytest.mark.slow

@@ -22,7 +22,7 @@ from fakes import FakeRoot, add_network, make_root, write
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from servers import serve
+from servers import CLOSED_PORT, serve
 from typer.testing import CliRunner
 
 from k8snode.cli import app
@@ -37,6 +37,7 @@ JUNK = st.one_of(
 )
 CASES = 120
 PROBE_CASES = 40
+NOTHING_LISTENS = f"http://127.0.0.1:{CLOSED_PORT}"
 TOOLS = ("ip", "iptables", "mount", "nsenter", "ipset", "ipvsadm", "nft")
 PROBES = ("http", "tcp", "exec", "grpc")
 # Options left out, each with its reason.
@@ -109,7 +110,7 @@ def base_argv(command: str, node: Node) -> tuple[list[str], list[str]]:
         "ipvs enable": (["ipvs", "enable", "--dry-run"], []),
         "ipvs disable": (["ipvs", "disable", "--dry-run"], []),
         "ipvs status": (["ipvs", "status"], []),
-        "ipvs cleanup": (["ipvs", "cleanup", "--dry-run", "--kube-proxy-metrics", "http://127.0.0.1:9"], []),
+        "ipvs cleanup": (["ipvs", "cleanup", "--dry-run", "--kube-proxy-metrics", NOTHING_LISTENS], []),
         "node check": (["node", "check"], []),
         "node prepare": (["node", "prepare", "--dry-run"], []),
         "node reset": (["node", "reset", "--dry-run"], []),
@@ -127,8 +128,8 @@ def base_argv(command: str, node: Node) -> tuple[list[str], list[str]]:
 
 
 def _nothing_listens() -> list[str]:
-    closed = "http://127.0.0.1:9/healthz"  # the discard port: nothing listens there
-    return ["--kubelet-healthz", closed, "--kube-proxy-healthz", closed, "--kube-proxy-metrics", "http://127.0.0.1:9"]
+    closed = f"{NOTHING_LISTENS}/healthz"
+    return ["--kubelet-healthz", closed, "--kube-proxy-healthz", closed, "--kube-proxy-metrics", NOTHING_LISTENS]
 
 
 def value_options(command: str) -> list[str]:

@@ -9,7 +9,6 @@ Runs in the default test set (not ``slow``): a few hundred in-process runs.
 from __future__ import annotations
 
 import gzip
-import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,12 +17,13 @@ import pytest
 from fakes import FakeRoot, add_network, make_root, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from servers import CLOSED_PORT
 from typer.testing import CliRunner
 
 from k8snode.cli import app
 
 RELEASE = "6.1.0-28-amd64"
-CLOSED = "http://127.0.0.1:9/healthz"  # the discard port: nothing listens there
+CLOSED = f"http://127.0.0.1:{CLOSED_PORT}/healthz"  # nothing listens there
 DOCTOR = ["doctor", "--kubelet-healthz", CLOSED, "--kube-proxy-healthz", CLOSED, "--kube-proxy-metrics", CLOSED]
 IP_VS = (
     "IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n"
@@ -159,8 +159,3 @@ def test_a_hostile_file_gives_exit_0_1_or_2_never_an_internal_error(node, target
                 assert run.stderr.startswith("k8snode: error: ") and run.stderr.count("\n") == 1, run.stderr
     finally:
         path.write_bytes(valid)
-
-
-def test_the_closed_port_is_closed():
-    with socket.socket() as probe:
-        assert probe.connect_ex(("127.0.0.1", 9)) != 0

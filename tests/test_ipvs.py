@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import stat
-import subprocess
 
 import pytest
 from fakes import UNLOAD_WITH_CONNTRACK_HELD, FakeRoot
@@ -403,20 +401,6 @@ def hold_conntrack(root: FakeRoot) -> None:
     modules.write_text("\n".join([*held, "xt_conntrack 16384 0 - Live 0x0000000000000000"]) + "\n")
 
 
-def test_modprobe_r_removes_unused_dependencies_and_skips_what_is_not_loaded(fake_root):
-    """The fake's `modprobe -r` against kmod's rules (tests/fake_modprobe.py cites them); the VM test checks kmod."""
-    root = fake_root("deb12-6.1")
-    run = functools.partial(subprocess.run, capture_output=True, text=True, env=root.env())
-    assert run(["modprobe", "-a", "ip_vs_rr", "ip_vs_wrr"]).returncode == 0
-    # Several names; ip_vs_mh is not loaded, which is not an error; ip_vs goes once its last user has gone, and with
-    # it nf_conntrack and the modules below it, none of which anything else uses.
-    removed = run(["modprobe", "-r", "ip_vs_mh", "ip_vs_rr", "ip_vs_wrr"])
-    assert (removed.returncode, removed.stderr) == (0, "")
-    assert root.proc_modules() == []
-    absent = run(["modprobe", "-r", "--first-time", "ip_vs"])
-    assert (absent.returncode, absent.stderr) == (1, "modprobe: FATAL: Module ip_vs is not in kernel.\n")
-
-
 def test_junk_lines_in_proc_modules_and_modules_dep_are_ignored(fake_root, cli):
     root = fake_root("deb12-6.1")
     (root.path / "proc/modules").write_text("\n\x00junk\nIP_VS 1 2\n  \nip_vs 16384 0 - Live 0x0\n;rm -rf /\n")
@@ -501,16 +485,3 @@ def test_installed_console_script_and_python_dash_m(fake_root, k8snode):
     assert run.exit_code == 0 and run.envelope()["ok"] is True
     module = subprocess.run([sys.executable, "-m", "k8snode", "--version"], capture_output=True, text=True)
     assert module.stdout == "k8snode 0.1.0\n"
-
-
-def test_fake_modprobe_treats_extra_words_as_parameters_like_the_real_one(fake_root):
-    import subprocess
-
-    root = fake_root("deb12-6.1")
-    subprocess.run(["modprobe", "ip_vs", "ip_vs_rr"], check=True, env=root.env())
-    assert "ip_vs_rr" not in root.proc_modules() and "ip_vs" in root.proc_modules()
-    assert (root.path / "var/log/dmesg").read_text() == "ip_vs: unknown parameter 'ip_vs_rr' ignored\n"
-    subprocess.run(["modprobe", "-a", "ip_vs_rr", "ip_vs_wrr"], check=True, env=root.env())
-    assert {"ip_vs_rr", "ip_vs_wrr"} <= set(root.proc_modules())
-    missing = subprocess.run(["modprobe", "--", "ip_vs_nope"], capture_output=True, text=True, env=root.env())
-    assert missing.returncode == 1 and "not found in directory /lib/modules/6.1.0-28-amd64" in missing.stderr

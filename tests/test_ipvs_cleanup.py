@@ -1,6 +1,7 @@
 """`k8snode ipvs cleanup` on a node as kube-proxy's IPVS mode leaves it, with a keepalived-style virtual server.
 
-ipvsadm, ipset, ip, iptables-save and iptables-restore are fakes over one state file (tests/fake_netfilter.py); the
+ipvsadm, ipset, ip, iptables-save and iptables-restore are fakes over one state file (tests/fake_netfilter.py, run in
+the test's process, see tests/fakes.py); the
 rules are the ones kube-proxy's IPVS proxier writes (pkg/proxy/ipvs/proxier.go writeIptablesRules) for a cluster
 with the kubernetes and kube-dns Services and one NodePort Service. The lead's VM test runs the same command
 against the real kernel and the real kube-proxy.
@@ -11,15 +12,13 @@ from __future__ import annotations
 import copy
 import json
 import os
-import socket
-import sys
 from pathlib import Path
 
 import pytest
-from fakes import write
+from fake_netfilter import save_state
+from fakes import FAKE_NETFILTER, PYTHON, add_netfilter_tools, write
+from servers import CLOSED_PORT
 
-FAKE = Path(__file__).with_name("fake_netfilter.py")
-TOOLS = ("ipvsadm", "ipset", "ip", "iptables-save", "ip6tables-save", "iptables-restore", "ip6tables-restore")
 KEEPALIVED = {"protocol": "TCP", "address": "192.168.50.100", "port": 80, "scheduler": "wlc", "reals": []}
 FIREWALL_MARK = {"protocol": "FWM", "address": "16", "port": None, "scheduler": "sh", "reals": []}
 
@@ -156,12 +155,7 @@ class Node:
         return json.loads((self.root / "fake/netfilter.json").read_text())
 
     def write_state(self, state: dict) -> None:
-        write(self.root / "fake/netfilter.json", json.dumps(state))
-        write(self.root / "proc/net/ip_vs", "")  # rewritten by the fake from the state on its first change
-        from fake_netfilter import IPVS_HEADER, proc_lines
-
-        text = IPVS_HEADER + "".join(proc_lines(s) for s in state["virtual_servers"])
-        write(self.root / "proc/net/ip_vs", text)
+        save_state(self.root, state)
 
     def calls(self) -> list[str]:
         path = self.root / "fake/netfilter.calls"
@@ -169,33 +163,22 @@ class Node:
 
 
 @pytest.fixture
-def closed_port() -> int:
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    return port
-
-
-@pytest.fixture
 def node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Node:
     root = tmp_path / "node"
-    fakebin = root / "fakebin"
-    python = os.path.realpath(sys.executable)
-    for tool in TOOLS:
-        write(fakebin / tool, f'#!/bin/sh\nexec "{python}" "{FAKE}" "{root}" {tool} "$@"\n', mode=0o755)
+    add_netfilter_tools(root)
     write(root / "proc/sys/kernel/osrelease", "6.1.0-28-amd64\n")
     (root / "run").mkdir(parents=True)
-    monkeypatch.setenv("PATH", f"{fakebin}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PATH", f"{root / 'fakebin'}{os.pathsep}{os.environ['PATH']}")
     made = Node(root)
     made.write_state(ipvs_node_state())
     return made
 
 
-def cleanup(cli, node: Node, port: int, *options: str):
+def cleanup(cli, node: Node, *options: str):
+    """ipvs cleanup where kube-proxy's /proxyMode does not answer (not running)."""
     return cli(
-        "ipvs", "cleanup", "--root", str(node.root), "--kube-proxy-metrics", f"http://127.0.0.1:{port}", *options,
-        "--json",
+        "ipvs", "cleanup", "--root", str(node.root), "--kube-proxy-metrics", f"http://127.0.0.1:{CLOSED_PORT}",
+        *options, "--json",
     )  # fmt: skip
 
 
@@ -208,8 +191,8 @@ KUBE_PROXY_SERVERS = [
 ]
 
 
-def test_cleanup_removes_kube_proxys_objects_in_order_and_keeps_the_others(cli, node, closed_port) -> None:
-    run = cleanup(cli, node, closed_port)
+def test_cleanup_removes_kube_proxys_objects_in_order_and_keeps_the_others(cli, node) -> None:
+    run = cleanup(cli, node)
     assert run.exit_code == 0, run.stdout
     envelope = run.envelope()
     assert envelope["changed"] is True
@@ -236,9 +219,9 @@ def test_cleanup_removes_kube_proxys_objects_in_order_and_keeps_the_others(cli, 
     assert (node.root / "proc/net/ip_vs").read_text().count("\n") == 3 + 2  # the header and the two kept
 
 
-def test_the_commands_run_in_kube_proxys_order(cli, node, closed_port) -> None:
+def test_the_commands_run_in_kube_proxys_order(cli, node) -> None:
     """Virtual servers, then kube-ipvs0, then the rules and chains (which use the sets), then the sets."""
-    cleanup(cli, node, closed_port)
+    cleanup(cli, node)
     changes = [c for c in node.calls() if c.split()[0] in ("ipvsadm", "iptables-restore", "ipset") or "delete" in c]
     changes = [c for c in changes if c not in ("ipset save",)]
     assert changes[:5] == [
@@ -275,25 +258,25 @@ def test_the_commands_run_in_kube_proxys_order(cli, node, closed_port) -> None:
     ]
 
 
-def test_dry_run_lists_the_same_objects_and_changes_nothing(cli, node, closed_port) -> None:
+def test_dry_run_lists_the_same_objects_and_changes_nothing(cli, node) -> None:
     before = node.state
-    dry = cleanup(cli, node, closed_port, "--dry-run").envelope()
+    dry = cleanup(cli, node, "--dry-run").envelope()
     assert node.state == before
     assert not [c for c in node.calls() if c.startswith(("ipvsadm", "ipset destroy", "iptables-restore", "ip link"))]
     assert {i["action"] for i in dry["data"]["removed"]} == {"would-remove"}
-    real = cleanup(cli, node, closed_port).envelope()
+    real = cleanup(cli, node).envelope()
     strip = [{k: v for k, v in i.items() if k != "action"} for i in dry["data"]["removed"]]
     assert strip == [{k: v for k, v in i.items() if k != "action"} for i in real["data"]["removed"]]
 
 
-def test_ipv6_sets_and_servers_are_kube_proxys_too(cli, node, closed_port) -> None:
+def test_ipv6_sets_and_servers_are_kube_proxys_too(cli, node) -> None:
     """Dual stack: the IPv6 proxier's sets are KUBE-6-..., cut to ipset's 31 characters (ipset.go NewIPSet)."""
     state = ipvs_node_state()
     state["ipsets"]["KUBE-6-CLUSTER-IP"] = {"type": "hash:ip,port", "members": ["fd00:10:96::a,tcp:53"]}
     state["ipsets"]["KUBE-6-LOAD-BALANCER-SOURCE-CID"] = {"type": "hash:ip,port,net", "members": []}
     state["virtual_servers"].append(server("TCP", "fd00:10:96::a", 53))
     node.write_state(state)
-    run = cleanup(cli, node, closed_port)
+    run = cleanup(cli, node)
     assert run.exit_code == 0, run.stdout
     reasons = {i["name"]: i["reason"] for i in run.envelope()["data"]["removed"]}
     assert reasons["TCP [fd00:10:96::a]:53"] == "in ipset KUBE-6-CLUSTER-IP"
@@ -302,27 +285,27 @@ def test_ipv6_sets_and_servers_are_kube_proxys_too(cli, node, closed_port) -> No
     assert list(node.state["ipsets"]) == ["KUBE-SRC-KUBEROUTER"]
 
 
-def test_all_removes_the_other_virtual_servers_too(cli, node, closed_port) -> None:
-    run = cleanup(cli, node, closed_port, "--all")
+def test_all_removes_the_other_virtual_servers_too(cli, node) -> None:
+    run = cleanup(cli, node, "--all")
     removed = [i["name"] for i in run.envelope()["data"]["removed"] if i["kind"] == "virtual-server"]
     assert removed[-2:] == ["TCP 192.168.50.100:80", "FWM fwmark 16"]
     assert node.state["virtual_servers"] == []
     assert "ipvsadm -D -f 16" in node.calls()
 
 
-def test_a_second_run_has_nothing_to_remove(cli, node, closed_port) -> None:
-    cleanup(cli, node, closed_port)
-    again = cleanup(cli, node, closed_port).envelope()
+def test_a_second_run_has_nothing_to_remove(cli, node) -> None:
+    cleanup(cli, node)
+    again = cleanup(cli, node).envelope()
     assert again["changed"] is False
     assert again["data"]["removed"] == []
     assert len(again["data"]["kept"]) == 2
 
 
-def test_a_chain_another_rule_still_jumps_to_stays_with_the_sets_it_uses(cli, node, closed_port) -> None:
+def test_a_chain_another_rule_still_jumps_to_stays_with_the_sets_it_uses(cli, node) -> None:
     state = ipvs_node_state()
     state["iptables"]["ipv4"]["nat"]["CNI-HOSTPORT-MASQ"] = {"policy": "-", "rules": ["-j KUBE-POSTROUTING"]}
     node.write_state(state)
-    run = cleanup(cli, node, closed_port)
+    run = cleanup(cli, node)
     assert run.exit_code == 0, run.stdout
     kept = {(i["kind"], i["name"]): i["reason"] for i in run.envelope()["data"]["kept"]}
     assert (
@@ -335,24 +318,22 @@ def test_a_chain_another_rule_still_jumps_to_stays_with_the_sets_it_uses(cli, no
     assert "KUBE-SERVICES" not in nat and "KUBE-LOOP-BACK" in node.state["ipsets"]
 
 
-def test_a_failing_removal_is_exit_3_naming_what_was_done(cli, node, closed_port) -> None:
-    python = os.path.realpath(sys.executable)
+def test_a_failing_removal_is_exit_3_naming_what_was_done(cli, node) -> None:
     refuse_delete = "[ \"$1\" = link ] && { echo 'RTNETLINK answers: Operation not permitted' >&2; exit 2; }\n"
-    write(
-        node.root / "fakebin/ip", f'#!/bin/sh\n{refuse_delete}exec "{python}" "{FAKE}" "{node.root}" ip "$@"\n', 0o755
-    )
-    run = cleanup(cli, node, closed_port)
+    script = f'#!/bin/sh\n{refuse_delete}exec "{PYTHON}" "{FAKE_NETFILTER}" "{node.root}" ip "$@"\n'
+    write(node.root / "fakebin/ip", script, 0o755)  # not a wrapper (fakes.in_process): a process of its own
+    run = cleanup(cli, node)
     assert run.exit_code == 3
     error = run.envelope()["error"]["message"]
     assert error.startswith("ip link delete kube-ipvs0 failed: RTNETLINK answers: Operation not permitted")
     assert "(already removed: TCP 10.96.0.1:443," in error
 
 
-def test_a_kube_ipvs0_that_is_not_a_dummy_is_not_touched(cli, node, closed_port) -> None:
+def test_a_kube_ipvs0_that_is_not_a_dummy_is_not_touched(cli, node) -> None:
     state = ipvs_node_state()
     state["links"]["kube-ipvs0"]["type"] = "bridge"
     node.write_state(state)
-    run = cleanup(cli, node, closed_port)
+    run = cleanup(cli, node)
     envelope = run.envelope()
     assert "kube-ipvs0 is not a dummy device, so it is not kube-proxy's; it stays" in envelope["warnings"]
     assert "kube-ipvs0" in node.state["links"]
@@ -396,7 +377,7 @@ def test_cleanup_runs_when_kube_proxy_answers_nftables(cli, node) -> None:
     assert run.envelope()["changed"] is True
 
 
-def test_the_human_report_lists_each_object(cli, node, closed_port) -> None:
+def test_the_human_report_lists_each_object(cli, node) -> None:
     run = cli(
         "ipvs",
         "cleanup",
@@ -404,7 +385,7 @@ def test_the_human_report_lists_each_object(cli, node, closed_port) -> None:
         "--root",
         str(node.root),
         "--kube-proxy-metrics",
-        f"http://127.0.0.1:{closed_port}",
+        f"http://127.0.0.1:{CLOSED_PORT}",
     )
     assert run.exit_code == 0
     assert "TCP 192.168.50.100:80" in run.stdout and "kept" in run.stdout

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from servers import CLOSED_PORT
 
 from k8snode.kubelet.flagsets import flag_sets, minor
 from k8snode.kubelet.flagvalues import check
@@ -579,7 +580,7 @@ def test_printing_flags_does_not_load_the_lint_catalog():
 
 # doctor's kubelet-flags check
 
-CLOSED = "http://127.0.0.1:9/healthz"  # the discard port: nothing listens, so the endpoint checks skip
+CLOSED = f"http://127.0.0.1:{CLOSED_PORT}/healthz"  # nothing listens, so the endpoint checks skip
 
 
 def doctor_check(cli, root: Path, *options: str) -> dict[str, str]:

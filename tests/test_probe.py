@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from servers import self_signed, serve
+from servers import CLOSED_PORT, self_signed, serve
 
 from k8snode.health.probe import Outcome, Settings, Verdict, watch
 
@@ -447,6 +447,6 @@ def test_probe_exec_without_root_uses_path(cli, tmp_path, monkeypatch):
 @pytest.mark.parametrize("header", ["X-Name: caf\u00e9\u2028!", "X-Name: a\x01b", "X(Name): 1", "X-Name: \u4e2d"])
 def test_a_header_http_cannot_carry_is_bad_input(cli, header):
     """Found by fuzzing probe http: text outside Latin-1 or with control characters ended in an internal error."""
-    run = cli("probe", "http", "http://127.0.0.1:9/", "--header", header)
+    run = cli("probe", "http", f"http://127.0.0.1:{CLOSED_PORT}/", "--header", header)
     assert run.exit_code == 2
     assert run.stderr.startswith("k8snode: error: --header ") and run.stderr.count("\n") == 1

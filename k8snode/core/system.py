@@ -475,24 +475,32 @@ class System:
         ``output_limit`` bytes are kept (the rest is read and dropped), and on timeout the command's whole
         process group is killed, so that a shell's children cannot hold the output open.
         """
-        from plumbum import local  # lazy: plumbum costs ~50 ms to import
-        from plumbum.commands.processes import ProcessTimedOut
-
         program = shutil.which(argv[0])
         if program is None:
             raise failed(f"{argv[0]} is not on PATH")
         if self.debug:
             print("k8snode: run: " + " ".join(argv), file=sys.stderr)
-        # plumbum snapshots the environment when it is imported; pass the current one explicitly.
-        bound = local[program][argv[1:]]
-        command = bound if stdin is None else bound << stdin
-        if output_limit is not None:
-            return _run_capped(command, argv, timeout, output_limit)
-        try:
-            returncode, stdout, stderr = command.run(retcode=None, timeout=timeout, env=dict(os.environ))
-        except ProcessTimedOut as error:
-            raise failed(f"{' '.join(argv)} did not finish within {timeout} s") from error
-        return Completed(tuple(argv), returncode, stdout, stderr)
+        return execute(program, argv, timeout, output_limit, stdin)
+
+
+def execute(
+    program: str, argv: list[str], timeout: float | None, output_limit: int | None, stdin: str | None
+) -> Completed:
+    """Start ``program`` (the path ``System.run`` found for ``argv[0]``) with ``argv[1:]``: the one place a process
+    starts. The tests replace it to run their fake tools, which are Python, in the test's own process."""
+    from plumbum import local  # lazy: plumbum costs ~50 ms to import
+    from plumbum.commands.processes import ProcessTimedOut
+
+    # plumbum snapshots the environment when it is imported; pass the current one explicitly.
+    bound = local[program][argv[1:]]
+    command = bound if stdin is None else bound << stdin
+    if output_limit is not None:
+        return _run_capped(command, argv, timeout, output_limit)
+    try:
+        returncode, stdout, stderr = command.run(retcode=None, timeout=timeout, env=dict(os.environ))
+    except ProcessTimedOut as error:
+        raise failed(f"{' '.join(argv)} did not finish within {timeout} s") from error
+    return Completed(tuple(argv), returncode, stdout, stderr)
 
 
 def _lock_wait() -> float:

@@ -19,10 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from fake_netfilter import IPVS_HEADER, proc_lines
-from fakes import write
+from fake_netfilter import save_state
+from fakes import add_netfilter_tools, write
 from fleet import CONSOLE_SCRIPT, PLAYBOOKS, make_fleet, run_playbook, write_inventory
-from test_ipvs_cleanup import FAKE, TOOLS, ipvs_node_state
+from test_ipvs_cleanup import ipvs_node_state
 
 pytestmark = pytest.mark.ansible
 
@@ -77,12 +77,9 @@ class Cluster:
         write(base / "configmap.yaml", FIXTURE.read_text().split("\n", 1)[1])
         for host in self.hosts:
             root = host.root.path
-            for tool in TOOLS:
-                write(host.root.bin / tool, f'#!/bin/sh\nexec "{python}" "{FAKE}" "{root}" {tool} "$@"\n', 0o755)
+            add_netfilter_tools(root)
             write(host.root.bin / "nft", '#!/bin/sh\necho "nftables v1.0.6 (Lester Gooch #5)"\n', 0o755)
-            state = ipvs_node_state()
-            write(root / "fake/netfilter.json", json.dumps(state))
-            write(root / "proc/net/ip_vs", IPVS_HEADER + "".join(proc_lines(s) for s in state["virtual_servers"]))
+            save_state(root, ipvs_node_state())
             write(root / "etc/modules-load.d/ipvs.conf", OWNED_IPVS_CONF)
             write(root / "fake/proxy-mode", "ipvs")
             handler = type("Handler", (ProxyMode,), {"source": root / "fake/proxy-mode"})
