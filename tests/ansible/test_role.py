@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -323,6 +324,19 @@ def test_check_on_a_fresh_fleet_reports_changes_and_writes_nothing(fresh_check_r
     assert {host.name: host.root.snapshot() for host in fresh.hosts} == fresh.pristine
     would_load = [line for line in run.stdout.splitlines() if line.startswith("changed: [")]
     assert len(would_load) >= len(fresh.good())
+
+
+CHECK_SKIP = re.compile(r'ok: \[([^\]]+)\] => \{\s*"msg": "check mode: k8snode is not on this host yet')
+
+
+def test_check_on_a_fresh_fleet_says_once_per_installing_host_why_its_k8snode_steps_are_skipped(
+    fresh_check_run, converged_check_run
+):
+    fresh, run = fresh_check_run
+    installing = sorted(host.name for host in fresh.hosts if host.group in (*PYZ_GROUPS, PIP_GROUP))
+    assert sorted(CHECK_SKIP.findall(run.stdout)) == installing
+    assert "TASK [k8snode : Prepare the node (k8snode node prepare)]" in run.stdout  # the hosts that have k8snode
+    assert CHECK_SKIP.findall(converged_check_run[0].stdout) == []
 
 
 def test_check_diff_shows_k8snodes_dry_run_diff_as_the_tasks_diff(fresh_check_run):
