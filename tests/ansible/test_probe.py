@@ -32,7 +32,7 @@ def host(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def probe(host: Path, *candidates: str, wanted: str = "", link: str = "") -> dict:
+def probe(host: Path, *candidates: str, wanted: str = "", link: str = "", stderr: str = "") -> dict:
     k8snode_dir = host / "opt/k8snode"
     argv = [LAUNCHER.read_text(), "k8snode-probe", PROBE.read_text(), str(k8snode_dir), link, wanted]
     done = subprocess.run(
@@ -43,7 +43,7 @@ def probe(host: Path, *candidates: str, wanted: str = "", link: str = "") -> dic
         check=True,
         timeout=60,
     )
-    assert done.stderr == ""
+    assert done.stderr == stderr
     return json.loads(done.stdout)
 
 
@@ -101,13 +101,24 @@ def test_the_version_is_not_asked_when_the_installed_pyz_is_the_one_this_run_ins
     assert asked.exists()
 
 
+def test_a_candidate_that_does_not_run_is_passed_over(host):
+    """A pyenv shim of an installed version that is not selected exits 127: the next candidate is tried."""
+    shim = host / "hostbin/python3.98"
+    shim.write_text("#!/bin/sh\necho 'pyenv: python3.98: command not found' >&2\nexit 127\n")
+    shim.chmod(0o755)
+    found = probe(host, "python3.98", NEW, stderr="pyenv: python3.98: command not found\n")
+    assert found["python"] == str(host / "hostbin" / NEW)
+
+
 def test_a_probe_that_fails_on_a_new_python_fails_instead_of_trying_the_next_candidate(host):
-    """Only the version guard's exit 3 means "try the next one": a broken probe is not "no Python"."""
+    """Only a probe that ran on Python 3.10+ and failed (exit 4, its traceback on stderr) stops the search: a broken
+    probe is not "no Python"."""
     done = subprocess.run(
-        ["/bin/sh", "-c", LAUNCHER.read_text(), "k8snode-probe", "raise SystemExit(5)", "d", "", "", "b", NEW],
+        ["/bin/sh", "-c", LAUNCHER.read_text(), "k8snode-probe", "raise RuntimeError('broken')", "d", "", "", "b", NEW],
         capture_output=True,
         text=True,
         env={"PATH": str(host / "hostbin")},
         timeout=60,
     )
-    assert (done.returncode, done.stdout) == (5, "")
+    assert (done.returncode, done.stdout) == (4, "")
+    assert done.stderr.rstrip().endswith("RuntimeError: broken")
