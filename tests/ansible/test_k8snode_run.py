@@ -65,6 +65,13 @@ def test_check_mode_adds_dry_run_to_a_call_that_writes_and_writes_nothing(runs):
     assert (host.root.path / FLAGS_FILE).read_text().startswith("# Written by k8snode")
 
 
+def test_a_playbook_run_prints_no_python_deprecation_warning(runs):
+    """ansible-core 2.19 imports cryptography's DSA classes on every run; cryptography 51 deprecates them, and every
+    run printed a CryptographyDeprecationWarning (pyproject.toml keeps cryptography below 51)."""
+    _, _, check, _, real = runs
+    assert "DeprecationWarning" not in check.stdout + check.stderr + real.stdout + real.stderr
+
+
 def test_missing_or_empty_arguments_fail_the_task_with_one_line(runs):
     _, _, check, _, real = runs
     expected = [
