@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fakes import FSTAB_HEAD, FakeRoot, add_node_state, make_root, write
 from servers import CLOSED_PORT
 
@@ -26,6 +27,7 @@ VENV_BIN = Path(sys.executable).parent
 CONSOLE_SCRIPT = VENV_BIN / "k8snode"
 # pip's index in every run: a port where nothing listens, so that a run needing an index fails.
 UNREACHABLE_INDEX = f"http://127.0.0.1:{CLOSED_PORT}/simple"
+ROLE = ANSIBLE_DIR / "roles/k8snode"
 RECAP_LINE = re.compile(r"^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$")
 FATAL_LINE = re.compile(r"^fatal: \[([^\]]+)\]: FAILED! => (\{.*\})$")
 
@@ -121,13 +123,29 @@ def ansible_env(workdir: Path) -> dict[str, str]:
     }
 
 
-def run_playbook(playbook: Path, inventory: Path, *args: str, workdir: Path, timeout: float = 600) -> PlaybookRun:
+def run_playbook(
+    playbook: Path,
+    inventory: Path,
+    *args: str,
+    workdir: Path,
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
+) -> PlaybookRun:
+    """ansible-playbook with ansible_env(workdir), and ``env`` over it."""
     done = subprocess.run(
         [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(playbook), *args],
         capture_output=True,
         text=True,
-        env=ansible_env(workdir),
+        env={**ansible_env(workdir), **(env or {})},
         cwd=workdir,
         timeout=timeout,
     )
     return PlaybookRun(done.returncode, done.stdout, done.stderr)
+
+
+def python_39() -> str:
+    """A Python 3.9 from pyenv, to stand for a host whose Python is too old for k8snode; a skip when there is none."""
+    candidates = sorted((Path.home() / ".pyenv/versions").glob("3.9.*/bin/python3.9"))
+    if not candidates:
+        pytest.skip("no Python 3.9 under pyenv to stand for a host without Python 3.10+")
+    return str(candidates[-1])

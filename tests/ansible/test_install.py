@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fleet import PLAYBOOKS, PlaybookRun, make_fleet, run_playbook, write_inventory
+from fleet import PLAYBOOKS, PlaybookRun, make_fleet, python_39, run_playbook, write_inventory
 from pythons import interpreter
 
 pytestmark = pytest.mark.ansible
@@ -34,7 +34,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, pyz: Path) -> tuple[dict, Pla
         hostbin = host.root.path / "hostbin"
         hostbin.mkdir()
         if host.group == "py39":  # its only Python: a python3 that is 3.9
-            (hostbin / "python3").symlink_to(interpreter_39())
+            (hostbin / "python3").symlink_to(python_39())
         else:
             (hostbin / "python3.13").symlink_to(interpreter("3.13"))
         host.vars["k8snode_environment"] = {"PATH": f"{host.root.bin}{os.pathsep}{hostbin}"}
@@ -60,14 +60,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory, pyz: Path) -> tuple[dict, Pla
     prep = run_playbook(PLAYBOOKS / "node-prep.yml", inventory, workdir=base)
     reset = run_playbook(PLAYBOOKS / "reset.yml", inventory, "--limit", "foreign-1", workdir=base)
     return {host.group: host for host in hosts}, prep, reset
-
-
-def interpreter_39() -> str:
-    found = Path.home() / ".pyenv/versions"
-    candidates = sorted(found.glob("3.9.*/bin/python3.9"))
-    if not candidates:
-        pytest.skip("no Python 3.9 under pyenv to stand for a host without Python 3.10+")
-    return str(candidates[-1])
 
 
 def message(run: PlaybookRun, host: str) -> str:

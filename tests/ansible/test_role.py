@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -47,6 +48,8 @@ GROUPS = {
 CONNTRACK = {"el7": "nf_conntrack_ipv4", "el8": "nf_conntrack", "ubuntu": "nf_conntrack", "deb12": "nf_conntrack"}
 OS_FAMILY = {"el7": "RedHat", "el8": "RedHat", "ubuntu": "Debian", "deb12": "Debian", "noipvs": "Debian"}
 KUBELET_FLAGS_FILE = {"RedHat": "etc/sysconfig/kubelet", "Debian": "etc/default/kubelet"}
+KUBELET_CONFIG_FILE = "etc/kubernetes/kubelet-config.yaml"
+KUBELET_EXTRA_ARGS = f'KUBELET_EXTRA_ARGS="--kubeconfig=/etc/kubernetes/kubelet.conf --config=/{KUBELET_CONFIG_FILE}"'
 KUBEADM_CONFIG_FILE = "etc/kubernetes/init-config.yaml"
 CONTROL_PLANE = ["el8-1", "deb12-1"]
 IPVS_FILES = {"etc/sysconfig/modules/ipvs.modules": 0o755, "etc/modules-load.d/ipvs.conf": 0o644}
@@ -323,6 +326,19 @@ def test_check_on_a_fresh_fleet_reports_changes_and_writes_nothing(fresh_check_r
     assert len(would_load) >= len(fresh.good())
 
 
+CHECK_SKIP = re.compile(r'ok: \[([^\]]+)\] => \{\s*"msg": "check mode: k8snode is not on this host yet')
+
+
+def test_check_on_a_fresh_fleet_says_once_per_installing_host_why_its_k8snode_steps_are_skipped(
+    fresh_check_run, converged_check_run
+):
+    fresh, run = fresh_check_run
+    installing = sorted(host.name for host in fresh.hosts if host.group in (*PYZ_GROUPS, PIP_GROUP))
+    assert sorted(CHECK_SKIP.findall(run.stdout)) == installing
+    assert "TASK [k8snode : Prepare the node (k8snode node prepare)]" in run.stdout  # the hosts that have k8snode
+    assert CHECK_SKIP.findall(converged_check_run[0].stdout) == []
+
+
 def test_check_diff_shows_k8snodes_dry_run_diff_as_the_tasks_diff(fresh_check_run):
     """The hosts that already have k8snode (the checkout's console script) show what each file would hold."""
     _, run = fresh_check_run
@@ -331,26 +347,45 @@ def test_check_diff_shows_k8snodes_dry_run_diff_as_the_tasks_diff(fresh_check_ru
     assert any(d.startswith("etc/") and "\n+# Written by k8snode" in d for d in diffs)
 
 
-def test_first_run_writes_the_kubelet_flags_file_of_each_family_and_notifies_the_handler(
+def test_first_run_writes_the_kubelet_settings_of_each_family_and_notifies_the_handler(
     fleet, first_run, fake_root, cli
 ):
+    """The form kubelet-flags chooses itself: the KubeletConfiguration file, and the family's flags file naming it
+    with --config beside the one flag-only setting of the node-management set."""
+    reference = fake_root("deb12-6.1", name="kubelet-config")
+    written = cli(
+        "kubelet-flags", "--kubernetes-version", KUBERNETES_VERSION, "--format", "config",
+        "--out", f"/{KUBELET_CONFIG_FILE}", "--root", str(reference.path),
+    )  # fmt: skip
+    assert written.exit_code == 0, written.stderr
     for family, path in KUBELET_FLAGS_FILE.items():
-        reference = fake_root("deb12-6.1", name=f"kubelet-{family}")
-        written = cli(
-            "kubelet-flags", "--kubernetes-version", KUBERNETES_VERSION, "--format", "env", "--out", f"/{path}",
-            "--root", str(reference.path),
-        )  # fmt: skip
-        assert written.exit_code == 0, written.stderr
         for host in (host for host in fleet.good() if OS_FAMILY[host.group] == family):
+            config = host.root.path / KUBELET_CONFIG_FILE
+            assert config.read_bytes() == (reference.path / KUBELET_CONFIG_FILE).read_bytes(), host.name
             flags = host.root.path / path
-            assert flags.read_bytes() == (reference.path / path).read_bytes(), host.name
-            assert stat.S_IMODE(flags.stat().st_mode) == 0o644, host.name
+            assert flags.read_text().splitlines()[1:] == [KUBELET_EXTRA_ARGS], host.name
+            assert stat.S_IMODE(flags.stat().st_mode) == stat.S_IMODE(config.stat().st_mode) == 0o644, host.name
             other = next(other for other in KUBELET_FLAGS_FILE.values() if other != path)
             assert (host.root.path / other).exists() == (other in fleet.pristine[host.name]), host.name
     # notified on every host whose file changed; with k8snode_root set it never restarts a real kubelet
     assert "RUNNING HANDLER [k8snode : Look for the kubelet unit]" in first_run.stdout
     assert "RUNNING HANDLER [k8snode : Restart the kubelet]" in first_run.stdout
     assert "changed: [" not in first_run.stdout.split("RUNNING HANDLER", 1)[1].split("PLAY RECAP")[0]
+
+
+def test_kubelet_flags_lint_finds_no_deprecated_flag_in_what_the_role_wrote(fleet, second_run, cli):
+    """The role wrote every setting as a deprecated flag in /etc/default/kubelet (--format env): lint warned four
+    times per host."""
+    for family, path in KUBELET_FLAGS_FILE.items():
+        host = next(host for host in fleet.good() if OS_FAMILY[host.group] == family)
+        lint = cli(
+            "kubelet-flags", "lint", "--kubernetes-version", KUBERNETES_VERSION, "--root", str(host.root.path),
+            f"/{path}", "--json",
+        )  # fmt: skip
+        assert lint.exit_code == 0, lint.stdout + lint.stderr
+        findings = lint.envelope()["data"]["findings"]
+        assert [finding for finding in findings if finding["kind"] == "deprecated"] == [], host.name
+        assert lint.envelope()["data"]["sources"][0]["files"] == [f"/{path}"]
 
 
 def test_kubeadm_config_is_rendered_on_the_first_control_plane_host_only(fleet, second_run, cli, tmp_path):

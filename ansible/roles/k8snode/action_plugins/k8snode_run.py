@@ -8,6 +8,11 @@ and returns the unified diffs that k8snode prints with ``--dry-run`` as the task
 --diff`` shows what a real run would write. An accepted exit code other than 0 (``node prepare``'s 1: done, but
 the next boot would undo part of it) turns each of the envelope's ``data.problems`` into an Ansible warning.
 ``stdin``, when given, is written to the command's standard input (``kubeadm-config --patch -``).
+
+Check mode is the action's own business, so that no task can forget it: every task declares ``writes``. A call that
+writes (``writes: true``) runs in check mode with ``--dry-run`` added, and reports what it would change; a read-only
+call (``writes: false``: ``node check``, ``probe exec``) runs as it is. The arguments are checked first: a missing
+or misspelt one fails the task with Ansible's one-line message.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import json
 import shlex
 from typing import Any
 
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 
@@ -27,16 +33,36 @@ def envelope_diffs(data: dict[str, Any]) -> list[dict[str, str]]:
     return [{"prepared": text} for text in texts if text]
 
 
-class ActionModule(ActionBase):
-    _VALID_ARGS = frozenset(("argv", "ok_codes", "stdin"))
+ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
+    "argv": {"type": "list", "elements": "str", "required": True},
+    "writes": {"type": "bool", "required": True},
+    "ok_codes": {"type": "list", "elements": "int", "default": [0]},
+    "stdin": {"type": "str"},
+}
+DRY_RUN = "--dry-run"
 
+
+def with_dry_run(argv: list[str]) -> list[str]:
+    """``argv`` with k8snode's ``--dry-run`` among its options: before a ``--`` that ends them, else at the end."""
+    if DRY_RUN in argv:
+        return argv
+    end = argv.index("--") if "--" in argv else len(argv)
+    return [*argv[:end], DRY_RUN, *argv[end:]]
+
+
+class ActionModule(ActionBase):
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
-        argv = [str(word) for word in self._task.args["argv"]]
-        ok_codes = [int(code) for code in self._task.args.get("ok_codes", [0])]
+        _, args = self.validate_argument_spec(ARGUMENT_SPEC)
+        argv = [str(word) for word in args["argv"]]
+        if not argv:
+            raise AnsibleActionFail("argv is empty: give the k8snode command line to run")
+        if args["writes"] and self._task.check_mode:
+            argv = with_dry_run(argv)
+        ok_codes = args["ok_codes"]
         environment = self._compute_environment_string()  # "VAR=value ..." for the shell, or ""
         command = " ".join([*([environment] if environment else []), *(shlex.quote(word) for word in argv)])
-        stdin = self._task.args.get("stdin")  # k8snode reads it for --patch -
+        stdin = args["stdin"]  # k8snode reads it for --patch -
         in_data = None if stdin is None else str(stdin).encode()  # the connection writes bytes
         done = self._low_level_execute_command(command, sudoable=True, in_data=in_data)
         result.update({key: done.get(key) for key in ("rc", "stdout", "stderr")}, cmd=argv)
