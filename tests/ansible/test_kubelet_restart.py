@@ -66,7 +66,7 @@ def test_a_changed_flags_file_restarts_the_kubelet(runs):
     (calls, flags, changed), _, _ = runs
     assert "--node-ip=10.0.0.11" in flags
     assert calls == RESTART
-    assert changed == 3  # the KubeletConfiguration file, the flags file and the restart
+    assert changed == 2  # the flags file (the env default: no KubeletConfiguration file) and the restart
 
 
 def test_an_unchanged_flags_file_restarts_nothing(runs):

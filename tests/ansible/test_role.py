@@ -142,6 +142,7 @@ def build_fleet(base: Path, wheelhouse: Path, pyz: Path) -> Fleet:
         "k8snode_pyz": str(pyz),
         "k8snode_kubernetes_version": KUBERNETES_VERSION,
         "k8snode_reset_unload": True,
+        "k8snode_kubelet_flags_format": "config",  # the env default is covered by test_kubelet_restart.py
     }
     group_vars = {PIP_GROUP: pip, **{group: {"k8snode_install": "pyz", **placed} for group in PYZ_GROUPS}}
     inventory = write_inventory(
@@ -374,8 +375,8 @@ def test_first_run_writes_the_kubelet_settings_of_each_family_and_notifies_the_h
 
 
 def test_kubelet_flags_lint_finds_no_deprecated_flag_in_what_the_role_wrote(fleet, second_run, cli):
-    """The role wrote every setting as a deprecated flag in /etc/default/kubelet (--format env): lint warned four
-    times per host."""
+    """With k8snode_kubelet_flags_format: config, the role writes no deprecated flag (the env form, the default for
+    kubeadm nodes, makes lint warn four times per host)."""
     for family, path in KUBELET_FLAGS_FILE.items():
         host = next(host for host in fleet.good() if OS_FAMILY[host.group] == family)
         lint = cli(
