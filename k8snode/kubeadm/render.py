@@ -39,7 +39,9 @@ from k8snode.kubeadm.validate import (
     LOAD_BALANCERS,
     PLACEHOLDER_ADDRESS,
     Context,
+    named_version,
     read_config,
+    release_problem,
     target_release,
     validate_documents,
     value_at,
@@ -47,7 +49,15 @@ from k8snode.kubeadm.validate import (
 from k8snode.node.address import primary_ipv4
 from k8snode.node.swap import SwapMode, kubelet_keep_swap
 from k8snode.proxy.ipvs import validate_scheduler
-from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES, ProxyMode
+from k8snode.proxy.modes import (
+    NFTABLES_ALPHA,
+    NFTABLES_BETA,
+    NFTABLES_GATE,
+    NFTABLES_STAGES,
+    PROXY_MODES,
+    ProxyMode,
+    minor_text,
+)
 
 CONTAINERD_SOCKET = "unix:///var/run/containerd/containerd.sock"
 CONTAINERD_SOCKET_V1ALPHA1 = "/var/run/containerd/containerd.sock"  # kubeadm 1.10 took a path, not a URL
@@ -278,7 +288,13 @@ def _release(options: Options, documents: list[Any] | None, warnings: list[str])
     if options.kubernetes_version:
         release = parse_release(options.kubernetes_version)
     elif documents:
-        release = target_release(documents)
+        named = target_release(documents)
+        if named is None:
+            problem = release_problem(str(named_version(documents)))
+            raise bad_input(
+                f"--patch {options.patch}: kubernetesVersion {problem}; correct it or give --kubernetes-version"
+            )
+        release = named
     else:
         release = newest_known()
     if release > newest_known():
@@ -307,13 +323,13 @@ def _host_kernel(system: System) -> str | None:
 
 
 def _proxy_feature_gates(options: Options, release: Release) -> dict[str, bool]:
-    """The kube-proxy feature gates the proxy mode needs on ``release``; nftables before 1.29 is bad input."""
+    """The kube-proxy feature gates the proxy mode needs on ``release``; nftables before its alpha is bad input."""
     if options.proxy_mode != ProxyMode.NFTABLES:
         return {}
     if release.minor_version < NFTABLES_ALPHA:
         raise bad_input(
-            f"--proxy-mode nftables needs Kubernetes 1.29 or later (kube-proxy's {NFTABLES_GATE} gate: alpha in 1.29, "
-            f"beta in 1.31, GA in 1.33); kube-proxy {release} has ipvs and iptables"
+            f"--proxy-mode nftables needs Kubernetes {minor_text(NFTABLES_ALPHA)} or later (kube-proxy's "
+            f"{NFTABLES_GATE} gate: {NFTABLES_STAGES}); kube-proxy {release} has ipvs and iptables"
         )
     return {NFTABLES_GATE: True} if release.minor_version < NFTABLES_BETA else {}
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from k8snode.core import schema
-from k8snode.core.errors import ExitCode, K8snodeError, bad_input
+from k8snode.core.errors import ExitCode, bad_input
 from k8snode.core.names import is_dns_subdomain
 from k8snode.core.networks import cidr_problem, parse_networks
 from k8snode.core.releases import KUBEADM_APIS, Release, kubeadm_api, newest_known, parse_release
@@ -17,10 +16,10 @@ from k8snode.core.result import Result
 from k8snode.core.schema import Problem
 from k8snode.core.secrets import PLACEHOLDER_TOKEN, is_token
 from k8snode.core.system import STDIO, System
-from k8snode.core.versions import NFTABLES_MIN_KERNEL, kernel_version
+from k8snode.core.versions import NFTABLES_MIN_KERNEL, kernel_version, parse_kubernetes_version, version_problem
 from k8snode.core.yamldoc import MAX_CONFIG_BYTES, decode_text, load_documents
 from k8snode.proxy.ipvs import SCHEDULERS
-from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES
+from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES, minor_text
 
 KUBEADM_GROUP = "kubeadm.k8s.io"
 PLACEHOLDER_ADDRESS = "1.2.3.4"
@@ -52,6 +51,9 @@ class Context:
     release: Release
     load_balancer: str | None = None
     node_kernel: str | None = None
+    release_known: bool = True
+    """False when the file names a bad kubernetesVersion: ``release`` is then a guess, and the kubeadm API is not
+    checked against it (the version itself is the problem reported)."""
 
 
 @dataclass
@@ -81,7 +83,8 @@ def validate_file(
         raise bad_input(f"--lb {load_balancer!r} is not known; use one of {', '.join(LOAD_BALANCERS)}")
     documents = load_documents(text, str(path))
     release = parse_release(kubernetes_version) if kubernetes_version else target_release(documents)
-    report = validate_documents(documents, Context(release, load_balancer, node_kernel))
+    context = Context(release or newest_known(), load_balancer, node_kernel, release_known=release is not None)
+    report = validate_documents(documents, context)
     problems = report.messages()
     return Result(
         "validate",
@@ -110,17 +113,27 @@ def read_config(system: System, target: str, option: str) -> tuple[str, str]:
     return path, decode_text(data, f"{label}{path}")
 
 
-def target_release(documents: list[Any]) -> Release:
-    """The release the file names (ClusterConfiguration or MasterConfiguration), else the newest k8snode knows."""
+def target_release(documents: list[Any]) -> Release | None:
+    """The release the file names (ClusterConfiguration or MasterConfiguration), else the newest k8snode knows;
+    None when the file names one that is not a Kubernetes version (``release_problem`` says why)."""
+    version = named_version(documents)
+    return newest_known() if version is None else parse_kubernetes_version(version)
+
+
+def named_version(documents: list[Any]) -> str | None:
+    """The kubernetesVersion the file gives, unless it is a label kubeadm resolves online (stable-1, latest)."""
     for document in documents:
         if isinstance(document, dict) and document.get("kind") in ("ClusterConfiguration", "MasterConfiguration"):
             version = document.get("kubernetesVersion")
             if isinstance(version, str) and version and not version.startswith(RELEASE_LABELS):
-                try:
-                    return parse_release(version, "kubernetesVersion")
-                except K8snodeError:  # reported as a problem of the field by _check_release_field
-                    break
-    return newest_known()
+                return version
+    return None
+
+
+def release_problem(version: str) -> str:
+    """Why a kubernetesVersion is bad, and the version meant when that can be told."""
+    why = version_problem(version)
+    return f"{version!r} is not a Kubernetes version" + (f": {why}" if why else "")
 
 
 def validate_documents(documents: list[Any], context: Context) -> Report:
@@ -153,7 +166,7 @@ def _validate_document(document: Any, index: int, context: Context, report: Repo
     if found is None:
         report.problems.append(Problem(kind, _unknown_kind(api_version, kind)))
         return None
-    if api_version.startswith(f"{KUBEADM_GROUP}/"):
+    if api_version.startswith(f"{KUBEADM_GROUP}/") and context.release_known:
         _check_kubeadm_api(document, kind, context.release, report)
     report.problems.extend(schema.check(document, {"type": "object", "fields": found.fields}, kind, 1))
     checks = _VALUE_CHECKS.get(kind, [])
@@ -310,8 +323,8 @@ def _check_release_field(document: Any, kind: str, report: Report) -> None:
     version = document.get("kubernetesVersion")
     if not isinstance(version, str) or not version or version.startswith(RELEASE_LABELS):
         return
-    if not re.fullmatch(r"v?[0-9]+\.[0-9]+(\.[0-9]+)?([-+][0-9A-Za-z.+-]+)?", version):
-        _problem(report, document, kind, ("kubernetesVersion",), f"{version!r} is not a Kubernetes version")
+    if parse_kubernetes_version(version) is None:
+        _problem(report, document, kind, ("kubernetesVersion",), release_problem(version))
 
 
 _VALUE_CHECKS: dict[str, list[Callable[[Any, str, Report], None]]] = {
@@ -455,11 +468,14 @@ def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: 
 
 
 def _check_nftables_gate(item: _Located, at: YamlPath, release: Release, report: Report) -> None:
-    """kube-proxy accepts mode nftables only while its NFTablesProxyMode gate is on (off by default before 1.31)."""
+    """kube-proxy accepts mode nftables only while its NFTablesProxyMode gate is on (off by default before beta)."""
     gates = value_at(item.document, (*at, "featureGates"))
     gate = schema.go_value(gates.get(NFTABLES_GATE)) if isinstance(gates, dict) else None
     if release.minor_version < NFTABLES_ALPHA:
-        message = f"nftables mode needs kube-proxy 1.29 or later; kube-proxy {release} has ipvs and iptables"
+        message = (
+            f"nftables mode needs kube-proxy {minor_text(NFTABLES_ALPHA)} or later; kube-proxy {release} has ipvs "
+            "and iptables"
+        )
         _problem(report, item.document, item.name, (*at, "mode"), message)
     elif release.minor_version < NFTABLES_BETA and gate is not True:
         gate_map = f"featureGates: {{{NFTABLES_GATE}: true}}"
