@@ -18,6 +18,7 @@ from k8snode.core.secrets import PLACEHOLDER_TOKEN, is_token
 from k8snode.core.system import STDIO, System
 from k8snode.core.versions import NFTABLES_MIN_KERNEL, kernel_version, parse_kubernetes_version, version_problem
 from k8snode.core.yamldoc import MAX_CONFIG_BYTES, decode_text, load_documents
+from k8snode.kubeadm.documents import YamlPath, value_at
 from k8snode.proxy.ipvs import SCHEDULERS
 from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES, minor_text
 
@@ -39,9 +40,6 @@ EMPTY_CONFIG = (
     "or ClusterConfiguration"
 )
 RELEASE_LABELS = ("stable", "latest", "ci/")  # kubeadm resolves these online; offline k8snode cannot
-
-YamlPath = tuple[str | int, ...]
-"""Keys and list indexes from a document's root."""
 
 
 @dataclass(frozen=True)
@@ -203,18 +201,6 @@ def _check_kubeadm_api(document: Any, kind: str, release: Release, report: Repor
         reason = "kubeadm reads it from " + ".".join(map(str, api.first)) + " on"
     message = f"{api.api_version} does not work with Kubernetes {release}: {reason}"
     _problem(report, document, kind, ("apiVersion",), message)
-
-
-def value_at(document: Any, path: YamlPath) -> Any:
-    value = document
-    for part in path:
-        if isinstance(part, int):
-            value = value[part] if isinstance(value, list) and part < len(value) else None
-        elif isinstance(value, dict):
-            value = value.get(part)
-        else:
-            return None
-    return value
 
 
 def _line(document: Any, path: YamlPath) -> int | None:
@@ -417,8 +403,13 @@ def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: 
     document, kind = item.document, item.name
     mode = value_at(document, (*at, "mode")) or "iptables"
     cluster_cidr = value_at(document, (*at, "clusterCIDR"))
-    both = isinstance(cluster_cidr, str) and cluster_cidr and isinstance(pod_subnet, str) and pod_subnet
-    if both and parse_networks(cluster_cidr) != parse_networks(pod_subnet):
+    if (
+        isinstance(cluster_cidr, str)
+        and cluster_cidr
+        and isinstance(pod_subnet, str)
+        and pod_subnet
+        and parse_networks(cluster_cidr) != parse_networks(pod_subnet)
+    ):
         _problem(
             report,
             document,
