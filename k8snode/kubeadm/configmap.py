@@ -29,7 +29,7 @@ from k8snode.kubeadm.files import ConfigResult, host_kernel, patching_in_place, 
 from k8snode.kubeadm.options import Options, flag_of
 from k8snode.kubeadm.sets import apply_sets
 from k8snode.kubeadm.settings import KUBE_PROXY as PROXY_KIND
-from k8snode.kubeadm.settings import release_for, settings
+from k8snode.kubeadm.settings import release_for, settings, target_note
 from k8snode.kubeadm.validate import Context, validate_documents
 from k8snode.proxy.modes import ProxyMode
 
@@ -174,6 +174,7 @@ def patch_configmap(
         apply_sets(inner, options.sets)
     else:
         warnings.append(_no_proxy_settings(inner[0], options.proxy_mode))
+        warnings += target_note(options, inner, release)
     report = validate_documents(
         inner, Context(release, options.load_balancer, options.node_kernel or host_kernel(system))
     )

@@ -23,7 +23,16 @@ from k8snode.kubeadm.files import ConfigResult, host_kernel, out_file, patching_
 from k8snode.kubeadm.migrate import migrate_v1beta3
 from k8snode.kubeadm.options import Options
 from k8snode.kubeadm.sets import apply_sets
-from k8snode.kubeadm.settings import KUBE_PROXY, KUBELET, Table, ip_address, release_for, settings, skeleton
+from k8snode.kubeadm.settings import (
+    KUBE_PROXY,
+    KUBELET,
+    Table,
+    ip_address,
+    release_for,
+    settings,
+    skeleton,
+    target_note,
+)
 from k8snode.kubeadm.settings import check_options as _check
 from k8snode.kubeadm.tokens import fresh_token, reusable_token
 from k8snode.kubeadm.validate import PLACEHOLDER_ADDRESS, Context, read_config, validate_documents
@@ -180,6 +189,7 @@ def _patch(system: System, options: Options, token: str, text: str, documents: l
             f"pass --proxy-mode {proxy['mode'] or 'iptables'} to keep it"
         )
     table.apply(documents, new=False)
+    warnings += target_note(options, documents, release)
     return _Plan(release, api, documents, table, warnings=warnings, indent=guess_indent(text))
 
 

@@ -268,6 +268,16 @@ def release_for(options: Options, documents: list[object] | None, warnings: list
     return release
 
 
+def target_note(options: Options, documents: list[object], release: Release) -> list[str]:
+    """Say so when the --patch file's kubernetesVersion, not the newest release, is the target."""
+    if options.kubernetes_version or release == newest_known():
+        return []
+    return [
+        f"--patch {options.patch} targets Kubernetes {release} (its kubernetesVersion {named_version(documents)}), "
+        f"not {newest_known()}; pass --kubernetes-version to target another release"
+    ]
+
+
 def skeleton(api: KubeadmApi) -> list[Document]:
     """The documents of data/skeletons/ for ``api``: v1beta3 shares v1beta4's (its settings set the apiVersion)."""
     name = "v1alpha1" if api.name == "v1alpha1" else "v1beta4"
