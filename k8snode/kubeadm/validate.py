@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,7 @@ from k8snode.core.secrets import PLACEHOLDER_TOKEN, is_token
 from k8snode.core.system import STDIO, System
 from k8snode.core.versions import NFTABLES_MIN_KERNEL, kernel_version, parse_kubernetes_version, version_problem
 from k8snode.core.yamldoc import MAX_CONFIG_BYTES, decode_text, load_documents
-from k8snode.kubeadm.documents import YamlPath, value_at
+from k8snode.kubeadm.documents import Document, YamlPath, value_at
 from k8snode.proxy.ipvs import SCHEDULERS
 from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES, minor_text
 
@@ -68,7 +68,7 @@ class Report:
 class _Located:
     """A document, the path that names it in messages, and where in it kube-proxy's settings sit."""
 
-    document: Any
+    document: Document
     name: str
     proxy_path: YamlPath | None = None
 
@@ -111,14 +111,14 @@ def read_config(system: System, target: str, option: str) -> tuple[str, str]:
     return path, decode_text(data, f"{label}{path}")
 
 
-def target_release(documents: list[Any]) -> Release | None:
+def target_release(documents: Sequence[object]) -> Release | None:
     """The release the file names (ClusterConfiguration or MasterConfiguration), else the newest k8snode knows;
     None when the file names one that is not a Kubernetes version (``release_problem`` says why)."""
     version = named_version(documents)
     return newest_known() if version is None else parse_kubernetes_version(version)
 
 
-def named_version(documents: list[Any]) -> str | None:
+def named_version(documents: Sequence[object]) -> str | None:
     """The kubernetesVersion the file gives, unless it is a label kubeadm resolves online (stable-1, latest)."""
     for document in documents:
         if isinstance(document, dict) and document.get("kind") in ("ClusterConfiguration", "MasterConfiguration"):
@@ -134,7 +134,7 @@ def release_problem(version: str) -> str:
     return f"{version!r} is not a Kubernetes version" + (f": {why}" if why else "")
 
 
-def validate_documents(documents: list[Any], context: Context) -> Report:
+def validate_documents(documents: Sequence[object], context: Context) -> Report:
     report = Report()
     if not documents:
         report.problems.append(Problem("file", EMPTY_CONFIG))
@@ -148,7 +148,7 @@ def validate_documents(documents: list[Any], context: Context) -> Report:
     return report
 
 
-def _validate_document(document: Any, index: int, context: Context, report: Report) -> _Located | None:
+def _validate_document(document: object, index: int, context: Context, report: Report) -> _Located | None:
     if not isinstance(document, dict):
         report.problems.append(Problem(f"document {index}", "is not a mapping"))
         return None
@@ -188,8 +188,8 @@ def _unknown_kind(api_version: str, kind: str) -> str:
     return f"kind {kind} ({api_version}) is not one k8snode knows{schema.did_you_mean(kind, kinds)}"
 
 
-def _check_kubeadm_api(document: Any, kind: str, release: Release, report: Report) -> None:
-    api = kubeadm_api(document["apiVersion"])
+def _check_kubeadm_api(document: Document, kind: str, release: Release, report: Report) -> None:
+    api = kubeadm_api(str(document["apiVersion"]))  # a string: _validate_document checked it
     if api.serves(release):
         if api is not KUBEADM_APIS[0] and release.minor_version >= (1, 31):
             report.warnings.append(f"{kind}: {api.api_version} is deprecated since 1.31; convert it with --migrate")
@@ -203,7 +203,7 @@ def _check_kubeadm_api(document: Any, kind: str, release: Release, report: Repor
     _problem(report, document, kind, ("apiVersion",), message)
 
 
-def _line(document: Any, path: YamlPath) -> int | None:
+def _line(document: Document, path: YamlPath) -> int | None:
     """The 1-based line of the key (or list item) at ``path``, when the document came from a file."""
     parent: Any = value_at(document, path[:-1]) if path else None
     try:
@@ -217,11 +217,11 @@ def _dotted(kind: str, path: YamlPath) -> str:
     return kind + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
 
 
-def _problem(report: Report, document: Any, kind: str, path: YamlPath, message: str) -> None:
+def _problem(report: Report, document: Document, kind: str, path: YamlPath, message: str) -> None:
     report.problems.append(Problem(_dotted(kind, path), message, _line(document, path)))
 
 
-def _check_token(document: Any, kind: str, path: YamlPath, token: Any, report: Report) -> None:
+def _check_token(document: Document, kind: str, path: YamlPath, token: object, report: Report) -> None:
     if not isinstance(token, str):
         return
     if token == PLACEHOLDER_TOKEN:
@@ -230,7 +230,7 @@ def _check_token(document: Any, kind: str, path: YamlPath, token: Any, report: R
         _problem(report, document, kind, path, "is not a bootstrap token of the form [a-z0-9]{6}.[a-z0-9]{16}")
 
 
-def _check_address(document: Any, kind: str, path: YamlPath, report: Report) -> None:
+def _check_address(document: Document, kind: str, path: YamlPath, report: Report) -> None:
     address = value_at(document, path)
     if not isinstance(address, str) or not address:
         return
@@ -243,13 +243,13 @@ def _check_address(document: Any, kind: str, path: YamlPath, report: Report) -> 
         _problem(report, document, kind, path, f"{address!r} is not an IP address")
 
 
-def _check_port(document: Any, kind: str, path: YamlPath, report: Report) -> None:
+def _check_port(document: Document, kind: str, path: YamlPath, report: Report) -> None:
     port = value_at(document, path)
     if isinstance(port, int) and not isinstance(port, bool) and not 1 <= port <= 65535:
         _problem(report, document, kind, path, f"{port} is not a TCP port (1-65535)")
 
 
-def _check_cidrs(document: Any, kind: str, path: YamlPath, report: Report) -> None:
+def _check_cidrs(document: Document, kind: str, path: YamlPath, report: Report) -> None:
     value = value_at(document, path)
     if isinstance(value, str) and value:
         message = cidr_problem(value)
@@ -257,7 +257,7 @@ def _check_cidrs(document: Any, kind: str, path: YamlPath, report: Report) -> No
             _problem(report, document, kind, path, message)
 
 
-def _check_init(document: Any, kind: str, report: Report) -> None:
+def _check_init(document: Document, kind: str, report: Report) -> None:
     tokens = document.get("bootstrapTokens")
     for index, token in enumerate(tokens if isinstance(tokens, list) else []):
         if isinstance(token, dict):
@@ -275,12 +275,12 @@ def _check_init(document: Any, kind: str, report: Report) -> None:
         )
 
 
-def _check_cluster(document: Any, kind: str, report: Report) -> None:
+def _check_cluster(document: Document, kind: str, report: Report) -> None:
     _check_networking(document, kind, report)
     _check_release_field(document, kind, report)
 
 
-def _check_master(document: Any, kind: str, report: Report) -> None:
+def _check_master(document: Document, kind: str, report: Report) -> None:
     _check_token(document, kind, ("token",), document.get("token"), report)
     _check_address(document, kind, ("api", "advertiseAddress"), report)
     _check_port(document, kind, ("api", "bindPort"), report)
@@ -288,7 +288,7 @@ def _check_master(document: Any, kind: str, report: Report) -> None:
     _check_release_field(document, kind, report)
 
 
-def _check_networking(document: Any, kind: str, report: Report) -> None:
+def _check_networking(document: Document, kind: str, report: Report) -> None:
     """Pod and service CIDRs, and a service range kube-apiserver can allocate from (at most 20 host bits)."""
     for name in ("podSubnet", "serviceSubnet"):
         _check_cidrs(document, kind, ("networking", name), report)
@@ -305,7 +305,7 @@ def _check_networking(document: Any, kind: str, report: Report) -> None:
             )
 
 
-def _check_release_field(document: Any, kind: str, report: Report) -> None:
+def _check_release_field(document: Document, kind: str, report: Report) -> None:
     version = document.get("kubernetesVersion")
     if not isinstance(version, str) or not version or version.startswith(RELEASE_LABELS):
         return
@@ -313,14 +313,14 @@ def _check_release_field(document: Any, kind: str, report: Report) -> None:
         _problem(report, document, kind, ("kubernetesVersion",), release_problem(version))
 
 
-_VALUE_CHECKS: dict[str, list[Callable[[Any, str, Report], None]]] = {
+_VALUE_CHECKS: dict[str, list[Callable[[Document, str, Report], None]]] = {
     "InitConfiguration": [_check_init],
     "ClusterConfiguration": [_check_cluster],
     "MasterConfiguration": [_check_master],
 }
 
 
-def _check_proxy(document: Any, at: YamlPath, kind: str, context: Context, report: Report) -> None:
+def _check_proxy(document: Document, at: YamlPath, kind: str, context: Context, report: Report) -> None:
     mode = value_at(document, (*at, "mode"))
     if isinstance(mode, str) and mode and mode not in PROXY_MODES:
         extra = "; kernelspace is for Windows nodes" if mode == "kernelspace" else ""
@@ -351,9 +351,8 @@ def _check_proxy(document: Any, at: YamlPath, kind: str, context: Context, repor
 
 
 def _check_across(located: list[_Located], context: Context, report: Report) -> None:
-    kubeadm_apis = {
-        item.document["apiVersion"] for item in located if item.document["apiVersion"].startswith(KUBEADM_GROUP)
-    }
+    api_versions = (str(item.document["apiVersion"]) for item in located)  # strings: _validate_document checked
+    kubeadm_apis = {api_version for api_version in api_versions if api_version.startswith(KUBEADM_GROUP)}
     if len(kubeadm_apis) > 1:
         report.problems.append(Problem("apiVersion", f"mixes kubeadm APIs {', '.join(sorted(kubeadm_apis))}"))
     pod_subnet = next(
@@ -368,12 +367,12 @@ def _check_across(located: list[_Located], context: Context, report: Report) -> 
         assert item.proxy_path is not None
         _check_proxy_across(item, item.proxy_path, pod_subnet, context, report)
     if any(item.name in ("InitConfiguration", "ClusterConfiguration") for item in located):
-        cluster: Any = next((item.document for item in located if item.name == "ClusterConfiguration"), {})
+        cluster: Document = next((item.document for item in located if item.name == "ClusterConfiguration"), {})
         for kubelet in (item.document for item in located if item.name == "KubeletConfiguration"):
             _check_kubelet_across(kubelet, cluster, report)
 
 
-def _check_kubelet_across(kubelet: Any, cluster: Any, report: Report) -> None:
+def _check_kubelet_across(kubelet: Document, cluster: Document, report: Report) -> None:
     """The kubelet values kubeadm derives from networking: kubeadm warns when a file sets them differently.
 
     cmd/kubeadm/app/componentconfigs/kubelet.go (Default): clusterDomain should be networking.dnsDomain, and
@@ -399,7 +398,7 @@ def _check_kubelet_across(kubelet: Any, cluster: Any, report: Report) -> None:
         )
 
 
-def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: Context, report: Report) -> None:
+def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: object, context: Context, report: Report) -> None:
     document, kind = item.document, item.name
     mode = value_at(document, (*at, "mode")) or "iptables"
     cluster_cidr = value_at(document, (*at, "clusterCIDR"))
@@ -477,7 +476,7 @@ def _check_nftables_gate(item: _Located, at: YamlPath, release: Release, report:
         _problem(report, item.document, item.name, (*at, "featureGates", NFTABLES_GATE), message)
 
 
-def _ipvs_gate_on(gates: Any) -> bool:
+def _ipvs_gate_on(gates: object) -> bool:
     """kube-proxy's featureGates: a map since 1.10 (PR #57962), a "Name=true,..." string in 1.8 and 1.9."""
     if isinstance(gates, dict):
         return schema.go_value(gates.get("SupportIPVSProxyMode")) is True
