@@ -147,8 +147,9 @@ def settings(
     if token is not None:
         table.append(Setting(INIT, ("bootstrapTokens", 0, "token"), token, "the bootstrap token", "token", Scope.NEW))
     if address is not None:
-        why = _flag("advertise_address") if options.advertise_address else "the host's primary IPv4 address"
-        table.append(Setting(INIT, ("localAPIEndpoint", "advertiseAddress"), address, why, None, Scope.NEW))
+        given_by = "advertise_address" if options.advertise_address else None
+        why = _flag("advertise_address") if given_by else "the host's primary IPv4 address"
+        table.append(Setting(INIT, ("localAPIEndpoint", "advertiseAddress"), address, why, given_by, Scope.NEW))
     table.append(Setting(INIT, ("localAPIEndpoint", "advertiseAddress"), options.advertise_address,
                          _flag("advertise_address"), "advertise_address", Scope.PATCHED))  # fmt: skip
     given("bind_port", INIT, ("localAPIEndpoint", "bindPort"), 6443)
