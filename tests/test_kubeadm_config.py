@@ -406,6 +406,8 @@ def test_patch_of_real_init_defaults_keeps_comments_order_and_documents(cli, nod
         "k8snode: warning: replaced the placeholder advertise address 1.2.3.4 with 192.0.2.10",
         "k8snode: warning: KubeProxyConfiguration.mode iptables becomes ipvs, k8snode's default; "
         "pass --proxy-mode iptables to keep it",
+        "k8snode: warning: --patch /root/init.yaml targets Kubernetes v1.37.0 (its kubernetesVersion 1.37.0), not "
+        "v1.37.2; pass --kubernetes-version to target another release",
         "k8snode: warning: IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495) and Kubernetes v1.37.0 warns "
         "about it; consider nftables mode (k8snode kubeadm-config --proxy-mode nftables)",
     ]
@@ -727,3 +729,26 @@ def test_swap_keep_without_a_kubelet_configuration_is_bad_input(cli, node):
     assert snapshot(node) == before
     plain = ("kubeadm-config", "--kubelet-config", "--token", TOKEN, "--root", str(node))
     assert cli(*plain, "--swap", "off").stdout == cli(*plain).stdout  # off is the default: nothing added
+
+
+def test_patching_printed_defaults_says_which_release_the_file_targets(cli, node):
+    """Issue 26: `--print-defaults | kubeadm-config --patch -` kept kubernetesVersion 1.37.0 while the default target
+    is v1.37.2, and said nothing. The file's version stays the target, and a warning names it."""
+    defaults = cli("kubeadm-config", "--print-defaults")
+    assert defaults.exit_code == 0, defaults.stderr
+    run = cli("kubeadm-config", "--patch", "-", "--root", str(node), "--json", stdin=defaults.stdout)
+    assert run.exit_code == 0, run.stderr
+    envelope = run.envelope()
+    assert envelope["data"]["kubernetes_version"] == "v1.37.0"
+    note = (
+        "--patch - targets Kubernetes v1.37.0 (its kubernetesVersion 1.37.0), not v1.37.2; "
+        "pass --kubernetes-version to target another release"
+    )
+    assert note in envelope["warnings"]
+    plain = cli("kubeadm-config", "--patch", "-", "--root", str(node), stdin=defaults.stdout)
+    assert f"k8snode: warning: {note}\n" in plain.stderr
+    assert "kubernetesVersion: 1.37.0\n" in plain.stdout
+    chosen = cli("kubeadm-config", "--patch", "-", "--kubernetes-version", "v1.37.2", "--root", str(node),
+                 stdin=defaults.stdout)  # fmt: skip
+    assert chosen.exit_code == 0 and "targets Kubernetes" not in chosen.stderr
+    assert "kubernetesVersion: v1.37.2\n" in chosen.stdout

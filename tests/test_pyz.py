@@ -35,7 +35,7 @@ def test_archive_holds_no_c_extension_and_byte_code_per_interpreter(pyz):
     names = zipfile.ZipFile(pyz).namelist()
     assert not [n for n in names if n.endswith((".so", ".pyd"))]
     assert "markupsafe/_native.py" in names  # the pure-Python fallback markupsafe imports without _speedups
-    assert "k8snode/templates/kubeadm/v1beta4.yaml.j2" in names
+    assert "k8snode/kubeadm/data/skeletons/v1beta4.yaml" in names
     assert "k8snode/core/schemas/kubeadm.k8s.io_v1beta4_InitConfiguration.json" in names
     for minor in interpreters():
         tag = "cp" + minor.replace(".", "")

@@ -388,3 +388,32 @@ localAPIEndpoint:
     run = check(text, "--json")
     assert run.exit_code == 1
     assert [problem.split(":")[0] for problem in run.envelope()["data"]["problems"]] == ["line 4", "line 6"]
+
+
+V1BETA3_LEADING_ZERO = """\
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+kubernetesVersion: v1.030.0
+"""
+
+
+def test_a_version_with_a_leading_zero_is_a_bad_version_not_a_removed_api(check):
+    """Issue 26: validate's own regex took v1.030.0, the parser refused it, and the file was checked against v1.37.2
+    ("v1beta3 was removed in kubeadm 1.37"). There is one parser: the version is the problem, and the fix is named."""
+    run = check(V1BETA3_LEADING_ZERO, "--json")
+    assert run.exit_code == 1, run.stdout
+    assert run.envelope()["data"]["problems"] == [
+        "line 3: ClusterConfiguration.kubernetesVersion: 'v1.030.0' is not a Kubernetes version: 030 has a leading "
+        "zero, which Kubernetes versions never have; use v1.30.0"
+    ]
+
+
+def test_kubeadm_config_refuses_to_patch_a_file_with_a_bad_version(cli, tmp_path):
+    root = tmp_path / "root"
+    write(root / "old.yaml", V1BETA3_LEADING_ZERO)
+    run = cli("kubeadm-config", "--patch", "/old.yaml", "--advertise-address", "192.0.2.10", "--root", str(root))
+    assert (run.exit_code, run.stdout) == (2, "")
+    assert run.stderr == (
+        "k8snode: error: --patch /old.yaml: kubernetesVersion 'v1.030.0' is not a Kubernetes version: 030 has a "
+        "leading zero, which Kubernetes versions never have; use v1.30.0; correct it or give --kubernetes-version\n"
+    )

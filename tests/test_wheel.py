@@ -27,7 +27,7 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path, fake_root):
     names = zipfile.ZipFile(wheel).namelist()
     assert "k8snode/templates/ipvs.modules.tmpl" in names
     assert {
-        "k8snode/templates/kubeadm/v1beta4.yaml.j2",
+        "k8snode/kubeadm/data/skeletons/v1beta4.yaml",
         "k8snode/core/schemas/kubeadm.k8s.io_v1beta4_InitConfiguration.json",
         "k8snode/kubeadm/data/init-defaults/v1.37.2.yaml",
     } <= set(names)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from k8snode.core.errors import bad_input
-from k8snode.core.versions import NEWEST_KUBERNETES, KubernetesVersion, newest_kubernetes, parse_kubernetes_version
+from k8snode.core.versions import KubernetesVersion, newest_kubernetes, parse_release
+
+__all__ = ["KUBEADM_APIS", "KubeadmApi", "Release", "choose_api", "kubeadm_api", "newest_known", "parse_release"]
 
 Release = KubernetesVersion
 """A Kubernetes release, in kubeadm's terms."""
@@ -36,13 +38,6 @@ KUBEADM_APIS = (
     KubeadmApi("v1beta3", (1, 22), (1, 36), "v1beta3 was removed in kubeadm 1.37 (PR #136016)"),
     KubeadmApi("v1alpha1", (1, 8), (1, 10), "v1alpha1 is read only by kubeadm 1.10 and older"),
 )
-
-
-def parse_release(text: str, option: str = "--kubernetes-version") -> Release:
-    release = parse_kubernetes_version(text)
-    if release is None:
-        raise bad_input(f"{option} {text!r} is not a Kubernetes version; use the form {NEWEST_KUBERNETES}")
-    return release
 
 
 def newest_known() -> Release:

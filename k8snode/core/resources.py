@@ -45,7 +45,7 @@ def package_text(*parts: str) -> str:
 
 
 def template_text(name: str) -> str:
-    """``templates/<name>``; ``name`` may name a subdirectory (``kubeadm/v1beta4.yaml.j2``)."""
+    """``templates/<name>``; ``name`` may name a subdirectory, with "/" between the parts."""
     try:
         return package_text("templates", *name.split("/"))
     except OSError:  # a checkout: templates/ is beside the package, not in it

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from functools import total_ordering
 
+from k8snode.core.errors import bad_input
+
 NEWEST_KUBERNETES = "v1.37.2"
 """The newest Kubernetes release k8snode knows: every command's default target."""
 
@@ -74,6 +76,25 @@ def parse_kubernetes_version(text: str) -> KubernetesVersion | None:
         return None  # semver 9: numeric identifiers have no leading zeros
     canonical = text if text.startswith("v") else f"v{text}"
     return KubernetesVersion(int(match["major"]), int(match["minor"]), int(match["patch"] or 0), pre, canonical)
+
+
+def version_problem(text: str) -> str:
+    """What makes ``text`` no Kubernetes version, with the version meant, when that can be told; else ""."""
+    parts = text.removeprefix("v").split(".")
+    if 2 <= len(parts) <= 3 and all(part.isascii() and part.isdigit() for part in parts):
+        padded = [part for part in parts if len(part) > 1 and part.startswith("0")]
+        if padded:
+            meant = "v" + ".".join(str(int(part)) for part in parts)
+            return f"{', '.join(padded)} has a leading zero, which Kubernetes versions never have; use {meant}"
+    return ""
+
+
+def parse_release(text: str, option: str = "--kubernetes-version") -> KubernetesVersion:
+    """The version ``option`` gives; bad input (naming ``option``) when ``text`` is not one."""
+    release = parse_kubernetes_version(text)
+    if release is None:
+        raise bad_input(f"{option} {text!r} is not a Kubernetes version; use the form {NEWEST_KUBERNETES}")
+    return release
 
 
 def newest_kubernetes() -> KubernetesVersion:

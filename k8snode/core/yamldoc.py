@@ -1,4 +1,4 @@
-"""YAML through ruamel.yaml: round-trip load and dump of multi-document files, and one value as YAML text.
+"""YAML through ruamel.yaml: round-trip load and dump of multi-document files, and the quoting of a value.
 
 ruamel.yaml costs ~50 ms to import, so it is imported inside these functions, never at module level.
 """
@@ -53,8 +53,7 @@ def guess_indent(text: str) -> Indent:
 def _round_trip(indent: Indent = Indent()) -> YAML:
     """Keeps comments, key order and quotes; writes null as ``null`` like kubeadm does, and never wraps lines.
 
-    One instance per indentation serves every load and dump: building one costs milliseconds, and the templates
-    call to_yaml often.
+    One instance per indentation serves every load and dump: building one costs milliseconds.
     """
     from ruamel.yaml import YAML
 
@@ -175,28 +174,8 @@ def quoted(value: Any) -> Any:
     return value
 
 
-def _quoted_all(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_quoted_all(item) for item in value]
-    if isinstance(value, dict) and type(value) is dict:
-        return {key: _quoted_all(item) for key, item in value.items()}
-    return quoted(value)
-
-
 @cache
 def _resolvers() -> tuple[Any, ...]:
     from ruamel.yaml.resolver import VersionedResolver
 
     return VersionedResolver(version=(1, 1)), VersionedResolver(version=(1, 2))
-
-
-def to_yaml(value: Any, indent: int = 0) -> str:
-    """``value`` as YAML text for a template: a scalar inline, a list or mapping as an indented block."""
-    value = _quoted_all(value)
-    stream = io.StringIO()
-    _round_trip().dump(value, stream)
-    text = stream.getvalue()
-    if not isinstance(value, list | dict) or not value:
-        return text.removesuffix("\n...\n").strip()
-    pad = " " * indent
-    return "".join(f"\n{pad}{line}" for line in text.splitlines())

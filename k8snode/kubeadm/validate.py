@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from k8snode.core import schema
-from k8snode.core.errors import ExitCode, K8snodeError, bad_input
+from k8snode.core.errors import ExitCode, bad_input
 from k8snode.core.names import is_dns_subdomain
 from k8snode.core.networks import cidr_problem, parse_networks
 from k8snode.core.releases import KUBEADM_APIS, Release, kubeadm_api, newest_known, parse_release
@@ -17,10 +16,11 @@ from k8snode.core.result import Result
 from k8snode.core.schema import Problem
 from k8snode.core.secrets import PLACEHOLDER_TOKEN, is_token
 from k8snode.core.system import STDIO, System
-from k8snode.core.versions import NFTABLES_MIN_KERNEL, kernel_version
+from k8snode.core.versions import NFTABLES_MIN_KERNEL, kernel_version, parse_kubernetes_version, version_problem
 from k8snode.core.yamldoc import MAX_CONFIG_BYTES, decode_text, load_documents
+from k8snode.kubeadm.documents import Document, YamlPath, value_at
 from k8snode.proxy.ipvs import SCHEDULERS
-from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES, LoadBalancer
+from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES, LoadBalancer, minor_text
 
 KUBEADM_GROUP = "kubeadm.k8s.io"
 PLACEHOLDER_ADDRESS = "1.2.3.4"
@@ -41,9 +41,6 @@ EMPTY_CONFIG = (
 )
 RELEASE_LABELS = ("stable", "latest", "ci/")  # kubeadm resolves these online; offline k8snode cannot
 
-YamlPath = tuple[str | int, ...]
-"""Keys and list indexes from a document's root."""
-
 
 @dataclass(frozen=True)
 class Context:
@@ -52,6 +49,9 @@ class Context:
     release: Release
     load_balancer: str | None = None
     node_kernel: str | None = None
+    release_known: bool = True
+    """False when the file names a bad kubernetesVersion: ``release`` is then a guess, and the kubeadm API is not
+    checked against it (the version itself is the problem reported)."""
 
 
 @dataclass
@@ -68,7 +68,7 @@ class Report:
 class _Located:
     """A document, the path that names it in messages, and where in it kube-proxy's settings sit."""
 
-    document: Any
+    document: Document
     name: str
     proxy_path: YamlPath | None = None
 
@@ -81,7 +81,8 @@ def validate_file(
         raise bad_input(f"--lb {load_balancer!r} is not known; use one of {', '.join(LOAD_BALANCERS)}")
     documents = load_documents(text, str(path))
     release = parse_release(kubernetes_version) if kubernetes_version else target_release(documents)
-    report = validate_documents(documents, Context(release, load_balancer, node_kernel))
+    context = Context(release or newest_known(), load_balancer, node_kernel, release_known=release is not None)
+    report = validate_documents(documents, context)
     problems = report.messages()
     return Result(
         "validate",
@@ -110,20 +111,30 @@ def read_config(system: System, target: str, option: str) -> tuple[str, str]:
     return path, decode_text(data, f"{label}{path}")
 
 
-def target_release(documents: list[Any]) -> Release:
-    """The release the file names (ClusterConfiguration or MasterConfiguration), else the newest k8snode knows."""
+def target_release(documents: Sequence[object]) -> Release | None:
+    """The release the file names (ClusterConfiguration or MasterConfiguration), else the newest k8snode knows;
+    None when the file names one that is not a Kubernetes version (``release_problem`` says why)."""
+    version = named_version(documents)
+    return newest_known() if version is None else parse_kubernetes_version(version)
+
+
+def named_version(documents: Sequence[object]) -> str | None:
+    """The kubernetesVersion the file gives, unless it is a label kubeadm resolves online (stable-1, latest)."""
     for document in documents:
         if isinstance(document, dict) and document.get("kind") in ("ClusterConfiguration", "MasterConfiguration"):
             version = document.get("kubernetesVersion")
             if isinstance(version, str) and version and not version.startswith(RELEASE_LABELS):
-                try:
-                    return parse_release(version, "kubernetesVersion")
-                except K8snodeError:  # reported as a problem of the field by _check_release_field
-                    break
-    return newest_known()
+                return version
+    return None
 
 
-def validate_documents(documents: list[Any], context: Context) -> Report:
+def release_problem(version: str) -> str:
+    """Why a kubernetesVersion is bad, and the version meant when that can be told."""
+    why = version_problem(version)
+    return f"{version!r} is not a Kubernetes version" + (f": {why}" if why else "")
+
+
+def validate_documents(documents: Sequence[object], context: Context) -> Report:
     report = Report()
     if not documents:
         report.problems.append(Problem("file", EMPTY_CONFIG))
@@ -137,7 +148,7 @@ def validate_documents(documents: list[Any], context: Context) -> Report:
     return report
 
 
-def _validate_document(document: Any, index: int, context: Context, report: Report) -> _Located | None:
+def _validate_document(document: object, index: int, context: Context, report: Report) -> _Located | None:
     if not isinstance(document, dict):
         report.problems.append(Problem(f"document {index}", "is not a mapping"))
         return None
@@ -153,7 +164,7 @@ def _validate_document(document: Any, index: int, context: Context, report: Repo
     if found is None:
         report.problems.append(Problem(kind, _unknown_kind(api_version, kind)))
         return None
-    if api_version.startswith(f"{KUBEADM_GROUP}/"):
+    if api_version.startswith(f"{KUBEADM_GROUP}/") and context.release_known:
         _check_kubeadm_api(document, kind, context.release, report)
     report.problems.extend(schema.check(document, {"type": "object", "fields": found.fields}, kind, 1))
     checks = _VALUE_CHECKS.get(kind, [])
@@ -177,8 +188,8 @@ def _unknown_kind(api_version: str, kind: str) -> str:
     return f"kind {kind} ({api_version}) is not one k8snode knows{schema.did_you_mean(kind, kinds)}"
 
 
-def _check_kubeadm_api(document: Any, kind: str, release: Release, report: Report) -> None:
-    api = kubeadm_api(document["apiVersion"])
+def _check_kubeadm_api(document: Document, kind: str, release: Release, report: Report) -> None:
+    api = kubeadm_api(str(document["apiVersion"]))  # a string: _validate_document checked it
     if api.serves(release):
         if api is not KUBEADM_APIS[0] and release.minor_version >= (1, 31):
             report.warnings.append(f"{kind}: {api.api_version} is deprecated since 1.31; convert it with --migrate")
@@ -192,19 +203,7 @@ def _check_kubeadm_api(document: Any, kind: str, release: Release, report: Repor
     _problem(report, document, kind, ("apiVersion",), message)
 
 
-def value_at(document: Any, path: YamlPath) -> Any:
-    value = document
-    for part in path:
-        if isinstance(part, int):
-            value = value[part] if isinstance(value, list) and part < len(value) else None
-        elif isinstance(value, dict):
-            value = value.get(part)
-        else:
-            return None
-    return value
-
-
-def _line(document: Any, path: YamlPath) -> int | None:
+def _line(document: Document, path: YamlPath) -> int | None:
     """The 1-based line of the key (or list item) at ``path``, when the document came from a file."""
     parent: Any = value_at(document, path[:-1]) if path else None
     try:
@@ -218,11 +217,11 @@ def _dotted(kind: str, path: YamlPath) -> str:
     return kind + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
 
 
-def _problem(report: Report, document: Any, kind: str, path: YamlPath, message: str) -> None:
+def _problem(report: Report, document: Document, kind: str, path: YamlPath, message: str) -> None:
     report.problems.append(Problem(_dotted(kind, path), message, _line(document, path)))
 
 
-def _check_token(document: Any, kind: str, path: YamlPath, token: Any, report: Report) -> None:
+def _check_token(document: Document, kind: str, path: YamlPath, token: object, report: Report) -> None:
     if not isinstance(token, str):
         return
     if token == PLACEHOLDER_TOKEN:
@@ -231,7 +230,7 @@ def _check_token(document: Any, kind: str, path: YamlPath, token: Any, report: R
         _problem(report, document, kind, path, "is not a bootstrap token of the form [a-z0-9]{6}.[a-z0-9]{16}")
 
 
-def _check_address(document: Any, kind: str, path: YamlPath, report: Report) -> None:
+def _check_address(document: Document, kind: str, path: YamlPath, report: Report) -> None:
     address = value_at(document, path)
     if not isinstance(address, str) or not address:
         return
@@ -244,13 +243,13 @@ def _check_address(document: Any, kind: str, path: YamlPath, report: Report) -> 
         _problem(report, document, kind, path, f"{address!r} is not an IP address")
 
 
-def _check_port(document: Any, kind: str, path: YamlPath, report: Report) -> None:
+def _check_port(document: Document, kind: str, path: YamlPath, report: Report) -> None:
     port = value_at(document, path)
     if isinstance(port, int) and not isinstance(port, bool) and not 1 <= port <= 65535:
         _problem(report, document, kind, path, f"{port} is not a TCP port (1-65535)")
 
 
-def _check_cidrs(document: Any, kind: str, path: YamlPath, report: Report) -> None:
+def _check_cidrs(document: Document, kind: str, path: YamlPath, report: Report) -> None:
     value = value_at(document, path)
     if isinstance(value, str) and value:
         message = cidr_problem(value)
@@ -258,7 +257,7 @@ def _check_cidrs(document: Any, kind: str, path: YamlPath, report: Report) -> No
             _problem(report, document, kind, path, message)
 
 
-def _check_init(document: Any, kind: str, report: Report) -> None:
+def _check_init(document: Document, kind: str, report: Report) -> None:
     tokens = document.get("bootstrapTokens")
     for index, token in enumerate(tokens if isinstance(tokens, list) else []):
         if isinstance(token, dict):
@@ -276,12 +275,12 @@ def _check_init(document: Any, kind: str, report: Report) -> None:
         )
 
 
-def _check_cluster(document: Any, kind: str, report: Report) -> None:
+def _check_cluster(document: Document, kind: str, report: Report) -> None:
     _check_networking(document, kind, report)
     _check_release_field(document, kind, report)
 
 
-def _check_master(document: Any, kind: str, report: Report) -> None:
+def _check_master(document: Document, kind: str, report: Report) -> None:
     _check_token(document, kind, ("token",), document.get("token"), report)
     _check_address(document, kind, ("api", "advertiseAddress"), report)
     _check_port(document, kind, ("api", "bindPort"), report)
@@ -289,7 +288,7 @@ def _check_master(document: Any, kind: str, report: Report) -> None:
     _check_release_field(document, kind, report)
 
 
-def _check_networking(document: Any, kind: str, report: Report) -> None:
+def _check_networking(document: Document, kind: str, report: Report) -> None:
     """Pod and service CIDRs, and a service range kube-apiserver can allocate from (at most 20 host bits)."""
     for name in ("podSubnet", "serviceSubnet"):
         _check_cidrs(document, kind, ("networking", name), report)
@@ -306,22 +305,22 @@ def _check_networking(document: Any, kind: str, report: Report) -> None:
             )
 
 
-def _check_release_field(document: Any, kind: str, report: Report) -> None:
+def _check_release_field(document: Document, kind: str, report: Report) -> None:
     version = document.get("kubernetesVersion")
     if not isinstance(version, str) or not version or version.startswith(RELEASE_LABELS):
         return
-    if not re.fullmatch(r"v?[0-9]+\.[0-9]+(\.[0-9]+)?([-+][0-9A-Za-z.+-]+)?", version):
-        _problem(report, document, kind, ("kubernetesVersion",), f"{version!r} is not a Kubernetes version")
+    if parse_kubernetes_version(version) is None:
+        _problem(report, document, kind, ("kubernetesVersion",), release_problem(version))
 
 
-_VALUE_CHECKS: dict[str, list[Callable[[Any, str, Report], None]]] = {
+_VALUE_CHECKS: dict[str, list[Callable[[Document, str, Report], None]]] = {
     "InitConfiguration": [_check_init],
     "ClusterConfiguration": [_check_cluster],
     "MasterConfiguration": [_check_master],
 }
 
 
-def _check_proxy(document: Any, at: YamlPath, kind: str, context: Context, report: Report) -> None:
+def _check_proxy(document: Document, at: YamlPath, kind: str, context: Context, report: Report) -> None:
     mode = value_at(document, (*at, "mode"))
     if isinstance(mode, str) and mode and mode not in PROXY_MODES:
         extra = "; kernelspace is for Windows nodes" if mode == "kernelspace" else ""
@@ -352,9 +351,8 @@ def _check_proxy(document: Any, at: YamlPath, kind: str, context: Context, repor
 
 
 def _check_across(located: list[_Located], context: Context, report: Report) -> None:
-    kubeadm_apis = {
-        item.document["apiVersion"] for item in located if item.document["apiVersion"].startswith(KUBEADM_GROUP)
-    }
+    api_versions = (str(item.document["apiVersion"]) for item in located)  # strings: _validate_document checked
+    kubeadm_apis = {api_version for api_version in api_versions if api_version.startswith(KUBEADM_GROUP)}
     if len(kubeadm_apis) > 1:
         report.problems.append(Problem("apiVersion", f"mixes kubeadm APIs {', '.join(sorted(kubeadm_apis))}"))
     pod_subnet = next(
@@ -369,12 +367,12 @@ def _check_across(located: list[_Located], context: Context, report: Report) -> 
         assert item.proxy_path is not None
         _check_proxy_across(item, item.proxy_path, pod_subnet, context, report)
     if any(item.name in ("InitConfiguration", "ClusterConfiguration") for item in located):
-        cluster: Any = next((item.document for item in located if item.name == "ClusterConfiguration"), {})
+        cluster: Document = next((item.document for item in located if item.name == "ClusterConfiguration"), {})
         for kubelet in (item.document for item in located if item.name == "KubeletConfiguration"):
             _check_kubelet_across(kubelet, cluster, report)
 
 
-def _check_kubelet_across(kubelet: Any, cluster: Any, report: Report) -> None:
+def _check_kubelet_across(kubelet: Document, cluster: Document, report: Report) -> None:
     """The kubelet values kubeadm derives from networking: kubeadm warns when a file sets them differently.
 
     cmd/kubeadm/app/componentconfigs/kubelet.go (Default): clusterDomain should be networking.dnsDomain, and
@@ -400,12 +398,17 @@ def _check_kubelet_across(kubelet: Any, cluster: Any, report: Report) -> None:
         )
 
 
-def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: Context, report: Report) -> None:
+def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: object, context: Context, report: Report) -> None:
     document, kind = item.document, item.name
     mode = value_at(document, (*at, "mode")) or "iptables"
     cluster_cidr = value_at(document, (*at, "clusterCIDR"))
-    both = isinstance(cluster_cidr, str) and cluster_cidr and isinstance(pod_subnet, str) and pod_subnet
-    if both and parse_networks(cluster_cidr) != parse_networks(pod_subnet):
+    if (
+        isinstance(cluster_cidr, str)
+        and cluster_cidr
+        and isinstance(pod_subnet, str)
+        and pod_subnet
+        and parse_networks(cluster_cidr) != parse_networks(pod_subnet)
+    ):
         _problem(
             report,
             document,
@@ -455,11 +458,14 @@ def _check_proxy_across(item: _Located, at: YamlPath, pod_subnet: Any, context: 
 
 
 def _check_nftables_gate(item: _Located, at: YamlPath, release: Release, report: Report) -> None:
-    """kube-proxy accepts mode nftables only while its NFTablesProxyMode gate is on (off by default before 1.31)."""
+    """kube-proxy accepts mode nftables only while its NFTablesProxyMode gate is on (off by default before beta)."""
     gates = value_at(item.document, (*at, "featureGates"))
     gate = schema.go_value(gates.get(NFTABLES_GATE)) if isinstance(gates, dict) else None
     if release.minor_version < NFTABLES_ALPHA:
-        message = f"nftables mode needs kube-proxy 1.29 or later; kube-proxy {release} has ipvs and iptables"
+        message = (
+            f"nftables mode needs kube-proxy {minor_text(NFTABLES_ALPHA)} or later; kube-proxy {release} has ipvs "
+            "and iptables"
+        )
         _problem(report, item.document, item.name, (*at, "mode"), message)
     elif release.minor_version < NFTABLES_BETA and gate is not True:
         gate_map = f"featureGates: {{{NFTABLES_GATE}: true}}"
@@ -470,7 +476,7 @@ def _check_nftables_gate(item: _Located, at: YamlPath, release: Release, report:
         _problem(report, item.document, item.name, (*at, "featureGates", NFTABLES_GATE), message)
 
 
-def _ipvs_gate_on(gates: Any) -> bool:
+def _ipvs_gate_on(gates: object) -> bool:
     """kube-proxy's featureGates: a map since 1.10 (PR #57962), a "Name=true,..." string in 1.8 and 1.9."""
     if isinstance(gates, dict):
         return schema.go_value(gates.get("SupportIPVSProxyMode")) is True

@@ -23,6 +23,17 @@ NFTABLES_GATE = "NFTablesProxyMode"
 NFTABLES_ALPHA = (1, 29)
 NFTABLES_BETA = (1, 31)
 NFTABLES_GA = (1, 33)
+
+
+def minor_text(minor: tuple[int, int]) -> str:
+    """A minor release as people write it: ``(1, 29)`` is ``1.29``."""
+    return ".".join(map(str, minor))
+
+
+NFTABLES_STAGES = (
+    f"alpha in {minor_text(NFTABLES_ALPHA)}, beta in {minor_text(NFTABLES_BETA)}, GA in {minor_text(NFTABLES_GA)}"
+)
+"""The gate's history, for messages."""
 KUBELET_HEALTHZ = "http://127.0.0.1:10248/healthz"
 KUBE_PROXY_HEALTHZ = "http://127.0.0.1:10256/healthz"
 KUBE_PROXY_METRICS = "http://127.0.0.1:10249"
