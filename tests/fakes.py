@@ -380,3 +380,8 @@ def add_node_state(path: Path, swaps: tuple[str, ...] | list[str] = ()) -> None:
     write(path / "proc/sys/net/ipv4/ip_forward", "0\n")
     write(path / "proc/sys/net/ipv6/conf/all/forwarding", "0\n")
     write(path / "proc/swaps", SWAPS_HEADER + "".join(f"{d}\tpartition\t1048572\t0\t-2\n" for d in swaps))
+
+
+def fake_nft(folder, version_line: str) -> None:
+    """An nft that answers --version as the real one does (one line: the version and its release's codename)."""
+    write(folder / "nft", f'#!/bin/sh\n[ "$1" = --version ] && echo "{version_line}" && exit 0\nexit 1\n', mode=0o755)

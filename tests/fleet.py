@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from fakes import FSTAB_HEAD, FakeRoot, add_node_state, make_root, write
 from servers import CLOSED_PORT
+from where import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 ANSIBLE_DIR = REPO / "ansible"
 PLAYBOOKS = ANSIBLE_DIR / "playbooks"
 VENV_BIN = Path(sys.executable).parent

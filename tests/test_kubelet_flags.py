@@ -10,6 +10,7 @@ from pathlib import Path
 
 import clitree
 import pytest
+from fakes import write
 from ruamel.yaml import YAML
 
 from k8snode import __version__
@@ -862,3 +863,13 @@ def test_swap_keep_is_in_the_written_file_header(cli, tmp_path):
         "--swap keep)"
     )
     assert "failSwapOn: false\nmemorySwap:\n  swapBehavior: NoSwap\n" in text
+
+
+@pytest.mark.parametrize(("content", "replaced"), [("", True), ("\n  \n", True), ("# my notes\n", False)])
+def test_kubelet_flags_replaces_an_empty_file_but_not_one_of_comments(cli, tmp_path, content, replaced):
+    write(tmp_path / "etc/default/kubelet", content)
+    run = cli("kubelet-flags", "--out", "/etc/default/kubelet", "--root", str(tmp_path))
+    assert (run.exit_code == 0) is replaced, run.stderr
+    if not replaced:
+        assert "was not written by k8snode; pass --force" in run.stderr
+        assert (tmp_path / "etc/default/kubelet").read_text() == content

@@ -4,7 +4,7 @@ in docs/cli.md. A page keeps its own text above the marker line; below it go the
 subcommand, exactly as `k8snode ... --help` prints them to a pipe or a terminal of 80 columns or more: click wraps
 help at the terminal's width less 2, at most 78.
 
-usage: .venv/bin/python tools/gen_cli_docs.py   (tests/test_docs.py fails when a page is not what this writes)
+usage: .venv/bin/python tools/gen_cli_docs.py   (tests/cli/test_docs.py fails when a page is not what this writes)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`k8snode kubeadm-config`: a kubeadm init configuration for the target Kubernetes version.
 
 Each option's flag and help are those of its field of ``k8snode.kubeadm.options.Options`` (``_option``); the
-parameters below are those fields, in their order (tests/test_kubeadm_options.py holds the two together).
+parameters below are those fields, in their order (tests/kubeadm/test_kubeadm_options.py holds the two together).
 """
 
 # No `from __future__ import annotations`: the parameters' annotations are evaluated once, here, where each calls

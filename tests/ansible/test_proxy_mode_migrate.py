@@ -1,7 +1,7 @@
 """playbooks/proxy-mode-migrate.yml through the real ansible-playbook on local sandbox hosts.
 
 Each host is a fake root (tests/fakes.py) in the IPVS state kube-proxy leaves (tests/fake_netfilter.py's tools on
-its PATH, with the state of tests/test_ipvs_cleanup.py), a fake nft that answers --version as Debian 12's, and its
+its PATH, with the state of tests/ipvs_node.py), a fake nft that answers --version as Debian 12's, and its
 own kube-proxy metrics endpoint that answers /proxyMode from a file. kubectl is a script that records its
 arguments (and what it reads on stdin), answers `get configmap kube-proxy -o yaml` with the ConfigMap kubeadm
 v1.37.2 writes (tests/fixtures/kubeadm) and, for `delete pod --field-selector=spec.nodeName=NODE`, makes that
@@ -22,11 +22,12 @@ import pytest
 from fake_netfilter import save_state
 from fakes import add_netfilter_tools, write
 from fleet import CONSOLE_SCRIPT, PLAYBOOKS, make_fleet, run_playbook, write_inventory
-from test_ipvs_cleanup import ipvs_node_state
+from ipvs_node import ipvs_node_state
+from where import FIXTURES
 
 pytestmark = pytest.mark.ansible
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures/kubeadm/configmap-kube-proxy-v1.37.2.yaml"
+FIXTURE = FIXTURES / "configmap-kube-proxy-v1.37.2.yaml"
 GROUPS = {"deb12": ("deb12-6.1", 2)}
 OWNED_IPVS_CONF = (
     "# Written by k8snode 0.1.0 (k8snode ipvs enable). Remove with: k8snode ipvs disable\nip_vs\nip_vs_rr\n"

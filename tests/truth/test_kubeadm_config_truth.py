@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from fakes import make_node, write
-from test_kubeadm_config import GOLDEN, V1BETA3
+from kubeadm_documents import V1BETA3
+from where import GOLDEN
 
 pytestmark = pytest.mark.truth
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures/kubeadm"

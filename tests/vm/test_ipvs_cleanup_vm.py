@@ -1,7 +1,7 @@
 """`k8snode ipvs cleanup` in Debian's real kernel, with the real ipvsadm, ipset, ip and iptables (issue 15).
 
 One boot. With the real tools the guest builds what kube-proxy's IPVS proxier leaves on a node (the virtual
-servers of tests/test_ipvs_cleanup.py on `kube-ipvs0`, a NodePort one, its ipsets and its iptables rules and
+servers of tests/ipvs_node.py on `kube-ipvs0`, a NodePort one, its ipsets and its iptables rules and
 chains) beside a virtual server made by hand and a firewall-mark one, runs `ipvs cleanup --dry-run`, then
 `ipvs cleanup`, then a second `ipvs cleanup`, and keeps what `ipvsadm -Ln`, `ip link`, `ipset list -n` and
 `iptables-save` show afterwards. kube-proxy itself is not involved: that is the ground-truth end-to-end VM test.
@@ -14,8 +14,7 @@ import shlex
 
 import harness
 import pytest
-from test_ipvs_cleanup import KUBE_PROXY_SERVERS, ipvs_node_state
-from test_ipvs_cleanup_netns import restore_input
+from ipvs_node import KUBE_PROXY_SERVERS, ipvs_node_state, restore_input
 
 pytestmark = pytest.mark.vm
 

@@ -1,4 +1,4 @@
-"""Issue 20, "what the file says must be what was asked": the header cannot be broken out of, string values stay
+"""What the file says must be what was asked: the header cannot be broken out of, string values stay
 strings, and validate refuses what kubeadm refuses."""
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import CONSOLE_SCRIPT
 from fakes import make_node, snapshot
-from test_kubeadm_config import FIXTURES, body, documents
+from kubeadm_documents import body, documents
+from servers import serve
+from where import FIXTURES
 
 INIT_DEFAULTS = (FIXTURES / "init-defaults-v1.37.2.yaml").read_text()
 
@@ -124,3 +126,15 @@ def test_a_reader_that_went_away_ends_the_run_quietly(node, args):
     finally:
         os.close(writer)
     assert (done.returncode, done.stderr) == (141, "")
+
+
+def test_control_characters_from_a_server_do_not_reach_the_terminal(cli):
+    server, httpd = serve(routes={"/healthz": (200, "\x1b[2Jok\x07")})
+    try:
+        human = cli("probe", "http", server.url("/healthz"))
+        machine = cli("probe", "http", server.url("/healthz"), "--json")
+    finally:
+        httpd.shutdown()
+    assert human.exit_code == 0
+    assert "\x1b" not in human.stdout and "\x07" not in human.stdout and "\\x1b[2Jok\\x07" in human.stdout
+    assert machine.envelope()["data"]["attempts"][0]["message"] == "\x1b[2Jok\x07"  # JSON escapes it itself

@@ -1,4 +1,4 @@
-"""Issue 20 (paths, bounded reads) and issue 17 (input files, --out): where k8snode reads and writes, and what."""
+"""Paths and bounded reads, input files and --out: where k8snode reads and writes, and what."""
 
 from __future__ import annotations
 

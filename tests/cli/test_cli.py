@@ -122,3 +122,10 @@ def test_json_before_the_command_is_refused_not_ignored(cli, tmp_path):
     message = "--json given before 'ipvs' is --version's; give it after the command"
     assert (run.exit_code, run.stderr) == (2, f"k8snode: error: {message}\n")
     assert json.loads(run.stdout)["error"] == {"message": message, "exit_code": 2}
+
+
+@pytest.mark.parametrize("argv", [[], ["ipvs"], ["probe"]])
+def test_no_subcommand_prints_the_help_and_exits_0(cli, argv):
+    run = cli(*argv)
+    assert run.exit_code == 0 and "Usage:" in run.stdout
+    assert "error" not in run.stderr

@@ -14,8 +14,9 @@ from clitree import command as cli_command
 from clitree import leaves
 from conftest import CONSOLE_SCRIPT, Run
 from fakes import add_network, add_node_state
+from where import REPO
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = REPO
 README = (REPO_ROOT / "README.md").read_text()
 
 
@@ -39,7 +40,7 @@ def test_readme_names_every_command():
 
 
 def test_the_license_file_is_the_apache_2_0_text_pyproject_names():
-    root = Path(__file__).resolve().parent.parent
+    root = REPO
     text = (root / "LICENSE").read_text()
     assert '\nlicense = "Apache-2.0"\n' in (root / "pyproject.toml").read_text()
     assert " ".join(text.split()[:4]) == "Apache License Version 2.0,"

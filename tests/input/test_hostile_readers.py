@@ -1,4 +1,4 @@
-"""Issue 20: every file k8snode reads, filled with generated hostile content, gives exit 0, 1 or 2: never 3.
+"""Every file k8snode reads, filled with generated hostile content, gives exit 0, 1 or 2: never 3.
 
 "internal error" (or any exit 3) must be unreachable from what a file holds. Each reader's file starts from the
 valid content of a healthy fake node and is replaced by junk bytes, junk text, a valid file with one line spliced

@@ -11,11 +11,9 @@ import subprocess
 import sys
 import sysconfig
 import zipfile
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
+from where import REPO
 
 
 @pytest.mark.heavy

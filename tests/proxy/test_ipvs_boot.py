@@ -1,6 +1,5 @@
-"""Issue 20: what a real kernel showed (the boot script's status, hints for a kernel built without a module, which
-modules --unload touches), and the rest of the small items (help without a subcommand, raw bytes on a terminal,
-foreign files kubelet-flags may replace)."""
+"""The IPVS modules as a real kernel showed them: the boot script's status, the hints for a kernel built without a
+module, and which modules --unload touches."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ import subprocess
 
 import pytest
 from fakes import write
-from servers import serve
 
 SYSCONFIG = "etc/sysconfig/modules/ipvs.modules"
 
@@ -76,32 +74,3 @@ def test_unload_touches_only_the_modules_the_removed_files_listed_unless_all(fak
     run = cli("ipvs", "disable", "--unload", "--root", str(root.path), "--json")
     assert run.exit_code == 0, run.stderr
     assert "ip_vs_lc" in root.proc_modules() and "ip_vs_rr" not in root.proc_modules()
-
-
-@pytest.mark.parametrize("argv", [[], ["ipvs"], ["probe"]])
-def test_no_subcommand_prints_the_help_and_exits_0(cli, argv):
-    run = cli(*argv)
-    assert run.exit_code == 0 and "Usage:" in run.stdout
-    assert "error" not in run.stderr
-
-
-def test_control_characters_from_a_server_do_not_reach_the_terminal(cli):
-    server, httpd = serve(routes={"/healthz": (200, "\x1b[2Jok\x07")})
-    try:
-        human = cli("probe", "http", server.url("/healthz"))
-        machine = cli("probe", "http", server.url("/healthz"), "--json")
-    finally:
-        httpd.shutdown()
-    assert human.exit_code == 0
-    assert "\x1b" not in human.stdout and "\x07" not in human.stdout and "\\x1b[2Jok\\x07" in human.stdout
-    assert machine.envelope()["data"]["attempts"][0]["message"] == "\x1b[2Jok\x07"  # JSON escapes it itself
-
-
-@pytest.mark.parametrize(("content", "replaced"), [("", True), ("\n  \n", True), ("# my notes\n", False)])
-def test_kubelet_flags_replaces_an_empty_file_but_not_one_of_comments(cli, tmp_path, content, replaced):
-    write(tmp_path / "etc/default/kubelet", content)
-    run = cli("kubelet-flags", "--out", "/etc/default/kubelet", "--root", str(tmp_path))
-    assert (run.exit_code == 0) is replaced, run.stderr
-    if not replaced:
-        assert "was not written by k8snode; pass --force" in run.stderr
-        assert (tmp_path / "etc/default/kubelet").read_text() == content

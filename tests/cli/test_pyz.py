@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from pythons import interpreter, interpreters
+from where import REPO
 
 pytestmark = pytest.mark.heavy  # builds archives with four interpreters: seconds each
 
-REPO = Path(__file__).resolve().parent.parent
 BUILD = REPO / "tools" / "build_pyz.py"
 
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 import gzip
 
 import pytest
-from fakes import write
-from test_doctor import fake_nft
+from fakes import fake_nft, write
 
 
 def check(cli, root):

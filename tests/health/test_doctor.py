@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from conftest import CONSOLE_SCRIPT
-from fakes import FakeRoot, make_root, write
+from fakes import FakeRoot, fake_nft, make_root, write
 from servers import CLOSED_PORT, serve
 from terminal import on_terminal
 from typer.testing import CliRunner
@@ -43,11 +43,6 @@ KUBE_SETS = [
     "KUBE-NODE-PORT-LOCAL-UDP",
 ]
 TOOLS = ("ip", "iptables", "mount", "nsenter", "ipvsadm", "nft")
-
-
-def fake_nft(folder, version_line: str) -> None:
-    """An nft that answers --version as the real one does (one line: the version and its release's codename)."""
-    write(folder / "nft", f'#!/bin/sh\n[ "$1" = --version ] && echo "{version_line}" && exit 0\nexit 1\n', mode=0o755)
 
 
 @dataclass

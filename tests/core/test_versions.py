@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fakes import make_node
+from where import REPO
 
 from k8snode.core.versions import kernel_version, parse_kubernetes_version
 
@@ -55,7 +54,7 @@ def test_kernel_versions(release, version):
 
 @pytest.mark.parametrize("version", ["v1.37.2-rc.0", "v1.37.1", "v1.37.2+build.5"])
 def test_a_pre_release_of_the_newest_release_is_not_newer_than_it(cli, tmp_path, version):
-    """Issue 20: v1.37.2-rc.0 warned "newer than the newest release"; versions are compared parsed."""
+    """v1.37.2-rc.0 warned "newer than the newest release"; versions are compared parsed."""
     node = make_node(tmp_path / "node")
     run = cli("kubeadm-config", "--kubernetes-version", version, "--proxy-mode", "nftables", "--root", str(node))
     assert run.exit_code == 0, run.stderr
@@ -77,6 +76,6 @@ def test_a_leading_zero_is_bad_input_not_a_newer_release(cli, tmp_path):
 
 def test_the_newest_release_is_written_in_one_place_of_the_code():
     """Data files cite the release they were generated from; the code names it once, in core/versions.py."""
-    package = Path(__file__).resolve().parents[1] / "k8snode"
+    package = REPO / "k8snode"
     homes = [path.relative_to(package).as_posix() for path in package.rglob("*.py") if "1.37.2" in path.read_text()]
     assert homes == ["core/versions.py"]

@@ -1,4 +1,4 @@
-"""Issue 20: bounded work (the HTTP probe's deadline, deep YAML) and exit 2, never "internal error", for each input
+"""Bounded work (the HTTP probe's deadline, deep YAML) and exit 2, never "internal error", for each input
 the review found ending in a traceback."""
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ from pathlib import Path
 import clitree
 import pytest
 from fakes import make_node, snapshot, write
-from test_kubeadm_config import FIXTURES, documents
+from kubeadm_documents import documents
+from where import FIXTURES
 
 from k8snode.kubeadm.options import REDACTED, Options, flag_of
 

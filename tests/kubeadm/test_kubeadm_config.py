@@ -12,11 +12,10 @@ from typing import NoReturn
 
 import pytest
 from fakes import make_node, snapshot, write
+from kubeadm_documents import V1BETA3, body, documents
 from ruamel.yaml import YAML
+from where import FIXTURES, GOLDEN
 
-REPO = Path(__file__).resolve().parent.parent
-GOLDEN = REPO / "tests/golden"
-FIXTURES = REPO / "tests/fixtures/kubeadm"
 TOKEN = "k8sn0d.e2etest012345678"
 OUT = "/etc/kubernetes/init-config.yaml"
 TOKEN_FORM = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
@@ -26,15 +25,6 @@ TOKEN_FORM = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
 def node(tmp_path: Path) -> Path:
     """A node whose primary address is 192.0.2.10 (default route via eth0) and whose kernel is 6.1."""
     return make_node(tmp_path / "node")
-
-
-def documents(text: str) -> list[dict]:
-    return [d for d in YAML(typ="safe", pure=True).load_all(io.StringIO(text)) if d is not None]
-
-
-def body(text: str) -> str:
-    """The file without its first line (the header naming the command)."""
-    return text.split("\n", 1)[1]
 
 
 GOLDEN_CASES = {
@@ -482,33 +472,6 @@ def test_patch_with_an_unknown_field_is_bad_input(cli, node):
     assert run.stderr.startswith("k8snode: error: the configuration does not validate: line 46: ")
     assert "ClusterConfiguration.networking.dnsDomian: unknown field; did you mean dnsDomain?" in run.stderr
     assert snapshot(node) == before
-
-
-V1BETA3 = """\
-# cluster config kept by hand
-apiVersion: kubeadm.k8s.io/v1beta3
-kind: InitConfiguration
-bootstrapTokens:
-- token: abcdef.0123456789abcdef
-localAPIEndpoint:
-  advertiseAddress: 192.0.2.10
-nodeRegistration:
-  kubeletExtraArgs:
-    node-labels: role=cp  # picked up by the scheduler
----
-apiVersion: kubeadm.k8s.io/v1beta3
-kind: ClusterConfiguration
-kubernetesVersion: v1.37.0
-apiServer:
-  timeoutForControlPlane: 6m0s
-  extraArgs:
-    audit-log-maxage: "30"
-    profiling: "false"
-etcd:
-  local:
-    extraArgs:
-      quota-backend-bytes: "8589934592"
-"""
 
 
 def test_v1beta3_for_1_37_needs_migrate_and_converts_to_v1beta4(cli, node):

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from fakes import make_node, snapshot
 from ruamel.yaml import YAML
+from where import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures/kubeadm"
 VERSIONS = sorted(
     re.match(r"configmap-kube-proxy-(v[\d.]+)\.yaml", p.name)[1]  # type: ignore[index]
     for p in FIXTURES.glob("configmap-kube-proxy-*.yaml")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from fakes import make_node, snapshot, write
-from test_kubeadm_config import documents
+from kubeadm_documents import documents
 
 GATE_REFUSAL = (
     "k8snode: error: --proxy-mode nftables needs Kubernetes 1.29 or later (kube-proxy's NFTablesProxyMode gate: "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_kubeadm_config import documents
+from kubeadm_documents import documents
 
 from k8snode.core.resources import package_file
 from k8snode.kubeadm.defaults import DEFAULTS_DIR, available

@@ -1,4 +1,4 @@
-"""Issue 20, secrets: the bootstrap token never shown, directories and the lock file no other user can abuse."""
+"""Secrets: the bootstrap token never shown, directories and the lock file no other user can abuse."""
 
 from __future__ import annotations
 

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fakes import snapshot, write
-
-REPO = Path(__file__).resolve().parent.parent
-GOLDEN = REPO / "tests/golden"
-FIXTURES = REPO / "tests/fixtures/kubeadm"
+from where import FIXTURES, GOLDEN
 
 INIT = """\
 apiVersion: kubeadm.k8s.io/v1beta4

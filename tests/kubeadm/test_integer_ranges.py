@@ -1,4 +1,4 @@
-"""Issue 20: an integer field takes what the Go type it decodes into holds (int32, uint32, int64), as kubeadm's
+"""An integer field takes what the Go type it decodes into holds (int32, uint32, int64), as kubeadm's
 decoding does ("cannot unmarshal number 2147483648 into Go struct field KubeProxyConfiguration.oomScoreAdj of type
 int32"); the schemas carry that type (tools/k8s-truth/schema.go). tests/truth/test_integer_ranges_truth.py compares
 the same boundaries with the real kubeadm."""
@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 from fakes import make_node, write
+from where import FIXTURES
 
 from k8snode.core import schema
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "kubeadm"
 
 BOUNDS = {"int32": (-(2**31), 2**31 - 1), "uint32": (0, 2**32 - 1), "int64": (-(2**63), 2**63 - 1)}
 DOCUMENTS = {

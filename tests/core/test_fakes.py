@@ -12,8 +12,8 @@ import fakes
 import pytest
 from fake_netfilter import save_state
 from fakes import FAKE_NETFILTER, PYTHON, add_netfilter_tools, in_process, make_host, write
+from ipvs_node import ipvs_node_state
 from servers import CLOSED_PORT
-from test_ipvs_cleanup import ipvs_node_state
 
 from k8snode.core.system import Completed, System
 

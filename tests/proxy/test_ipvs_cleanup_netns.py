@@ -1,6 +1,6 @@
 """`k8snode ipvs cleanup` with the real iptables, ipset and ip, in a network namespace of its own.
 
-The rules and sets are those of tests/test_ipvs_cleanup.py (kube-proxy's IPVS proxier's), loaded with the real
+The rules and sets are those of tests/ipvs_node.py (kube-proxy's IPVS proxier's), loaded with the real
 iptables-restore and ipset into a fresh namespace (`unshare -n`), so nothing on the machine running the test is
 touched. This checks the fakes' formats against the real tools: iptables-save's quoting, the restore transaction
 (-D by the saved rule text, -F, -X), `ipset save` and `ipset destroy` after the rules that used the sets are gone,
@@ -17,8 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ipvs_node import ipvs_node_state, restore_input
 from required import unavailable
-from test_ipvs_cleanup import FILTER, NAT, ipvs_node_state
 
 from k8snode.proxy.ipvs_cleanup import DUMMY_DEVICE
 
@@ -50,16 +50,6 @@ print(json.dumps({
     "links": run("ip", "-o", "link", "show").stdout,
 }))
 """
-
-
-def restore_input() -> str:
-    lines = []
-    for table, chains in (("nat", NAT), ("filter", FILTER)):
-        lines.append(f"*{table}")
-        lines += [f":{name} - [0:0]" for name, spec in chains.items() if spec["policy"] == "-"]
-        lines += [f"-A {name} {rule}" for name, spec in chains.items() for rule in spec["rules"]]
-        lines.append("COMMIT")
-    return "\n".join(lines) + "\n"
 
 
 def in_namespace(tmp_path: Path) -> dict:
