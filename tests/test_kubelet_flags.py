@@ -862,3 +862,36 @@ def test_swap_keep_is_in_the_written_file_header(cli, tmp_path):
         "--swap keep)"
     )
     assert "failSwapOn: false\nmemorySwap:\n  swapBehavior: NoSwap\n" in text
+
+
+# One taint parser (core/names.py) behind kubelet-flags and lint
+
+
+@pytest.mark.parametrize(
+    "taints",
+    [
+        "a=b:NoSchedule",
+        "example.com/a=b:NoExecute,c:PreferNoSchedule",
+        "a=:NoSchedule",
+        "a:NoSchedule,a:NoSchedule",
+        "a:NoSchedule,a:NoExecute",
+        "a=b=c:NoSchedule",
+        "a:b:NoSchedule",
+        "a=b:Sometimes",
+        "a",
+        "-a:NoSchedule",
+    ],
+)
+def test_kubelet_flags_prints_only_taints_that_lint_accepts(cli, taints):
+    from k8snode.kubelet.flagsets import flag_sets
+    from k8snode.kubelet.flagvalues import check
+
+    run = cli("kubelet-flags", "--format", "flags", "--register-with-taints", taints)
+    accepted = check(flag_sets().releases[-1].flags["register-with-taints"], taints) is None
+    assert (run.exit_code, accepted) in ((0, True), (2, False)), run.stderr
+
+
+def test_a_repeated_taint_is_refused_as_the_kubelet_refuses_it(cli):
+    run = cli("kubelet-flags", "--register-with-taints", "a=x:NoSchedule,a=y:NoSchedule")
+    assert run.exit_code == 2
+    assert "'a=y:NoSchedule' repeats the taint a:NoSchedule" in run.stderr

@@ -22,6 +22,7 @@ from typing import Any
 
 from k8snode.core.errors import failed
 from k8snode.core.files import FilePlan, apply, header, owned, plan_write
+from k8snode.core.names import parse_taints
 from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.kubelet.flags import CONFIG_API_VERSION, CONFIG_KIND
@@ -120,14 +121,8 @@ def config_value(flag: FlagDef, text: str) -> Any:
         items = [text] if flag.go_type.endswith(",nosplit") else [i for i in text.split(",") if i]
         return {k.strip(): v.strip() for k, _, v in (i.partition("=") for i in items)}
     if flag.type == "[]v1.Taint":
-        return [_taint(spec) for spec in text.split(",")] if text else []
+        return [taint.as_config() for taint in parse_taints(text.split(","))[0]] if text else []
     return text
-
-
-def _taint(spec: str) -> dict[str, str]:
-    key_value, _, effect = spec.partition(":")
-    key, equals, value = key_value.partition("=")
-    return {"key": key, **({"value": value} if equals else {}), "effect": effect}
 
 
 def _flag_file_plan(

@@ -21,7 +21,15 @@ from k8snode.core.compat import StrEnum
 from k8snode.core.durations import duration, parse_duration
 from k8snode.core.errors import bad_input
 from k8snode.core.files import apply, header, plan_write
-from k8snode.core.names import is_dns_subdomain, is_http_token
+from k8snode.core.names import (
+    TAINT_EFFECTS,
+    TaintError,
+    TaintProblem,
+    is_http_token,
+    label_key_problem,
+    label_value_problem,
+    parse_taints,
+)
 from k8snode.core.resources import package_text, template_text
 from k8snode.core.result import Result
 from k8snode.core.system import STDIO, System
@@ -31,7 +39,6 @@ from k8snode.node.swap import SwapMode, kubelet_keep_swap
 
 CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1"
 CONFIG_KIND = "KubeletConfiguration"
-TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 COMMAND = "kubelet-flags"
 
 Version = tuple[int, int]
@@ -460,9 +467,6 @@ def _optional_minor(row: Mapping[str, str], key: str) -> Version | None:
 
 # Value types: each turns the option's text into a Value or raises bad input naming the option.
 
-_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
-_NAME_RULE = "letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
-
 
 def _duration(text: str, option: str) -> Value:
     duration(text, option)
@@ -524,19 +528,27 @@ def _labels(text: str, option: str) -> Value:
 
 
 def _taints(text: str, option: str) -> Value:
-    taints = []
-    for item in _items(text, option):
-        key_value, colon, effect = item.rpartition(":")
-        if not colon or "=" in effect:
-            raise bad_input(
-                f"{option}: {item!r} is not a taint; use key=value:Effect with Effect one of {', '.join(TAINT_EFFECTS)}"
-            )
-        if effect not in TAINT_EFFECTS:
-            raise bad_input(f"{option}: {item!r} has effect {effect!r}; use one of {', '.join(TAINT_EFFECTS)}")
-        key, _, value = key_value.partition("=")
-        _check_label(item, key, value, option)
-        taints.append({"key": key, **({"value": value} if value else {}), "effect": effect})
-    return Value(text, taints)
+    try:
+        taints, removals = parse_taints(_items(text, option))
+    except TaintError as error:
+        raise bad_input(f"{option}: {_taint_problem(error)}") from None
+    if removals:
+        raise bad_input(f"{option}: {removals[0].spec!r} is not a taint; {_TAINT_FORM}")
+    return Value(text, [taint.as_config() for taint in taints])
+
+
+_TAINT_FORM = f"use key=value:Effect with Effect one of {', '.join(TAINT_EFFECTS)}"
+
+
+def _taint_problem(error: TaintError) -> str:
+    spec = repr(error.spec)
+    if error.problem in (TaintProblem.KEY, TaintProblem.VALUE):
+        return f"{spec}: {error.detail}"
+    if error.problem == TaintProblem.EFFECT and "=" not in error.detail:
+        return f"{spec} has effect {error.detail!r}; use one of {', '.join(TAINT_EFFECTS)}"
+    if error.problem == TaintProblem.DUPLICATE:
+        return f"{spec} repeats the taint {error.detail}: the kubelet refuses two taints with one key and effect"
+    return f"{spec} is not a taint; {_TAINT_FORM}"
 
 
 def _ips(text: str, option: str) -> Value:
@@ -564,15 +576,8 @@ def _items(text: str, option: str) -> list[str]:
 
 
 def _check_label(item: str, key: str, value: str, option: str) -> None:
-    """Kubernetes label syntax: key is [DNS-subdomain prefix/]name, value is empty or a name; names <= 63."""
-    prefix, slash, name = key.rpartition("/")
-    problem = None
-    if slash and not is_dns_subdomain(prefix):
-        problem = f"key prefix {prefix!r} is not a DNS subdomain"
-    elif len(name) > 63 or not _NAME.fullmatch(name):
-        problem = f"key name {name!r} must be 1-63 {_NAME_RULE}"
-    elif value and (len(value) > 63 or not _NAME.fullmatch(value)):
-        problem = f"value {value!r} must be empty or 1-63 {_NAME_RULE}"
+    """Kubernetes label syntax: key is [DNS-subdomain prefix/]name, value is empty or a name."""
+    problem = label_key_problem(key) or label_value_problem(value)
     if problem:
         raise bad_input(f"{option}: {item!r}: {problem}")
 
