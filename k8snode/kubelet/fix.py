@@ -25,8 +25,8 @@ from k8snode.core.files import FilePlan, apply, header, owned, plan_write
 from k8snode.core.names import parse_taints
 from k8snode.core.result import Result
 from k8snode.core.system import System
+from k8snode.kubelet.flagdefs import FlagDef
 from k8snode.kubelet.flags import CONFIG_API_VERSION, CONFIG_KIND
-from k8snode.kubelet.flagsets import FlagDef
 from k8snode.kubelet.flagvalues import go_int, parse_bool
 from k8snode.kubelet.lint import Finding, Linted
 from k8snode.kubelet.sources import parse_env_file, read_text, split_unit_words

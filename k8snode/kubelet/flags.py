@@ -33,15 +33,14 @@ from k8snode.core.names import (
 from k8snode.core.resources import package_text, template_text
 from k8snode.core.result import Result
 from k8snode.core.system import STDIO, System
-from k8snode.core.versions import NEWEST_KUBERNETES, parse_kubernetes_version
+from k8snode.core.versions import NEWEST_KUBERNETES, KubernetesVersion, parse_kubernetes_version
 from k8snode.core.yamldoc import dump_documents
+from k8snode.kubelet.flagdefs import Minor, minor, show
 from k8snode.node.swap import SwapMode, kubelet_keep_swap
 
 CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1"
 CONFIG_KIND = "KubeletConfiguration"
 COMMAND = "kubelet-flags"
-
-Version = tuple[int, int]
 
 
 class Format(StrEnum):
@@ -57,10 +56,10 @@ class FlagName:
     """The kubelet flag that carries a setting from ``since`` up to (not including) ``until``."""
 
     flag: str
-    since: Version | None = None
-    until: Version | None = None
+    since: Minor | None = None
+    until: Minor | None = None
 
-    def covers(self, version: Version) -> bool:
+    def covers(self, version: Minor) -> bool:
         return (self.since is None or version >= self.since) and (self.until is None or version < self.until)
 
 
@@ -68,7 +67,7 @@ class FlagName:
 class ReservedLabels:
     """Label namespaces the kubelet keeps to itself from ``since``: only the allowed keys may be set."""
 
-    since: Version
+    since: Minor
     namespaces: tuple[str, ...]
     allowed_namespaces: tuple[str, ...]
     allowed: tuple[str, ...]
@@ -92,13 +91,13 @@ class Setting:
     default: Any = None
     aliases: tuple[str, ...] = ()
     field: str | None = None
-    field_since: Version | None = None
-    deprecated: Version | None = None
-    removed: Version | None = None
+    field_since: Minor | None = None
+    deprecated: Minor | None = None
+    removed: Minor | None = None
     replacement: str | None = None
     choices: tuple[str, ...] = ()
-    choices_since: Version | None = None
-    single_before: Version | None = None
+    choices_since: Minor | None = None
+    single_before: Minor | None = None
     reserved_labels: ReservedLabels | None = None
     """Releases before this took one value where later ones take a comma-separated list."""
     note: str | None = None
@@ -108,19 +107,19 @@ class Setting:
     def option(self) -> str:
         return f"--{self.name}"
 
-    def flag_at(self, version: Version) -> FlagName | None:
+    def flag_at(self, version: Minor) -> FlagName | None:
         return next((name for name in self.flags if name.covers(version)), None)
 
-    def is_field_at(self, version: Version) -> bool:
+    def is_field_at(self, version: Minor) -> bool:
         return self.field is not None and self.field_since is not None and version >= self.field_since
 
 
 @dataclass(frozen=True)
 class Catalog:
     settings: tuple[Setting, ...]
-    oldest: Version
-    newest: Version
-    config_file_since: Version
+    oldest: Minor
+    newest: Minor
+    config_file_since: Minor
     node_management_set: Mapping[str, object]
 
     def setting(self, name: str) -> Setting:
@@ -133,9 +132,9 @@ def catalog() -> Catalog:
     settings = tuple(_setting(row) for row in raw["settings"])
     return Catalog(
         settings=settings,
-        oldest=_minor(raw["oldest"]),
-        newest=_minor(raw["newest"]),
-        config_file_since=_minor(raw["config_file_since"]),
+        oldest=minor(raw["oldest"]),
+        newest=minor(raw["newest"]),
+        config_file_since=minor(raw["config_file_since"]),
         node_management_set=raw["node_management_set"],
     )
 
@@ -171,34 +170,30 @@ class FlagSet:
         return [f"{flag}={value.flag_text}" for flag, value in self.flags]
 
 
-def parse_version(text: str) -> Version:
+def parse_version(text: str, option: str = "--kubernetes-version") -> KubernetesVersion:
+    """The kubelet release ``option`` names; bad input unless it is one k8snode knows (or newer)."""
     parsed = parse_kubernetes_version(text)
     if parsed is None:
-        raise bad_input(
-            f"--kubernetes-version {text!r} is not a Kubernetes version; use one such as {NEWEST_KUBERNETES}"
-        )
-    version = parsed.minor_version
+        raise bad_input(f"{option} {text!r} is not a Kubernetes version; use one such as {NEWEST_KUBERNETES}")
     known = catalog()
-    if version[0] != 1 or version < known.oldest:
-        raise bad_input(
-            f"--kubernetes-version {text}: k8snode knows kubelet {_show(known.oldest)} to {_show(known.newest)}"
-        )
-    return version
+    if parsed.major != 1 or parsed.minor_version < known.oldest:
+        raise bad_input(f"{option} {text}: k8snode knows kubelet {show(known.oldest)} to {show(known.newest)}")
+    return parsed
 
 
-def build(version: Version, settings: Mapping[str, object], output: Format) -> FlagSet:
+def build(version: Minor, settings: Mapping[str, object], output: Format) -> FlagSet:
     """The flags (and, for ``config``, the KubeletConfiguration) that carry ``settings`` for kubelet ``version``."""
     known = catalog()
     result = FlagSet(output)
     if version > known.newest:
         result.warnings.append(
-            f"k8snode's catalog ends at kubelet {_show(known.newest)}; flags for {_show(version)} follow it"
+            f"k8snode's catalog ends at kubelet {show(known.newest)}; flags for {show(version)} follow it"
         )
     if output == Format.CONFIG:
         if version < known.config_file_since:
             raise bad_input(
-                f"--format config: kubelet {_show(version)} cannot read a KubeletConfiguration file "
-                f"(--config names one from {_show(known.config_file_since)}); use --format flags, args, env or dropin"
+                f"--format config: kubelet {show(version)} cannot read a KubeletConfiguration file "
+                f"(--config names one from {show(known.config_file_since)}); use --format flags, args, env or dropin"
             )
         result.config = {"apiVersion": CONFIG_API_VERSION, "kind": CONFIG_KIND}
     unknown = sorted(set(settings) - {s.name for s in known.settings})
@@ -219,7 +214,7 @@ def build(version: Version, settings: Mapping[str, object], output: Format) -> F
     return result
 
 
-def default_format(version: Version) -> Format:
+def default_format(version: Minor) -> Format:
     """The KubeletConfiguration file where the kubelet reads one (1.10+): the flags it carries are deprecated there."""
     return Format.CONFIG if version >= catalog().config_file_since else Format.FLAGS
 
@@ -241,8 +236,8 @@ def render(
     that keeps swap on needs (node/swap.py ``kubelet_keep_swap``): failSwapOn false, and from 1.30 memorySwap.
     """
     out = None if out == STDIO else out
-    version_text = kubernetes_version or NEWEST_KUBERNETES
-    version = parse_version(version_text)
+    release = parse_version(kubernetes_version or NEWEST_KUBERNETES)
+    version = release.minor_version
     chosen = dict(settings or catalog().node_management_set)
     swap_fields, swap_notes = kubelet_keep_swap(version) if swap == SwapMode.KEEP else ({}, [])
     if "failSwapOn" in swap_fields:
@@ -267,7 +262,7 @@ def render(
             flag_set.warnings.append("the kubelet needs --config PATH naming this file: pass --config or --out")
     text, extra_args = _text(flag_set)
     data: dict[str, Any] = {
-        "kubernetes_version": _canonical_version(version_text),
+        "kubernetes_version": release.text,
         "format": str(flag_set.output),
         "flags": flag_set.flag_words(),
         "config": flag_set.config,
@@ -277,7 +272,7 @@ def render(
     }
     if target is None:
         return Result(COMMAND, data, warnings=flag_set.warnings)
-    command = _canonical_command(version_text, settings, flag_set.output, swap)
+    command = _canonical_command(release, settings, flag_set.output, swap)
     content = f"{header(command)}\n{text}"
     with system.lock_unless(dry_run):
         plan = plan_write(system, target, 0o644, content.encode(), force=force, adoptable=_package_placeholder)
@@ -300,26 +295,26 @@ def _package_placeholder(content: bytes) -> bool:
     return [line for line in lines if not line.startswith("#")] == ["KUBELET_EXTRA_ARGS="]
 
 
-def _flag_at(setting: Setting, version: Version) -> str:
+def _flag_at(setting: Setting, version: Minor) -> str:
     if setting.removed is not None and version >= setting.removed:
         names = f"{setting.option} ({', '.join(setting.aliases)})" if setting.aliases else setting.option
-        since = f" (deprecated since {_show(setting.deprecated)})" if setting.deprecated else ""
+        since = f" (deprecated since {show(setting.deprecated)})" if setting.deprecated else ""
         raise bad_input(
-            f"{names} was removed in kubelet {_show(setting.removed)}{since}; "
-            f"use {setting.replacement} instead (target kubelet {_show(version)})"
+            f"{names} was removed in kubelet {show(setting.removed)}{since}; "
+            f"use {setting.replacement} instead (target kubelet {show(version)})"
         )
     name = setting.flag_at(version)
     if name is None:
-        first = min((n for n in setting.flags if n.since is not None), key=lambda n: n.since or (0, 0))
+        first, flag = min((n.since, n.flag) for n in setting.flags if n.since is not None)
         note = f"; {setting.note}" if setting.note else ""
         raise bad_input(
-            f"{setting.option} is not a kubelet {_show(version)} setting: the kubelet has {first.flag} "
-            f"from {_show(first.since)}{note}"
+            f"{setting.option} is not a kubelet {show(version)} setting: the kubelet has {flag} "
+            f"from {show(first)}{note}"
         )
     return name.flag
 
 
-def _validate(setting: Setting, raw: object, version: Version, output: Format) -> Value:
+def _validate(setting: Setting, raw: object, version: Minor, output: Format) -> Value:
     option = setting.option
     if isinstance(raw, bool):
         if setting.type != "bool":
@@ -337,11 +332,11 @@ def _validate(setting: Setting, raw: object, version: Version, output: Format) -
         )
     if setting.choices_since is not None and version >= setting.choices_since and text not in setting.choices:
         accepted = " or ".join(repr(choice) for choice in setting.choices)
-        raise bad_input(f"{option}: kubelet {_show(version)} accepts only {accepted}, not {text!r}; {setting.note}")
+        raise bad_input(f"{option}: kubelet {show(version)} accepts only {accepted}, not {text!r}; {setting.note}")
     if setting.single_before is not None and version < setting.single_before and "," in text:
         raise bad_input(
-            f"{option}: kubelet {_show(version)} takes one value here (a comma-separated list from "
-            f"{_show(setting.single_before)}), not {text!r}"
+            f"{option}: kubelet {show(version)} takes one value here (a comma-separated list from "
+            f"{show(setting.single_before)}), not {text!r}"
         )
     value = VALIDATORS[setting.type](text, option)
     reserved = setting.reserved_labels
@@ -349,7 +344,7 @@ def _validate(setting: Setting, raw: object, version: Version, output: Format) -
         refused = [key for key in value.config if reserved.refused(key)]
         if refused:
             raise bad_input(
-                f"{option}: kubelet {_show(version)} refuses {', '.join(refused)}: in the "
+                f"{option}: kubelet {show(version)} refuses {', '.join(refused)}: in the "
                 f"{' and '.join(reserved.namespaces)} namespaces it sets only {', '.join(reserved.allowed_namespaces)} "
                 "labels and a fixed set; add other labels (node-role.kubernetes.io/*) with kubectl label after joining"
             )
@@ -358,8 +353,8 @@ def _validate(setting: Setting, raw: object, version: Version, output: Format) -
 
 def _deprecate(result: FlagSet, setting: Setting, flag: str) -> None:
     assert setting.deprecated is not None
-    since = _show(setting.deprecated)
-    removal = f" and removed in {_show(setting.removed)}" if setting.removed else ""
+    since = show(setting.deprecated)
+    removal = f" and removed in {show(setting.removed)}" if setting.removed else ""
     if setting.field is not None:
         use = setting.field
         advice = f"set {use} in the KubeletConfiguration file (--config) instead; --format config writes it"
@@ -392,9 +387,11 @@ def _environment_file(words: list[str]) -> str:
     return f'KUBELET_EXTRA_ARGS="{" ".join(escaped)}"\n'
 
 
-def _canonical_command(version_text: str, settings: Mapping[str, object], output: Format, swap: SwapMode) -> str:
+def _canonical_command(
+    release: KubernetesVersion, settings: Mapping[str, object], output: Format, swap: SwapMode
+) -> str:
     """The k8snode command that writes this file again: given settings in catalog order, secrets redacted."""
-    words = ["k8snode", COMMAND, "--kubernetes-version", _canonical_version(version_text), "--format", str(output)]
+    words = ["k8snode", COMMAND, "--kubernetes-version", release.text, "--format", str(output)]
     if swap != SwapMode.OFF:
         words += ["--swap", str(swap)]
     for setting in catalog().settings:
@@ -409,34 +406,14 @@ def _canonical_command(version_text: str, settings: Mapping[str, object], output
     return " ".join(words)
 
 
-def _canonical_version(text: str) -> str:
-    parsed = parse_kubernetes_version(text)
-    assert parsed is not None  # parse_version accepted it
-    return parsed.text
-
-
-def _minor(text: str) -> Version:
-    """A release of the catalog (data/kubelet_settings.json), such as "1.8"."""
-    parsed = parse_kubernetes_version(text)
-    if parsed is None:
-        raise ValueError(f"the kubelet catalog names {text!r}, which is not a Kubernetes version")
-    return parsed.minor_version
-
-
-def _show(version: Version | None) -> str:
-    return "" if version is None else f"{version[0]}.{version[1]}"
-
-
 def _setting(row: dict[str, Any]) -> Setting:
     versions = {
-        key: _optional_minor(row, key)
+        key: _optionalminor(row, key)
         for key in ("field_since", "deprecated", "removed", "choices_since", "single_before")
     }
     return Setting(
         name=row["name"],
-        flags=tuple(
-            FlagName(f["flag"], _optional_minor(f, "since"), _optional_minor(f, "until")) for f in row["flags"]
-        ),
+        flags=tuple(FlagName(f["flag"], _optionalminor(f, "since"), _optionalminor(f, "until")) for f in row["flags"]),
         type=row["type"],
         description=row["description"],
         source=row["source"],
@@ -453,7 +430,7 @@ def _setting(row: dict[str, Any]) -> Setting:
 
 def _reserved_labels(row: dict[str, Any]) -> ReservedLabels:
     return ReservedLabels(
-        _minor(row["since"]), tuple(row["namespaces"]), tuple(row["allowed_namespaces"]), tuple(row["allowed"])
+        minor(row["since"]), tuple(row["namespaces"]), tuple(row["allowed_namespaces"]), tuple(row["allowed"])
     )
 
 
@@ -461,8 +438,8 @@ def _in_namespace(namespace: str, namespaces: tuple[str, ...]) -> bool:
     return any(namespace == parent or namespace.endswith(f".{parent}") for parent in namespaces)
 
 
-def _optional_minor(row: Mapping[str, str], key: str) -> Version | None:
-    return _minor(row[key]) if key in row else None
+def _optionalminor(row: Mapping[str, str], key: str) -> Minor | None:
+    return minor(row[key]) if key in row else None
 
 
 # Value types: each turns the option's text into a Value or raises bad input naming the option.

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from k8snode.core.durations import parse_duration
 from k8snode.core.names import TaintError, TaintProblem, parse_taints
 from k8snode.core.schema import is_quantity
-from k8snode.kubelet.flagsets import FlagDef
+from k8snode.kubelet.flagdefs import FlagDef
 
 Check = Callable[[str], str | None]
 

@@ -18,7 +18,8 @@ from k8snode.core.schema import did_you_mean
 from k8snode.core.system import System
 from k8snode.core.versions import NEWEST_KUBERNETES
 from k8snode.kubelet import flags as settings
-from k8snode.kubelet.flagsets import FlagDef, FlagSets, Target, flag_sets, show
+from k8snode.kubelet.flagdefs import FlagDef, show
+from k8snode.kubelet.flagsets import FlagSets, Target, flag_sets
 from k8snode.kubelet.flagvalues import check
 from k8snode.kubelet.sources import CommandLine, Origin, Word, config_path, file_command_lines, node_command_lines
 
@@ -98,7 +99,7 @@ def lint(
 
 def check_sources(system: System, files: list[str], kubernetes_version: str | None) -> Linted:
     version_text = kubernetes_version or NEWEST_KUBERNETES
-    target = flag_sets().target(settings.parse_version(version_text))
+    target = flag_sets().target(settings.parse_version(version_text).minor_version)
     if files:
         lines = [line for path in files for line in file_command_lines(system, path)]
     else:
