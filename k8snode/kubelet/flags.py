@@ -35,7 +35,8 @@ from k8snode.core.result import Result
 from k8snode.core.system import STDIO, System
 from k8snode.core.versions import NEWEST_KUBERNETES, KubernetesVersion, parse_kubernetes_version
 from k8snode.core.yamldoc import dump_documents
-from k8snode.kubelet.flagdefs import Minor, minor, show
+from k8snode.kubelet.flagdefs import FlagDef, Minor, ReleaseFlags, generated_releases, minor, show, standing_for
+from k8snode.kubelet.flagvalues import check
 from k8snode.node.swap import SwapMode, kubelet_keep_swap
 
 CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1"
@@ -83,23 +84,31 @@ class ReservedLabels:
 
 @dataclass(frozen=True)
 class Setting:
+    """A kubelet setting k8snode takes. From kubelet_settings.json: its value type, its words, and its history
+    before the oldest generated release. From the generated catalog (kubelet/flagdefs.py): its KubeletConfiguration
+    field and default, and, for the generated releases and later, whether its flag exists and is deprecated."""
+
     name: str
     flags: tuple[FlagName, ...]
+    """The flag's names by release; the open-ended last one is the flag of the generated releases."""
     type: str
     description: str
     source: str
-    default: Any = None
     aliases: tuple[str, ...] = ()
     field: str | None = None
+    """The KubeletConfiguration field, from the newest generated release."""
+    default: str = ""
+    """The kubelet's default in the newest generated release."""
     field_since: Minor | None = None
     deprecated: Minor | None = None
+    """The release that deprecated the flag: said in the warning; decides only before the generated releases."""
     removed: Minor | None = None
     replacement: str | None = None
     choices: tuple[str, ...] = ()
     choices_since: Minor | None = None
     single_before: Minor | None = None
-    reserved_labels: ReservedLabels | None = None
     """Releases before this took one value where later ones take a comma-separated list."""
+    reserved_labels: ReservedLabels | None = None
     note: str | None = None
     """Context for the error message when the setting is not available or its value not accepted."""
 
@@ -108,10 +117,40 @@ class Setting:
         return f"--{self.name}"
 
     def flag_at(self, version: Minor) -> FlagName | None:
+        """The flag that carries the setting in kubelet ``version``: a generated release must define it."""
+        name = self._named_at(version)
+        if generated_at(version) is not None and self.definition(version) is None:
+            return None
+        return name
+
+    def definition(self, version: Minor) -> FlagDef | None:
+        """The flag as the generated release standing for ``version`` defines it; None before the generated
+        releases, where the hand-written history speaks."""
+        release = generated_at(version)
+        name = self._named_at(version)
+        return None if release is None or name is None else release.flags.get(name.flag.removeprefix("--"))
+
+    def field_at(self, version: Minor) -> str | None:
+        """The KubeletConfiguration field that holds the setting in kubelet ``version``, if there is one."""
+        if generated_at(version) is not None:
+            definition = self.definition(version)
+            return (definition.field or None) if definition is not None else None
+        return self.field if self.field_since is not None and version >= self.field_since else None
+
+    def deprecated_at(self, version: Minor) -> bool:
+        if generated_at(version) is not None:
+            definition = self.definition(version)
+            return definition is not None and bool(definition.deprecated)
+        return self.deprecated is not None and version >= self.deprecated
+
+    def _named_at(self, version: Minor) -> FlagName | None:
         return next((name for name in self.flags if name.covers(version)), None)
 
-    def is_field_at(self, version: Minor) -> bool:
-        return self.field is not None and self.field_since is not None and version >= self.field_since
+
+def generated_at(version: Minor) -> ReleaseFlags | None:
+    """The generated release whose flag set stands for kubelet ``version``; None before the oldest one."""
+    release = standing_for(version)
+    return release if version >= release.minor else None
 
 
 @dataclass(frozen=True)
@@ -119,6 +158,7 @@ class Catalog:
     settings: tuple[Setting, ...]
     oldest: Minor
     newest: Minor
+    """The newest generated release."""
     config_file_since: Minor
     node_management_set: Mapping[str, object]
 
@@ -129,11 +169,11 @@ class Catalog:
 @cache
 def catalog() -> Catalog:
     raw = json.loads(package_text("kubelet", "data", "kubelet_settings.json"))
-    settings = tuple(_setting(row) for row in raw["settings"])
+    newest = generated_releases()[-1]
     return Catalog(
-        settings=settings,
+        settings=tuple(_setting(row, newest) for row in raw["settings"]),
         oldest=minor(raw["oldest"]),
-        newest=minor(raw["newest"]),
+        newest=newest.minor,
         config_file_since=minor(raw["config_file_since"]),
         node_management_set=raw["node_management_set"],
     )
@@ -142,10 +182,9 @@ def catalog() -> Catalog:
 def describe(name: str) -> str:
     """The catalog's one-line description of a setting and the kubelet's default: its k8snode option's help."""
     setting = catalog().setting(name)
-    if setting.default in (None, ""):
+    if not setting.default:
         return setting.description
-    default = json.dumps(setting.default) if isinstance(setting.default, bool) else setting.default
-    return f"{setting.description} Kubelet default: {default}."
+    return f"{setting.description} Kubelet default: {setting.default}."
 
 
 @dataclass(frozen=True)
@@ -204,14 +243,24 @@ def build(version: Minor, settings: Mapping[str, object], output: Format) -> Fla
             continue
         flag = _flag_at(setting, version)
         value = _validate(setting, settings[setting.name], version, output)
-        if result.config is not None and setting.is_field_at(version):
-            assert setting.field is not None
-            result.config[setting.field] = value.config
+        _check_as_the_kubelet(setting, flag, value, version)
+        config_field = setting.field_at(version)
+        if result.config is not None and config_field is not None:
+            result.config[config_field] = value.config
             continue
         result.flags.append((flag, value))
-        if setting.deprecated is not None and version >= setting.deprecated:
-            _deprecate(result, setting, flag)
+        if setting.deprecated_at(version):
+            _deprecate(result, setting, flag, config_field)
     return result
+
+
+def _check_as_the_kubelet(setting: Setting, flag: str, value: Value, version: Minor) -> None:
+    """The value checker lint runs (kubelet/flagvalues.py), on the flag as the kubelet flag set that lint checks
+    kubelet ``version`` against defines it: what kubelet-flags prints, lint accepts."""
+    definition = standing_for(version).flags.get(flag.removeprefix("--"))
+    problem = None if definition is None else check(definition, value.flag_text)
+    if problem is not None:
+        raise bad_input(f"{setting.option}: kubelet {show(version)} refuses {value.flag_text!r}: {problem}")
 
 
 def default_format(version: Minor) -> Format:
@@ -351,12 +400,12 @@ def _validate(setting: Setting, raw: object, version: Minor, output: Format) -> 
     return value
 
 
-def _deprecate(result: FlagSet, setting: Setting, flag: str) -> None:
-    assert setting.deprecated is not None
+def _deprecate(result: FlagSet, setting: Setting, flag: str, config_field: str | None) -> None:
+    assert setting.deprecated is not None, f"{setting.name}: kubelet_settings.json says when it was deprecated"
     since = show(setting.deprecated)
     removal = f" and removed in {show(setting.removed)}" if setting.removed else ""
-    if setting.field is not None:
-        use = setting.field
+    if config_field is not None:
+        use = config_field
         advice = f"set {use} in the KubeletConfiguration file (--config) instead; --format config writes it"
     else:
         use = setting.replacement or ""
@@ -406,20 +455,22 @@ def _canonical_command(
     return " ".join(words)
 
 
-def _setting(row: dict[str, Any]) -> Setting:
+def _setting(row: dict[str, Any], newest: ReleaseFlags) -> Setting:
     versions = {
-        key: _optionalminor(row, key)
+        key: _optional_minor(row, key)
         for key in ("field_since", "deprecated", "removed", "choices_since", "single_before")
     }
+    flags = tuple(FlagName(f["flag"], _optional_minor(f, "since"), _optional_minor(f, "until")) for f in row["flags"])
+    current = newest.flags.get(flags[-1].flag.removeprefix("--")) if flags[-1].until is None else None
     return Setting(
         name=row["name"],
-        flags=tuple(FlagName(f["flag"], _optionalminor(f, "since"), _optionalminor(f, "until")) for f in row["flags"]),
+        flags=flags,
         type=row["type"],
         description=row["description"],
         source=row["source"],
-        default=row.get("default"),
+        default=current.default if current is not None else "",
         aliases=tuple(row.get("aliases", ())),
-        field=row.get("field"),
+        field=current.field or None if current is not None else None,
         replacement=row.get("replacement"),
         choices=tuple(row.get("choices", ())),
         note=row.get("note"),
@@ -438,7 +489,7 @@ def _in_namespace(namespace: str, namespaces: tuple[str, ...]) -> bool:
     return any(namespace == parent or namespace.endswith(f".{parent}") for parent in namespaces)
 
 
-def _optionalminor(row: Mapping[str, str], key: str) -> Minor | None:
+def _optional_minor(row: Mapping[str, str], key: str) -> Minor | None:
     return minor(row[key]) if key in row else None
 
 
