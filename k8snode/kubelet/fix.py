@@ -23,13 +23,12 @@ from typing import Any
 from k8snode.core.errors import failed
 from k8snode.core.files import FilePlan, apply, header, owned, plan_write
 from k8snode.core.names import parse_taints
-from k8snode.core.result import Result
 from k8snode.core.system import System
+from k8snode.kubelet.findings import Finding, Kind, Linted
 from k8snode.kubelet.flagdefs import FlagDef
 from k8snode.kubelet.flags import CONFIG_API_VERSION, CONFIG_KIND
 from k8snode.kubelet.flagvalues import go_int, parse_bool
-from k8snode.kubelet.lint import Finding, Linted
-from k8snode.kubelet.sources import parse_env_file, read_text, split_unit_words
+from k8snode.kubelet.sources import config_path, parse_env_file, read_text, split_unit_words
 
 BACKUP_SUFFIX = ".k8snode-orig"
 
@@ -43,7 +42,24 @@ class _Edits:
     left: list[str] = field(default_factory=list)
 
 
-def fix(system: System, linted: Linted, command: str, *, dry_run: bool, force: bool) -> Result:
+@dataclass(frozen=True)
+class Fixed:
+    """What --fix wrote (or, with dry_run, would write), and what it left for a person."""
+
+    plans: list[FilePlan]
+    backups: list[str]
+    """The originals kept beside files k8snode did not write."""
+    not_fixed: list[str]
+    changed: bool
+    dry_run: bool
+
+    @property
+    def rewritten(self) -> list[FilePlan]:
+        return [plan for plan in self.plans if plan.needs_write]
+
+
+def fix(system: System, linted: Linted, command: str, *, dry_run: bool, force: bool) -> Fixed:
+    """Rewrite what ``linted`` found and knows how to fix; ``command`` goes into the header of written files."""
     edits = _plan_edits(linted)
     with system.lock_unless(dry_run):
         planned = [_flag_file_plan(system, path, drops, command, force) for path, drops in sorted(edits.drop.items())]
@@ -51,29 +67,19 @@ def fix(system: System, linted: Linted, command: str, *, dry_run: bool, force: b
         plans = [plan for plan in planned if plan is not None]
         backups = [] if dry_run else [_backup(system, plan) for plan in plans if plan.needs_write]
         changed = apply(system, plans, dry_run=dry_run)
-    result = linted.result
-    result.changed = changed
-    result.data["files"] = [plan.as_dict() for plan in plans]
-    result.data["backups"] = [backup for backup in backups if backup]
-    result.data["not_fixed"] = edits.left
-    if dry_run:
-        result.data["diffs"] = {str(plan.path): plan.diff() for plan in plans if plan.needs_write}
-    fixed = len([plan for plan in plans if plan.needs_write])
-    verb = "would change" if dry_run else "changed"
-    result.summary += f"; --fix {verb} {fixed} file(s)"
-    return result
+    return Fixed(plans, [backup for backup in backups if backup], edits.left, changed, dry_run)
 
 
 def _plan_edits(linted: Linted) -> _Edits:
     edits = _Edits()
     for line, findings in linted.per_line:
-        config = linted.config_of(line)
+        config = config_path(line.words)
         for finding in findings:
-            if finding.kind == "removed":
+            if finding.kind == Kind.REMOVED:
                 _drop(edits, finding)
-            elif finding.kind == "deprecated" and not finding.config_field:
+            elif finding.kind == Kind.DEPRECATED and not finding.config_field:
                 edits.left.append(f"{finding.origin}: {finding.flag}: deprecated, with no KubeletConfiguration field")
-            elif finding.kind == "deprecated" and finding.flag_def is not None:
+            elif finding.kind == Kind.DEPRECATED and finding.flag_def is not None:
                 if config is None:
                     edits.left.append(f"{finding.origin}: {finding.flag}: no --config file to move it into")
                 elif _drop(edits, finding) and finding.config_field is not None:
