@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
 
-from k8snode.core.errors import failed
+from k8snode.core.errors import bad_input, failed
 from k8snode.core.files import FilePlan, apply, header, owned, plan_write
 from k8snode.core.names import parse_taints
 from k8snode.core.system import System
 from k8snode.kubelet.findings import Finding, Kind, Linted
 from k8snode.kubelet.flagdefs import FlagDef
-from k8snode.kubelet.flags import CONFIG_API_VERSION, CONFIG_KIND
+from k8snode.kubelet.flags import CONFIG_API_VERSION, CONFIG_KIND, ConfigValue
 from k8snode.kubelet.flagvalues import go_int, parse_bool
 from k8snode.kubelet.sources import config_path, parse_env_file, read_text, split_unit_words
 
@@ -37,7 +37,7 @@ BACKUP_SUFFIX = ".k8snode-orig"
 class _Edits:
     drop: dict[str, set[tuple[int, int]]] = field(default_factory=lambda: defaultdict(set))
     """Per file: (line, slot) of each word to remove."""
-    config: dict[str, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
+    config: dict[str, dict[str, ConfigValue]] = field(default_factory=lambda: defaultdict(dict))
     """Per KubeletConfiguration file: dotted field -> value."""
     left: list[str] = field(default_factory=list)
 
@@ -96,17 +96,17 @@ def _drop(edits: _Edits, finding: Finding) -> bool:
     return True
 
 
-def _merge(config: dict[str, Any], flag: FlagDef, path: str, text: str) -> None:
-    value = config_value(flag, text)
-    if flag.accumulates and isinstance(config.get(path), dict) and isinstance(value, dict):
-        config[path] = {**config[path], **value}
-    elif flag.accumulates and isinstance(config.get(path), list) and isinstance(value, list):
-        config[path] = [*config[path], *value]
+def _merge(config: dict[str, ConfigValue], flag: FlagDef, path: str, text: str) -> None:
+    value, earlier = config_value(flag, text), config.get(path)
+    if flag.accumulates and isinstance(earlier, dict) and isinstance(value, dict):
+        config[path] = {**earlier, **value}
+    elif flag.accumulates and isinstance(earlier, list) and isinstance(value, list):
+        config[path] = [*earlier, *value]
     else:
         config[path] = value
 
 
-def config_value(flag: FlagDef, text: str) -> Any:
+def config_value(flag: FlagDef, text: str) -> ConfigValue:
     """The KubeletConfiguration value for a flag value the lint accepted (so it parses)."""
     if flag.type == "bool":
         return parse_bool(text)
@@ -163,7 +163,7 @@ def _env_quote(value: str) -> str:
     return '"' + re.sub(r'(["\\`$])', r"\\\1", value) + '"'
 
 
-def _config_plan(system: System, path: str, values: dict[str, Any], command: str, force: bool) -> FilePlan:
+def _config_plan(system: System, path: str, values: dict[str, ConfigValue], command: str, force: bool) -> FilePlan:
     from k8snode.core.yamldoc import dump_documents, guess_indent, load_documents
 
     text = read_text(system, path)
@@ -173,13 +173,25 @@ def _config_plan(system: System, path: str, values: dict[str, Any], command: str
         config = {"apiVersion": CONFIG_API_VERSION, "kind": CONFIG_KIND}
         documents.append(config)
     for dotted, value in values.items():
-        *parents, leaf = dotted.split(".")
-        node = config
-        for parent in parents:
-            node = node.setdefault(parent, {})
-        node[leaf] = value
+        _set_field(config, dotted, value, path)
     new_text = dump_documents(documents, guess_indent(text or ""))
     return _plan(system, path, new_text, command, force)
+
+
+def _set_field(config: MutableMapping[str, object], dotted: str, value: ConfigValue, path: str) -> None:
+    """Set the field at ``dotted`` (``authentication.webhook.enabled``), making the mappings on the way; a parent
+    that is null (``authentication:``) is one, as the kubelet reads it."""
+    *parents, leaf = dotted.split(".")
+    node = config
+    for depth, parent in enumerate(parents):
+        child = node.get(parent)
+        if child is None:
+            child = node[parent] = {}
+        if not isinstance(child, MutableMapping):
+            where = ".".join(parents[: depth + 1])
+            raise bad_input(f"{path}: {where} is not a mapping, so --fix cannot set {dotted} in it; correct the file")
+        node = child
+    node[leaf] = value
 
 
 def _plan(system: System, path: str, text: str, command: str, force: bool) -> FilePlan:

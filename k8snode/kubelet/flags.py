@@ -10,11 +10,11 @@ import ipaddress
 import json
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from string import Template
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 from k8snode.core.compat import StrEnum
@@ -42,6 +42,9 @@ from k8snode.node.swap import SwapMode, kubelet_keep_swap
 CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1"
 CONFIG_KIND = "KubeletConfiguration"
 COMMAND = "kubelet-flags"
+
+ConfigValue: TypeAlias = "bool | int | str | Sequence[ConfigValue] | Mapping[str, ConfigValue] | None"
+"""A value in a KubeletConfiguration document, as YAML holds it."""
 
 
 class Format(StrEnum):
@@ -192,7 +195,7 @@ class Value:
     """A validated setting value, as the kubelet flag takes it and as the KubeletConfiguration field holds it."""
 
     flag_text: str
-    config: Any
+    config: ConfigValue
     redacted: str | None = None
     """How the value appears in the header's canonical command, when it may hold a secret."""
 
@@ -201,7 +204,7 @@ class Value:
 class FlagSet:
     output: Format
     flags: list[tuple[str, Value]] = field(default_factory=list)
-    config: dict[str, Any] | None = None
+    config: dict[str, object] | None = None
     deprecations: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -389,7 +392,7 @@ def _validate(setting: Setting, raw: object, version: Minor, output: Format) -> 
         )
     value = VALIDATORS[setting.type](text, option)
     reserved = setting.reserved_labels
-    if reserved is not None and version >= reserved.since:
+    if reserved is not None and version >= reserved.since and isinstance(value.config, Mapping):
         refused = [key for key in value.config if reserved.refused(key)]
         if refused:
             raise bad_input(
