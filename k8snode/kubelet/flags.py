@@ -1,7 +1,11 @@
-"""Kubelet flag sets for a Kubernetes version, from the settings catalog in k8snode/kubelet/data/kubelet_settings.json.
+"""Kubelet flag sets for a Kubernetes version: the flags (or KubeletConfiguration) that carry k8snode's settings.
 
-The catalog is data: which flag carries each setting in which releases, its KubeletConfiguration field, its
-value type, and when it was deprecated or removed. This module only reads those rows; it has no per-flag code.
+The catalog is data. The generated kubelet catalog (kubelet/flagdefs.py, from the real flag sets) says each
+flag's KubeletConfiguration field and default and, from its oldest release on, whether the flag exists and is
+deprecated. kubelet/data/kubelet_settings.json adds what it cannot: each setting's value type and words, and
+its history before that release (which flag carried it, when its field came and when it was deprecated or
+removed). This module only reads those rows; it has no per-flag code. Every value it prints passes the checker
+lint uses (kubelet/flagvalues.py).
 """
 
 from __future__ import annotations
