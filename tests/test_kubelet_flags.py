@@ -865,6 +865,133 @@ def test_swap_keep_is_in_the_written_file_header(cli, tmp_path):
     assert "failSwapOn: false\nmemorySwap:\n  swapBehavior: NoSwap\n" in text
 
 
+# One taint parser (core/names.py) behind kubelet-flags and lint
+
+
+@pytest.mark.parametrize(
+    "taints",
+    [
+        "a=b:NoSchedule",
+        "example.com/a=b:NoExecute,c:PreferNoSchedule",
+        "a=:NoSchedule",
+        "a:NoSchedule,a:NoSchedule",
+        "a:NoSchedule,a:NoExecute",
+        "a=b=c:NoSchedule",
+        "a:b:NoSchedule",
+        "a=b:Sometimes",
+        "a",
+        "-a:NoSchedule",
+    ],
+)
+def test_kubelet_flags_prints_only_taints_that_lint_accepts(cli, taints):
+    from k8snode.kubelet.flagsets import flag_sets
+    from k8snode.kubelet.flagvalues import check
+
+    run = cli("kubelet-flags", "--format", "flags", "--register-with-taints", taints)
+    accepted = check(flag_sets().releases[-1].flags["register-with-taints"], taints) is None
+    assert (run.exit_code, accepted) in ((0, True), (2, False)), run.stderr
+
+
+def test_a_repeated_taint_is_refused_as_the_kubelet_refuses_it(cli):
+    run = cli("kubelet-flags", "--register-with-taints", "a=x:NoSchedule,a=y:NoSchedule")
+    assert run.exit_code == 2
+    assert "'a=y:NoSchedule' repeats the taint a:NoSchedule" in run.stderr
+
+
+# One kubelet catalog: the hand-written rows (kubelet_settings.json) agree with the generated one (kubelet_flags.json)
+
+# k8snode's value type of a setting -> the pflag type of the kubelet flag that carries it
+KUBELET_TYPES = {
+    "bool": "bool",
+    "duration": "duration",
+    "path": "string",
+    "url": "string",
+    "enum": "string",
+    "ips": "string",
+    "labels": "mapStringString",
+    "taints": "[]v1.Taint",
+    "headers": "colonSeparatedMultimapStringString",
+}
+
+
+def test_the_hand_written_rows_agree_with_the_generated_catalog():
+    from k8snode.kubelet.flagdefs import generated_releases
+
+    releases = generated_releases()
+    oldest = releases[0].minor
+    known = catalog()
+    assert known.newest == releases[-1].minor
+    current_flags = {s.flags[-1].flag for s in known.settings if s.removed is None}
+    checked = 0
+    for setting in known.settings:
+        if setting.removed is not None:  # a removal no generated release can show: hand-written, and older
+            assert setting.removed <= oldest, setting.name
+            assert not any(n.flag.removeprefix("--") in r.flags for n in setting.flags for r in releases)
+            continue
+        current = setting.flags[-1]
+        assert current.until is None and (current.since is None or current.since <= oldest), setting.name
+        for older in setting.flags[:-1]:  # names before the generated releases: gone from them, or another's flag
+            assert older.until is not None and older.until <= oldest, setting.name
+            assert older.flag in current_flags or not any(older.flag.removeprefix("--") in r.flags for r in releases)
+        for release in releases:
+            definition = release.flags[current.flag.removeprefix("--")]
+            at = f"{setting.name} in {release.version}"
+            assert definition.type == KUBELET_TYPES[setting.type], at
+            has_field = setting.field_since is not None and setting.field_since <= release.minor
+            assert bool(definition.field) == has_field, at
+            assert "." not in definition.field, at  # kubelet-flags sets top-level fields only
+            is_deprecated = setting.deprecated is not None and setting.deprecated <= release.minor
+            assert bool(definition.deprecated) == is_deprecated, at
+            checked += 1
+    assert checked == len(current_flags) * len(releases)
+
+
+PRINTED = {
+    "register-node": [],
+    "kubeconfig": ["/etc/kubernetes/kubelet.conf"],
+    "bootstrap-kubeconfig": ["/etc/kubernetes/bootstrap-kubelet.conf"],
+    "cloud-provider": ["external", ""],
+    "node-status-update-frequency": ["1m30s", "0"],
+    "static-pod-path": ["/etc/kubernetes/manifests"],
+    "file-check-frequency": ["500ms"],
+    "manifest-url": ["https://user:secret@192.0.2.10/pods"],
+    "manifest-url-header": ["A:b,A:c,X-Z:"],
+    "http-check-frequency": ["20s"],
+    "node-ip": ["192.0.2.1,2001:db8::1"],
+    "node-labels": ["a=b,example.com/c=,node.kubernetes.io/x=y"],
+    "register-with-taints": ["a=b:NoSchedule,c:NoExecute,example.com/d=:PreferNoSchedule"],
+    "fail-swap-on": [],
+    "config": ["/var/lib/kubelet/config.yaml"],
+}
+
+
+@pytest.mark.parametrize("version", ["v1.23.0", "v1.30.14", "v1.33.0", "v1.37.2"])
+def test_what_kubelet_flags_prints_lint_accepts(cli, tmp_path, version):
+    """One value checker: each flag kubelet-flags prints for a release passes lint's value check for it."""
+    assert set(PRINTED) == {s.name for s in catalog().settings if s.removed is None}
+    runs = [[f"--{name}", *values[:1]] for name, values in PRINTED.items()]
+    runs += [[f"--{name}", value] for name, values in PRINTED.items() for value in values[1:]]
+    for index, words in enumerate(runs):
+        out = f"/flags-{index}"
+        written = cli(
+            "kubelet-flags",
+            "--format",
+            "flags",
+            "--kubernetes-version",
+            version,
+            *words,
+            "--out",
+            out,
+            "--root",
+            str(tmp_path),
+        )
+        assert written.exit_code == 0, (words, written.stderr)
+        run = cli("kubelet-flags", "lint", out, "--kubernetes-version", version, "--root", str(tmp_path), "--json")
+        findings = json.loads(run.stdout)["data"]["findings"]
+        assert [f for f in findings if f["kind"] != "deprecated"] == [], words
+        assert run.exit_code == 0, words
+
+
 @pytest.mark.parametrize(("content", "replaced"), [("", True), ("\n  \n", True), ("# my notes\n", False)])
 def test_kubelet_flags_replaces_an_empty_file_but_not_one_of_comments(cli, tmp_path, content, replaced):
     write(tmp_path / "etc/default/kubelet", content)

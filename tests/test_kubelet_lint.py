@@ -654,3 +654,28 @@ def test_any_file_content_is_a_finding_or_bad_input_never_a_crash(cli, tmp_path,
     run = cli("kubelet-flags", "lint", "--root", str(tmp_path), "--fix", "--force", "--dry-run")
     assert run.exit_code in (0, 1, 2), run.stderr
     assert "internal error" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("parent", "exit_code"),
+    [("authentication:\n", 0), ("authentication: null\n", 0), ("authentication: 3\n", 2), ("authentication: [a]\n", 2)],
+)
+def test_fix_sets_a_nested_field_under_a_null_parent_and_refuses_a_parent_that_is_not_a_mapping(
+    cli, tmp_path, parent, exit_code
+):
+    flags = 'KUBELET_EXTRA_ARGS="--config=/var/lib/kubelet/config.yaml --authentication-token-webhook=true"\n'
+    config = f"apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n{parent}"
+    write(tmp_path, "/etc/default/kubelet", flags)
+    write(tmp_path, "/var/lib/kubelet/config.yaml", config)
+    run = cli("kubelet-flags", "lint", "/etc/default/kubelet", "--root", str(tmp_path), "--fix", "--force")
+    assert run.exit_code == exit_code, run.stderr
+    written = (tmp_path / "var/lib/kubelet/config.yaml").read_text()
+    if exit_code == 0:
+        assert written.endswith("authentication:\n  webhook:\n    enabled: true\n")
+    else:
+        assert run.stderr == (
+            "k8snode: error: /var/lib/kubelet/config.yaml: authentication is not a mapping, so --fix cannot set "
+            "authentication.webhook.enabled in it; correct the file\n"
+        )
+        assert written == config
+        assert (tmp_path / "etc/default/kubelet").read_text() == flags

@@ -10,17 +10,21 @@ options given before `lint` are refused (exit 2), not silently dropped: lint tak
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute, given_on_command_line, group, usage_error
 from k8snode.core import console
+from k8snode.core.errors import ExitCode
 from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.core.versions import NEWEST_KUBERNETES
 from k8snode.kubelet import flags as library
 from k8snode.node.swap import SwapMode
+
+if TYPE_CHECKING:
+    from k8snode.kubelet.findings import Linted
 
 _describe = library.describe
 Text = str | None
@@ -221,13 +225,9 @@ def lint_command(
     """
     if dry_run and not fix:
         usage_error(["kubelet-flags", "lint", *(["--json"] if json_output else [])], "--dry-run needs --fix")
-    from k8snode.kubelet import lint as linter  # lazy: only lint loads the per-release flag catalogs
-
     execute(
         "kubelet-flags lint",
-        lambda: linter.lint(
-            System(root, debug), files or [], kubernetes_version, fix=fix, dry_run=dry_run, force=force
-        ),
+        lambda: lint(System(root, debug), files or [], kubernetes_version, fix=fix, dry_run=dry_run, force=force),
         show_lint,
         json_output=json_output,
         debug=debug,
@@ -248,3 +248,47 @@ def show_lint(result: Result) -> None:
     for left in result.data.get("not_fixed", []):
         console.line(f"not fixed: {left}", style="yellow")
     console.line(result.summary, style="green" if result.ok else "red")
+
+
+def lint(system: System, files: list[str], version: str | None, *, fix: bool, dry_run: bool, force: bool) -> Result:
+    """Lint; with ``fix``, rewrite what can be fixed and lint again: what is left decides the exit code."""
+    from k8snode.kubelet import fix as fixer
+    from k8snode.kubelet import lint as linter  # lazy: only lint loads the history of removed flags
+
+    linted = linter.check_sources(system, files, version)
+    result = _linted(linted)
+    if not fix:
+        return result
+    words = ["kubelet-flags", "lint", "--fix", *(["--kubernetes-version", version] if version else []), *files]
+    fixed = fixer.fix(system, linted, " ".join(words), dry_run=dry_run, force=force)
+    result.changed = fixed.changed
+    result.data |= {"files": [p.as_dict() for p in fixed.plans], "backups": fixed.backups, "not_fixed": fixed.not_fixed}
+    if dry_run:
+        result.data["diffs"] = {str(plan.path): plan.diff() for plan in fixed.rewritten}
+    result.summary += f"; --fix {'would change' if dry_run else 'changed'} {len(fixed.rewritten)} file(s)"
+    if fixed.changed and not dry_run:
+        after = _linted(linter.check_sources(system, files, version))
+        result.data["findings_after_fix"], result.exit_code = after.data["findings"], after.exit_code
+    return result
+
+
+def _linted(linted: Linted) -> Result:
+    from k8snode.kubelet.sources import config_path
+
+    sources = [
+        {
+            "label": line.label,
+            "files": line.files,
+            "flags": sum(word.text.startswith("-") for word in line.words),
+            "config": config_path(line.words),
+        }
+        for line in linted.lines
+    ]
+    data = {
+        "kubernetes_version": linted.kubernetes_version,
+        "checked_against": linted.target.release.version,
+        "sources": sources,
+        "findings": [finding.as_dict() for finding in linted.findings],
+    }
+    exit_code = ExitCode.DRIFT if linted.errors else ExitCode.OK
+    return Result("kubelet-flags lint", data, warnings=linted.warnings, exit_code=exit_code, summary=linted.summary)

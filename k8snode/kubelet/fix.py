@@ -16,19 +16,19 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
 
-from k8snode.core.errors import failed
+from k8snode.core.errors import bad_input, failed
 from k8snode.core.files import FilePlan, apply, header, owned, plan_write
-from k8snode.core.result import Result
+from k8snode.core.names import parse_taints
 from k8snode.core.system import System
-from k8snode.kubelet.flags import CONFIG_API_VERSION, CONFIG_KIND
-from k8snode.kubelet.flagsets import FlagDef
+from k8snode.kubelet.findings import Finding, Kind, Linted
+from k8snode.kubelet.flagdefs import FlagDef
+from k8snode.kubelet.flags import CONFIG_API_VERSION, CONFIG_KIND, ConfigValue
 from k8snode.kubelet.flagvalues import go_int, parse_bool
-from k8snode.kubelet.lint import Finding, Linted
-from k8snode.kubelet.sources import parse_env_file, read_text, split_unit_words
+from k8snode.kubelet.sources import config_path, parse_env_file, read_text, split_unit_words
 
 BACKUP_SUFFIX = ".k8snode-orig"
 
@@ -37,12 +37,29 @@ BACKUP_SUFFIX = ".k8snode-orig"
 class _Edits:
     drop: dict[str, set[tuple[int, int]]] = field(default_factory=lambda: defaultdict(set))
     """Per file: (line, slot) of each word to remove."""
-    config: dict[str, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
+    config: dict[str, dict[str, ConfigValue]] = field(default_factory=lambda: defaultdict(dict))
     """Per KubeletConfiguration file: dotted field -> value."""
     left: list[str] = field(default_factory=list)
 
 
-def fix(system: System, linted: Linted, command: str, *, dry_run: bool, force: bool) -> Result:
+@dataclass(frozen=True)
+class Fixed:
+    """What --fix wrote (or, with dry_run, would write), and what it left for a person."""
+
+    plans: list[FilePlan]
+    backups: list[str]
+    """The originals kept beside files k8snode did not write."""
+    not_fixed: list[str]
+    changed: bool
+    dry_run: bool
+
+    @property
+    def rewritten(self) -> list[FilePlan]:
+        return [plan for plan in self.plans if plan.needs_write]
+
+
+def fix(system: System, linted: Linted, command: str, *, dry_run: bool, force: bool) -> Fixed:
+    """Rewrite what ``linted`` found and knows how to fix; ``command`` goes into the header of written files."""
     edits = _plan_edits(linted)
     with system.lock_unless(dry_run):
         planned = [_flag_file_plan(system, path, drops, command, force) for path, drops in sorted(edits.drop.items())]
@@ -50,29 +67,19 @@ def fix(system: System, linted: Linted, command: str, *, dry_run: bool, force: b
         plans = [plan for plan in planned if plan is not None]
         backups = [] if dry_run else [_backup(system, plan) for plan in plans if plan.needs_write]
         changed = apply(system, plans, dry_run=dry_run)
-    result = linted.result
-    result.changed = changed
-    result.data["files"] = [plan.as_dict() for plan in plans]
-    result.data["backups"] = [backup for backup in backups if backup]
-    result.data["not_fixed"] = edits.left
-    if dry_run:
-        result.data["diffs"] = {str(plan.path): plan.diff() for plan in plans if plan.needs_write}
-    fixed = len([plan for plan in plans if plan.needs_write])
-    verb = "would change" if dry_run else "changed"
-    result.summary += f"; --fix {verb} {fixed} file(s)"
-    return result
+    return Fixed(plans, [backup for backup in backups if backup], edits.left, changed, dry_run)
 
 
 def _plan_edits(linted: Linted) -> _Edits:
     edits = _Edits()
     for line, findings in linted.per_line:
-        config = linted.config_of(line)
+        config = config_path(line.words)
         for finding in findings:
-            if finding.kind == "removed":
+            if finding.kind == Kind.REMOVED:
                 _drop(edits, finding)
-            elif finding.kind == "deprecated" and not finding.config_field:
+            elif finding.kind == Kind.DEPRECATED and not finding.config_field:
                 edits.left.append(f"{finding.origin}: {finding.flag}: deprecated, with no KubeletConfiguration field")
-            elif finding.kind == "deprecated" and finding.flag_def is not None:
+            elif finding.kind == Kind.DEPRECATED and finding.flag_def is not None:
                 if config is None:
                     edits.left.append(f"{finding.origin}: {finding.flag}: no --config file to move it into")
                 elif _drop(edits, finding) and finding.config_field is not None:
@@ -89,17 +96,17 @@ def _drop(edits: _Edits, finding: Finding) -> bool:
     return True
 
 
-def _merge(config: dict[str, Any], flag: FlagDef, path: str, text: str) -> None:
-    value = config_value(flag, text)
-    if flag.accumulates and isinstance(config.get(path), dict) and isinstance(value, dict):
-        config[path] = {**config[path], **value}
-    elif flag.accumulates and isinstance(config.get(path), list) and isinstance(value, list):
-        config[path] = [*config[path], *value]
+def _merge(config: dict[str, ConfigValue], flag: FlagDef, path: str, text: str) -> None:
+    value, earlier = config_value(flag, text), config.get(path)
+    if flag.accumulates and isinstance(earlier, dict) and isinstance(value, dict):
+        config[path] = {**earlier, **value}
+    elif flag.accumulates and isinstance(earlier, list) and isinstance(value, list):
+        config[path] = [*earlier, *value]
     else:
         config[path] = value
 
 
-def config_value(flag: FlagDef, text: str) -> Any:
+def config_value(flag: FlagDef, text: str) -> ConfigValue:
     """The KubeletConfiguration value for a flag value the lint accepted (so it parses)."""
     if flag.type == "bool":
         return parse_bool(text)
@@ -120,14 +127,8 @@ def config_value(flag: FlagDef, text: str) -> Any:
         items = [text] if flag.go_type.endswith(",nosplit") else [i for i in text.split(",") if i]
         return {k.strip(): v.strip() for k, _, v in (i.partition("=") for i in items)}
     if flag.type == "[]v1.Taint":
-        return [_taint(spec) for spec in text.split(",")] if text else []
+        return [taint.as_config() for taint in parse_taints(text.split(","))[0]] if text else []
     return text
-
-
-def _taint(spec: str) -> dict[str, str]:
-    key_value, _, effect = spec.partition(":")
-    key, equals, value = key_value.partition("=")
-    return {"key": key, **({"value": value} if equals else {}), "effect": effect}
 
 
 def _flag_file_plan(
@@ -162,7 +163,7 @@ def _env_quote(value: str) -> str:
     return '"' + re.sub(r'(["\\`$])', r"\\\1", value) + '"'
 
 
-def _config_plan(system: System, path: str, values: dict[str, Any], command: str, force: bool) -> FilePlan:
+def _config_plan(system: System, path: str, values: dict[str, ConfigValue], command: str, force: bool) -> FilePlan:
     from k8snode.core.yamldoc import dump_documents, guess_indent, load_documents
 
     text = read_text(system, path)
@@ -172,13 +173,25 @@ def _config_plan(system: System, path: str, values: dict[str, Any], command: str
         config = {"apiVersion": CONFIG_API_VERSION, "kind": CONFIG_KIND}
         documents.append(config)
     for dotted, value in values.items():
-        *parents, leaf = dotted.split(".")
-        node = config
-        for parent in parents:
-            node = node.setdefault(parent, {})
-        node[leaf] = value
+        _set_field(config, dotted, value, path)
     new_text = dump_documents(documents, guess_indent(text or ""))
     return _plan(system, path, new_text, command, force)
+
+
+def _set_field(config: MutableMapping[str, object], dotted: str, value: ConfigValue, path: str) -> None:
+    """Set the field at ``dotted`` (``authentication.webhook.enabled``), making the mappings on the way; a parent
+    that is null (``authentication:``) is one, as the kubelet reads it."""
+    *parents, leaf = dotted.split(".")
+    node = config
+    for depth, parent in enumerate(parents):
+        child = node.get(parent)
+        if child is None:
+            child = node[parent] = {}
+        if not isinstance(child, MutableMapping):
+            where = ".".join(parents[: depth + 1])
+            raise bad_input(f"{path}: {where} is not a mapping, so --fix cannot set {dotted} in it; correct the file")
+        node = child
+    node[leaf] = value
 
 
 def _plan(system: System, path: str, text: str, command: str, force: bool) -> FilePlan:

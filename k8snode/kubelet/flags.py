@@ -1,7 +1,11 @@
-"""Kubelet flag sets for a Kubernetes version, from the settings catalog in k8snode/kubelet/data/kubelet_settings.json.
+"""Kubelet flag sets for a Kubernetes version: the flags (or KubeletConfiguration) that carry k8snode's settings.
 
-The catalog is data: which flag carries each setting in which releases, its KubeletConfiguration field, its
-value type, and when it was deprecated or removed. This module only reads those rows; it has no per-flag code.
+The catalog is data. The generated kubelet catalog (kubelet/flagdefs.py, from the real flag sets) says each
+flag's KubeletConfiguration field and default and, from its oldest release on, whether the flag exists and is
+deprecated. kubelet/data/kubelet_settings.json adds what it cannot: each setting's value type and words, and
+its history before that release (which flag carried it, when its field came and when it was deprecated or
+removed). This module only reads those rows; it has no per-flag code. Every value it prints passes the checker
+lint uses (kubelet/flagvalues.py).
 """
 
 from __future__ import annotations
@@ -10,31 +14,41 @@ import ipaddress
 import json
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from string import Template
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 from k8snode.core.compat import StrEnum
 from k8snode.core.durations import duration, parse_duration
 from k8snode.core.errors import bad_input
 from k8snode.core.files import apply, header, plan_write
-from k8snode.core.names import is_dns_subdomain, is_http_token
+from k8snode.core.names import (
+    TAINT_EFFECTS,
+    TaintError,
+    TaintProblem,
+    is_http_token,
+    label_key_problem,
+    label_value_problem,
+    parse_taints,
+)
 from k8snode.core.resources import package_text, template_text
 from k8snode.core.result import Result
 from k8snode.core.system import STDIO, System
-from k8snode.core.versions import NEWEST_KUBERNETES, parse_kubernetes_version
+from k8snode.core.versions import NEWEST_KUBERNETES, KubernetesVersion, parse_kubernetes_version
 from k8snode.core.yamldoc import dump_documents
+from k8snode.kubelet.flagdefs import FlagDef, Minor, ReleaseFlags, generated_releases, minor, show, standing_for
+from k8snode.kubelet.flagvalues import check
 from k8snode.node.swap import SwapMode, kubelet_keep_swap
 
 CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1"
 CONFIG_KIND = "KubeletConfiguration"
-TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 COMMAND = "kubelet-flags"
 
-Version = tuple[int, int]
+ConfigValue: TypeAlias = "bool | int | str | Sequence[ConfigValue] | Mapping[str, ConfigValue] | None"
+"""A value in a KubeletConfiguration document, as YAML holds it."""
 
 
 class Format(StrEnum):
@@ -50,10 +64,10 @@ class FlagName:
     """The kubelet flag that carries a setting from ``since`` up to (not including) ``until``."""
 
     flag: str
-    since: Version | None = None
-    until: Version | None = None
+    since: Minor | None = None
+    until: Minor | None = None
 
-    def covers(self, version: Version) -> bool:
+    def covers(self, version: Minor) -> bool:
         return (self.since is None or version >= self.since) and (self.until is None or version < self.until)
 
 
@@ -61,7 +75,7 @@ class FlagName:
 class ReservedLabels:
     """Label namespaces the kubelet keeps to itself from ``since``: only the allowed keys may be set."""
 
-    since: Version
+    since: Minor
     namespaces: tuple[str, ...]
     allowed_namespaces: tuple[str, ...]
     allowed: tuple[str, ...]
@@ -77,23 +91,31 @@ class ReservedLabels:
 
 @dataclass(frozen=True)
 class Setting:
+    """A kubelet setting k8snode takes. From kubelet_settings.json: its value type, its words, and its history
+    before the oldest generated release. From the generated catalog (kubelet/flagdefs.py): its KubeletConfiguration
+    field and default, and, for the generated releases and later, whether its flag exists and is deprecated."""
+
     name: str
     flags: tuple[FlagName, ...]
+    """The flag's names by release; the open-ended last one is the flag of the generated releases."""
     type: str
     description: str
     source: str
-    default: Any = None
     aliases: tuple[str, ...] = ()
     field: str | None = None
-    field_since: Version | None = None
-    deprecated: Version | None = None
-    removed: Version | None = None
+    """The KubeletConfiguration field, from the newest generated release."""
+    default: str = ""
+    """The kubelet's default in the newest generated release."""
+    field_since: Minor | None = None
+    deprecated: Minor | None = None
+    """The release that deprecated the flag: said in the warning; decides only before the generated releases."""
+    removed: Minor | None = None
     replacement: str | None = None
     choices: tuple[str, ...] = ()
-    choices_since: Version | None = None
-    single_before: Version | None = None
-    reserved_labels: ReservedLabels | None = None
+    choices_since: Minor | None = None
+    single_before: Minor | None = None
     """Releases before this took one value where later ones take a comma-separated list."""
+    reserved_labels: ReservedLabels | None = None
     note: str | None = None
     """Context for the error message when the setting is not available or its value not accepted."""
 
@@ -101,19 +123,50 @@ class Setting:
     def option(self) -> str:
         return f"--{self.name}"
 
-    def flag_at(self, version: Version) -> FlagName | None:
+    def flag_at(self, version: Minor) -> FlagName | None:
+        """The flag that carries the setting in kubelet ``version``: a generated release must define it."""
+        name = self._named_at(version)
+        if generated_at(version) is not None and self.definition(version) is None:
+            return None
+        return name
+
+    def definition(self, version: Minor) -> FlagDef | None:
+        """The flag as the generated release standing for ``version`` defines it; None before the generated
+        releases, where the hand-written history speaks."""
+        release = generated_at(version)
+        name = self._named_at(version)
+        return None if release is None or name is None else release.flags.get(name.flag.removeprefix("--"))
+
+    def field_at(self, version: Minor) -> str | None:
+        """The KubeletConfiguration field that holds the setting in kubelet ``version``, if there is one."""
+        if generated_at(version) is not None:
+            definition = self.definition(version)
+            return (definition.field or None) if definition is not None else None
+        return self.field if self.field_since is not None and version >= self.field_since else None
+
+    def deprecated_at(self, version: Minor) -> bool:
+        if generated_at(version) is not None:
+            definition = self.definition(version)
+            return definition is not None and bool(definition.deprecated)
+        return self.deprecated is not None and version >= self.deprecated
+
+    def _named_at(self, version: Minor) -> FlagName | None:
         return next((name for name in self.flags if name.covers(version)), None)
 
-    def is_field_at(self, version: Version) -> bool:
-        return self.field is not None and self.field_since is not None and version >= self.field_since
+
+def generated_at(version: Minor) -> ReleaseFlags | None:
+    """The generated release whose flag set stands for kubelet ``version``; None before the oldest one."""
+    release = standing_for(version)
+    return release if version >= release.minor else None
 
 
 @dataclass(frozen=True)
 class Catalog:
     settings: tuple[Setting, ...]
-    oldest: Version
-    newest: Version
-    config_file_since: Version
+    oldest: Minor
+    newest: Minor
+    """The newest generated release."""
+    config_file_since: Minor
     node_management_set: Mapping[str, object]
 
     def setting(self, name: str) -> Setting:
@@ -123,12 +176,12 @@ class Catalog:
 @cache
 def catalog() -> Catalog:
     raw = json.loads(package_text("kubelet", "data", "kubelet_settings.json"))
-    settings = tuple(_setting(row) for row in raw["settings"])
+    newest = generated_releases()[-1]
     return Catalog(
-        settings=settings,
-        oldest=_minor(raw["oldest"]),
-        newest=_minor(raw["newest"]),
-        config_file_since=_minor(raw["config_file_since"]),
+        settings=tuple(_setting(row, newest) for row in raw["settings"]),
+        oldest=minor(raw["oldest"]),
+        newest=newest.minor,
+        config_file_since=minor(raw["config_file_since"]),
         node_management_set=raw["node_management_set"],
     )
 
@@ -136,10 +189,9 @@ def catalog() -> Catalog:
 def describe(name: str) -> str:
     """The catalog's one-line description of a setting and the kubelet's default: its k8snode option's help."""
     setting = catalog().setting(name)
-    if setting.default in (None, ""):
+    if not setting.default:
         return setting.description
-    default = json.dumps(setting.default) if isinstance(setting.default, bool) else setting.default
-    return f"{setting.description} Kubelet default: {default}."
+    return f"{setting.description} Kubelet default: {setting.default}."
 
 
 @dataclass(frozen=True)
@@ -147,7 +199,7 @@ class Value:
     """A validated setting value, as the kubelet flag takes it and as the KubeletConfiguration field holds it."""
 
     flag_text: str
-    config: Any
+    config: ConfigValue
     redacted: str | None = None
     """How the value appears in the header's canonical command, when it may hold a secret."""
 
@@ -156,7 +208,7 @@ class Value:
 class FlagSet:
     output: Format
     flags: list[tuple[str, Value]] = field(default_factory=list)
-    config: dict[str, Any] | None = None
+    config: dict[str, object] | None = None
     deprecations: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -164,34 +216,30 @@ class FlagSet:
         return [f"{flag}={value.flag_text}" for flag, value in self.flags]
 
 
-def parse_version(text: str) -> Version:
+def parse_version(text: str, option: str = "--kubernetes-version") -> KubernetesVersion:
+    """The kubelet release ``option`` names; bad input unless it is one k8snode knows (or newer)."""
     parsed = parse_kubernetes_version(text)
     if parsed is None:
-        raise bad_input(
-            f"--kubernetes-version {text!r} is not a Kubernetes version; use one such as {NEWEST_KUBERNETES}"
-        )
-    version = parsed.minor_version
+        raise bad_input(f"{option} {text!r} is not a Kubernetes version; use one such as {NEWEST_KUBERNETES}")
     known = catalog()
-    if version[0] != 1 or version < known.oldest:
-        raise bad_input(
-            f"--kubernetes-version {text}: k8snode knows kubelet {_show(known.oldest)} to {_show(known.newest)}"
-        )
-    return version
+    if parsed.major != 1 or parsed.minor_version < known.oldest:
+        raise bad_input(f"{option} {text}: k8snode knows kubelet {show(known.oldest)} to {show(known.newest)}")
+    return parsed
 
 
-def build(version: Version, settings: Mapping[str, object], output: Format) -> FlagSet:
+def build(version: Minor, settings: Mapping[str, object], output: Format) -> FlagSet:
     """The flags (and, for ``config``, the KubeletConfiguration) that carry ``settings`` for kubelet ``version``."""
     known = catalog()
     result = FlagSet(output)
     if version > known.newest:
         result.warnings.append(
-            f"k8snode's catalog ends at kubelet {_show(known.newest)}; flags for {_show(version)} follow it"
+            f"k8snode's catalog ends at kubelet {show(known.newest)}; flags for {show(version)} follow it"
         )
     if output == Format.CONFIG:
         if version < known.config_file_since:
             raise bad_input(
-                f"--format config: kubelet {_show(version)} cannot read a KubeletConfiguration file "
-                f"(--config names one from {_show(known.config_file_since)}); use --format flags, args, env or dropin"
+                f"--format config: kubelet {show(version)} cannot read a KubeletConfiguration file "
+                f"(--config names one from {show(known.config_file_since)}); use --format flags, args, env or dropin"
             )
         result.config = {"apiVersion": CONFIG_API_VERSION, "kind": CONFIG_KIND}
     unknown = sorted(set(settings) - {s.name for s in known.settings})
@@ -202,17 +250,27 @@ def build(version: Version, settings: Mapping[str, object], output: Format) -> F
             continue
         flag = _flag_at(setting, version)
         value = _validate(setting, settings[setting.name], version, output)
-        if result.config is not None and setting.is_field_at(version):
-            assert setting.field is not None
-            result.config[setting.field] = value.config
+        _check_as_the_kubelet(setting, flag, value, version)
+        config_field = setting.field_at(version)
+        if result.config is not None and config_field is not None:
+            result.config[config_field] = value.config
             continue
         result.flags.append((flag, value))
-        if setting.deprecated is not None and version >= setting.deprecated:
-            _deprecate(result, setting, flag)
+        if setting.deprecated_at(version):
+            _deprecate(result, setting, flag, config_field)
     return result
 
 
-def default_format(version: Version) -> Format:
+def _check_as_the_kubelet(setting: Setting, flag: str, value: Value, version: Minor) -> None:
+    """The value checker lint runs (kubelet/flagvalues.py), on the flag as the kubelet flag set that lint checks
+    kubelet ``version`` against defines it: what kubelet-flags prints, lint accepts."""
+    definition = standing_for(version).flags.get(flag.removeprefix("--"))
+    problem = None if definition is None else check(definition, value.flag_text)
+    if problem is not None:
+        raise bad_input(f"{setting.option}: kubelet {show(version)} refuses {value.flag_text!r}: {problem}")
+
+
+def default_format(version: Minor) -> Format:
     """The KubeletConfiguration file where the kubelet reads one (1.10+): the flags it carries are deprecated there."""
     return Format.CONFIG if version >= catalog().config_file_since else Format.FLAGS
 
@@ -234,8 +292,8 @@ def render(
     that keeps swap on needs (node/swap.py ``kubelet_keep_swap``): failSwapOn false, and from 1.30 memorySwap.
     """
     out = None if out == STDIO else out
-    version_text = kubernetes_version or NEWEST_KUBERNETES
-    version = parse_version(version_text)
+    release = parse_version(kubernetes_version or NEWEST_KUBERNETES)
+    version = release.minor_version
     chosen = dict(settings or catalog().node_management_set)
     swap_fields, swap_notes = kubelet_keep_swap(version) if swap == SwapMode.KEEP else ({}, [])
     if "failSwapOn" in swap_fields:
@@ -260,7 +318,7 @@ def render(
             flag_set.warnings.append("the kubelet needs --config PATH naming this file: pass --config or --out")
     text, extra_args = _text(flag_set)
     data: dict[str, Any] = {
-        "kubernetes_version": _canonical_version(version_text),
+        "kubernetes_version": release.text,
         "format": str(flag_set.output),
         "flags": flag_set.flag_words(),
         "config": flag_set.config,
@@ -270,7 +328,7 @@ def render(
     }
     if target is None:
         return Result(COMMAND, data, warnings=flag_set.warnings)
-    command = _canonical_command(version_text, settings, flag_set.output, swap)
+    command = _canonical_command(release, settings, flag_set.output, swap)
     content = f"{header(command)}\n{text}"
     with system.lock_unless(dry_run):
         plan = plan_write(system, target, 0o644, content.encode(), force=force, adoptable=_package_placeholder)
@@ -293,26 +351,26 @@ def _package_placeholder(content: bytes) -> bool:
     return [line for line in lines if not line.startswith("#")] == ["KUBELET_EXTRA_ARGS="]
 
 
-def _flag_at(setting: Setting, version: Version) -> str:
+def _flag_at(setting: Setting, version: Minor) -> str:
     if setting.removed is not None and version >= setting.removed:
         names = f"{setting.option} ({', '.join(setting.aliases)})" if setting.aliases else setting.option
-        since = f" (deprecated since {_show(setting.deprecated)})" if setting.deprecated else ""
+        since = f" (deprecated since {show(setting.deprecated)})" if setting.deprecated else ""
         raise bad_input(
-            f"{names} was removed in kubelet {_show(setting.removed)}{since}; "
-            f"use {setting.replacement} instead (target kubelet {_show(version)})"
+            f"{names} was removed in kubelet {show(setting.removed)}{since}; "
+            f"use {setting.replacement} instead (target kubelet {show(version)})"
         )
     name = setting.flag_at(version)
     if name is None:
-        first = min((n for n in setting.flags if n.since is not None), key=lambda n: n.since or (0, 0))
+        first, flag = min((n.since, n.flag) for n in setting.flags if n.since is not None)
         note = f"; {setting.note}" if setting.note else ""
         raise bad_input(
-            f"{setting.option} is not a kubelet {_show(version)} setting: the kubelet has {first.flag} "
-            f"from {_show(first.since)}{note}"
+            f"{setting.option} is not a kubelet {show(version)} setting: the kubelet has {flag} "
+            f"from {show(first)}{note}"
         )
     return name.flag
 
 
-def _validate(setting: Setting, raw: object, version: Version, output: Format) -> Value:
+def _validate(setting: Setting, raw: object, version: Minor, output: Format) -> Value:
     option = setting.option
     if isinstance(raw, bool):
         if setting.type != "bool":
@@ -330,31 +388,31 @@ def _validate(setting: Setting, raw: object, version: Version, output: Format) -
         )
     if setting.choices_since is not None and version >= setting.choices_since and text not in setting.choices:
         accepted = " or ".join(repr(choice) for choice in setting.choices)
-        raise bad_input(f"{option}: kubelet {_show(version)} accepts only {accepted}, not {text!r}; {setting.note}")
+        raise bad_input(f"{option}: kubelet {show(version)} accepts only {accepted}, not {text!r}; {setting.note}")
     if setting.single_before is not None and version < setting.single_before and "," in text:
         raise bad_input(
-            f"{option}: kubelet {_show(version)} takes one value here (a comma-separated list from "
-            f"{_show(setting.single_before)}), not {text!r}"
+            f"{option}: kubelet {show(version)} takes one value here (a comma-separated list from "
+            f"{show(setting.single_before)}), not {text!r}"
         )
     value = VALIDATORS[setting.type](text, option)
     reserved = setting.reserved_labels
-    if reserved is not None and version >= reserved.since:
+    if reserved is not None and version >= reserved.since and isinstance(value.config, Mapping):
         refused = [key for key in value.config if reserved.refused(key)]
         if refused:
             raise bad_input(
-                f"{option}: kubelet {_show(version)} refuses {', '.join(refused)}: in the "
+                f"{option}: kubelet {show(version)} refuses {', '.join(refused)}: in the "
                 f"{' and '.join(reserved.namespaces)} namespaces it sets only {', '.join(reserved.allowed_namespaces)} "
                 "labels and a fixed set; add other labels (node-role.kubernetes.io/*) with kubectl label after joining"
             )
     return value
 
 
-def _deprecate(result: FlagSet, setting: Setting, flag: str) -> None:
-    assert setting.deprecated is not None
-    since = _show(setting.deprecated)
-    removal = f" and removed in {_show(setting.removed)}" if setting.removed else ""
-    if setting.field is not None:
-        use = setting.field
+def _deprecate(result: FlagSet, setting: Setting, flag: str, config_field: str | None) -> None:
+    assert setting.deprecated is not None, f"{setting.name}: kubelet_settings.json says when it was deprecated"
+    since = show(setting.deprecated)
+    removal = f" and removed in {show(setting.removed)}" if setting.removed else ""
+    if config_field is not None:
+        use = config_field
         advice = f"set {use} in the KubeletConfiguration file (--config) instead; --format config writes it"
     else:
         use = setting.replacement or ""
@@ -385,9 +443,11 @@ def _environment_file(words: list[str]) -> str:
     return f'KUBELET_EXTRA_ARGS="{" ".join(escaped)}"\n'
 
 
-def _canonical_command(version_text: str, settings: Mapping[str, object], output: Format, swap: SwapMode) -> str:
+def _canonical_command(
+    release: KubernetesVersion, settings: Mapping[str, object], output: Format, swap: SwapMode
+) -> str:
     """The k8snode command that writes this file again: given settings in catalog order, secrets redacted."""
-    words = ["k8snode", COMMAND, "--kubernetes-version", _canonical_version(version_text), "--format", str(output)]
+    words = ["k8snode", COMMAND, "--kubernetes-version", release.text, "--format", str(output)]
     if swap != SwapMode.OFF:
         words += ["--swap", str(swap)]
     for setting in catalog().settings:
@@ -402,40 +462,22 @@ def _canonical_command(version_text: str, settings: Mapping[str, object], output
     return " ".join(words)
 
 
-def _canonical_version(text: str) -> str:
-    parsed = parse_kubernetes_version(text)
-    assert parsed is not None  # parse_version accepted it
-    return parsed.text
-
-
-def _minor(text: str) -> Version:
-    """A release of the catalog (data/kubelet_settings.json), such as "1.8"."""
-    parsed = parse_kubernetes_version(text)
-    if parsed is None:
-        raise ValueError(f"the kubelet catalog names {text!r}, which is not a Kubernetes version")
-    return parsed.minor_version
-
-
-def _show(version: Version | None) -> str:
-    return "" if version is None else f"{version[0]}.{version[1]}"
-
-
-def _setting(row: dict[str, Any]) -> Setting:
+def _setting(row: dict[str, Any], newest: ReleaseFlags) -> Setting:
     versions = {
         key: _optional_minor(row, key)
         for key in ("field_since", "deprecated", "removed", "choices_since", "single_before")
     }
+    flags = tuple(FlagName(f["flag"], _optional_minor(f, "since"), _optional_minor(f, "until")) for f in row["flags"])
+    current = newest.flags.get(flags[-1].flag.removeprefix("--")) if flags[-1].until is None else None
     return Setting(
         name=row["name"],
-        flags=tuple(
-            FlagName(f["flag"], _optional_minor(f, "since"), _optional_minor(f, "until")) for f in row["flags"]
-        ),
+        flags=flags,
         type=row["type"],
         description=row["description"],
         source=row["source"],
-        default=row.get("default"),
+        default=current.default if current is not None else "",
         aliases=tuple(row.get("aliases", ())),
-        field=row.get("field"),
+        field=current.field or None if current is not None else None,
         replacement=row.get("replacement"),
         choices=tuple(row.get("choices", ())),
         note=row.get("note"),
@@ -446,7 +488,7 @@ def _setting(row: dict[str, Any]) -> Setting:
 
 def _reserved_labels(row: dict[str, Any]) -> ReservedLabels:
     return ReservedLabels(
-        _minor(row["since"]), tuple(row["namespaces"]), tuple(row["allowed_namespaces"]), tuple(row["allowed"])
+        minor(row["since"]), tuple(row["namespaces"]), tuple(row["allowed_namespaces"]), tuple(row["allowed"])
     )
 
 
@@ -454,14 +496,11 @@ def _in_namespace(namespace: str, namespaces: tuple[str, ...]) -> bool:
     return any(namespace == parent or namespace.endswith(f".{parent}") for parent in namespaces)
 
 
-def _optional_minor(row: Mapping[str, str], key: str) -> Version | None:
-    return _minor(row[key]) if key in row else None
+def _optional_minor(row: Mapping[str, str], key: str) -> Minor | None:
+    return minor(row[key]) if key in row else None
 
 
 # Value types: each turns the option's text into a Value or raises bad input naming the option.
-
-_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
-_NAME_RULE = "letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
 
 
 def _duration(text: str, option: str) -> Value:
@@ -524,19 +563,27 @@ def _labels(text: str, option: str) -> Value:
 
 
 def _taints(text: str, option: str) -> Value:
-    taints = []
-    for item in _items(text, option):
-        key_value, colon, effect = item.rpartition(":")
-        if not colon or "=" in effect:
-            raise bad_input(
-                f"{option}: {item!r} is not a taint; use key=value:Effect with Effect one of {', '.join(TAINT_EFFECTS)}"
-            )
-        if effect not in TAINT_EFFECTS:
-            raise bad_input(f"{option}: {item!r} has effect {effect!r}; use one of {', '.join(TAINT_EFFECTS)}")
-        key, _, value = key_value.partition("=")
-        _check_label(item, key, value, option)
-        taints.append({"key": key, **({"value": value} if value else {}), "effect": effect})
-    return Value(text, taints)
+    try:
+        taints, removals = parse_taints(_items(text, option))
+    except TaintError as error:
+        raise bad_input(f"{option}: {_taint_problem(error)}") from None
+    if removals:
+        raise bad_input(f"{option}: {removals[0].spec!r} is not a taint; {_TAINT_FORM}")
+    return Value(text, [taint.as_config() for taint in taints])
+
+
+_TAINT_FORM = f"use key=value:Effect with Effect one of {', '.join(TAINT_EFFECTS)}"
+
+
+def _taint_problem(error: TaintError) -> str:
+    spec = repr(error.spec)
+    if error.problem in (TaintProblem.KEY, TaintProblem.VALUE):
+        return f"{spec}: {error.detail}"
+    if error.problem == TaintProblem.EFFECT and "=" not in error.detail:
+        return f"{spec} has effect {error.detail!r}; use one of {', '.join(TAINT_EFFECTS)}"
+    if error.problem == TaintProblem.DUPLICATE:
+        return f"{spec} repeats the taint {error.detail}: the kubelet refuses two taints with one key and effect"
+    return f"{spec} is not a taint; {_TAINT_FORM}"
 
 
 def _ips(text: str, option: str) -> Value:
@@ -564,15 +611,8 @@ def _items(text: str, option: str) -> list[str]:
 
 
 def _check_label(item: str, key: str, value: str, option: str) -> None:
-    """Kubernetes label syntax: key is [DNS-subdomain prefix/]name, value is empty or a name; names <= 63."""
-    prefix, slash, name = key.rpartition("/")
-    problem = None
-    if slash and not is_dns_subdomain(prefix):
-        problem = f"key prefix {prefix!r} is not a DNS subdomain"
-    elif len(name) > 63 or not _NAME.fullmatch(name):
-        problem = f"key name {name!r} must be 1-63 {_NAME_RULE}"
-    elif value and (len(value) > 63 or not _NAME.fullmatch(value)):
-        problem = f"value {value!r} must be empty or 1-63 {_NAME_RULE}"
+    """Kubernetes label syntax: key is [DNS-subdomain prefix/]name, value is empty or a name."""
+    problem = label_key_problem(key) or label_value_problem(value)
     if problem:
         raise bad_input(f"{option}: {item!r}: {problem}")
 

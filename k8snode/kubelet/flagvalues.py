@@ -13,16 +13,13 @@ import re
 from collections.abc import Callable
 
 from k8snode.core.durations import parse_duration
+from k8snode.core.names import TaintError, TaintProblem, parse_taints
 from k8snode.core.schema import is_quantity
-from k8snode.kubelet.flagsets import FlagDef
+from k8snode.kubelet.flagdefs import FlagDef
 
 Check = Callable[[str], str | None]
 
 _BOOLS = ("1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False")
-_LABEL_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
-_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS_SUBDOMAIN = re.compile(rf"{_DNS_LABEL}(\.{_DNS_LABEL})*")
-_TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 
 def check(flag: FlagDef, value: str) -> str | None:
@@ -183,40 +180,18 @@ def _quantity(text: str) -> str | None:
     return None if is_quantity(text) else f"{text!r} is not a quantity (such as 100Mi, 1.5G or 500m)"
 
 
-def _qualified_name(key: str) -> bool:
-    prefix, slash, name = key.rpartition("/")
-    if slash and (not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix)):
-        return False
-    return 0 < len(name) <= 63 and _LABEL_NAME.fullmatch(name) is not None
-
-
 def _taints(text: str) -> str | None:
     """RegisterWithTaintsVar.Set: utiltaints.ParseTaints of the comma-separated specs."""
     if not text:
         return None
-    seen: set[tuple[str, str]] = set()
-    for spec in text.split(","):
-        removal = spec.endswith("-")
-        parts = spec.removesuffix("-").split(":")
-        if len(parts) > 2:
-            return f"invalid taint spec: {spec}"
-        key_value, effect = parts[0], parts[1] if len(parts) == 2 else ""
-        if len(parts) == 2 and effect not in _TAINT_EFFECTS:
-            return f"invalid taint effect: {effect}, unsupported taint effect"
-        key, *value = key_value.split("=")
-        if len(value) > 1:
-            return f"invalid taint spec: {spec}"
-        if value and (len(value[0]) > 63 or (value[0] and not _LABEL_NAME.fullmatch(value[0]))):
-            return f"invalid taint spec: {spec}"
-        if not _qualified_name(key):
-            return f"invalid taint spec: {spec}"
-        if removal:
-            continue
-        if not effect:
-            return f"invalid taint spec: {spec}"
-        if (key, effect) in seen:
-            return f"duplicated taints with the same key and effect: {key}:{effect}"
-        seen.add((key, effect))
+    try:
+        parse_taints(text.split(","))
+    except TaintError as error:
+        if error.problem == TaintProblem.EFFECT:
+            return f"invalid taint effect: {error.detail}, unsupported taint effect"
+        if error.problem == TaintProblem.DUPLICATE:
+            return f"duplicated taints with the same key and effect: {error.detail}"
+        return f"invalid taint spec: {error.spec}"
     return None
 
 

@@ -9,96 +9,22 @@ lint goes on and reports every word, each with the file and line it came from.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
-from k8snode.core.errors import ExitCode
-from k8snode.core.result import Result
 from k8snode.core.schema import did_you_mean
 from k8snode.core.system import System
 from k8snode.core.versions import NEWEST_KUBERNETES
 from k8snode.kubelet import flags as settings
-from k8snode.kubelet.flagsets import FlagDef, FlagSets, Target, flag_sets, show
+from k8snode.kubelet.findings import Finding, Kind, Linted, Severity
+from k8snode.kubelet.flagdefs import FlagDef, show
+from k8snode.kubelet.flagsets import FlagSets, Target, flag_sets
 from k8snode.kubelet.flagvalues import check
-from k8snode.kubelet.sources import CommandLine, Origin, Word, config_path, file_command_lines, node_command_lines
-
-COMMAND = "kubelet-flags lint"
-
-
-@dataclass(frozen=True)
-class Finding:
-    severity: str
-    """error (the kubelet will not start) or warning."""
-    kind: str
-    """removed, not-yet, unknown, bad-value, needs-value, bad-syntax, positional, unreadable, deprecated, repeated."""
-    origin: Origin
-    flag: str | None
-    message: str
-    config_field: str | None = None
-    """For a deprecated config-backed flag: its KubeletConfiguration field."""
-    words: tuple[Word, ...] = field(default=(), compare=False)
-    """The words of the flag (and of its value, when separate): what --fix removes."""
-    value: str | None = field(default=None, compare=False)
-    flag_def: FlagDef | None = field(default=None, compare=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "severity": self.severity,
-            "kind": self.kind,
-            "path": self.origin.path,
-            "line": self.origin.line,
-            "flag": self.flag,
-            "message": self.message,
-            "field": self.config_field,
-        }
-
-    def __str__(self) -> str:
-        return f"{self.origin}: {self.severity}: {self.message}"
-
-
-@dataclass
-class Linted:
-    result: Result
-    per_line: list[tuple[CommandLine, list[Finding]]]
-
-    @staticmethod
-    def config_of(line: CommandLine) -> str | None:
-        return config_path(line.words)
-
-
-def lint(
-    system: System,
-    files: list[str],
-    kubernetes_version: str | None = None,
-    *,
-    fix: bool = False,
-    dry_run: bool = False,
-    force: bool = False,
-) -> Result:
-    """Lint the given files (paths on the target system), or the node's kubelet flag sources without any;
-    with ``fix``, rewrite what can be fixed (see k8snode.kubelet.fix)."""
-    linted = check_sources(system, files, kubernetes_version)
-    if not fix:
-        return linted.result
-    from k8snode.kubelet.fix import fix as rewrite
-
-    words = [
-        "kubelet-flags",
-        "lint",
-        "--fix",
-        *(["--kubernetes-version", kubernetes_version] if kubernetes_version else []),
-    ]
-    result = rewrite(system, linted, " ".join([*words, *files]), dry_run=dry_run, force=force)
-    if result.changed and not dry_run:  # what is left once the fixes are written decides the exit code
-        after = check_sources(system, files, kubernetes_version).result
-        result.data["findings_after_fix"] = after.data["findings"]
-        result.exit_code = after.exit_code
-    return result
+from k8snode.kubelet.sources import CommandLine, Origin, Word, file_command_lines, node_command_lines
 
 
 def check_sources(system: System, files: list[str], kubernetes_version: str | None) -> Linted:
+    """Lint the given files (paths on the target system), or the node's kubelet flag sources without any."""
     version_text = kubernetes_version or NEWEST_KUBERNETES
-    target = flag_sets().target(settings.parse_version(version_text))
+    target = flag_sets().target(settings.parse_version(version_text).minor_version)
     if files:
         lines = [line for path in files for line in file_command_lines(system, path)]
     else:
@@ -110,26 +36,7 @@ def check_sources(system: System, files: list[str], kubernetes_version: str | No
             "/etc/default/kubelet, /etc/sysconfig/kubelet)"
         )
     per_line = [(line, lint_line(line, target, flag_sets())) for line in lines]
-    findings = [finding for _, found in per_line for finding in found]
-    errors = sum(f.severity == "error" for f in findings)
-    data = {
-        "kubernetes_version": version_text,
-        "checked_against": target.release.version,
-        "sources": [
-            {
-                "label": line.label,
-                "files": line.files,
-                "flags": sum(w.text.startswith("-") for w in line.words),
-                "config": config_path(line.words),
-            }
-            for line in lines
-        ],
-        "findings": [finding.as_dict() for finding in findings],
-    }
-    count = f"{errors} error(s), {len(findings) - errors} warning(s)"
-    summary = f"kubelet {show(target.asked)}: {count} in {len(lines)} command line(s)"
-    exit_code = ExitCode.DRIFT if errors else ExitCode.OK
-    return Linted(Result(COMMAND, data, warnings=warnings, exit_code=exit_code, summary=summary), per_line)
+    return Linted(version_text, target, per_line, warnings)
 
 
 def installed_kubelet(system: System) -> str | None:
@@ -147,31 +54,26 @@ def doctor_check(system: System, kubernetes_version: str | None, target_version:
     installed = None if target_version else installed_kubelet(system)
     version = target_version or installed or kubernetes_version
     linted = check_sources(system, [], version)
-    result = linted.result
-    shown = version or result.data["kubernetes_version"]
+    shown = version or linted.kubernetes_version
     source = " (from kubelet --version)" if installed else ""
     command = f"k8snode kubelet-flags lint --kubernetes-version {shown}"
-    if not result.data["sources"]:
+    if not linted.per_line:
         return "skip", "no kubelet flag sources found", ""
-    findings = result.data["findings"]
-    errors = [f for f in findings if f["severity"] == "error"]
+    findings, errors = linted.findings, linted.errors
     if errors:
-        first = errors[0]
-        detail = (
-            f"kubelet {shown}{source}: {len(errors)} flag error(s); {first['path']}:{first['line']}: {first['message']}"
-        )
+        detail = f"kubelet {shown}{source}: {len(errors)} flag error(s); {errors[0].origin}: {errors[0].message}"
         return "fail", detail, f"run: {command} (and --fix)"
     if findings:
         return (
             "warn",
-            f"kubelet {shown}{source}: {len(findings)} warning(s), such as {findings[0]['message']}",
+            f"kubelet {shown}{source}: {len(findings)} warning(s), such as {findings[0].message}",
             f"run: {command}",
         )
     return "ok", f"kubelet {shown}{source}: every flag is accepted", ""
 
 
 def lint_line(line: CommandLine, target: Target, sets: FlagSets) -> list[Finding]:
-    findings = [Finding("error", "unreadable", p.origin, None, p.message) for p in line.problems]
+    findings = [Finding(Severity.ERROR, Kind.UNREADABLE, p.origin, None, p.message) for p in line.problems]
     return findings + lint_words(line.words, target, sets)
 
 
@@ -213,7 +115,7 @@ class _Linter:
         word = words[index]
         name, equals, value = word.text[2:].partition("=")
         if not name or name[0] in "-=":
-            self._error("bad-syntax", word, None, f"bad flag syntax: {word.text}")
+            self._error(Kind.BAD_SYNTAX, word, None, f"bad flag syntax: {word.text}")
             return index + 1
         name = name.replace("_", "-")  # the kubelet's WordSepNormalizeFunc
         flag = self.target.flags.get(name)
@@ -230,7 +132,7 @@ class _Linter:
             flag = self.target.release.shorthands.get(letter)
             if flag is None:
                 message = f"unknown shorthand flag: {letter!r} in {word.text}"
-                self._error("unknown", word, f"-{letter}", message)
+                self._error(Kind.UNKNOWN, word, f"-{letter}", message)
                 return next_index
             if len(letters) > 2 and letters[1] == "=":
                 value: str | None = letters[2:]
@@ -258,11 +160,11 @@ class _Linter:
                 consumed = (word, words[next_index])
                 next_index += 1
             else:
-                self._error("needs-value", word, shown, f"flag needs an argument: {shown}")
+                self._error(Kind.NEEDS_VALUE, word, shown, f"flag needs an argument: {shown}")
                 return next_index
         problem = check(flag, value)
         if problem is not None:
-            self._error("bad-value", word, f"--{flag.name}", f"invalid argument {value!r} for {shown}: {problem}")
+            self._error(Kind.BAD_VALUE, word, f"--{flag.name}", f"invalid argument {value!r} for {shown}: {problem}")
         if flag.deprecated:
             self._deprecated(word, flag, value, consumed)
         self._repeated(word, flag)
@@ -280,15 +182,15 @@ class _Linter:
             what = f"{shown} was removed in kubelet {removal.removed}, so kubelet {asked} will not start with it"
             message = f"{what}; {removal.advice} [{removal.source}]"
             consumed = tuple(words[index : index + (2 if takes_value else 1)])
-            self.findings.append(Finding("error", "removed", word.origin, shown, message, None, consumed))
+            self.findings.append(Finding(Severity.ERROR, Kind.REMOVED, word.origin, shown, message, None, consumed))
         elif self.sets.predates(name, self.target):
             pass  # a recorded removal after the (older) target: the flag still exists there
         elif (added := self.sets.added_in(name, self.target)) is not None:
             message = f"{shown} is not a kubelet {asked} flag: it first appears in {added.version}"
-            self._error("not-yet", word, shown, message)
+            self._error(Kind.NOT_YET, word, shown, message)
         else:
             hint = did_you_mean(shown, [f"--{known}" for known in self.target.flags])
-            self._error("unknown", word, shown, f"unknown flag: {shown} (not a kubelet {asked} flag){hint}")
+            self._error(Kind.UNKNOWN, word, shown, f"unknown flag: {shown} (not a kubelet {asked} flag){hint}")
         return index + (2 if takes_value else 1)
 
     def _known_switch(self, name: str) -> bool:
@@ -302,7 +204,7 @@ class _Linter:
                 f"; --{switch.name} is a boolean, so it takes its value only as --{switch.name}={word.text}, "
                 f"and {word.text!r} became an argument"
             )
-        self._error("positional", word, None, message)
+        self._error(Kind.POSITIONAL, word, None, message)
 
     def _deprecated(self, word: Word, flag: FlagDef, value: str, consumed: tuple[Word, ...]) -> None:
         shown = f"--{flag.name}"
@@ -311,7 +213,7 @@ class _Linter:
         else:
             message = f"{shown} is deprecated: {flag.deprecated}"
         finding = Finding(
-            "warning", "deprecated", word.origin, shown, message, flag.field or None, consumed, value, flag
+            Severity.WARNING, Kind.DEPRECATED, word.origin, shown, message, flag.field or None, consumed, value, flag
         )
         self.findings.append(finding)
 
@@ -325,7 +227,7 @@ class _Linter:
             message = f"{shown} is given again (first at {first}): the kubelet adds this value to the earlier ones"
         else:
             message = f"{shown} is given again (first at {first}): the last one wins, as pflag sets it each time"
-        self.findings.append(Finding("warning", "repeated", word.origin, shown, message))
+        self.findings.append(Finding(Severity.WARNING, Kind.REPEATED, word.origin, shown, message))
 
-    def _error(self, kind: str, word: Word, flag: str | None, message: str) -> None:
-        self.findings.append(Finding("error", kind, word.origin, flag, message))
+    def _error(self, kind: Kind, word: Word, flag: str | None, message: str) -> None:
+        self.findings.append(Finding(Severity.ERROR, kind, word.origin, flag, message))

@@ -266,11 +266,9 @@ def unit_command_line(system: System) -> CommandLine | None:
     main = next((f"{d}/{UNIT}" for d in UNIT_DIRS if _present(system, f"{d}/{UNIT}")), None)
     dropins: dict[str, str] = {}
     for directory in UNIT_DIRS:
-        real = system.path(f"{directory}/{UNIT}.d")
-        if real.is_dir():
-            for entry in sorted(real.iterdir()):
-                if entry.name.endswith(".conf"):
-                    dropins.setdefault(entry.name, f"{directory}/{UNIT}.d/{entry.name}")
+        for name in system.listdir(f"{directory}/{UNIT}.d"):
+            if name.endswith(".conf"):
+                dropins.setdefault(name, f"{directory}/{UNIT}.d/{name}")
     if main is None and not dropins:
         return None
     for path in [*([main] if main else []), *(dropins[name] for name in sorted(dropins))]:

@@ -51,7 +51,7 @@ def test_printed_flags_exist_in_the_real_kubelet_with_the_same_deprecation(
     truth_version: str, truth_bin: Callable[[str], Path], cli
 ) -> None:
     real = real_flags(truth_bin(truth_version) / "k8s-truth")
-    version = parse_version(truth_version)
+    version = parse_version(truth_version).minor_version
     runs: dict[str, list[str]] = {"default set": []}
     runs |= {name: option_words(name) for name in (s.name for s in catalog().settings) if _available(name, version)}
     mismatches: list[str] = []
@@ -79,7 +79,7 @@ def test_flags_the_catalog_does_not_give_for_a_release_are_not_in_its_kubelet(
     truth_version: str, truth_bin: Callable[[str], Path], cli
 ) -> None:
     real = real_flags(truth_bin(truth_version) / "k8s-truth")
-    version = parse_version(truth_version)
+    version = parse_version(truth_version).minor_version
     current = {name.flag for setting in catalog().settings for name in setting.flags if name.covers(version)}
     gone = {name.flag for setting in catalog().settings for name in setting.flags} - current
     assert gone, "the catalog has flags of older releases (e.g. --api-servers), so this check is not empty"

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from k8snode.kubelet.flagsets import FlagDef, FlagSets, flag_sets, minor
+from k8snode.kubelet.flagdefs import FlagDef, minor
+from k8snode.kubelet.flagsets import FlagSets, flag_sets
 from k8snode.kubelet.lint import lint_words
 from k8snode.kubelet.sources import Origin, Word
 
@@ -96,7 +97,9 @@ EDGES = {
         "a/b/c:NoSchedule",
         "a=:NoSchedule",
         "a-",
+        "a=b-",
         "a=b:NoSchedule-",
+        "a:NoSchedule,a=b:NoSchedule",
         "A_b.c=x_y:NoExecute",
         "a=" + "x" * 64 + ":NoSchedule",
         "",
@@ -132,7 +135,7 @@ def definition(sets: FlagSets, name: str) -> FlagDef | None:
 def corpus(sets: FlagSets) -> list[list[str]]:
     cases: list[list[str]] = [list(case) for case in SYNTAX]
     cases += [[f"--{name}={value}"] for name, values in EDGES.items() for value in values]
-    for name in sorted(sets.all_names()):
+    for name in sorted({name for release in sets.releases for name in release.flags} | set(sets.history)):
         flag = definition(sets, name)
         if flag is None:  # only in the recorded history: any value
             cases += [[f"--{name}=x"], [f"--{name}", "x"]]
