@@ -11,7 +11,7 @@ from k8snode.commands.common import Debug, Json, Root, command_app, execute
 from k8snode.commands.ipvs import SchedulerOption
 from k8snode.core import console
 from k8snode.core.durations import duration, parse_duration
-from k8snode.core.errors import ExitCode, K8snodeError, bad_input
+from k8snode.core.errors import ExitCode, bad_input
 from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.proxy.ipvs import Scheduler
@@ -74,11 +74,8 @@ def command(
         from k8snode.kubelet.flags import parse_version  # bad versions are bad input, not a failed check
 
         for option, version in (("--kubernetes-version", kubernetes_version), ("--target-version", target_version)):
-            try:
-                if version is not None:
-                    parse_version(version)
-            except K8snodeError as error:
-                raise bad_input(error.message.replace("--kubernetes-version", option, 1)) from None
+            if version is not None:
+                parse_version(version, option)
 
         def kubelet_flags(system: System) -> tuple[str, str, str]:
             from k8snode.kubelet.lint import doctor_check

@@ -628,3 +628,13 @@ def test_a_blacklisted_or_unpersisted_module_warns(cli, node):
     (node.root.path / "etc/sysconfig/modules/k8snode.modules").unlink()
     _, checks = doctor(cli, node, "--proxy-mode", "ipvs")
     assert checks["modules-boot"]["detail"] == "not loaded at boot: br_netfilter overlay"
+
+
+@pytest.mark.parametrize("option", ["--kubernetes-version", "--target-version"])
+def test_a_bad_version_is_bad_input_naming_the_option_that_gave_it(cli, tmp_path, option):
+    """The kubelet's version parser names the option where the error is made; doctor no longer rewrites its text."""
+    from k8snode.core.versions import NEWEST_KUBERNETES as NEWEST
+
+    run = cli("doctor", "--root", str(tmp_path), option, "v1.x")
+    assert run.exit_code == 2
+    assert run.stderr == f"k8snode: error: {option} 'v1.x' is not a Kubernetes version; use one such as {NEWEST}\n"

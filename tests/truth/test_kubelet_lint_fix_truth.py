@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_kubelet_lint import fixable_node
+from kubelet_node import fixable_node
 
 from k8snode.core.system import System
 from k8snode.kubelet.sources import node_command_lines

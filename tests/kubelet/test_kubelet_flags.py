@@ -6,21 +6,17 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import clitree
 import pytest
 from fakes import write
 from ruamel.yaml import YAML
+from where import REPO
 
 from k8snode import __version__
 from k8snode.kubelet.flags import VALIDATORS, catalog
 
-SCHEMA = (
-    Path(__file__).resolve().parent.parent
-    / "k8snode/core/schemas"
-    / "kubelet.config.k8s.io_v1beta1_KubeletConfiguration.json"
-)
+SCHEMA = REPO / "k8snode/core/schemas/kubelet.config.k8s.io_v1beta1_KubeletConfiguration.json"
 VERSIONS = ("v1.3.10", "v1.9.11", "v1.10.13", "v1.23.17", "v1.31.14", "v1.37.2")
 NODE_SET = [
     "--register-node=true",

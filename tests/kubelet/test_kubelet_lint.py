@@ -11,63 +11,17 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kubelet_node import (
+    KUBEADM_1_23_FLAGS,
+    fixable_node,
+    kubeadm_node,
+    write,
+)
 from servers import CLOSED_PORT
 
 from k8snode.kubelet.flagsets import flag_sets, minor
 from k8snode.kubelet.flagvalues import check
 from k8snode.kubelet.sources import parse_env_file, split_unit_words
-
-KUBEADM_DROPIN = """\
-# Note: This dropin only works with kubeadm and kubelet v1.11+
-[Service]
-Environment="KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf \\
---kubeconfig=/etc/kubernetes/kubelet.conf"
-Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"
-# This is a file that "kubeadm init" and "kubeadm join" generates at runtime
-EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env
-# This is a file that the user can use for overrides of the kubelet args as a last resort.
-EnvironmentFile=-{extra}
-ExecStart=
-ExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
-"""
-KUBELET_UNIT = """\
-[Unit]
-Description=kubelet: The Kubernetes Node Agent
-Documentation=https://kubernetes.io/docs/
-
-[Service]
-ExecStart=/usr/bin/kubelet
-Restart=always
-
-[Install]
-WantedBy=multi-user.target
-"""
-# What kubeadm 1.23 wrote on a containerd node (KUBELET_KUBEADM_ARGS, cmd/kubeadm/app/phases/kubelet/flags.go).
-KUBEADM_1_23_FLAGS = (
-    'KUBELET_KUBEADM_ARGS="--container-runtime=remote '
-    "--container-runtime-endpoint=unix:///run/containerd/containerd.sock "
-    '--network-plugin=cni --pod-infra-container-image=k8s.gcr.io/pause:3.6"\n'
-)
-
-
-def write(root: Path, path: str, text: str | bytes) -> Path:
-    real = root / path.lstrip("/")
-    real.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        real.write_bytes(text)
-    else:
-        real.write_text(text)
-    return real
-
-
-def kubeadm_node(root: Path, family: str, flags_env: str, extra: str = "") -> None:
-    """The layout the kubeadm packages give: the unit in /usr/lib (rpm) or /lib (deb), the 10-kubeadm drop-in."""
-    units = "/usr/lib/systemd/system" if family == "rhel" else "/lib/systemd/system"
-    extra_file = "/etc/sysconfig/kubelet" if family == "rhel" else "/etc/default/kubelet"
-    write(root, f"{units}/kubelet.service", KUBELET_UNIT)
-    write(root, f"{units}/kubelet.service.d/10-kubeadm.conf", KUBEADM_DROPIN.format(extra=extra_file))
-    write(root, "/var/lib/kubelet/kubeadm-flags.env", flags_env)
-    write(root, extra_file, f'KUBELET_EXTRA_ARGS="{extra}"\n' if extra else "KUBELET_EXTRA_ARGS=\n")
 
 
 def lint(cli, root: Path, *args: str):
@@ -469,31 +423,11 @@ def test_unit_word_rules():
 
 # --fix
 
-KUBEADM_CONFIG = """\
-# kubeadm wrote this file
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-cgroupDriver: systemd  # the runtime's driver
-authentication:
-  anonymous:
-    enabled: false
-"""
-
 
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file under the root but the lock, which any run that may write takes."""
     files = (p for p in sorted(root.rglob("*")) if p.is_file() and p != root / "run/k8snode.lock")
     return {str(p.relative_to(root)): p.read_bytes() for p in files}
-
-
-def fixable_node(root: Path) -> None:
-    kubeadm_node(
-        root,
-        "debian",
-        KUBEADM_1_23_FLAGS,
-        extra="--max-pods=200 --anonymous-auth=true --eviction-hard=memory.available<5% --node-ip=10.0.0.5",
-    )
-    write(root, "/var/lib/kubelet/config.yaml", KUBEADM_CONFIG)
 
 
 def test_fix_moves_config_flags_drops_removed_ones_and_keeps_the_originals(cli, tmp_path):
