@@ -71,6 +71,9 @@ class FilePlan:
     action: Action = Action.UNCHANGED
     restore: bool = False
     """The write puts back what was there before k8snode (reported as restored, not updated)."""
+    owner: tuple[int, int] | None = None
+    """The uid and gid the written file gets (a file k8snode edits but does not own keeps its owner); None: the
+    caller's."""
 
     @property
     def needs_write(self) -> bool:
@@ -142,7 +145,7 @@ def apply(system: System, plans: list[FilePlan], *, dry_run: bool) -> bool:
             system.remove(plan.path)
             plan.action = Action.REMOVED
         elif plan.needs_write:
-            system.write_atomic(plan.path, plan.wanted, plan.mode)
+            system.write_atomic(plan.path, plan.wanted, plan.mode, owner=plan.owner)
             plan.action = (
                 Action.RESTORED if plan.restore else Action.CREATED if plan.current is None else Action.UPDATED
             )

@@ -191,8 +191,19 @@ class System:
         except OSError as error:
             raise failed(f"cannot reach {target}: {error.strerror or error}") from error
 
-    def write_atomic(self, target: str | PurePosixPath, content: bytes, mode: int) -> None:
-        """Write ``content`` so that readers see the old file or the new one, never a mix.
+    def ownership(self, target: str | PurePosixPath) -> tuple[int, int] | None:
+        """The uid and gid of ``target`` (the link itself, for a symlink); None when it does not exist."""
+        try:
+            info = self.path(target).lstat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return info.st_uid, info.st_gid
+
+    def write_atomic(
+        self, target: str | PurePosixPath, content: bytes, mode: int, *, owner: tuple[int, int] | None = None
+    ) -> None:
+        """Write ``content`` so that readers see the old file or the new one, never a mix; ``owner`` (uid, gid) is
+        given to the new file when it is not the caller's.
 
         A temp file in the same directory gets the content and ``mode``, is fsynced and renamed over the
         target (which replaces a symlink there instead of following it); then the directory is fsynced.
@@ -210,6 +221,8 @@ class System:
                     with os.fdopen(fd, "wb") as handle:
                         handle.write(content)
                         handle.flush()
+                        if owner is not None and owner != (os.geteuid(), os.getegid()):
+                            os.fchown(handle.fileno(), *owner)
                         os.fchmod(handle.fileno(), mode)
                         os.fsync(handle.fileno())
                     os.replace(temp_name, name, src_dir_fd=parent, dst_dir_fd=parent)

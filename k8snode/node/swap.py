@@ -10,7 +10,8 @@ zram-generator.conf; a unit linked to /dev/null in /etc/systemd/system is masked
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from k8snode.core.compat import StrEnum
@@ -72,11 +73,16 @@ _UNIT_SAFE = re.compile(r"[A-Za-z0-9:_.]")
 
 
 def active(system: System) -> list[str] | None:
-    """The swap devices and files in use, from /proc/swaps (its ``\\040`` escapes undone); None without it."""
+    """The swap devices and files in use, from /proc/swaps (its ``\\040`` escapes undone); None without it. A name
+    no path can hold (a NUL) is bad input, refused while `prepare` is still reading, before anything changes."""
     text = system.read_text("/proc/swaps")
     if text is None:
         return None
-    return [_OCTAL.sub(lambda m: chr(int(m[1], 8)), line.split()[0]) for line in text.splitlines()[1:] if line.split()]
+    names = [_OCTAL.sub(lambda m: chr(int(m[1], 8)), line.split()[0]) for line in text.splitlines()[1:] if line.split()]
+    for name in names:
+        if "\0" in name:
+            raise bad_input(f"/proc/swaps names a swap device with a NUL byte ({name!r}), which no path holds")
+    return names
 
 
 def unit_name(path: str) -> str:
@@ -101,6 +107,8 @@ class Fstab:
     wanted: bytes | None
     entries: list[str]
     """The swap entries that would be (or were) commented out, as their source text."""
+    lines: list[bytes] = field(default_factory=list)
+    """Those entries' bytes, without the line end: what `prepare` records so that `reset` restores only them."""
 
 
 def read_fstab(system: System) -> bytes | None:
@@ -124,7 +132,7 @@ def swap_off_fstab(data: bytes | None) -> Fstab:
     """Comment out the swap entries that ``swapon -a`` would turn on (type swap, no ``noauto``)."""
     if data is None:
         return Fstab(None, None, [])
-    out, entries = [], []
+    out, entries, lines_off = [], [], []
     for line in data.splitlines(keepends=True):
         fields = line.split()
         if len(fields) >= 3 and not fields[0].startswith(b"#") and fields[2] == b"swap":
@@ -132,22 +140,32 @@ def swap_off_fstab(data: bytes | None) -> Fstab:
             if b"noauto" not in options:
                 out.append(MARK + line)
                 entries.append(line.decode().rstrip("\r\n"))
+                lines_off.append(line.rstrip(b"\r\n"))
                 continue
         out.append(line)
-    return Fstab(data, b"".join(out), entries)
+    return Fstab(data, b"".join(out), entries, lines_off)
 
 
-def restore_fstab(data: bytes | None) -> Fstab:
-    """Remove the MARK that ``swap_off_fstab`` put in front of lines; nothing else changes."""
+def restore_fstab(data: bytes | None, recorded: list[bytes]) -> Fstab:
+    """Remove the MARK that ``swap_off_fstab`` put in front of the ``recorded`` lines (each as often as recorded);
+    a line that bore the MARK before, such as on a host cloned from a prepared image, stays. Nothing else changes."""
     if data is None:
         return Fstab(None, None, [])
+    left = Counter(recorded)
     out, entries = [], []
     for line in data.splitlines(keepends=True):
-        if line.startswith(MARK):
-            line = line[len(MARK) :]
+        bare = line[len(MARK) :]
+        if line.startswith(MARK) and left[bare.rstrip(b"\r\n")] > 0:
+            left[bare.rstrip(b"\r\n")] -= 1
+            line = bare
             entries.append(line.decode(errors="replace").rstrip("\r\n"))
         out.append(line)
     return Fstab(data, b"".join(out), entries)
+
+
+def fstab_lines(data: bytes | None) -> list[bytes]:
+    """The lines of an fstab (or of k8snode's record of them) without their line ends."""
+    return [line.rstrip(b"\r\n") for line in (data or b"").splitlines(keepends=True)]
 
 
 def swap_units(system: System) -> list[str]:

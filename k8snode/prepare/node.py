@@ -7,6 +7,7 @@ install guide's prerequisites (overlay, br_netfilter, the bridge-nf-call and for
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from string import Template
@@ -28,7 +29,10 @@ MODULES_LOAD_FILE = PurePosixPath("/etc/modules-load.d/k8snode.conf")
 SYSCONFIG_FILE = PurePosixPath("/etc/sysconfig/modules/k8snode.modules")
 SYSCTL_FILE = PurePosixPath("/etc/sysctl.d/k8snode.conf")
 MASK_RECORD = PurePosixPath("/etc/k8snode/masked-swap-units")
-OWNED_FILES = (MODULES_LOAD_FILE, SYSCONFIG_FILE, SYSCTL_FILE, swap.ZRAM_CONF, MASK_RECORD)
+FSTAB_RECORD = PurePosixPath("/etc/k8snode/swap-off-fstab-lines")
+RECORDS = (MASK_RECORD, FSTAB_RECORD)
+"""What `prepare` is about to change and `reset` undoes: written before the change (intent first), removed last."""
+OWNED_FILES = (MODULES_LOAD_FILE, SYSCONFIG_FILE, SYSCTL_FILE, swap.ZRAM_CONF, *RECORDS)
 SYSTEMD_READS = (swap.FSTAB, swap.ZRAM_CONF)
 """Files whose change alters the units systemd's generators make (systemd-fstab-generator, zram-generator): with
 the masks, what `systemctl daemon-reload` makes the running systemd see."""
@@ -282,11 +286,19 @@ def reset(system: System, options: Options, *, dry_run: bool = False) -> Undone:
 
 def _reset(system: System, options: Options, *, dry_run: bool) -> Undone:
     warnings: list[str] = []
-    fstab = swap.restore_fstab(swap.read_fstab(system))
+    fstab = swap.restore_fstab(swap.read_fstab(system), _restorable_lines(system))
     files: list[FilePlan] = []
     record = system.read_bytes(MASK_RECORD)
     units = [u for u in _listed_units(record) if swap.masked(system, u)] if record and owned(record) else []
-    for path in OWNED_FILES:
+    if fstab.entries:
+        files.append(_fstab_plan(system, swap.FSTAB, fstab.wanted, fstab.current, restore=True))
+    backup = system.read_bytes(swap.FSTAB_BACKUP)
+    restored = fstab.wanted if fstab.entries else fstab.current
+    if backup is not None and restored == backup:
+        files.append(FilePlan(swap.FSTAB_BACKUP, _mode(system, swap.FSTAB_BACKUP), None, backup))
+    elif backup is not None:
+        warnings.append(f"{swap.FSTAB} differs from {swap.FSTAB_BACKUP} after restoring; the copy stays for review")
+    for path in sorted(OWNED_FILES, key=lambda path: path in RECORDS):  # the records go last
         file = plan_remove(system, path)
         if file is None or file.current is None:  # nothing there, or a symlink: prepare writes files
             continue
@@ -294,15 +306,6 @@ def _reset(system: System, options: Options, *, dry_run: bool) -> Undone:
             files.append(file)
         else:
             warnings.append(f"{path} was not written by k8snode and stays (pass --force to remove it)")
-    if fstab.entries:
-        mode = system.mode(swap.FSTAB) or 0o644
-        files.append(FilePlan(swap.FSTAB, mode, fstab.wanted, fstab.current, mode, restore=True))
-    backup = system.read_bytes(swap.FSTAB_BACKUP)
-    restored = fstab.wanted if fstab.entries else fstab.current
-    if backup is not None and restored == backup:
-        files.append(FilePlan(swap.FSTAB_BACKUP, system.mode(swap.FSTAB_BACKUP) or 0, None, backup))
-    elif backup is not None:
-        warnings.append(f"{swap.FSTAB} differs from {swap.FSTAB_BACKUP} after restoring; the copy stays for review")
     masks = {u: Action.WOULD_UNMASK for u in units}
     disabled = (
         ipvs.disable_locked(system, unload=False, force=options.force, dry_run=dry_run)
@@ -360,6 +363,13 @@ def _owned_contents(
     if units:
         text = Template(template_text("masked-swap-units.tmpl")).substitute(header=first_line, units="\n".join(units))
         contents[MASK_RECORD] = (0o644, text.encode())
+    recorded_lines = swap.fstab_lines(_record_body(system.read_bytes(FSTAB_RECORD)))
+    fstab_lines = _still_commented(swap_plan.fstab.current, recorded_lines) + swap_plan.fstab.lines
+    if fstab_lines:
+        text = Template(template_text("fstab-swap-off.tmpl")).substitute(
+            header=first_line, lines="\n".join(line.decode() for line in fstab_lines)
+        )
+        contents[FSTAB_RECORD] = (0o644, text.encode())
     return contents
 
 
@@ -368,12 +378,52 @@ def _fstab_files(system: System, swap_plan: SwapPlan) -> list[FilePlan]:
     fstab = swap_plan.fstab
     if not fstab.entries or fstab.current is None or fstab.wanted is None:
         return []
-    mode = system.mode(swap.FSTAB) or 0o644
     plans = []
     if system.read_bytes(swap.FSTAB_BACKUP) is None:
-        plans.append(FilePlan(swap.FSTAB_BACKUP, mode, fstab.current, None, None))
-    plans.append(FilePlan(swap.FSTAB, mode, fstab.wanted, fstab.current, mode))
+        plans.append(_fstab_plan(system, swap.FSTAB_BACKUP, fstab.current, None))
+    plans.append(_fstab_plan(system, swap.FSTAB, fstab.wanted, fstab.current))
     return plans
+
+
+def _fstab_plan(
+    system: System, path: PurePosixPath, wanted: bytes | None, current: bytes | None, *, restore: bool = False
+) -> FilePlan:
+    """A write of /etc/fstab or its copy with fstab's own mode and owner (a 0000 fstab stays 0000)."""
+    mode = _mode(system, swap.FSTAB)
+    current_mode = None if current is None else _mode(system, path)
+    return FilePlan(path, mode, wanted, current, current_mode, restore=restore, owner=system.ownership(swap.FSTAB))
+
+
+def _mode(system: System, path: PurePosixPath) -> int:
+    mode = system.mode(path)
+    return 0o644 if mode is None else mode
+
+
+def _record_body(record: bytes | None) -> bytes:
+    """A record's lines after its comment lines; nothing when k8snode did not write it."""
+    if record is None or not owned(record):
+        return b""
+    return b"".join(line for line in record.splitlines(keepends=True) if not line.startswith(b"#"))
+
+
+def _still_commented(fstab: bytes | None, recorded: list[bytes]) -> list[bytes]:
+    """The recorded lines that fstab still holds behind the MARK (each as often as it does)."""
+    marked = Counter(line[len(swap.MARK) :] for line in swap.fstab_lines(fstab) if line.startswith(swap.MARK))
+    kept = []
+    for line in recorded:
+        if marked[line] > 0:
+            marked[line] -= 1
+            kept.append(line)
+    return kept
+
+
+def _restorable_lines(system: System) -> list[bytes]:
+    """The fstab lines this host's `prepare` commented out: its record; on a host prepared before the record
+    existed, the lines its copy of the original holds uncommented."""
+    record = system.read_bytes(FSTAB_RECORD)
+    if record is not None:
+        return swap.fstab_lines(_record_body(record))
+    return [line for line in swap.fstab_lines(system.read_bytes(swap.FSTAB_BACKUP)) if not line.startswith(swap.MARK)]
 
 
 def _unmaskable(system: System, swap_plan: SwapPlan) -> list[str]:
@@ -381,7 +431,14 @@ def _unmaskable(system: System, swap_plan: SwapPlan) -> list[str]:
     problems = []
     for unit in list(swap_plan.units):
         path = swap.MASK_DIR / unit
-        if system.exists(path) and not system.is_symlink(path):
+        link = system.readlink(path)
+        if link is not None:  # not /dev/null: the plan masks only units not masked yet
+            swap_plan.units.remove(unit)
+            problems.append(
+                f"{path} is a link to {link} (systemctl link) that turns swap on at boot; "
+                "remove it or disable it by hand"
+            )
+        elif system.exists(path):
             swap_plan.units.remove(unit)
             problems.append(f"{path} is a unit file that turns swap on at boot; remove it or disable it by hand")
     if swap_plan.zram_generator:
@@ -407,6 +464,8 @@ def _apply(system: System, plan: Plan, *, dry_run: bool) -> bool:
             to_set.append(item)
             item.action = Action.WOULD_SET if dry_run else Action.SET
     _swap_actions(plan.swap, dry_run=dry_run)
+    records = [f for f in plan.files if f.path in RECORDS]
+    apply(system, records, dry_run=dry_run)  # intent first: every mask and fstab edit is recorded before it is made
     if dry_run:
         for module in to_load:
             module.action = Action.WOULD_LOAD
@@ -421,7 +480,7 @@ def _apply(system: System, plan: Plan, *, dry_run: bool) -> bool:
                 raise failed(f"swapoff {device} failed: {completed.stderr.strip() or completed.returncode}")
         for unit in plan.swap.units:
             system.symlink_atomic(swap.MASK_DIR / unit, "/dev/null")
-    apply(system, plan.files, dry_run=dry_run)
+    apply(system, [f for f in plan.files if f.path not in RECORDS], dry_run=dry_run)
     if plan.swap.units or any(f.path in SYSTEMD_READS and f.needs_write for f in plan.files):
         plan.swap.daemon_reload, reload_warnings = swap.reload_units(system, dry_run=dry_run)
         plan.warnings += reload_warnings

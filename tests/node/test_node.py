@@ -435,6 +435,95 @@ def test_reset_counts_the_files_its_table_shows(host, cli, dry_run):
     if data is not None:
         assert len(rows) == len(data["files"]) + len(data["ipvs"]["files"])
     restored = sum(1 for row in rows if "restore" in row)
-    assert (len(rows), restored) == (8, 1)  # the node's 3 files, the mask record, fstab and its copy; ipvs's 2
-    said = "would undo 8 file(s) (7 to remove, 1 to restore)" if dry_run else "undid 8 file(s) (7 removed, 1 restored)"
+    assert (len(rows), restored) == (9, 1)  # the node's 3 files, the 2 records, fstab and its copy; ipvs's 2
+    said = "would undo 9 file(s) (8 to remove, 1 to restore)" if dry_run else "undid 9 file(s) (8 removed, 1 restored)"
     assert f"{said} and 1 swap unit mask(s)" in " ".join(run.stdout.split())
+
+
+# Undo that is always safe (issue 27)
+
+
+def test_a_linked_swap_unit_in_etc_is_named_not_replaced_by_a_mask(host, cli, tmp_path):
+    """`systemctl link` puts a symlink to a unit file elsewhere in /etc/systemd/system: a mask there would replace
+    the link, and reset would then delete it."""
+    root = host("debian")
+    elsewhere = tmp_path / "units/dev-sda2.swap"
+    write(elsewhere, "[Swap]\nWhat=/dev/sda2\n")
+    link = root.path / "etc/systemd/system/dev-sda2.swap"
+    link.symlink_to(elsewhere)
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 1, run.stderr
+    assert run.envelope()["data"]["problems"] == [
+        f"/etc/systemd/system/dev-sda2.swap is a link to {elsewhere} (systemctl link) that turns swap on at boot; "
+        "remove it or disable it by hand"
+    ]
+    assert run.envelope()["data"]["swap"]["units"] == []
+    assert cli("node", "reset", "--root", str(root.path)).exit_code == 0
+    assert link.readlink() == elsewhere
+
+
+def test_reset_restores_only_the_fstab_lines_this_hosts_prepare_commented_out(host, cli):
+    """A line that already began with the marker (a host cloned from a prepared image) stays commented out."""
+    root = host("debian")
+    cloned = "#k8snode-swap-off# /dev/sdb1 none swap sw 0 0\n"
+    with (root.path / "etc/fstab").open("a") as fstab:
+        fstab.write(cloned)
+    before = (root.path / "etc/fstab").read_bytes()
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    prepared = (root.path / "etc/fstab").read_text()
+    assert "#k8snode-swap-off# UUID=2222-swap" in prepared and cloned in prepared
+    run = cli("node", "reset", "--root", str(root.path), "--json")
+    assert run.exit_code == 0, run.stderr
+    swap_line = "UUID=2222-swap none            swap    sw              0       0"
+    assert run.envelope()["data"]["fstab_entries"] == [swap_line]
+    assert (root.path / "etc/fstab").read_bytes() == before
+    assert not (root.path / "etc/k8snode").exists()
+
+
+def test_reset_alone_never_uncomments_a_marked_line(host, cli):
+    root = host("debian")
+    (root.path / "etc/fstab").write_text(FSTAB_HEAD + "#k8snode-swap-off# /dev/sdb1 none swap sw 0 0\n")
+    before = root.snapshot()
+    run = cli("node", "reset", "--root", str(root.path), "--json")
+    assert run.exit_code == 0, run.stderr
+    assert run.envelope()["data"]["fstab_entries"] == []
+    assert root.snapshot() == before
+
+
+def test_fstab_and_its_copy_keep_their_mode_and_owner(host, cli):
+    root = host("debian")
+    fstab = root.path / "etc/fstab"
+    before = fstab.read_bytes()
+    fstab.chmod(0o000)
+    owner = (4321, 4322) if os.geteuid() == 0 else (os.getuid(), os.getgid())
+    if os.geteuid() == 0:
+        os.chown(fstab, *owner)
+    else:
+        fstab.chmod(0o400)  # a user cannot read a 0000 file; the mode is still not 0644
+
+    def kept(path: Path) -> tuple[int, int, int]:
+        info = path.stat()
+        return stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid
+
+    wanted = (stat.S_IMODE(fstab.stat().st_mode), *owner)
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    assert fstab.read_bytes() != before
+    assert kept(fstab) == wanted
+    assert kept(root.path / "etc/fstab.k8snode-orig") == wanted
+    assert cli("node", "reset", "--root", str(root.path)).exit_code == 0
+    assert fstab.read_bytes() == before
+    assert kept(fstab) == wanted
+
+
+@pytest.mark.parametrize("device", ["/dev/sd\\000a2", "/dev/sd\0a2"], ids=["escaped", "raw"])
+def test_a_nul_in_a_swap_device_name_is_bad_input_before_anything_changes(host, cli, device):
+    root = host("debian")
+    (root.path / "proc/swaps").write_text(
+        (root.path / "proc/swaps").read_text().splitlines(keepends=True)[0] + f"{device}\tpartition\t1048572\t0\t-2\n"
+    )
+    before = root.snapshot()
+    run = cli("node", "prepare", "--root", str(root.path))
+    assert run.exit_code == 2, run.stderr
+    assert run.stderr.startswith("k8snode: error: /proc/swaps ") and run.stderr.count("\n") == 1
+    assert root.snapshot() == before
+    assert root.modprobe_calls() == []
