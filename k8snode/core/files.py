@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 
 from k8snode import __version__
 from k8snode.core.compat import StrEnum
-from k8snode.core.errors import failed
+from k8snode.core.errors import K8snodeError, failed
 from k8snode.core.system import System
 from k8snode.core.text import printable
 
@@ -149,4 +149,31 @@ def apply(system: System, plans: list[FilePlan], *, dry_run: bool) -> bool:
             plan.action = (
                 Action.RESTORED if plan.restore else Action.CREATED if plan.current is None else Action.UPDATED
             )
+    return any(plan.needs_write for plan in plans)
+
+
+def apply_together(system: System, plans: list[FilePlan], *, dry_run: bool) -> bool:
+    """``apply``, in the order given, all or nothing: every target is checked first, and when a write fails, the
+    ones made before it are undone (a file gets its old content and mode back, a new one goes) before the error
+    stands. For writes that only make sense together, such as a setting moved from one file into another."""
+    if not dry_run:
+        for plan in plans:
+            if plan.needs_write and plan.wanted is not None:
+                system.check_creatable(plan.path)
+    done: list[FilePlan] = []
+    try:
+        for plan in plans:
+            apply(system, [plan], dry_run=dry_run)
+            done.append(plan)
+    except K8snodeError:
+        for plan in reversed(done):
+            if not plan.needs_write:
+                continue
+            if plan.current is None:
+                system.remove(plan.path)
+            else:
+                system.write_atomic(
+                    plan.path, plan.current, plan.mode if plan.current_mode is None else plan.current_mode
+                )
+        raise
     return any(plan.needs_write for plan in plans)

@@ -199,6 +199,20 @@ class System:
             return None
         return info.st_uid, info.st_gid
 
+    def check_creatable(self, target: str | PurePosixPath) -> None:
+        """Refuse, before anything is written, a ``target`` that ``write_atomic`` could not reach: a directory on
+        the way that is a file (exit 3), or a missing one it would not create (exit 2, see ``OWNED_DIRECTORIES``)."""
+        walked = PurePosixPath("/")
+        for part in PurePosixPath(target).parts[1:-1]:
+            walked /= part
+            real = self.path(walked)
+            if real.is_dir():
+                continue
+            if real.exists() or real.is_symlink():
+                raise failed(f"cannot write {target}: {walked} is not a directory")
+            _check_creatable(walked, PurePosixPath(target))
+            return
+
     def write_atomic(
         self, target: str | PurePosixPath, content: bytes, mode: int, *, owner: tuple[int, int] | None = None
     ) -> None:

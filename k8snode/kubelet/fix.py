@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from k8snode.core.errors import bad_input, failed
-from k8snode.core.files import FilePlan, apply, header, owned, plan_write
+from k8snode.core.files import FilePlan, apply_together, header, owned, plan_write
 from k8snode.core.names import parse_taints
 from k8snode.core.system import System
 from k8snode.kubelet.findings import Finding, Kind, Linted
 from k8snode.kubelet.flagdefs import FlagDef
 from k8snode.kubelet.flags import CONFIG_API_VERSION, CONFIG_KIND, ConfigValue
 from k8snode.kubelet.flagvalues import go_int, parse_bool
-from k8snode.kubelet.sources import config_path, parse_env_file, read_text, split_unit_words
+from k8snode.kubelet.sources import config_path, parse_env_file, read_text, split_lines, split_unit_words
 
 BACKUP_SUFFIX = ".k8snode-orig"
 
@@ -62,12 +62,18 @@ def fix(system: System, linted: Linted, command: str, *, dry_run: bool, force: b
     """Rewrite what ``linted`` found and knows how to fix; ``command`` goes into the header of written files."""
     edits = _plan_edits(linted)
     with system.lock_unless(dry_run):
-        planned = [_flag_file_plan(system, path, drops, command, force) for path, drops in sorted(edits.drop.items())]
-        planned += [_config_plan(system, path, values, command, force) for path, values in sorted(edits.config.items())]
+        # The configuration first, then the files that stop naming the flags: a run cut short leaves a flag in
+        # both places (the flag wins in the kubelet, with the same value), never in neither.
+        planned: list[FilePlan | None] = [
+            _config_plan(system, path, values, command, force) for path, values in sorted(edits.config.items())
+        ]
+        planned += [_flag_file_plan(system, path, drops, command, force) for path, drops in sorted(edits.drop.items())]
         plans = [plan for plan in planned if plan is not None]
-        backups = [] if dry_run else [_backup(system, plan) for plan in plans if plan.needs_write]
-        changed = apply(system, plans, dry_run=dry_run)
-    return Fixed(plans, [backup for backup in backups if backup], edits.left, changed, dry_run)
+        backups = {plan.path: _backup(system, plan) for plan in plans if plan.needs_write}
+        writes = [step for plan in plans for step in (backups.get(plan.path), plan) if step is not None]
+        changed = apply_together(system, writes, dry_run=dry_run)
+    kept = [] if dry_run else [str(backup.path) for backup in backups.values() if backup is not None]
+    return Fixed(plans, kept, edits.left, changed, dry_run)
 
 
 def _plan_edits(linted: Linted) -> _Edits:
@@ -137,7 +143,7 @@ def _flag_file_plan(
     text = read_text(system, path)
     if text is None:
         return None
-    lines = text.replace("\r\n", "\n").split("\n")
+    lines, ends = (list(column) for column in zip(*split_lines(text), strict=True))
     if path.endswith(".conf") or any(line.lstrip().startswith("[Service]") for line in lines):
         raise failed(f"{path} is a unit file; --fix rewrites only environment and flag files")
     assignments, _ = parse_env_file(text, path)
@@ -147,13 +153,14 @@ def _flag_file_plan(
         assignment = by_line.get(line_number)
         if assignment is not None:
             kept = [word for slot, word in enumerate(assignment.value.split()) if slot not in slots]
-            replacement = [f"{assignment.name}={_env_quote(' '.join(kept))}"]
-            lines[line_number - 1 : assignment.last_line] = replacement
+            lines[line_number - 1 : assignment.last_line] = [f"{assignment.name}={_env_quote(' '.join(kept))}"]
+            ends[line_number - 1 : assignment.last_line] = [ends[assignment.last_line - 1]]
         else:
             words, _ = split_unit_words(lines[line_number - 1])
             kept = [word for slot, (word, _) in enumerate(words) if slot not in slots]
             lines[line_number - 1 : line_number] = [" ".join(kept)] if kept else []
-    new_text = "\n".join(lines)
+            ends[line_number - 1 : line_number] = [ends[line_number - 1]] if kept else []
+    new_text = "".join(line + end for line, end in zip(lines, ends, strict=True))
     return _plan(system, path, new_text, command, force)
 
 
@@ -203,10 +210,10 @@ def _plan(system: System, path: str, text: str, command: str, force: bool) -> Fi
     return plan_write(system, PurePosixPath(path), mode, body.encode(), force=force)
 
 
-def _backup(system: System, plan: FilePlan) -> str | None:
-    """Keep the original of a file k8snode did not write, beside it, before replacing it."""
+def _backup(system: System, plan: FilePlan) -> FilePlan | None:
+    """The original of a file k8snode did not write, kept beside it (written before the file is replaced)."""
     if plan.current is None or owned(plan.current):
         return None
-    backup = f"{plan.path}{BACKUP_SUFFIX}"
-    system.write_atomic(backup, plan.current, plan.current_mode or 0o600)
-    return backup
+    backup = PurePosixPath(f"{plan.path}{BACKUP_SUFFIX}")
+    mode = 0o600 if plan.current_mode is None else plan.current_mode
+    return FilePlan(backup, mode, plan.current, system.read_bytes(backup), system.mode(backup))

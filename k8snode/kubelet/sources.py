@@ -25,6 +25,15 @@ MAX_BYTES = 1 << 20
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _UNIT_LINE = re.compile(r"^\s*(\[(Unit|Service|Install)\]|(ExecStart|Environment|EnvironmentFile)\s*=)", re.MULTILINE)
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\$")
+_LINE_END = re.compile(r"(\r\n|\r|\n)")
+
+
+def split_lines(text: str) -> list[tuple[str, str]]:
+    """Each line of a flag source and the line end after it ("" for the last): CRLF, a lone CR and LF each end a
+    line, as systemd reads unit and environment files (read_line). Every reader and --fix's rewriter count lines
+    with this, so a line number means the same line to both."""
+    parts = _LINE_END.split(text)
+    return list(zip(parts[::2], [*parts[1::2], ""], strict=True))
 
 
 @dataclass(frozen=True)
@@ -100,7 +109,7 @@ def parse_env_file(text: str, path: str) -> tuple[list[Assignment], list[Problem
     quotes (a quoted value may span lines), backslash escapes, and a trailing backslash joining lines."""
     assignments: list[Assignment] = []
     problems: list[Problem] = []
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = "\n".join(line for line, _ in split_lines(text))
     index, line = 0, 1
     while index < len(text):
         end = text.find("\n", index)
@@ -217,7 +226,7 @@ class _Unit:
 
 def _unit_lines(text: str, path: str) -> list[tuple[str, str, Origin]]:
     """(key, value, origin) of each ``Key=value`` line in [Service], with continuation lines joined."""
-    lines = text.replace("\r\n", "\n").split("\n")
+    lines = [line for line, _ in split_lines(text)]
     found: list[tuple[str, str, Origin]] = []
     section = ""
     number = 0
@@ -347,7 +356,7 @@ def flag_file_command_line(text: str, path: str) -> CommandLine:
     """A file of flags, one or more a line (``kubelet-flags --format flags`` writes these); ``#`` lines skipped."""
     words: list[Word] = []
     problems: list[Problem] = []
-    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+    for number, (line, _) in enumerate(split_lines(text), start=1):
         if line.strip().startswith("#"):
             continue
         split, problem = split_unit_words(line)
@@ -379,7 +388,7 @@ def file_command_lines(system: System, path: str) -> list[CommandLine]:
             return lines
         words = expand(unit.exec_start[0], unit.exec_start[1], environment, unit.problems)
         return [CommandLine(f"ExecStart in {path}", words[1:], [path], unit.problems)]
-    if any(_is_assignment(line) for line in text.splitlines()):
+    if any(_is_assignment(line) for line, _ in split_lines(text)):
         return env_command_lines(text, path)
     return [flag_file_command_line(text, path)]
 

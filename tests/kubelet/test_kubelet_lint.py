@@ -613,3 +613,67 @@ def test_fix_sets_a_nested_field_under_a_null_parent_and_refuses_a_parent_that_i
         )
         assert written == config
         assert (tmp_path / "etc/default/kubelet").read_text() == flags
+
+
+# --fix never leaves a change half made (issue 27)
+
+ANONYMOUS_OFF = 'KUBELET_EXTRA_ARGS="--config={config} --anonymous-auth=false --max-pods=200"\n'
+
+
+@pytest.mark.parametrize(
+    ("config", "exit_code", "message"),
+    [
+        # a directory on the way that is a file: the configuration cannot be written (as root too)
+        ("/etc/kubernetes/kubelet/config.yaml", 3, "/etc/kubernetes/kubelet is not a directory"),
+        # a directory k8snode does not create: exit 2 promises that nothing was written
+        ("/srv/kubelet/config.yaml", 2, "directory /srv does not exist"),
+    ],
+    ids=["config-unwritable", "config-outside-owned-directories"],
+)
+def test_fix_writes_nothing_when_the_configuration_cannot_be_written(cli, tmp_path, config, exit_code, message):
+    write(tmp_path, "/etc/default/kubelet", ANONYMOUS_OFF.format(config=config))
+    write(tmp_path, "/etc/kubernetes/kubelet", "a file where a directory should be\n")
+    before = snapshot(tmp_path)
+    run = cli("kubelet-flags", "lint", "/etc/default/kubelet", "--root", str(tmp_path), "--fix", "--force")
+    assert run.exit_code == exit_code, run.stderr
+    assert message in run.stderr and run.stderr.count("\n") == 1
+    assert snapshot(tmp_path) == before  # --anonymous-auth=false is still where the kubelet reads it
+
+
+def test_fix_puts_every_file_back_when_a_later_write_fails(cli, tmp_path, monkeypatch):
+    """The configuration is written first; when a flag file's write fails after it, the configuration and the
+    originals kept beside the files are undone, so no flag is lost and none moved half way."""
+    import k8snode.core.system
+    from k8snode.core.errors import failed
+
+    fixable_node(tmp_path)
+    before = snapshot(tmp_path)
+    real = k8snode.core.system.System.write_atomic
+    written: list[str] = []
+
+    def write_atomic(self, target, content, mode, **kwargs):  # type: ignore[no-untyped-def]
+        if str(target) == "/etc/default/kubelet":
+            raise failed("cannot write /etc/default/kubelet: Operation not permitted")
+        written.append(str(target))
+        return real(self, target, content, mode, **kwargs)
+
+    monkeypatch.setattr(k8snode.core.system.System, "write_atomic", write_atomic)
+    run = cli("kubelet-flags", "lint", "--root", str(tmp_path), "--fix", "--force")
+    assert run.exit_code == 3, run.stderr
+    assert run.stderr == "k8snode: error: cannot write /etc/default/kubelet: Operation not permitted\n"
+    assert "/var/lib/kubelet/config.yaml" in written  # the fault landed after the configuration was written
+    assert snapshot(tmp_path) == before
+
+
+def test_a_lone_cr_splits_lines_the_same_way_for_lint_and_fix(cli, tmp_path):
+    """systemd ends an EnvironmentFile= line at CR as at LF: the parser did, the rewriter did not, so --fix
+    dropped NO_PROXY's line and left the removed flag in place."""
+    proxies = "HTTP_PROXY=http://proxy:3128\rNO_PROXY=10.0.0.0/8\n"
+    text = proxies + "KUBELET_EXTRA_ARGS=--network-plugin=cni --node-ip=10.0.0.5\n"
+    write(tmp_path, "/etc/default/kubelet", text)
+    run, envelope = lint(cli, tmp_path, "/etc/default/kubelet", "--fix", "--force")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    written = (tmp_path / "etc/default/kubelet").read_bytes().decode()
+    assert written.split("\n", 1)[1] == proxies + "KUBELET_EXTRA_ARGS=--node-ip=10.0.0.5\n"
+    again, envelope = lint(cli, tmp_path, "/etc/default/kubelet")
+    assert again.exit_code == 0 and envelope["data"]["findings"] == []
