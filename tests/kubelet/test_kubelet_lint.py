@@ -640,6 +640,31 @@ def test_fix_writes_nothing_when_the_configuration_cannot_be_written(cli, tmp_pa
     assert snapshot(tmp_path) == before  # --anonymous-auth=false is still where the kubelet reads it
 
 
+@pytest.fixture
+def immutable(request):  # type: ignore[no-untyped-def]
+    """Makes a file immutable (chattr +i: not even root may replace it) until the test ends; skips where the
+    filesystem or the user cannot."""
+    import shutil
+
+    def make(path: Path) -> None:
+        done = subprocess.run(["chattr", "+i", str(path)], capture_output=True) if shutil.which("chattr") else None
+        if done is None or done.returncode != 0:
+            pytest.skip(f"chattr +i is not available here: {done.stderr.decode().strip() if done else 'no chattr'}")
+        request.addfinalizer(lambda: subprocess.run(["chattr", "-i", str(path)], check=True))
+
+    return make
+
+
+def test_fix_leaves_every_file_as_it_was_when_the_configuration_is_immutable(cli, tmp_path, immutable):
+    fixable_node(tmp_path)
+    immutable(tmp_path / "var/lib/kubelet/config.yaml")
+    before = snapshot(tmp_path)
+    run = cli("kubelet-flags", "lint", "--root", str(tmp_path), "--fix", "--force")
+    assert run.exit_code == 3, run.stderr
+    assert run.stderr == "k8snode: error: cannot write /var/lib/kubelet/config.yaml: Operation not permitted\n"
+    assert snapshot(tmp_path) == before  # the flags are still where the kubelet reads them; no copy is left
+
+
 def test_fix_puts_every_file_back_when_a_later_write_fails(cli, tmp_path, monkeypatch):
     """The configuration is written first; when a flag file's write fails after it, the configuration and the
     originals kept beside the files are undone, so no flag is lost and none moved half way."""
