@@ -269,6 +269,9 @@ def prepare(system: System, options: Options, *, dry_run: bool = False) -> Prepa
         plan = assess(system, options, force=False)
         if plan.missing:
             raise failed("; ".join(plan.missing))
+        for file in plan.files:  # a path no write can reach is refused before the first change, not after it
+            if file.needs_write and file.wanted is not None:
+                system.check_creatable(file.path)
         enabled = None
         if options.proxy_mode == ProxyMode.IPVS:
             enabled = ipvs.enable_locked(

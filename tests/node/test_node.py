@@ -527,3 +527,16 @@ def test_a_nul_in_a_swap_device_name_is_bad_input_before_anything_changes(host, 
     assert run.stderr.startswith("k8snode: error: /proc/swaps ") and run.stderr.count("\n") == 1
     assert root.snapshot() == before
     assert root.modprobe_calls() == []
+
+
+def test_a_record_path_no_write_can_reach_is_refused_before_anything_changes(host, cli):
+    root = host("debian")
+    write(root.path / "etc/k8snode", "a file where prepare keeps its records\n")
+    before = root.snapshot()
+    run = cli("node", "prepare", "--root", str(root.path))
+    assert run.exit_code == 3, run.stderr
+    assert (
+        run.stderr == "k8snode: error: cannot write /etc/k8snode/masked-swap-units: /etc/k8snode is not a directory\n"
+    )
+    assert root.snapshot() == before
+    assert root.modprobe_calls() == []
