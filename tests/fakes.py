@@ -119,6 +119,22 @@ KERNELS = {
         sys_module=("nf_conntrack",),
         config="CONFIG_NETFILTER=y\nCONFIG_NF_CONNTRACK=y\n# CONFIG_IP_VS is not set\n",
     ),
+    # Kernels that build the node's modules in (CONFIG_BRIDGE_NETFILTER=y, CONFIG_NF_TABLES=y, CONFIG_OVERLAY_FS=y)
+    # while no module index lists them: one modular (its modules.builtin leaves them out), and one without loadable
+    # modules at all, as the machine these tests run on (no /proc/modules; /sys/module lists only some built-ins).
+    "builtin-netfilter-6.1": KernelSpec(
+        "6.1.0-28-amd64",
+        tuple(m for m in (*IPVS, *_BASE) if m not in ("br_netfilter", "nf_tables", "overlay")),
+        deps=_ipvs_deps("nf_conntrack"),
+        config="CONFIG_BRIDGE_NETFILTER=y\nCONFIG_NF_TABLES=y\nCONFIG_OVERLAY_FS=y\n",
+    ),
+    "nonmodular-netfilter-6.18": KernelSpec(
+        "6.18.44-fc-v1300",
+        modular=False,
+        indexed=False,
+        sys_module=("bridge", "nf_conntrack"),
+        config="CONFIG_BRIDGE=y\nCONFIG_BRIDGE_NETFILTER=y\nCONFIG_NF_TABLES=y\nCONFIG_OVERLAY_FS=y\n",
+    ),
 }
 
 

@@ -324,6 +324,25 @@ def test_missing_br_netfilter_fails_before_anything_changes(fake_root, cli):
     assert snapshot(root.path) == before
 
 
+@pytest.mark.parametrize("kernel", ["builtin-netfilter-6.1", "nonmodular-netfilter-6.18"])
+@pytest.mark.parametrize("mode", ["nftables", "iptables"])
+def test_built_in_modules_count_as_present(fake_root, cli, kernel, mode):
+    """A stock Debian 12 host's first run: CONFIG_BRIDGE_NETFILTER=y and CONFIG_NF_TABLES=y, no index lists them."""
+    root = fake_root(kernel)
+    for key in ("net.ipv4.ip_forward", *(k for k in WANTED if k.startswith("net.bridge."))):
+        write(root.path / "proc/sys" / key.replace(".", "/"), "0\n")  # built-in br_netfilter's keys are there
+    write(root.path / "proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n")
+    check = cli("node", "check", "--proxy-mode", mode, "--root", str(root.path), "--json")
+    modules = {m["name"]: m for m in check.envelope()["data"]["modules"]}
+    assert {name: m["state"] for name, m in modules.items()} == dict.fromkeys(modules, "builtin")
+    assert modules["br_netfilter"]["source"] == "CONFIG_BRIDGE_NETFILTER=y in /proc/config.gz"
+    assert not any("missing" in problem for problem in check.envelope()["data"]["problems"])
+    run = cli("node", "prepare", "--proxy-mode", mode, "--root", str(root.path), "--json")
+    assert run.exit_code == 0, run.stdout
+    assert {key: proc(root, key) for key in WANTED} == WANTED
+    assert run.envelope()["data"]["modules"] == check.envelope()["data"]["modules"]
+
+
 def test_a_foreign_file_at_k8snodes_path_is_refused_without_force(host, cli):
     root = host("debian")
     write(root.path / SYSCTL_FILE, "vm.swappiness = 10\n")
