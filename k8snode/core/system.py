@@ -323,20 +323,29 @@ class System:
     def read_input(self, name: str, label: str, limit: int) -> tuple[str, bytes]:
         """A file the operator names to be read (``validate FILE``, ``--patch FILE``): where it is, and its bytes.
 
-        An absolute name is a path on the target system, under the root; a relative one is the operator's own file,
-        from the working directory on this machine (it may lead anywhere, ``../x.yaml`` included). Unlike the files
-        k8snode manages, an input may be a symlink; it must be a regular file of at most ``limit`` bytes, and one
-        that is missing or unreadable is bad input (exit 2).
+        An absolute name is a path on the target system, under the root, read as every other such path: a link
+        there is followed as the target system would follow it (an absolute link target is under the root, see
+        ``resolve_link``), and its directories are reached inside the root (``_open_parent``: one that leads out
+        is refused, exit 3). A relative one is the operator's own file, from the working directory on this machine
+        (it may lead anywhere, ``../x.yaml`` included). Unlike the files k8snode manages, an input may be a symlink;
+        it must be a regular file of at most ``limit`` bytes, and one that is missing or unreadable is bad input
+        (exit 2).
         """
         check_name(name, label)
-        if PurePosixPath(name).is_absolute():
-            self.path(name)  # refuses '..'
-            real, shown = self.root.joinpath(*PurePosixPath(name).parts[1:]), name
-        else:
-            real = Path.cwd() / name
-            shown = os.path.normpath(real)
         try:
-            fd = os.open(real, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+            if PurePosixPath(name).is_absolute():
+                self.path(name)  # refuses '..'
+                shown = name
+                target = self.resolve_link(name)
+                parent = self._open_parent(target)
+                try:
+                    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+                    fd = os.open(self.path(target).name, flags, dir_fd=parent)
+                finally:
+                    os.close(parent)
+            else:
+                shown = os.path.normpath(Path.cwd() / name)
+                fd = os.open(Path.cwd() / name, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         except FileNotFoundError:
             raise bad_input(f"{label}{shown} does not exist; give a kubeadm configuration file") from None
         except OSError as error:
