@@ -301,6 +301,28 @@ def test_zram_dropin_that_still_defines_a_device_is_named(host, cli):
     ]
 
 
+def test_a_linked_zram_dropin_is_read_through_its_link_inside_the_root(host, cli):
+    """zram-generator follows the link and creates the device: prepare, check and doctor must say so."""
+    root = host("fedora-zram")
+    dropins = root.path / "etc/systemd/zram-generator.conf.d"
+    write(root.path / "srv/zram/size.conf", "[zram0]\nzram-size = 4096\n")
+    dropins.mkdir(parents=True, exist_ok=True)
+    (dropins / "size.conf").symlink_to("/srv/zram/size.conf")  # absolute: read under the root
+    (dropins / "masked.conf").symlink_to("/dev/null")
+    named = "/etc/systemd/zram-generator.conf.d/size.conf (a link to /srv/zram/size.conf)"
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 1
+    assert run.envelope()["data"]["problems"] == [
+        f"{named} defines a zram device that zram-generator would still create at boot"
+    ]
+    check = cli("node", "check", "--root", str(root.path), "--json")
+    assert check.exit_code == 1
+    assert f"{named} defines a zram device" in json.dumps(check.envelope()["data"])
+    doctor = cli("doctor", "--root", str(root.path), "--json")
+    [swap_boot] = [c for c in doctor.envelope()["data"]["checks"] if c["id"] == "swap-boot"]
+    assert swap_boot["status"] != "ok" and named in swap_boot["detail"]
+
+
 def test_a_swap_unit_file_in_etc_is_named_not_deleted(host, cli):
     root = host("debian")
     write(root.path / "etc/systemd/system/swapfile.swap", "[Swap]\nWhat=/swapfile\n")
