@@ -462,6 +462,21 @@ def test_check_names_the_keys_that_wait_for_their_module_instead_of_printing_non
     ) in " ".join(run.stdout.split())
 
 
+def test_checks_after_reboot_column_reads_the_files_that_exist_not_the_one_prepare_would_write(host, cli):
+    root = host("debian")
+    before = cli("node", "check", "--root", str(root.path), "--json").envelope()["data"]
+    assert {f["path"]: f["action"] for f in before["files"]}["/etc/sysctl.d/k8snode.conf"] == "would-create"
+    assert [(s["key"], s["boot"], s["boot_source"]) for s in before["sysctls"]] == [(k, None, None) for k in WANTED]
+    doctor = cli("doctor", "--root", str(root.path), "--json").envelope()["data"]["checks"]
+    [sysctl_boot] = [c for c in doctor if c["id"] == "sysctl-boot"]
+    assert sysctl_boot["status"] != "ok"
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    after = cli("node", "check", "--root", str(root.path), "--json").envelope()["data"]
+    assert [(s["boot"], s["boot_source"].rsplit(":", 1)[0]) for s in after["sysctls"]] == [
+        ("1", "/etc/sysctl.d/k8snode.conf")
+    ] * len(WANTED)
+
+
 @pytest.mark.parametrize("dry_run", [True, False])
 def test_reset_counts_the_files_its_table_shows(host, cli, dry_run):
     """The Files table holds `ipvs disable`'s files too; the summary counted only the node's (undid 6 file(s) above
