@@ -11,11 +11,13 @@ the tests put behind ``System.run``), which saves a Python start-up per call and
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import os
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,6 +120,22 @@ KERNELS = {
         indexed=False,
         sys_module=("nf_conntrack",),
         config="CONFIG_NETFILTER=y\nCONFIG_NF_CONNTRACK=y\n# CONFIG_IP_VS is not set\n",
+    ),
+    # Kernels that build the node's modules in (CONFIG_BRIDGE_NETFILTER=y, CONFIG_NF_TABLES=y, CONFIG_OVERLAY_FS=y)
+    # while no module index lists them: one modular (its modules.builtin leaves them out), and one without loadable
+    # modules at all, as the machine these tests run on (no /proc/modules; /sys/module lists only some built-ins).
+    "builtin-netfilter-6.1": KernelSpec(
+        "6.1.0-28-amd64",
+        tuple(m for m in (*IPVS, *_BASE) if m not in ("br_netfilter", "nf_tables", "overlay")),
+        deps=_ipvs_deps("nf_conntrack"),
+        config="CONFIG_BRIDGE_NETFILTER=y\nCONFIG_NF_TABLES=y\nCONFIG_OVERLAY_FS=y\n",
+    ),
+    "nonmodular-netfilter-6.18": KernelSpec(
+        "6.18.44-fc-v1300",
+        modular=False,
+        indexed=False,
+        sys_module=("bridge", "nf_conntrack"),
+        config="CONFIG_BRIDGE=y\nCONFIG_BRIDGE_NETFILTER=y\nCONFIG_NF_TABLES=y\nCONFIG_OVERLAY_FS=y\n",
     ),
 }
 
@@ -385,3 +403,16 @@ def add_node_state(path: Path, swaps: tuple[str, ...] | list[str] = ()) -> None:
 def fake_nft(folder, version_line: str) -> None:
     """An nft that answers --version as the real one does (one line: the version and its release's codename)."""
     write(folder / "nft", f'#!/bin/sh\n[ "$1" = --version ] && echo "{version_line}" && exit 0\nexit 1\n', mode=0o755)
+
+
+@contextmanager
+def held_lock(root: Path) -> Iterator[None]:
+    """Hold ``root``'s /run/k8snode.lock as another k8snode run does: a 0600 file of the caller's, locked."""
+    (root / "run").mkdir(exist_ok=True)
+    fd = os.open(root / "run/k8snode.lock", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -3,7 +3,8 @@
 
 Routes: /status/<code>, /chain/<n> (n same-host redirects, then 200), /loop (redirects to itself),
 /redirect?to=<url>, /nolocation (302 without Location), /slow (answers when the test ends), /large (1 MiB),
-/headers (the request's headers as JSON), and any fixed route given as ``routes={path: (status, body)}``.
+/headers (the request's headers as JSON), and any fixed route given as ``routes={path: (status, body)}`` or, for
+an answer that is late, redirects or trickles its headers, ``routes={path: Answer(...)}``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,13 +25,29 @@ from urllib.parse import parse_qs, urlsplit
 LARGE = 1024 * 1024
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A fixed route's answer with a behaviour: sent after ``delay`` seconds, with a Location header, or with its
+    headers trickled a byte every ``trickle`` seconds (a padding header of ``trickle_bytes`` bytes) before the body."""
+
+    status: int
+    body: str
+    delay: float = 0.0
+    location: str | None = None
+    trickle: float = 0.0
+    trickle_bytes: int = 40
+
+
+Route = tuple[int, str] | Answer
+
+
 @dataclass
 class Server:
     host: str
     port: int
     scheme: str
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-    routes: dict[str, tuple[int, str]] = field(default_factory=dict)
+    routes: dict[str, Route] = field(default_factory=dict)
     """The fixed routes it serves; changing them changes what it answers."""
 
     def url(self, path: str) -> str:
@@ -44,7 +62,7 @@ class _IPv6Server(ThreadingHTTPServer):
 def serve(
     host: str = "127.0.0.1",
     *,
-    routes: dict[str, tuple[int, str]] | None = None,
+    routes: dict[str, Route] | None = None,
     tls: ssl.SSLContext | None = None,
     release: threading.Event | None = None,
 ) -> tuple[Server, ThreadingHTTPServer]:
@@ -63,8 +81,11 @@ def serve(
             parts = urlsplit(self.path)
             path = parts.path
             if path in fixed:
-                status, body = fixed[path]
-                self._send(status, body.encode())
+                route = fixed[path]
+                if isinstance(route, Answer):
+                    self._answer(route)
+                else:
+                    self._send(route[0], route[1].encode())
             elif path.startswith("/status/"):
                 code = int(path.rsplit("/", 1)[1])
                 self._send(code, f"status {code}".encode())
@@ -89,6 +110,23 @@ def serve(
                 self._send(200, json.dumps(dict(self.headers.items())).encode())
             else:
                 self._send(404, b"not found")
+
+        def _answer(self, answer: Answer) -> None:
+            released.wait(answer.delay)
+            if not answer.trickle:
+                self._send(answer.status, answer.body.encode(), location=answer.location)
+                return
+            body = answer.body.encode()
+            head = f"HTTP/1.0 {answer.status} Trickle\r\nX-Pad: ".encode()  # the body ends where the connection does
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(head)
+                self.wfile.flush()
+                for _ in range(answer.trickle_bytes):
+                    time.sleep(answer.trickle)
+                    self.wfile.write(b"a")
+                    self.wfile.flush()
+                self.wfile.write(b"\r\n\r\n" + body)
+            self.close_connection = True
 
         def _send(self, status: int, body: bytes, location: str | None = None) -> None:
             self.send_response(status)

@@ -10,8 +10,8 @@ import typer
 from k8snode.commands.common import Debug, Json, Root, command_app, execute
 from k8snode.commands.ipvs import SchedulerOption
 from k8snode.core import console
-from k8snode.core.durations import duration, parse_duration
-from k8snode.core.errors import ExitCode, bad_input
+from k8snode.core.durations import timeout_seconds
+from k8snode.core.errors import ExitCode
 from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.proxy.ipvs import Scheduler
@@ -67,9 +67,7 @@ def command(
     from k8snode.health import doctor as library  # lazy: its probes' imports are not paid by other commands
 
     def action() -> Result:
-        seconds = parse_duration(duration(timeout, "--timeout")) / 1e9
-        if seconds <= 0:
-            raise bad_input(f"--timeout must be more than zero, not {timeout}")
+        seconds = timeout_seconds(timeout, "--timeout")
         endpoints = library.Endpoints(kubelet_healthz, kube_proxy_healthz, kube_proxy_metrics, seconds)
         from k8snode.kubelet.flags import parse_version  # bad versions are bad input, not a failed check
 

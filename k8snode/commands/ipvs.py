@@ -9,6 +9,7 @@ import typer
 
 from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute, group
 from k8snode.core import console
+from k8snode.core.durations import timeout_seconds
 from k8snode.core.errors import ExitCode
 from k8snode.core.files import Action
 from k8snode.core.result import Result
@@ -128,6 +129,13 @@ def cleanup(
             help="Where kube-proxy answers /proxyMode; cleanup refuses while it runs ipvs or iptables.",
         ),
     ] = KUBE_PROXY_METRICS,
+    timeout: Annotated[
+        str,
+        typer.Option(
+            "--timeout",
+            help="How long to wait for /proxyMode's answer (Go duration); a late answer refuses the cleanup.",
+        ),
+    ] = "1s",
     dry_run: DryRun = False,
     root: Root = Path("/"),
     json_output: Json = False,
@@ -141,8 +149,10 @@ def cleanup(
     from k8snode.proxy import ipvs_cleanup
 
     def run() -> Result:
-        mode = running_proxy_mode(kube_proxy_metrics)
-        done = ipvs_cleanup.cleanup(System(root, debug), running_mode=mode, remove_all=every, dry_run=dry_run)
+        answer = running_proxy_mode(kube_proxy_metrics, timeout_seconds(timeout, "--timeout"))
+        done = ipvs_cleanup.cleanup(
+            System(root, debug), running_mode=answer.mode, unclear=answer.unclear, remove_all=every, dry_run=dry_run
+        )
         removed, kept = [item.as_dict() for item in done.removed], [item.as_dict() for item in done.kept]
         data = {"removed": removed, "kept": kept, "dry_run": done.dry_run}
         return Result("ipvs cleanup", data, bool(done.removed), done.warnings, summary=done.summary)

@@ -9,14 +9,15 @@ options given before `lint` are refused (exit 2), not silently dropped: lint tak
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from k8snode.commands.common import Debug, DryRun, Force, Json, Root, execute, given_on_command_line, group, usage_error
 from k8snode.core import console
-from k8snode.core.errors import ExitCode
+from k8snode.core.errors import ExitCode, K8snodeError, bad_input
 from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.core.versions import NEWEST_KUBERNETES
@@ -255,12 +256,22 @@ def lint(system: System, files: list[str], version: str | None, *, fix: bool, dr
     from k8snode.kubelet import fix as fixer
     from k8snode.kubelet import lint as linter  # lazy: only lint loads the history of removed flags
 
+    files = _on_target(system, files)
     linted = linter.check_sources(system, files, version)
     result = _linted(linted)
     if not fix:
         return result
     words = ["kubelet-flags", "lint", "--fix", *(["--kubernetes-version", version] if version else []), *files]
-    fixed = fixer.fix(system, linted, " ".join(words), dry_run=dry_run, force=force)
+    try:
+        fixed = fixer.fix(system, linted, " ".join(words), dry_run=dry_run, force=force)
+    except K8snodeError as refusal:
+        if not dry_run or force or refusal.code != ExitCode.FAILED:
+            raise
+        # A dry run still shows what --fix would write; what --force alone allows (a file k8snode did not write, a
+        # link) is said, and is drift: this command line, run for real, would be refused.
+        fixed = fixer.fix(system, linted, " ".join(words), dry_run=True, force=True)
+        result.warnings.append(f"without --force a real run is refused: {refusal.message}")
+        result.exit_code = ExitCode.DRIFT
     result.changed = fixed.changed
     result.data |= {"files": [p.as_dict() for p in fixed.plans], "backups": fixed.backups, "not_fixed": fixed.not_fixed}
     if dry_run:
@@ -270,6 +281,20 @@ def lint(system: System, files: list[str], version: str | None, *, fix: bool, dr
         after = _linted(linter.check_sources(system, files, version))
         result.data["findings_after_fix"], result.exit_code = after.data["findings"], after.exit_code
     return result
+
+
+def _on_target(system: System, names: list[str]) -> list[str]:
+    """FILE arguments as paths on the target system. A relative one is the operator's own file, from the working
+    directory, as `validate` reads it; --fix may write it, so it must be on the target: with --root / only."""
+    targets = []
+    for name in names:
+        if PurePosixPath(name).is_absolute():
+            targets.append(name)
+        elif system.root != Path("/"):
+            raise bad_input(f"FILE {name} must be an absolute path on the target system when --root is given")
+        else:
+            targets.append(os.path.normpath(Path.cwd() / name))
+    return targets
 
 
 def _linted(linted: Linted) -> Result:

@@ -80,6 +80,14 @@ def duration(text: str, option: str) -> str:
     return text
 
 
+def timeout_seconds(text: str, option: str) -> float:
+    """A Go duration given as a timeout, in seconds; bad input naming ``option`` unless it is more than zero."""
+    seconds = parse_duration(duration(text, option)) / 1e9
+    if seconds <= 0:
+        raise bad_input(f"{option} must be more than zero, not {text}")
+    return seconds
+
+
 def _leading_int(text: str, original: str) -> tuple[int | None, str]:
     value, index = 0, 0
     while index < len(text) and text[index].isascii() and text[index].isdigit():

@@ -350,20 +350,29 @@ class System:
     def read_input(self, name: str, label: str, limit: int) -> tuple[str, bytes]:
         """A file the operator names to be read (``validate FILE``, ``--patch FILE``): where it is, and its bytes.
 
-        An absolute name is a path on the target system, under the root; a relative one is the operator's own file,
-        from the working directory on this machine (it may lead anywhere, ``../x.yaml`` included). Unlike the files
-        k8snode manages, an input may be a symlink; it must be a regular file of at most ``limit`` bytes, and one
-        that is missing or unreadable is bad input (exit 2).
+        An absolute name is a path on the target system, under the root, read as every other such path: a link
+        there is followed as the target system would follow it (an absolute link target is under the root, see
+        ``resolve_link``), and its directories are reached inside the root (``_open_parent``: one that leads out
+        is refused, exit 3). A relative one is the operator's own file, from the working directory on this machine
+        (it may lead anywhere, ``../x.yaml`` included). Unlike the files k8snode manages, an input may be a symlink;
+        it must be a regular file of at most ``limit`` bytes, and one that is missing or unreadable is bad input
+        (exit 2).
         """
         check_name(name, label)
-        if PurePosixPath(name).is_absolute():
-            self.path(name)  # refuses '..'
-            real, shown = self.root.joinpath(*PurePosixPath(name).parts[1:]), name
-        else:
-            real = Path.cwd() / name
-            shown = os.path.normpath(real)
         try:
-            fd = os.open(real, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+            if PurePosixPath(name).is_absolute():
+                self.path(name)  # refuses '..'
+                shown = name
+                target = self.resolve_link(name)
+                parent = self._open_parent(target)
+                try:
+                    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+                    fd = os.open(self.path(target).name, flags, dir_fd=parent)
+                finally:
+                    os.close(parent)
+            else:
+                shown = os.path.normpath(Path.cwd() / name)
+                fd = os.open(Path.cwd() / name, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         except FileNotFoundError:
             raise bad_input(f"{label}{shown} does not exist; give a kubeadm configuration file") from None
         except OSError as error:
@@ -387,9 +396,10 @@ class System:
     def lock(self) -> Iterator[None]:
         """Hold k8snode's advisory lock, so runs that write never interleave (see ``lock_path``).
 
-        The lock file is 0600, opened for writing, and refused unless the caller owns it, so that no other user
-        can hold it. The holder writes its pid, command and start time into it, and a waiting run names them on
-        stderr. The wait is bounded: ``K8SNODE_LOCK_WAIT`` seconds, 300 by default.
+        The lock file is 0600, opened for writing, and the caller's: one that is not is replaced (see
+        ``_trusted_lock``), so that no other user can hold it. The holder writes its pid, command and start time
+        into it, and a waiting run names them on stderr. The wait is bounded: ``K8SNODE_LOCK_WAIT`` seconds, 300
+        by default.
         """
         import fcntl
 
@@ -446,27 +456,17 @@ class System:
         return self.path(where) if str(where) == LOCK_FILE else Path(where)
 
     def _open_lock(self, where: PurePosixPath) -> int:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
         try:
             if str(where) == LOCK_FILE:
                 parent = self._open_parent(where, create=True)
-                try:
-                    fd = os.open(where.name, flags, 0o600, dir_fd=parent)
-                finally:
-                    os.close(parent)
             else:
-                fd = os.open(where, flags, 0o600)
+                parent = os.open(where.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                return _trusted_lock(parent, where)
+            finally:
+                os.close(parent)
         except OSError as error:
             raise failed(f"cannot open the lock file {where}: {error.strerror or error}") from error
-        info = os.fstat(fd)
-        if info.st_uid != os.geteuid() or not stat.S_ISREG(info.st_mode):
-            os.close(fd)
-            raise failed(
-                f"the lock file {where} is not a regular file owned by the caller (uid {os.geteuid()}; it is owned "
-                f"by uid {info.st_uid}), so someone else could hold it: remove it and run again"
-            )
-        os.fchmod(fd, 0o600)
-        return fd
 
     def _lock_holder(self, where: PurePosixPath) -> str:
         """What the holder of the lock wrote into it (pid, command, since when), or '' when unknown."""
@@ -528,6 +528,31 @@ def execute(
     except ProcessTimedOut as error:
         raise failed(f"{' '.join(argv)} did not finish within {timeout} s") from error
     return Completed(tuple(argv), returncode, stdout, stderr)
+
+
+def _trusted_lock(parent: int, where: PurePosixPath) -> int:
+    """The lock file ``where.name`` in the directory ``parent``, open for writing, regular, 0600 and the caller's.
+
+    A lock file k8snode cannot trust (another user's, or open to group or others: left at 0644 by an older k8snode
+    or by hand, and /run survives an upgrade) may already be open, and held, by any user, so a chmod is too late: it
+    is replaced by a fresh file, renamed over it, which no one else can have opened."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    fd = os.open(where.name, flags, 0o600, dir_fd=parent)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise failed(f"the lock file {where} is not a regular file: remove it and run again")
+    if info.st_uid == os.geteuid() and not stat.S_IMODE(info.st_mode) & 0o077:
+        os.fchmod(fd, 0o600)
+        return fd
+    os.close(fd)
+    fresh = f".{where.name}.{os.getpid()}.new"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(fresh, dir_fd=parent)  # left by a run killed right here
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=parent)
+    os.fchmod(fd, 0o600)
+    os.rename(fresh, where.name, src_dir_fd=parent, dst_dir_fd=parent)
+    return fd
 
 
 def _lock_wait() -> float:

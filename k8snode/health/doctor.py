@@ -20,7 +20,7 @@ from k8snode.health.probe import DEFAULT_KUBERNETES_VERSION, Outcome, Verdict, u
 from k8snode.node import modules, requirements, swap, sysctl
 from k8snode.node.kernel import Kernel, ModuleState, module_state, read_kernel
 from k8snode.proxy import ipvs, ipvs_state, nftables
-from k8snode.proxy.modes import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
+from k8snode.proxy.modes import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, PROXY_MODES, ProxyMode
 
 AREAS = ("kernel", "sysctl", "host", "components", "kube-proxy")
 PACKAGES = {
@@ -169,12 +169,32 @@ def doctor(
     return Report(mode, checks)
 
 
-def running_proxy_mode(kube_proxy_metrics: str = KUBE_PROXY_METRICS) -> str | None:
-    """The mode kube-proxy's /proxyMode answers on this node; None when nothing answers there."""
-    endpoints = Endpoints(kube_proxy_metrics=kube_proxy_metrics)
+@dataclass(frozen=True)
+class ModeAnswer:
+    """What kube-proxy's /proxyMode answered: a mode, nothing (nothing listens there), or no clean answer."""
+
+    mode: str | None
+    """The mode of a clean answer (HTTP 200 naming one of kube-proxy's modes); None otherwise."""
+    unclear: str | None = None
+    """What was seen when something listens there but gives no clean answer (late, an error, a redirect...)."""
+
+
+def running_proxy_mode(kube_proxy_metrics: str = KUBE_PROXY_METRICS, timeout: float = 1.0) -> ModeAnswer:
+    """Ask kube-proxy's /proxyMode on this node, within ``timeout`` seconds."""
+    endpoints = Endpoints(kube_proxy_metrics=kube_proxy_metrics, timeout=timeout)
     http_probe.parse_url(endpoints.kube_proxy_metrics)
-    outcome = endpoints.get(endpoints.kube_proxy_metrics.rstrip("/") + "/proxyMode")
-    return outcome.message.strip() if outcome.verdict == Verdict.SUCCESS else None
+    url = endpoints.kube_proxy_metrics.rstrip("/") + "/proxyMode"
+    outcome = endpoints.get(url)
+    if outcome.refused:
+        return ModeAnswer(None)
+    answer = outcome.message.strip()
+    if outcome.verdict == Verdict.SUCCESS and outcome.status == 200 and answer in PROXY_MODES:
+        return ModeAnswer(answer)
+    if outcome.verdict == Verdict.SUCCESS:
+        seen = f"HTTP {outcome.status} with {answer[:80]!r}, not one of {', '.join(PROXY_MODES)}"
+    else:
+        seen = outcome.warning or outcome.message
+    return ModeAnswer(None, f"{url}: {seen}")
 
 
 def _urls(endpoints: Endpoints) -> list[str]:

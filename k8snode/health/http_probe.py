@@ -141,8 +141,10 @@ def _exchange(
     connection.connect()  # the lookup and the connect, bounded by what is left of the deadline
     # A socket timeout restarts with every byte: a server that trickles its answer would hold the probe for ever.
     # The timeout is a deadline for the whole attempt, as in kubelet (http.Client.Timeout): at the deadline a
-    # watchdog shuts the socket down, which ends any read in progress.
-    watchdog = threading.Timer(time_left(deadline), _cut, (connection.sock,))
+    # watchdog shuts the socket down, which ends any read in progress. What was read by then is cut off (headers
+    # still arriving end at the shutdown as if complete): the attempt timed out, as kubelet counts it.
+    cut = threading.Event()
+    watchdog = threading.Timer(time_left(deadline), _cut, (connection.sock, cut))
     watchdog.daemon = True
     watchdog.start()
     try:
@@ -166,6 +168,9 @@ def _exchange(
             if not chunk:
                 break
             body += chunk
+        watchdog.cancel()
+        if cut.is_set():
+            raise TimeoutError
         return response.status, response.getheader("Location"), bytes(body)
     finally:
         watchdog.cancel()
@@ -188,7 +193,8 @@ def _bounded_types() -> tuple[type[http.client.HTTPConnection], type[http.client
     return Bounded, BoundedTLS
 
 
-def _cut(sock: socket.socket | None) -> None:
+def _cut(sock: socket.socket | None, cut: threading.Event) -> None:
+    cut.set()
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)

@@ -17,6 +17,10 @@ _RELEASE = re.compile(r"[!-.0-~]{1,64}")
 """A kernel release (utsname.release, 65 bytes with its NUL): printable ASCII without space or '/'."""
 
 
+CONFIG_OPTIONS = {"br_netfilter": "CONFIG_BRIDGE_NETFILTER", "overlay": "CONFIG_OVERLAY_FS"}
+"""Modules whose config option is not CONFIG_ and the name in capitals (net/bridge/Makefile, fs/overlayfs/Makefile)."""
+
+
 class ModuleState(StrEnum):
     LOADED = "loaded"
     BUILTIN = "builtin"
@@ -96,11 +100,20 @@ def module_state(system: System, kernel: Kernel, name: str) -> tuple[ModuleState
         return ModuleState.BUILTIN, f"/sys/module/{name}"
     if kernel.shipped is not None and name in kernel.shipped:
         return ModuleState.AVAILABLE, f"{kernel.module_dir}/modules.dep"
+    option = config_option(name)
+    evidence = config_evidence(system, kernel, option)
+    if evidence is not None and evidence.startswith(f"{option}=y "):  # built in, though no index lists it
+        return ModuleState.BUILTIN, evidence
     if not kernel.modular:
         return ModuleState.MISSING, "no loadable-module support (/proc/modules absent)"
     if kernel.indexed:
         return ModuleState.MISSING, f"not in {kernel.module_dir}/modules.dep or modules.builtin"
     return ModuleState.UNKNOWN, f"no module index under {kernel.module_dir}"
+
+
+def config_option(module: str) -> str:
+    """The config option that builds ``module``: ip_vs -> CONFIG_IP_VS, br_netfilter -> CONFIG_BRIDGE_NETFILTER."""
+    return CONFIG_OPTIONS.get(module, "CONFIG_" + module.upper())
 
 
 def config_evidence(system: System, kernel: Kernel, option: str) -> str | None:

@@ -202,17 +202,36 @@ def zram_generator_installed(system: System) -> bool:
 
 
 def zram_dropins(system: System) -> list[str]:
-    """Drop-ins that would still define zram devices after the main file is replaced."""
+    """Drop-ins that would still define zram devices after the main file is replaced, each named by its path (and,
+    for a link, where it leads).
+
+    zram-generator reads a linked drop-in through its link, as systemd reads drop-ins (systemd.unit(5)): so does
+    k8snode, inside the root, and a link to /dev/null masks the name. A link k8snode cannot read inside the root
+    counts as one that defines a device (it could), and says why."""
     found = []
     for directory in ZRAM_DROPIN_DIRS:
         for name in system.listdir(directory):
             path = PurePosixPath(directory) / name
-            if not name.endswith(".conf") or system.is_symlink(path):
+            if not name.endswith(".conf"):
                 continue
-            size = system.size(path) or 0
-            data = system.read_bytes(path) if size <= MAX_CONFIG_BYTES else b"[zram"
+            shown, target = str(path), path
+            if system.is_symlink(path):
+                try:
+                    target = system.resolve_link(path)
+                except K8snodeError as error:
+                    found.append(f"{path} (a link k8snode cannot follow: {error.message})")
+                    continue
+                if target == PurePosixPath("/dev/null"):
+                    continue
+                shown = f"{path} (a link to {target})"
+            try:
+                size = system.size(target) or 0
+                data = system.read_bytes(target) if size <= MAX_CONFIG_BYTES else b"[zram"
+            except K8snodeError as error:
+                found.append(f"{shown} (unreadable: {error.message})")
+                continue
             if any(line.strip().startswith("[zram") for _, line in lines(data or b"")):
-                found.append(str(path))
+                found.append(shown)
     return found
 
 

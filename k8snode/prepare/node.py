@@ -238,7 +238,9 @@ def check(system: System, options: Options) -> Checked:
     plan = assess(system, options, force=True)
     for module in plan.modules:
         module.action = requirements.check_action(module.state)
+    now = sysctl.boot_view(system, {})  # a check reports what a reboot applies now, not what a prepare would write
     for item in plan.sysctls:
+        item.boot = now.settings.get(item.key)
         item.action = Action.NONE if item.running == item.wanted else Action.WOULD_SET
     _swap_actions(plan.swap, dry_run=True)
     for file in plan.files:

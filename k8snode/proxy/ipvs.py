@@ -12,7 +12,15 @@ from k8snode.core.files import Action, FilePlan, apply, header, owned, pending_a
 from k8snode.core.resources import template_text
 from k8snode.core.system import System
 from k8snode.node import distro
-from k8snode.node.kernel import MODULE_NAME, Kernel, ModuleState, config_evidence, module_state, read_kernel
+from k8snode.node.kernel import (
+    MODULE_NAME,
+    Kernel,
+    ModuleState,
+    config_evidence,
+    config_option,
+    module_state,
+    read_kernel,
+)
 from k8snode.node.modules import ModulePlan, Persist, load, targets
 from k8snode.node.requirements import MODE_BINARIES, Conntrack, ProxyMode, check_action, choose_conntrack, ipvs_modules
 
@@ -274,7 +282,7 @@ def _problems(system: System, kernel: Kernel, modules: list[ModulePlan]) -> list
     missing = [m.name for m in modules if m.state == ModuleState.MISSING]
     if not missing:
         return []
-    evidence = [config_evidence(system, kernel, _config_option(name)) for name in missing]
+    evidence = [config_evidence(system, kernel, config_option(name)) for name in missing]
     because = "; ".join(e for e in evidence if e and "absent" not in e)
     because = f" ({because})" if because else ""
     if not kernel.modular:
@@ -287,11 +295,6 @@ def _problems(system: System, kernel: Kernel, modules: list[ModulePlan]) -> list
     return [
         f"{', '.join(missing)} missing from kernel {kernel.release}{because}; " + _extra_modules_hint(system, kernel)
     ]
-
-
-def _config_option(module: str) -> str:
-    """The kernel config option that builds an IPVS module: ip_vs -> CONFIG_IP_VS, ip_vs_twos -> CONFIG_IP_VS_TWOS."""
-    return "CONFIG_" + module.upper()
 
 
 def _extra_modules_hint(system: System, kernel: Kernel) -> str:

@@ -124,17 +124,34 @@ class Cleanup:
         return f"{verb} {len(self.removed)} object(s) of kube-proxy's IPVS mode; kept {len(self.kept)}"
 
 
-def cleanup(system: System, *, running_mode: str | None, remove_all: bool = False, dry_run: bool = False) -> Cleanup:
+def cleanup(
+    system: System,
+    *,
+    running_mode: str | None,
+    unclear: str | None = None,
+    remove_all: bool = False,
+    dry_run: bool = False,
+) -> Cleanup:
     """Plan from what the node has now, then remove in kube-proxy's order; under the lock unless a dry run.
 
-    ``running_mode`` is what kube-proxy's /proxyMode answers on this node (None: nothing answers). In ipvs mode it
+    ``running_mode`` is what kube-proxy's /proxyMode answers on this node (None: no clean answer). In ipvs mode it
     would rebuild all of this at its next sync, and in iptables mode it uses KUBE-SERVICES and the other shared
-    chains itself: a real run is refused before anything is read or removed; a dry run says so and shows the plan."""
+    chains itself: a real run is refused before anything is read or removed; a dry run says so and shows the plan.
+    ``unclear`` says what was seen when something listens there but gives no clean answer: that may be kube-proxy in
+    ipvs mode, late or behind something, so it is refused the same way (fail closed)."""
+    refusal = None
     if running_mode in ("ipvs", "iptables"):
         refusal = (
             f"kube-proxy on this node runs in {running_mode} mode (its /proxyMode says so): move it to nftables "
             "first (k8snode kubeadm-config --patch CONFIGMAP --proxy-mode nftables, then restart it), then clean up"
         )
+    elif unclear is not None:
+        refusal = (
+            f"something listens where kube-proxy answers /proxyMode but gives no clean answer ({unclear}): it may "
+            "be kube-proxy in ipvs mode; stop kube-proxy, or give --kube-proxy-metrics or a longer --timeout, then "
+            "clean up"
+        )
+    if refusal is not None:
         if not dry_run:
             raise failed(refusal)
         result = _cleanup(system, remove_all=remove_all, dry_run=True)

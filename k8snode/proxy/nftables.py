@@ -54,7 +54,8 @@ def kernel_release(kernel: Kernel) -> Requirement:
 def nf_tables(system: System, kernel: Kernel) -> Requirement:
     state, source = module_state(system, kernel, "nf_tables")
     if state.present:
-        return Requirement("nf_tables", True, f"nf_tables is {state} ({source})")
+        how = "built in" if state == ModuleState.BUILTIN else state
+        return Requirement("nf_tables", True, f"nf_tables is {how} ({source})")
     if state == ModuleState.AVAILABLE:
         detail = f"nf_tables is loadable ({source})"
         return Requirement(
@@ -63,8 +64,6 @@ def nf_tables(system: System, kernel: Kernel) -> Requirement:
     if state == ModuleState.UNKNOWN:
         return Requirement("nf_tables", None, f"nf_tables: {source}", "check that the kernel has CONFIG_NF_TABLES")
     evidence = config_evidence(system, kernel, "CONFIG_NF_TABLES")
-    if evidence and evidence.startswith("CONFIG_NF_TABLES=y"):  # built in, and not listed under /sys/module
-        return Requirement("nf_tables", True, f"nf_tables is built in ({evidence})")
     because = f" ({evidence})" if evidence else ""
     hint = "use a kernel built with CONFIG_NF_TABLES (every distribution kernel of 5.13 or later has it)"
     return Requirement("nf_tables", False, f"nf_tables is missing from kernel {kernel.release}{because}", hint)

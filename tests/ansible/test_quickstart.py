@@ -4,6 +4,7 @@ It names the set-up's ``.venv``; the test runs it with the environment running t
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -48,3 +49,31 @@ def test_the_readme_quick_start_runs_as_written_in_a_sandbox_of_the_users_own(tm
     recap = PlaybookRun(done.returncode, done.stdout, done.stderr).recap()
     assert recap["localhost"]["failed"] == recap["localhost"]["unreachable"] == 0
     assert (home / ".cache/k8snode-sandbox/proc/sys/kernel/osrelease").is_file()
+
+
+def test_the_sandbox_holds_what_tells_built_in_modules_and_node_check_finds_them(tmp_path):
+    """On a kernel without loadable modules (this machine: no /proc/modules), k8snode tells built-in modules from
+    /proc/config.gz and /sys/module: the sandbox must hold both, or node check calls br_netfilter missing."""
+    home = tmp_path / "home"
+    home.mkdir()
+    done = subprocess.run(
+        [f"{VENV_BIN}/ansible-playbook", "-i", "inventory/example.ini", "playbooks/sandbox.yml"],
+        cwd=REPO / "ansible",
+        env={**ansible_env(tmp_path), "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    sandbox = home / ".cache/k8snode-sandbox"
+    assert sorted(p.name for p in (sandbox / "sys/module").iterdir()) == sorted(os.listdir("/sys/module"))
+    if Path("/proc/config.gz").exists():
+        assert (sandbox / "proc/config.gz").read_bytes() == Path("/proc/config.gz").read_bytes()
+    check = subprocess.run(
+        [f"{VENV_BIN}/k8snode", "node", "check", "--proxy-mode", "nftables", "--root", str(sandbox), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    modules = {m["name"]: m["state"] for m in json.loads(check.stdout)["data"]["modules"]}
+    assert "missing" not in modules.values(), modules

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import random
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CONSOLE_SCRIPT
+from fakes import held_lock
 from required import unavailable
 
 import k8snode.core.system
@@ -172,8 +172,7 @@ def test_a_read_only_filesystem_fails_cleanly(fake_root, cli, tiny_tmpfs, reques
 def test_another_run_holding_the_lock_is_reported_after_a_bounded_wait(fake_root, cli, monkeypatch):
     root = fake_root("deb12-6.1")
     monkeypatch.setenv("K8SNODE_LOCK_WAIT", "0.3")
-    with (root.path / "run/k8snode.lock").open("w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
+    with held_lock(root.path):
         run = cli("ipvs", "enable", "--root", str(root.path))
     assert run.exit_code == 3
     assert "another k8snode is running: /run/k8snode.lock is still locked after 0.3 s" in run.stderr

@@ -133,19 +133,33 @@ def test_the_lock_file_is_0600_whatever_the_umask_and_names_its_holder(cli, node
     assert lock.read_text().startswith(f"pid {os.getpid()} (k8snode kubeadm-config) since ")
 
 
-def test_an_existing_lock_file_is_made_0600(cli, node):
-    write(node / "run/k8snode.lock", "", mode=0o644)
-    assert cli("kubeadm-config", "--out", OUT, "--root", str(node)).exit_code == 0
-    assert stat.S_IMODE((node / "run/k8snode.lock").stat().st_mode) == 0o600
+def test_a_lock_file_open_to_others_and_held_by_one_of_them_is_replaced(cli, node, monkeypatch):
+    """Left 0644 by an older k8snode or by hand: any user may have opened it and hold it; root replaces it."""
+    monkeypatch.setenv("K8SNODE_LOCK_WAIT", "0.5")
+    lock = node / "run/k8snode.lock"
+    write(lock, "", mode=0o644)
+    with lock.open("r") as held:  # what any user can do with a 0644 file
+        fcntl.flock(held, fcntl.LOCK_EX)
+        run = cli("kubeadm-config", "--out", OUT, "--root", str(node))
+        assert run.exit_code == 0, run.stderr
+        assert os.fstat(held.fileno()).st_ino != lock.stat().st_ino
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o600
+    assert lock.read_text().startswith(f"pid {os.getpid()} (k8snode kubeadm-config) since ")
+    assert sorted(p.name for p in lock.parent.iterdir()) == ["k8snode.lock"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
-def test_a_lock_file_owned_by_someone_else_is_refused(cli, node):
-    write(node / "run/k8snode.lock", "", mode=0o644)
-    os.chown(node / "run/k8snode.lock", 65534, 65534)
-    run = cli("kubeadm-config", "--out", OUT, "--root", str(node))
-    assert run.exit_code == 3 and "is owned by uid 65534" in run.stderr
-    assert not (node / OUT.lstrip("/")).exists()
+def test_a_lock_file_owned_by_someone_else_is_replaced(cli, node, monkeypatch):
+    monkeypatch.setenv("K8SNODE_LOCK_WAIT", "0.5")
+    lock = node / "run/k8snode.lock"
+    write(lock, "", mode=0o600)
+    os.chown(lock, 65534, 65534)
+    with lock.open("r") as held:  # its owner holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        run = cli("kubeadm-config", "--out", OUT, "--root", str(node))
+    assert run.exit_code == 0, run.stderr
+    assert (lock.stat().st_uid, stat.S_IMODE(lock.stat().st_mode)) == (0, 0o600)
+    assert (node / OUT.lstrip("/")).exists()
 
 
 def test_a_waiting_run_names_the_holder(cli, node, monkeypatch):

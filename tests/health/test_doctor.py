@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 from conftest import CONSOLE_SCRIPT
 from fakes import FakeRoot, fake_nft, make_root, write
-from servers import CLOSED_PORT, serve
+from servers import CLOSED_PORT, Answer, serve
 from terminal import on_terminal
 from typer.testing import CliRunner
 
@@ -373,6 +373,14 @@ def test_nothing_listening_skips_the_endpoint_checks(cli, node):
     assert statuses(checks) == {**HEALTHY_IPVS, **dict.fromkeys(skipped, "skip")}
     assert checks["kubelet-health"]["detail"] == f"nothing listens at http://127.0.0.1:{CLOSED_PORT}/healthz"
     assert checks["ipvs-state"]["detail"] == "kube-proxy is not running (nothing listens)"
+
+
+def test_a_kubelet_whose_headers_are_still_arriving_at_the_timeout_is_not_healthy(cli, node, kubelet):
+    kubelet.routes["/healthz"] = Answer(200, "ok", trickle=0.05)
+    run, checks = doctor(cli, node, "--proxy-mode", "ipvs", "--timeout", "300ms")
+    assert run.exit_code == 1
+    assert statuses(checks) == {**HEALTHY_IPVS, "kubelet-health": "fail"}
+    assert checks["kubelet-health"]["detail"].endswith("timeout after 0.3s")
 
 
 def test_an_unhealthy_component_fails(cli, node, kube_proxy):

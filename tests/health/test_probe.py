@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from servers import CLOSED_PORT, self_signed, serve
+from servers import CLOSED_PORT, Answer, self_signed, serve
 
 from k8snode.health.probe import Outcome, Settings, Verdict, watch
 
@@ -172,6 +172,20 @@ def test_a_slow_server_times_out(cli, http_server):
     run, envelope = probe_http(cli, http_server.url("/slow"), "--timeout", "200ms", *ONCE)
     assert run.exit_code == 1
     assert only_attempt(envelope)["message"] == f'Get "{http_server.url("/slow")}": timeout after 0.2s'
+
+
+def test_headers_still_arriving_at_the_deadline_are_a_timeout_not_a_success(cli):
+    """The watchdog cuts the connection mid-headers; what was read looks complete, but kubelet counts a timeout."""
+    server, httpd = serve(routes={"/healthz": Answer(200, "ok", trickle=0.05)})
+    try:
+        run, envelope = probe_http(cli, server.url("/healthz"), "--timeout", "300ms", *ONCE)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert run.exit_code == 1
+    attempt = only_attempt(envelope)
+    assert (attempt["result"], attempt["status"]) == ("failure", None)
+    assert attempt["message"] == f'Get "{server.url("/healthz")}": timeout after 0.3s'
 
 
 def test_at_most_ten_kib_of_a_large_body_is_read(cli, http_server):

@@ -52,7 +52,9 @@ READERS: dict[str, list[list[str]]] = {
         ["kubeadm-config", "--out", "/etc/kubernetes/init.yaml", "--force", "--dry-run"],
     ],
     "/etc/default/kubelet": [["kubelet-flags", "--out", "/etc/default/kubelet", "--force", "--dry-run"]],
+    "/srv/zram/size.conf": [["node", "check"], DOCTOR],  # read through the link ZRAM_DROPIN names
 }
+ZRAM_DROPIN = "etc/systemd/zram-generator.conf.d/size.conf"
 CASES = 15
 
 FIELD = st.one_of(
@@ -118,6 +120,10 @@ def node() -> Iterator[FakeRoot]:
         write(root.path / "proc/sys/net/ipv4/ip_forward", "1\n")
         write(root.path / "proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n")
         write(root.path / "proc/net/ip_vs", IP_VS)
+        write(root.path / "usr/lib/systemd/system-generators/zram-generator", "", mode=0o755)
+        write(root.path / "srv/zram/size.conf", "[zram0]\nzram-size = 4096\n")
+        (root.path / ZRAM_DROPIN).parent.mkdir(parents=True)
+        (root.path / ZRAM_DROPIN).symlink_to("/srv/zram/size.conf")
         (root.path / "proc/config.gz").write_bytes(gzip.compress(b"CONFIG_IP_VS=m\n# CONFIG_IP_VS_TWOS is not set\n"))
         runner = CliRunner()
         assert runner.invoke(app, ["ipvs", "enable", "--persist", "both", "--root", str(root.path)]).exit_code == 0

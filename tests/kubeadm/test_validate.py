@@ -412,3 +412,48 @@ def test_kubeadm_config_refuses_to_patch_a_file_with_a_bad_version(cli, tmp_path
         "k8snode: error: --patch /old.yaml: kubernetesVersion 'v1.030.0' is not a Kubernetes version: 030 has a "
         "leading zero, which Kubernetes versions never have; use v1.30.0; correct it or give --kubernetes-version\n"
     )
+
+
+HOST_ONLY = INIT.replace("192.0.2.10", "198.51.100.77").replace("  strictARP: true\n", "  strictARP: true\nbogus: 1\n")
+"""The host's own file: its address and an unknown field show which file was read."""
+
+
+@pytest.fixture
+def linked_root(tmp_path):
+    """A root whose /cfg.yaml is an absolute link and whose /conf is a link to a directory, both to host paths; the
+    host file there holds HOST_ONLY, and the root holds INIT at the same path."""
+    host_dir = tmp_path / "host"
+    write(host_dir / "cfg.yaml", HOST_ONLY)
+    root = tmp_path / "root"
+    write(root / str(host_dir).lstrip("/") / "cfg.yaml", INIT)
+    (root / "cfg.yaml").symlink_to(host_dir / "cfg.yaml")
+    (root / "conf").symlink_to(host_dir)
+    return root
+
+
+PATCH = ("kubeadm-config", "--patch")
+
+
+@pytest.mark.parametrize("command", [("validate",), PATCH])
+def test_an_absolute_path_is_read_inside_the_root_through_a_link(cli, linked_root, command):
+    run = cli(*command, "/cfg.yaml", "--root", str(linked_root), "--kubernetes-version", "v1.34.1")
+    assert run.exit_code == 0, run.stderr
+    assert "198.51.100.77" not in run.stdout
+    if command == PATCH:
+        assert "advertiseAddress: 192.0.2.10" in run.stdout  # the root's file, patched
+
+
+@pytest.mark.parametrize("command", [("validate",), PATCH])
+def test_an_absolute_path_through_a_directory_link_out_of_the_root_is_refused(cli, linked_root, command):
+    run = cli(*command, "/conf/cfg.yaml", "--root", str(linked_root), "--kubernetes-version", "v1.34.1")
+    assert (run.exit_code, run.stdout) == (3, "")
+    assert "/conf leads outside --root" in run.stderr
+
+
+def test_a_relative_path_is_the_operators_own_file_links_and_all(cli, linked_root, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.yaml").symlink_to(tmp_path / "host/cfg.yaml")
+    run = cli("validate", "mine.yaml", "--root", str(linked_root), "--kubernetes-version", "v1.34.1", "--json")
+    assert run.exit_code == 1  # the host's file, through the operator's link
+    assert run.envelope()["data"]["path"] == str(tmp_path / "mine.yaml")
+    assert run.envelope()["data"]["problems"] == ["line 19: KubeProxyConfiguration.bogus: unknown field"]

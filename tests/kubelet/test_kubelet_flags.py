@@ -9,7 +9,7 @@ import sys
 
 import clitree
 import pytest
-from fakes import write
+from fakes import held_lock, write
 from ruamel.yaml import YAML
 from where import REPO
 
@@ -666,13 +666,9 @@ def test_every_written_file_starts_with_the_header_line(cli, tmp_path, output, b
 
 
 def test_out_waits_for_another_run_holding_the_lock_and_dry_run_does_not(cli, tmp_path, monkeypatch):
-    import fcntl
-
     monkeypatch.setenv("K8SNODE_LOCK_WAIT", "0.2")
-    (tmp_path / "run").mkdir()
     options = ["kubelet-flags", "--format", "env", "--out", "/etc/default/kubelet", "--root", str(tmp_path)]
-    with (tmp_path / "run/k8snode.lock").open("w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
+    with held_lock(tmp_path):
         run = cli(*options)
         dry = cli(*options, "--dry-run")
     assert run.exit_code == 3

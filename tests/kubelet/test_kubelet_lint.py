@@ -308,7 +308,7 @@ def test_unterminated_quotes_are_a_finding(cli, tmp_path, path, text):
     ("args", "message"),
     [
         (["/etc/missing"], "/etc/missing does not exist"),
-        (["relative/file"], "must be absolute"),
+        (["relative/file"], "must be an absolute path on the target system when --root is given"),
         (["/etc"], "is a directory"),
         (["--kubernetes-version", "banana"], "is not a Kubernetes version"),
     ],
@@ -470,6 +470,33 @@ def test_fix_refuses_files_k8snode_did_not_write_without_force(cli, tmp_path):
     assert run.exit_code == 3
     assert "was not written by k8snode; pass --force" in run.stderr
     assert snapshot(tmp_path) == before
+
+
+def test_a_fix_dry_run_on_files_k8snode_did_not_write_shows_the_diff_and_says_force_is_needed(cli, tmp_path):
+    fixable_node(tmp_path)
+    before = snapshot(tmp_path)
+    run, envelope = lint(cli, tmp_path, "--fix", "--dry-run")
+    assert run.exit_code == 1
+    assert "+maxPods: 200" in envelope["data"]["diffs"]["/var/lib/kubelet/config.yaml"]
+    assert any(
+        w.startswith("without --force a real run is refused: ") and "pass --force to replace it" in w
+        for w in envelope["warnings"]
+    )
+    assert snapshot(tmp_path) == before
+
+
+def test_a_relative_file_is_the_operators_own_from_the_working_directory(cli, tmp_path, monkeypatch):
+    write(tmp_path, "/work/kubelet.env", "KUBELET_EXTRA_ARGS=--network-plugin=cni\n")
+    monkeypatch.chdir(tmp_path / "work")
+    run = cli("kubelet-flags", "lint", "kubelet.env", "--json")
+    assert run.exit_code == 1, run.stderr
+    found = [(f["path"], f["line"], f["kind"]) for f in run.envelope()["data"]["findings"]]
+    assert found == [(str(tmp_path / "work/kubelet.env"), 1, "removed")]
+    elsewhere = cli("kubelet-flags", "lint", "kubelet.env", "--root", str(tmp_path))
+    assert (elsewhere.exit_code, elsewhere.stderr) == (
+        2,
+        "k8snode: error: FILE kubelet.env must be an absolute path on the target system when --root is given\n",
+    )
 
 
 def test_fix_dry_run_shows_every_diff_and_touches_nothing(cli, tmp_path):

@@ -301,6 +301,28 @@ def test_zram_dropin_that_still_defines_a_device_is_named(host, cli):
     ]
 
 
+def test_a_linked_zram_dropin_is_read_through_its_link_inside_the_root(host, cli):
+    """zram-generator follows the link and creates the device: prepare, check and doctor must say so."""
+    root = host("fedora-zram")
+    dropins = root.path / "etc/systemd/zram-generator.conf.d"
+    write(root.path / "srv/zram/size.conf", "[zram0]\nzram-size = 4096\n")
+    dropins.mkdir(parents=True, exist_ok=True)
+    (dropins / "size.conf").symlink_to("/srv/zram/size.conf")  # absolute: read under the root
+    (dropins / "masked.conf").symlink_to("/dev/null")
+    named = "/etc/systemd/zram-generator.conf.d/size.conf (a link to /srv/zram/size.conf)"
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 1
+    assert run.envelope()["data"]["problems"] == [
+        f"{named} defines a zram device that zram-generator would still create at boot"
+    ]
+    check = cli("node", "check", "--root", str(root.path), "--json")
+    assert check.exit_code == 1
+    assert f"{named} defines a zram device" in json.dumps(check.envelope()["data"])
+    doctor = cli("doctor", "--root", str(root.path), "--json")
+    [swap_boot] = [c for c in doctor.envelope()["data"]["checks"] if c["id"] == "swap-boot"]
+    assert swap_boot["status"] != "ok" and named in swap_boot["detail"]
+
+
 def test_a_swap_unit_file_in_etc_is_named_not_deleted(host, cli):
     root = host("debian")
     write(root.path / "etc/systemd/system/swapfile.swap", "[Swap]\nWhat=/swapfile\n")
@@ -322,6 +344,25 @@ def test_missing_br_netfilter_fails_before_anything_changes(fake_root, cli):
     assert run.exit_code == 3
     assert "br_netfilter is missing from kernel 6.1.0-28-amd64" in run.stderr
     assert snapshot(root.path) == before
+
+
+@pytest.mark.parametrize("kernel", ["builtin-netfilter-6.1", "nonmodular-netfilter-6.18"])
+@pytest.mark.parametrize("mode", ["nftables", "iptables"])
+def test_built_in_modules_count_as_present(fake_root, cli, kernel, mode):
+    """A stock Debian 12 host's first run: CONFIG_BRIDGE_NETFILTER=y and CONFIG_NF_TABLES=y, no index lists them."""
+    root = fake_root(kernel)
+    for key in ("net.ipv4.ip_forward", *(k for k in WANTED if k.startswith("net.bridge."))):
+        write(root.path / "proc/sys" / key.replace(".", "/"), "0\n")  # built-in br_netfilter's keys are there
+    write(root.path / "proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n")
+    check = cli("node", "check", "--proxy-mode", mode, "--root", str(root.path), "--json")
+    modules = {m["name"]: m for m in check.envelope()["data"]["modules"]}
+    assert {name: m["state"] for name, m in modules.items()} == dict.fromkeys(modules, "builtin")
+    assert modules["br_netfilter"]["source"] == "CONFIG_BRIDGE_NETFILTER=y in /proc/config.gz"
+    assert not any("missing" in problem for problem in check.envelope()["data"]["problems"])
+    run = cli("node", "prepare", "--proxy-mode", mode, "--root", str(root.path), "--json")
+    assert run.exit_code == 0, run.stdout
+    assert {key: proc(root, key) for key in WANTED} == WANTED
+    assert run.envelope()["data"]["modules"] == check.envelope()["data"]["modules"]
 
 
 def test_a_foreign_file_at_k8snodes_path_is_refused_without_force(host, cli):
@@ -419,6 +460,21 @@ def test_check_names_the_keys_that_wait_for_their_module_instead_of_printing_non
         "not in /proc/sys until their module is loaded: net.bridge.bridge-nf-call-iptables "
         "net.bridge.bridge-nf-call-ip6tables"
     ) in " ".join(run.stdout.split())
+
+
+def test_checks_after_reboot_column_reads_the_files_that_exist_not_the_one_prepare_would_write(host, cli):
+    root = host("debian")
+    before = cli("node", "check", "--root", str(root.path), "--json").envelope()["data"]
+    assert {f["path"]: f["action"] for f in before["files"]}["/etc/sysctl.d/k8snode.conf"] == "would-create"
+    assert [(s["key"], s["boot"], s["boot_source"]) for s in before["sysctls"]] == [(k, None, None) for k in WANTED]
+    doctor = cli("doctor", "--root", str(root.path), "--json").envelope()["data"]["checks"]
+    [sysctl_boot] = [c for c in doctor if c["id"] == "sysctl-boot"]
+    assert sysctl_boot["status"] != "ok"
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    after = cli("node", "check", "--root", str(root.path), "--json").envelope()["data"]
+    assert [(s["boot"], s["boot_source"].rsplit(":", 1)[0]) for s in after["sysctls"]] == [
+        ("1", "/etc/sysctl.d/k8snode.conf")
+    ] * len(WANTED)
 
 
 @pytest.mark.parametrize("dry_run", [True, False])

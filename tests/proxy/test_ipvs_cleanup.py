@@ -22,7 +22,7 @@ from ipvs_node import (
     ipvs_node_state,
     server,
 )
-from servers import CLOSED_PORT
+from servers import CLOSED_PORT, Answer, serve
 
 
 class Node:
@@ -212,11 +212,9 @@ def test_a_kube_ipvs0_that_is_not_a_dummy_is_not_touched(cli, node) -> None:
     assert reasons["TCP 10.96.0.1:443"] == "in ipset KUBE-CLUSTER-IP"
 
 
-def cleanup_answered(cli, node: Node, mode: str, *options: str):
-    """ipvs cleanup with kube-proxy's /proxyMode answering ``mode``."""
-    from servers import serve
-
-    server, httpd = serve(routes={"/proxyMode": (200, mode)})
+def cleanup_answered(cli, node: Node, mode: str | Answer, *options: str):
+    """ipvs cleanup with kube-proxy's /proxyMode answering ``mode`` (a 200), or as ``Answer`` says."""
+    server, httpd = serve(routes={"/proxyMode": mode if isinstance(mode, Answer) else (200, mode)})
     try:
         url = server.url("")
         return cli("ipvs", "cleanup", "--root", str(node.root), "--kube-proxy-metrics", url, *options, "--json")
@@ -239,6 +237,39 @@ def test_a_dry_run_while_kube_proxy_runs_ipvs_shows_the_plan_and_says_it_would_b
     envelope = run.envelope()
     assert envelope["warnings"][0].startswith("a real run would be refused now: kube-proxy on this node runs in ipvs")
     assert len(envelope["data"]["removed"]) == 35
+
+
+@pytest.mark.parametrize(
+    ("answer", "options", "seen"),
+    [
+        (Answer(200, "ipvs", delay=1.3), (), "timeout after 1s"),
+        (Answer(200, "ipvs", delay=0.5), ("--timeout", "200ms"), "timeout after 0.2s"),
+        (Answer(500, "ipvs"), (), "HTTP probe failed with statuscode: 500"),
+        (Answer(302, "ipvs", location="http://127.0.0.2:1/proxyMode"), (), "redirect to another host"),
+        (Answer(200, "ipvs", trickle=0.05), ("--timeout", "300ms"), "timeout after 0.3s"),
+        (Answer(200, "maybe ipvs"), (), "HTTP 200 with 'maybe ipvs', not one of iptables, ipvs, nftables"),
+    ],
+    ids=["late", "late-for-the-option", "500", "redirect", "trickling-headers", "not-a-mode"],
+)
+def test_cleanup_refuses_when_something_listens_but_gives_no_clean_answer(cli, node, answer, options, seen) -> None:
+    run = cleanup_answered(cli, node, answer, *options)
+    assert run.exit_code == 3
+    message = run.envelope()["error"]["message"]
+    assert message.startswith("something listens where kube-proxy answers /proxyMode but gives no clean answer")
+    assert seen in message
+    assert node.calls() == []
+
+
+def test_a_long_enough_timeout_hears_a_late_ipvs_and_refuses_for_it(cli, node) -> None:
+    run = cleanup_answered(cli, node, Answer(200, "ipvs", delay=0.3), "--timeout", "5s")
+    assert run.exit_code == 3
+    assert "kube-proxy on this node runs in ipvs mode" in run.envelope()["error"]["message"]
+
+
+def test_a_zero_timeout_is_bad_input(cli, node) -> None:
+    run = cleanup(cli, node, "--timeout", "0s")
+    assert run.exit_code == 2
+    assert run.envelope()["error"]["message"] == "--timeout must be more than zero, not 0s"
 
 
 def test_cleanup_runs_when_kube_proxy_answers_nftables(cli, node) -> None:
