@@ -125,6 +125,9 @@ step prepare k8snode node prepare --proxy-mode ipvs --scheduler lc --json
 render ipvs --proxy-mode ipvs --ipvs-scheduler lc --lb metallb --exclude-cidr 203.0.113.0/24
 proxy ipvs sh -c 'ipvsadm -Ln | grep -q "10.96.0.100:80"'
 step proxy_mode guest get http://127.0.0.1:10249/proxyMode
+# kube-proxy runs dual-stack: its IPv6 proxier's first sync can come well after the IPv4 one's under TCG on a loaded
+# host (seen: the KUBE-6-* sets appeared between the two listings below), so wait for it before taking them.
+for _ in $(seq 600); do ipset list -n | grep -qx KUBE-6-LOOP-BACK && break; sleep 0.5; done
 stable ipvsadm ipvsadm -Ln
 stable ipsets ipset list -t
 step status k8snode ipvs status --json
