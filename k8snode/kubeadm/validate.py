@@ -19,6 +19,7 @@ from k8snode.core.system import STDIO, System
 from k8snode.core.versions import NFTABLES_MIN_KERNEL, kernel_version, parse_kubernetes_version, version_problem
 from k8snode.core.yamldoc import MAX_CONFIG_BYTES, decode_text, load_documents
 from k8snode.kubeadm.documents import Document, YamlPath, value_at
+from k8snode.kubeadm.gates import known_gates, listed_minors, minor_of
 from k8snode.proxy.ipvs import SCHEDULERS
 from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES, LoadBalancer, minor_text
 
@@ -171,6 +172,8 @@ def _validate_document(document: object, index: int, context: Context, report: R
     checks = _VALUE_CHECKS.get(kind, [])
     for check in checks:
         check(document, kind, report)
+    if kind == "ClusterConfiguration" and context.release_known:
+        _check_kubeadm_gates(document, kind, context.release, report)
     proxy_path: YamlPath | None = None
     if kind == "KubeProxyConfiguration":
         proxy_path = ()
@@ -314,6 +317,40 @@ def _check_join(document: Document, kind: str, report: Report) -> None:
 def _check_cluster(document: Document, kind: str, report: Report) -> None:
     _check_networking(document, kind, report)
     _check_release_field(document, kind, report)
+
+
+def _check_kubeadm_gates(document: Document, kind: str, release: Release, report: Report) -> None:
+    """featureGates against kubeadm's gates of the release (validation.ValidateFeatureGates refuses other names);
+    a deprecated gate, or one locked to its default, is a warning. Without a list for the release: not checked."""
+    gates = document.get("featureGates")
+    if not isinstance(gates, dict) or not gates:
+        return
+    known = known_gates(release)
+    minor = minor_of(release)
+    if known is None:
+        report.warnings.append(
+            f"{kind}.featureGates are not checked: k8snode has kubeadm's feature gates of "
+            f"{', '.join(listed_minors())}, not of {minor}"
+        )
+        return
+    for name in gates:
+        gate = known.get(str(name))
+        path = ("featureGates", name)
+        if gate is None:
+            names = ", ".join(sorted(known)) or "none"
+            message = (
+                f"kubeadm {minor} has no feature gate {name!r} (it refuses it: not a valid feature name); its gates: "
+                f"{names}{schema.did_you_mean(str(name), list(known))}"
+            )
+            _problem(report, document, kind, path, message)
+        elif gate.is_deprecated:
+            why = f": {gate.deprecated}" if gate.deprecated else ""
+            report.warnings.append(f"{_dotted(kind, path)} is deprecated in kubeadm {minor}{why}")
+        elif gate.locked:
+            report.warnings.append(
+                f"{_dotted(kind, path)} is locked to its default ({str(gate.default).lower()}) in kubeadm {minor}: "
+                "the gate is on its way out, and a kubeadm that no longer has it refuses the file; drop it"
+            )
 
 
 def _check_master(document: Document, kind: str, report: Report) -> None:
