@@ -24,6 +24,7 @@ from k8snode.kubeadm.documents import Document, YamlPath, find, leaves, prune, s
 from k8snode.kubeadm.options import Options, flag_of
 from k8snode.kubeadm.sets import split_assignment
 from k8snode.kubeadm.validate import (
+    CRI_SCHEME,
     DEFAULT_SERVICE_SUBNET,
     LOAD_BALANCERS,
     PLACEHOLDER_ADDRESS,
@@ -161,7 +162,7 @@ def settings(
         table.append(Setting(INIT, ("nodeRegistration", "criSocket"), endpoint, _flag("cri_socket"), "cri_socket"))
         notes.append(
             f"--cri-socket {options.cri_socket}: written as {endpoint}; kubeadm deprecates CRI endpoints without URL "
-            "scheme and prepends unix:// itself"
+            f"scheme and prepends {CRI_SCHEME}:// itself"
         )
     else:
         given("cri_socket", INIT, ("nodeRegistration", "criSocket"),
