@@ -17,6 +17,13 @@ def is_dns_subdomain(text: str) -> bool:
     return len(text) <= DNS_SUBDOMAIN_MAX and _DNS_SUBDOMAIN.fullmatch(text) is not None
 
 
+def registered_node_name(name: str) -> str:
+    """The name a node registers under: nodeutil.GetHostname (k8s.io/component-helpers/node/util/hostname.go),
+    which kubeadm's SetNodeRegistrationDynamicDefaults applies to nodeRegistration.name, lowercases it. Only ASCII is
+    lowered here: Go's strings.ToLower and Python's str.lower differ beyond it, so such a name is left as it is."""
+    return name.lower() if name.isascii() else name
+
+
 _LABEL_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 LABEL_NAME_MAX = 63
 LABEL_NAME_RULE = "letters, digits, '-', '_' or '.', starting and ending with a letter or digit"

@@ -87,7 +87,12 @@ class Options:
         "memorySwap.swapBehavior NoSwap.",
         SwapMode.OFF,
     )
-    sets: tuple[str, ...] = _option("--set", "Kind.field.path=VALUE, checked against the schema (repeatable).", ())
+    sets: tuple[str, ...] = _option(
+        "--set",
+        "Kind.field.path=VALUE, checked against the schema (repeatable); quote a map key that holds dots: "
+        'KubeletConfiguration.evictionHard."memory.available"=200Mi.',
+        (),
+    )
     node_kernel: str | None = _option("--node-kernel", "The node's kernel release (default: this host's).")
     out: str | None = _option("--out", "Write here (mode 0600); - or no --out: standard output.")
     print_defaults: bool = _option(

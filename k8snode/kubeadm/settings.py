@@ -24,9 +24,11 @@ from k8snode.kubeadm.documents import Document, YamlPath, find, leaves, prune, s
 from k8snode.kubeadm.options import Options, flag_of
 from k8snode.kubeadm.sets import split_assignment
 from k8snode.kubeadm.validate import (
+    CRI_SCHEME,
     DEFAULT_SERVICE_SUBNET,
     LOAD_BALANCERS,
     PLACEHOLDER_ADDRESS,
+    cri_endpoint,
     named_version,
     release_problem,
     target_release,
@@ -154,8 +156,17 @@ def settings(
                          _flag("advertise_address"), "advertise_address", Scope.PATCHED))  # fmt: skip
     given("bind_port", INIT, ("localAPIEndpoint", "bindPort"), 6443)
     given("node_name", INIT, ("nodeRegistration", "name"))
-    given("cri_socket", INIT, ("nodeRegistration", "criSocket"),
-          CONTAINERD_SOCKET_V1ALPHA1 if v1alpha1 else CONTAINERD_SOCKET, "containerd's socket")  # fmt: skip
+    notes: list[str] = []
+    endpoint = cri_endpoint(options.cri_socket) if options.cri_socket and not v1alpha1 else None  # 1.10 took a path
+    if endpoint is not None:
+        table.append(Setting(INIT, ("nodeRegistration", "criSocket"), endpoint, _flag("cri_socket"), "cri_socket"))
+        notes.append(
+            f"--cri-socket {options.cri_socket}: written as {endpoint}; kubeadm deprecates CRI endpoints without URL "
+            f"scheme and prepends {CRI_SCHEME}:// itself"
+        )
+    else:
+        given("cri_socket", INIT, ("nodeRegistration", "criSocket"),
+              CONTAINERD_SOCKET_V1ALPHA1 if v1alpha1 else CONTAINERD_SOCKET, "containerd's socket")  # fmt: skip
     why = _flag("kubernetes_version") if options.kubernetes_version else "the newest release k8snode knows"
     table.append(Setting(CLUSTER, ("kubernetesVersion",), str(release), why, "kubernetes_version", Scope.NEW))
     table.append(Setting(CLUSTER, ("kubernetesVersion",), options.kubernetes_version, _flag("kubernetes_version"),
@@ -181,13 +192,13 @@ def settings(
     for gate, on in proxy_feature_gates(options, release).items():
         why = f"{_flag('proxy_mode')} {mode} on kube-proxy {release}"
         table.append(Setting(KUBE_PROXY, ("featureGates", gate), on, why, "proxy_mode"))
-    notes: list[str] = []
     if options.kubelet_config:
         table.append(Setting(KUBELET, ("cgroupDriver",), "systemd", "kubeadm's cgroup driver", "kubelet_config"))
         table.append(Setting(KUBELET, ("staticPodPath",), "/etc/kubernetes/manifests",
                              "kubeadm's static pod directory", "kubelet_config"))  # fmt: skip
     if options.swap == SwapMode.KEEP:
-        fields, notes = kubelet_keep_swap(release.minor_version)
+        fields, swap_notes = kubelet_keep_swap(release.minor_version)
+        notes += swap_notes
         table += [Setting(KUBELET, path, value, "--swap keep", "swap") for path, value in leaves(fields)]
     table = [setting for setting in table if setting.value is not None or setting.scope is Scope.NEW]
     return Table([_placed(setting) for setting in table] if v1alpha1 else table, notes)

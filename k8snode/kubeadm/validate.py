@@ -9,7 +9,7 @@ from typing import Any
 
 from k8snode.core import schema
 from k8snode.core.errors import ExitCode, bad_input
-from k8snode.core.names import is_dns_subdomain
+from k8snode.core.names import is_dns_subdomain, registered_node_name
 from k8snode.core.networks import cidr_problem, parse_networks
 from k8snode.core.releases import KUBEADM_APIS, Release, kubeadm_api, newest_known, parse_release
 from k8snode.core.result import Result
@@ -19,6 +19,7 @@ from k8snode.core.system import STDIO, System
 from k8snode.core.versions import NFTABLES_MIN_KERNEL, kernel_version, parse_kubernetes_version, version_problem
 from k8snode.core.yamldoc import MAX_CONFIG_BYTES, decode_text, load_documents
 from k8snode.kubeadm.documents import Document, YamlPath, value_at
+from k8snode.kubeadm.gates import known_gates, listed_minors, minor_of
 from k8snode.proxy.ipvs import SCHEDULERS
 from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES, LoadBalancer, minor_text
 
@@ -40,6 +41,7 @@ EMPTY_CONFIG = (
     "or ClusterConfiguration"
 )
 RELEASE_LABELS = ("stable", "latest", "ci/")  # kubeadm resolves these online; offline k8snode cannot
+CRI_SCHEME = "unix"  # kubeadm's DefaultContainerRuntimeURLScheme on Linux (apis/kubeadm/v1beta4/defaults_unix.go)
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,8 @@ def _validate_document(document: object, index: int, context: Context, report: R
     checks = _VALUE_CHECKS.get(kind, [])
     for check in checks:
         check(document, kind, report)
+    if kind == "ClusterConfiguration" and context.release_known:
+        _check_kubeadm_gates(document, kind, context.release, report)
     proxy_path: YamlPath | None = None
     if kind == "KubeProxyConfiguration":
         proxy_path = ()
@@ -264,20 +268,89 @@ def _check_init(document: Document, kind: str, report: Report) -> None:
             _check_token(document, kind, ("bootstrapTokens", index, "token"), token.get("token"), report)
     _check_address(document, kind, ("localAPIEndpoint", "advertiseAddress"), report)
     _check_port(document, kind, ("localAPIEndpoint", "bindPort"), report)
-    name = value_at(document, ("nodeRegistration", "name"))
-    if isinstance(name, str) and name and not is_dns_subdomain(name):  # kubeadm requires it of node names
-        _problem(
-            report,
-            document,
-            kind,
-            ("nodeRegistration", "name"),
-            f"{name!r} is not a valid node name: use lower-case letters, digits, '-' and '.' (a DNS-1123 subdomain)",
+    _check_cri_socket(document, kind, report)
+    _check_node_name(document, kind, report)
+
+
+def _check_node_name(document: Document, kind: str, report: Report) -> None:
+    """kubeadm requires a DNS-1123 subdomain of the node name, after lowercasing it (as the node registers)."""
+    path = ("nodeRegistration", "name")
+    name = value_at(document, path)
+    if not isinstance(name, str) or not name:
+        return
+    registered = registered_node_name(name)
+    if not is_dns_subdomain(registered):
+        message = f"{name!r} is not a valid node name: use letters, digits, '-' and '.' (a DNS-1123 subdomain)"
+        _problem(report, document, kind, path, message)
+    elif registered != name:
+        report.warnings.append(
+            f"{_dotted(kind, path)} {name!r}: kubeadm lowercases the node name, so the node registers as "
+            f"{registered!r} (system:node:{registered})"
         )
+
+
+def cri_endpoint(socket: str) -> str | None:
+    """The endpoint kubeadm uses for a criSocket without URL scheme; None when it has one.
+
+    cmd/kubeadm/app/util/config/initconfiguration.go (SetNodeRegistrationDynamicDefaults), as kubeadm tells it: a
+    criSocket that does not start with "unix" gets "unix://" prepended, with a warning.
+    """
+    return None if socket.startswith(CRI_SCHEME) else f"{CRI_SCHEME}://{socket}"
+
+
+def _check_cri_socket(document: Document, kind: str, report: Report) -> None:
+    socket = value_at(document, ("nodeRegistration", "criSocket"))
+    endpoint = cri_endpoint(socket) if isinstance(socket, str) and socket else None
+    if endpoint is not None:
+        report.warnings.append(
+            f"{_dotted(kind, ('nodeRegistration', 'criSocket'))} {socket!r}: usage of CRI endpoints without URL "
+            f"scheme is deprecated and can cause kubelet errors in the future (kubeadm prepends {CRI_SCHEME}:// "
+            f"and warns); write {endpoint!r}"
+        )
+
+
+def _check_join(document: Document, kind: str, report: Report) -> None:
+    _check_cri_socket(document, kind, report)
+    _check_node_name(document, kind, report)
 
 
 def _check_cluster(document: Document, kind: str, report: Report) -> None:
     _check_networking(document, kind, report)
     _check_release_field(document, kind, report)
+
+
+def _check_kubeadm_gates(document: Document, kind: str, release: Release, report: Report) -> None:
+    """featureGates against kubeadm's gates of the release (validation.ValidateFeatureGates refuses other names);
+    a deprecated gate, or one locked to its default, is a warning. Without a list for the release: not checked."""
+    gates = document.get("featureGates")
+    if not isinstance(gates, dict) or not gates:
+        return
+    known = known_gates(release)
+    minor = minor_of(release)
+    if known is None:
+        report.warnings.append(
+            f"{kind}.featureGates are not checked: k8snode has kubeadm's feature gates of "
+            f"{', '.join(listed_minors())}, not of {minor}"
+        )
+        return
+    for name in gates:
+        gate = known.get(str(name))
+        path = ("featureGates", name)
+        if gate is None:
+            names = ", ".join(sorted(known)) or "none"
+            message = (
+                f"kubeadm {minor} has no feature gate {name!r} (it refuses it: not a valid feature name); its gates: "
+                f"{names}{schema.did_you_mean(str(name), list(known))}"
+            )
+            _problem(report, document, kind, path, message)
+        elif gate.is_deprecated:
+            why = f": {gate.deprecated}" if gate.deprecated else ""
+            report.warnings.append(f"{_dotted(kind, path)} is deprecated in kubeadm {minor}{why}")
+        elif gate.locked:
+            report.warnings.append(
+                f"{_dotted(kind, path)} is locked to its default ({str(gate.default).lower()}) in kubeadm {minor}: "
+                "the gate is on its way out, and a kubeadm that no longer has it refuses the file; drop it"
+            )
 
 
 def _check_master(document: Document, kind: str, report: Report) -> None:
@@ -315,6 +388,7 @@ def _check_release_field(document: Document, kind: str, report: Report) -> None:
 
 _VALUE_CHECKS: dict[str, list[Callable[[Document, str, Report], None]]] = {
     "InitConfiguration": [_check_init],
+    "JoinConfiguration": [_check_join],
     "ClusterConfiguration": [_check_cluster],
     "MasterConfiguration": [_check_master],
 }

@@ -191,6 +191,33 @@ def test_set_takes_typed_values_checked_against_the_schema(cli, node):
     assert cluster["apiServer"]["certSANs"] == ["a.example", "b.example"]
 
 
+def test_set_writes_a_quoted_map_key_that_holds_dots(cli, node):
+    run = cli(
+        "kubeadm-config",
+        "--kubelet-config",
+        "--root",
+        str(node),
+        "--set",
+        'KubeletConfiguration.evictionHard."memory.available"=200Mi',
+        "--set",
+        'KubeletConfiguration.evictionHard."nodefs.available"=10%',
+        "--set",
+        'KubeletConfiguration."maxPods"=110',
+    )
+    assert run.exit_code == 0, run.stderr
+    kubelet = documents(run.stdout)[-1]
+    assert kubelet["evictionHard"] == {"memory.available": "200Mi", "nodefs.available": "10%"}
+    assert kubelet["maxPods"] == 110
+    assert "--set 'KubeletConfiguration.evictionHard.\"memory.available\"=200Mi'" in run.stdout.splitlines()[0]
+
+
+def test_the_help_of_set_shows_how_to_quote_a_key(cli):
+    run = cli("kubeadm-config", "--help")
+    assert 'quoteamapkeythatholdsdots:KubeletConfiguration.evictionHard."memory.available"=200Mi' in "".join(
+        run.stdout.split()
+    )
+
+
 def test_the_advertise_address_is_never_the_placeholder_and_must_be_known(cli, tmp_path):
     bare = tmp_path / "bare"
     write(bare / "proc/sys/kernel/osrelease", "6.1.0\n")
@@ -231,6 +258,28 @@ BAD_INPUT = {
         "'syncPeriood'; did you mean syncPeriod?",
     ),
     "set-syntax": (["--set", "networking.podSubnet"], "use Kind.field.path=VALUE"),
+    "set-quote-open": (
+        ["--kubelet-config", "--set", 'KubeletConfiguration.evictionHard."memory.available=200Mi'],
+        "the quote at character 35 is not closed; quote a map key that holds dots whole: "
+        'KubeletConfiguration.evictionHard."memory.available"=200Mi',
+    ),
+    "set-quote-inside": (
+        ["--kubelet-config", "--set", 'KubeletConfiguration.evictionHard.memory".available"=200Mi'],
+        "a quoted key must be a whole, non-empty part of the path",
+    ),
+    "set-quote-empty": (
+        ["--kubelet-config", "--set", 'KubeletConfiguration.evictionHard.""=200Mi'],
+        "a quoted key must be a whole, non-empty part of the path",
+    ),
+    "set-dotted-key-unquoted": (
+        ["--kubelet-config", "--set", "KubeletConfiguration.evictionHard.memory.available=200Mi"],
+        "KubeletConfiguration.evictionHard.memory is a string, it has no field 'available'; quote a map key that "
+        'holds dots whole: KubeletConfiguration.evictionHard."memory.available"=200Mi',
+    ),
+    "set-quoted-key-type": (
+        ["--kubelet-config", "--set", 'KubeletConfiguration.evictionHard."memory.available".x=1'],
+        "KubeletConfiguration.evictionHard.memory.available is a string, it has no field 'x'",
+    ),
     "set-kind": (["--set", "KubeletConfiguration.maxPods=10"], "no KubeletConfiguration document"),
     "v1beta3-with-1.37": (
         ["--api-version", "v1beta3", "--kubernetes-version", "v1.37.0"],

@@ -87,8 +87,8 @@ PROBLEMS = {
     "node-name": (
         INIT.replace("localAPIEndpoint:", "nodeRegistration:\n  name: CP_1\nlocalAPIEndpoint:"),
         [],
-        "line 6: InitConfiguration.nodeRegistration.name: 'CP_1' is not a valid node name: use lower-case letters, "
-        "digits, '-' and '.' (a DNS-1123 subdomain)",
+        "line 6: InitConfiguration.nodeRegistration.name: 'CP_1' is not a valid node name: use letters, digits, "
+        "'-' and '.' (a DNS-1123 subdomain)",
     ),
     "unknown-field": (
         INIT.replace("  podSubnet:", "  podSubnt:"),

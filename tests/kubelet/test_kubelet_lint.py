@@ -188,6 +188,9 @@ def test_quotes_inside_an_environment_value_reach_the_kubelet(cli, tmp_path):
     ("args", "expected"),
     [
         ("--fail-swap-on false", [("deprecated", "--fail-swap-on"), ("positional", None)]),
+        # registered by component-base's JSON log format, which cmd/kubelet/kubelet.go compiles in (issue 29)
+        ("--log-json-split-stream false", [("deprecated", "--log-json-split-stream"), ("positional", None)]),
+        ("--log-json-info-buffer-size=1Mi", [("deprecated", "--log-json-info-buffer-size")]),
         ("--max-pods", [("needs-value", "--max-pods")]),
         ("--max-pods=abc", [("bad-value", "--max-pods"), ("deprecated", "--max-pods")]),
         ("--sync-frequency=10", [("bad-value", "--sync-frequency"), ("deprecated", "--sync-frequency")]),

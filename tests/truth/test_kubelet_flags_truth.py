@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +15,11 @@ import pytest
 from k8snode.kubelet.flags import catalog, parse_version
 
 pytestmark = pytest.mark.truth
+
+REPO = Path(__file__).resolve().parents[2]
+KUBELET_FLAGS = REPO / "k8snode" / "kubelet" / "data" / "kubelet_flags.json"
+# A flag line of pflag's FlagUsages, as `kubelet --help` prints it: "  -h, --help" or "      --address ip".
+HELP_FLAG = re.compile(r"^ +(?:-\w, )?--([a-z0-9-]+)", re.MULTILINE)
 
 # One value of each catalog value type, as its k8snode option takes it (bool settings are switches).
 SAMPLE_VALUES = {
@@ -95,3 +102,38 @@ def _available(name: str, version: tuple[int, int]) -> bool:
     setting = catalog().setting(name)
     removed = setting.removed is not None and version >= setting.removed
     return not removed and setting.flag_at(version) is not None
+
+
+def test_the_generated_flag_set_is_the_real_kubelet_commands(
+    truth_version: str, truth_command: Callable[[str, str], Path]
+) -> None:
+    """kubelet_flags.json of the release lists exactly the flags `kubelet --help` prints (the help of the real
+    app.NewKubeletCommand, with the blank imports of cmd/kubelet/kubelet.go), besides the hidden ones it omits."""
+    k8s_truth = truth_command(truth_version, "kubelet-help")
+    done = subprocess.run([str(k8s_truth), "kubelet-help"], capture_output=True, text=True, timeout=60, check=True)
+    printed = set(HELP_FLAG.findall(done.stdout))
+    data = json.loads(KUBELET_FLAGS.read_text())
+    index = data["releases"].index(truth_version)
+    rows = [row for row in data["flags"] if index in row["in"]]
+    shown = {row["name"] for row in rows if not row.get("hidden")}
+    hidden = {row["name"] for row in rows if row.get("hidden")}
+    print(f"{truth_version}: kubelet --help prints {len(printed)} flags; kubelet_flags.json has {len(shown)} + "
+          f"{len(hidden)} hidden ({', '.join(sorted(hidden)) or 'none'})")  # fmt: skip
+    assert sorted(printed - shown) == [], "flags of the real kubelet that kubelet_flags.json lacks"
+    assert sorted(shown - printed) == [], "flags in kubelet_flags.json that the real kubelet does not print"
+    assert printed & hidden == set()
+
+
+def test_the_shipped_kubelet_flags_are_the_generated_ones(
+    truth_versions: list[str], truth_bin: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caches = {truth_bin(version).parent for version in truth_versions}
+    assert len(caches) == 1
+    monkeypatch.syspath_prepend(str(REPO / "tools" / "k8s-truth"))  # the generator imports gen_schemas beside it
+    spec = importlib.util.spec_from_file_location("gen_kubelet_flags", REPO / "tools/k8s-truth/gen_kubelet_flags.py")
+    assert spec is not None and spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    text, counts = generator.generated(truth_versions, caches.pop())
+    print(counts)
+    assert KUBELET_FLAGS.read_text() == text, "run tools/k8s-truth/gen_kubelet_flags.py"

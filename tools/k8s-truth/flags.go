@@ -38,6 +38,8 @@ var (
 
 // kubeletFlagSet registers the flags the way cmd/kubelet/app.NewKubeletCommand
 // does (including the init of that package), without the rest of the kubelet.
+// The --log-json-* flags exist only because kubelet_command.go has cmd/kubelet/kubelet.go's blank import of
+// k8s.io/component-base/logs/json/register: logsapi registers a format's options only once the format is.
 // It also returns the configuration the config-backed flags write into.
 // Each call gives a fresh flag set; the process-wide feature gates are added once.
 func kubeletFlagSet() (*pflag.FlagSet, *kubeletconfig.KubeletConfiguration, error) {

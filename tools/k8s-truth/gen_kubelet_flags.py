@@ -24,26 +24,26 @@ OUT = REPO / "k8snode" / "kubelet" / "data" / "kubelet_flags.json"
 KEYS = ("shorthand", "type", "go_type", "default", "no_opt_default", "hidden", "field")
 
 
-def main(versions: list[str]) -> int:
-    cache = truth_cache()
+class Missing(Exception):
+    """A build that is not there, or not the one asked for."""
+
+
+def generated(versions: list[str], cache: Path) -> tuple[str, dict[str, int]]:
+    """The text of kubelet_flags.json from the builds of ``versions``, and the number of flags of each release."""
     versions = sorted(versions, key=release)
     if len({release(v)[:2] for v in versions}) != len(versions):
-        print("gen_kubelet_flags: give one release per minor version", file=sys.stderr)
-        return 1
+        raise Missing("give one release per minor version")
     messages: list[str] = []
     rows: dict[str, dict] = {}
     for index, version in enumerate(versions):
         binary = cache / version / "k8s-truth"
         if not binary.is_file():
-            print(f"gen_kubelet_flags: {binary} is missing: run tools/k8s-truth/build.sh {version}", file=sys.stderr)
-            return 1
+            raise Missing(f"{binary} is missing: run tools/k8s-truth/build.sh {version}")
         dump = json.loads(subprocess.run([binary, "kubelet-flags"], check=True, capture_output=True, text=True).stdout)
         if dump["kubernetes_version"] != version:
-            print(f"gen_kubelet_flags: {binary} reports {dump['kubernetes_version']}", file=sys.stderr)
-            return 1
+            raise Missing(f"{binary} reports {dump['kubernetes_version']}")
         if "go_type" not in dump["flags"][0]:
-            print(f"gen_kubelet_flags: {binary} predates go_type/field: rebuild {version}", file=sys.stderr)
-            return 1
+            raise Missing(f"{binary} predates go_type/field: rebuild {version}")
         for flag in dump["flags"]:
             row = {"name": flag["name"]} | {key: flag[key] for key in KEYS if flag[key] not in ("", False)}
             if flag["deprecated"]:
@@ -67,10 +67,19 @@ def main(versions: list[str]) -> int:
     text = json.dumps(document, indent=None, separators=(",", ":"), sort_keys=False)
     # one row a line: readable diffs, still compact
     text = text.replace(',{"name"', ',\n{"name"').replace('"flags":[{', '"flags":[\n{')
-    OUT.write_text(text + "\n")
-    print(f"gen_kubelet_flags: wrote {OUT.relative_to(REPO)}: {len(rows)} rows, {OUT.stat().st_size} bytes")
-    for index, version in enumerate(versions):
-        count = sum(index in row["in"] for row in rows.values())
+    counts = {version: sum(index in row["in"] for row in rows.values()) for index, version in enumerate(versions)}
+    return text + "\n", counts
+
+
+def main(versions: list[str]) -> int:
+    try:
+        text, counts = generated(versions, truth_cache())
+    except Missing as missing:
+        print(f"gen_kubelet_flags: {missing}", file=sys.stderr)
+        return 1
+    OUT.write_text(text)
+    print(f"gen_kubelet_flags: wrote {OUT.relative_to(REPO)}: {OUT.stat().st_size} bytes")
+    for version, count in counts.items():
         print(f"gen_kubelet_flags: {version}: {count} flags")
     return 0
 

@@ -16,6 +16,8 @@ const usage = `usage: k8s-truth COMMAND
   duration STRING...   time.ParseDuration of each STRING; "-" reads one per line from stdin
   kubelet-parse        parse command lines (stdin: one JSON array of strings a line) with the kubelet's flag set
   kubelet-config FILE  load a KubeletConfiguration file as the kubelet's loadConfigFile does
+  kubelet-help         what "kubelet --help" prints: the help of the real app.NewKubeletCommand
+  kubeadm-gates        kubeadm's feature gates (features.InitFeatureGates)
 `
 
 func main() {
@@ -31,6 +33,10 @@ func main() {
 		err = printSchemas(os.Stdout)
 	case "duration":
 		err = printDurations(os.Stdout, os.Stdin, os.Args[2:])
+	case "kubelet-help":
+		err = printKubeletHelp(os.Stdout)
+	case "kubeadm-gates":
+		err = printKubeadmGates(os.Stdout)
 	case "kubelet-parse":
 		err = printParses(os.Stdout, os.Stdin)
 	case "kubelet-config":
