@@ -20,9 +20,9 @@ from typing import Any
 
 from k8snode.core import schema
 from k8snode.core.errors import bad_input
-from k8snode.core.files import apply, header, plan_write
+from k8snode.core.files import apply, header, plan_write, unified_diff
 from k8snode.core.releases import kubeadm_api, newest_known
-from k8snode.core.secrets import redact
+from k8snode.core.secrets import redact, redact_yaml
 from k8snode.core.system import System
 from k8snode.core.yamldoc import dump_documents, guess_indent, load_documents
 from k8snode.kubeadm.documents import Document, value_at
@@ -290,10 +290,5 @@ _MISSING = object()
 
 
 def _diff(old: str, new: str, key: str) -> str:
-    import difflib
-
     old, new = (text if text.endswith("\n") else text + "\n" for text in (old, new))  # |- drops the last one
-    lines = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/data/{key}", f"b/data/{key}"
-    )
-    return redact("".join(lines))
+    return unified_diff(old, new, f"a/data/{key}", f"b/data/{key}", redact_yaml)
