@@ -48,6 +48,9 @@ class _Edge(LazyGroup):
     # Parsing (which prints --help) and running: what goes wrong in either ends here.
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
         argv = list(args)
+        if sys.stdout is None:  # `k8snode ... >&-`: Python found no descriptor 1 and gave no stream
+            print("k8snode: error: standard output is closed; give it a place (>/dev/null to discard)", file=sys.stderr)
+            sys.exit(int(ExitCode.BAD_INPUT))
         with _edge(argv):
             context = super().make_context(info_name, args, parent, **extra)
         context.meta[ARGV] = argv
@@ -73,6 +76,8 @@ def _edge(argv: list[str]) -> Iterator[None]:
             sys.stdout.flush()  # what is still buffered fails here, not in the interpreter's last flush
     except BrokenPipeError:  # carried past click's own handling, which exits 1, a code that means drift here
         _output_closed()
+    except OSError as error:  # the same, for /dev/full or a full disk: Python's traceback would exit 1 too
+        _output_failed(error)
 
 
 def _output_closed() -> NoReturn:
@@ -80,12 +85,30 @@ def _output_closed() -> NoReturn:
     command that SIGPIPE ends, 128 + 13. Every other write to a pipe or socket is handled where it is made, so a broken
     pipe that reaches the edge is the output's. stdout and stderr are pointed at /dev/null first, so that what is still
     buffered does not fail again in the interpreter's last flush (Python's signal module docs, "Note on SIGPIPE")."""
+    _discard(sys.stdout, sys.stderr)
+    sys.exit(int(ExitCode.OUTPUT_CLOSED))
+
+
+def _output_failed(error: OSError) -> NoReturn:
+    """Standard output could not be written (ENOSPC on /dev/full or a full disk, EIO): the report is lost, so the run
+    failed, exit 3, whatever the command did, and stderr says so in one line. Every other OSError is caught where it
+    happens or by ``execute`` around the command's action, so one that reaches the edge is the output's."""
+    _discard(sys.stdout)
+    try:
+        why = error.strerror or str(error)
+        print(f"k8snode: error: cannot write standard output: {why}; the report is lost", file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # stderr fails too: nothing more can be said
+        _discard(sys.stderr)
+    sys.exit(int(ExitCode.FAILED))
+
+
+def _discard(*streams: Any) -> None:
+    """What is still buffered in ``streams`` goes to /dev/null, and so does what follows."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    for stream in (sys.stdout, sys.stderr):
+    for stream in streams:
         with contextlib.suppress(OSError, ValueError):  # io.UnsupportedOperation: a stream without a descriptor
             os.dup2(devnull, stream.fileno())
     os.close(devnull)
-    sys.exit(int(ExitCode.OUTPUT_CLOSED))
 
 
 app = typer.Typer(

@@ -84,11 +84,47 @@ class FilePlan:
         return {"path": str(self.path), "action": self.action, "mode": f"{self.mode:04o}"}
 
     def diff(self, redact: Callable[[str], str] = str) -> str:
-        import difflib
+        old, new = ((data or b"").decode("utf-8", errors="replace") for data in (self.current, self.wanted))
+        return unified_diff(old, new, f"a{self.path}", f"b{self.path}", redact)
 
-        old = (self.current or b"").decode("utf-8", errors="replace").splitlines(keepends=True)
-        new = (self.wanted or b"").decode("utf-8", errors="replace").splitlines(keepends=True)
-        return redact("".join(difflib.unified_diff(old, new, f"a{self.path}", f"b{self.path}")))
+
+def unified_diff(old: str, new: str, old_name: str, new_name: str, redact: Callable[[str], str] = str) -> str:
+    """The unified diff of two texts, with the lines shown as ``redact`` makes them. ``redact`` gets each whole text
+    (YAML can be read there, not in a diff's lines) and keeps its line breaks; the lines are compared as they are,
+    so a changed secret still shows as a changed line."""
+    import difflib
+
+    sides = []
+    for text in (old, new):
+        raw, shown = _lines(text), _lines(redact(text))
+        sides.append([_Line(line, original) for line, original in zip(shown, raw, strict=False)])
+        if len(raw) != len(shown):  # a redact that joined lines: compare what is shown, never show the raw
+            sides[-1] = [_Line(line, line) for line in shown]
+    return "".join(difflib.unified_diff(sides[0], sides[1], old_name, new_name))
+
+
+def _lines(text: str) -> list[str]:
+    """``text`` split after each ``\\n`` (the line ends ``redact`` keeps), each line with its end."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
+class _Line(str):
+    """A line shown redacted and compared as it is: difflib matches by ``==`` and ``hash``, and prints ``str``."""
+
+    raw: str
+
+    def __new__(cls, shown: str, raw: str) -> _Line:
+        line = super().__new__(cls, shown)
+        line.raw = raw
+        return line
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Line) and self.raw == other.raw
+
+    def __hash__(self) -> int:
+        return hash(self.raw)
 
 
 def plan_write(

@@ -132,8 +132,14 @@ class System:
         return read_regular(fd, str(target), limit)
 
     def read_stdin(self, limit: int, what: str) -> bytes:
-        """Standard input, read to its end but never more than ``limit`` bytes: a larger input is bad input."""
-        data = sys.stdin.buffer.read(limit + 1)
+        """Standard input, read to its end but never more than ``limit`` bytes: a larger input is bad input, and so
+        is a closed one (``0<&-``: Python then has no stream) or one that cannot be read (a directory)."""
+        if sys.stdin is None:
+            raise bad_input(f"{what} is - but standard input is closed; give the input on it, or a file")
+        try:
+            data = sys.stdin.buffer.read(limit + 1)
+        except OSError as error:
+            raise bad_input(f"{what} is - but standard input cannot be read: {error.strerror or error}") from None
         if len(data) > limit:
             raise bad_input(f"{what} (standard input) holds more than {limit} bytes; give at most {limit}")
         return data

@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields
 from pathlib import PurePosixPath
+from typing import Any
 
 from k8snode.core import schema
 from k8snode.core.errors import bad_input
-from k8snode.core.files import apply, header, plan_write
+from k8snode.core.files import apply, header, plan_write, unified_diff
 from k8snode.core.releases import kubeadm_api, newest_known
-from k8snode.core.secrets import redact
+from k8snode.core.secrets import redact, redact_yaml
 from k8snode.core.system import System
 from k8snode.core.yamldoc import dump_documents, guess_indent, load_documents
 from k8snode.kubeadm.documents import Document, value_at
@@ -64,6 +65,7 @@ def is_configmap(documents: list[object]) -> bool:
 def find_embedded(text: str, documents: list[object], source: str) -> Embedded:
     """The document of a kube-proxy or kubeadm-config ConfigMap as ``kubectl get configmap -o yaml`` prints it."""
     from ruamel.yaml import YAML
+    from ruamel.yaml.nodes import MappingNode
 
     if len(documents) != 1:
         raise bad_input(f"--patch {source} holds {len(documents)} documents; give one ConfigMap (kubectl get -o yaml)")
@@ -75,17 +77,35 @@ def find_embedded(text: str, documents: list[object], source: str) -> Embedded:
             f"{KUBE_PROXY} (its {KUBE_PROXY_KEY}) and {KUBEADM_CONFIG} (its {CLUSTER_KEY})"
         )
     key = EMBEDDED_KEYS[name]
-    root = YAML().compose(text)  # nodes carry their marks; the loaded documents do not
-    data = next((value for item, value in root.value if item.value == "data"), None)
-    node = next((value for item, value in getattr(data, "value", []) if item.value == key), None)
-    if node is None or not isinstance(node.value, str):
+    data = documents[0].get("data") if isinstance(documents[0], dict) else None
+    value = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(value, str):
         raise bad_input(f"--patch {source}: the {name} ConfigMap has no data.{key} string to edit")
+    # Nodes carry their marks; the loaded documents do not. The one document that loaded is the one mapping node
+    # (an empty document around it composes to a null scalar, and load_documents dropped it).
+    root = next(node for node in YAML().compose_all(text) if isinstance(node, MappingNode))
+    node = _entry(_entry(root, "data"), key)
+    if node is None:
+        raise bad_input(f"--patch {source}: data.{key} comes through a YAML merge key (<<), which kubectl never writes")
+    if node.anchor is not None:  # the span below starts at the anchor: replacing it would orphan every alias
+        raise bad_input(
+            f"--patch {source}: data.{key} carries the YAML anchor &{node.anchor} (or is an alias of it), which "
+            "kubectl never writes; give the ConfigMap as kubectl get configmap -o yaml prints it"
+        )
     start, end = node.start_mark.index, node.end_mark.index
     indent = 0
     if node.style == "|":
         first = text[start:end].split("\n", 2)[1] if text[start:end].count("\n") > 1 else ""
         indent = len(first) - len(first.lstrip(" "))
-    return Embedded(name, key, node.value, start, end, node.style, indent)
+    # The loaded value, not the node's: a folded (>) node holds ruamel.yaml's fold marks (\a) until it is built.
+    return Embedded(name, key, str(value), start, end, node.style, indent)
+
+
+def _entry(mapping: Any, key: str) -> Any:
+    """The value node of ``key`` in a composed mapping node; None when it is not written there (a merge key)."""
+    if mapping is None:
+        return None
+    return next((value for item, value in mapping.value if item.value == key), None)
 
 
 def replace_embedded(text: str, embedded: Embedded, value: str) -> str:
@@ -95,10 +115,12 @@ def replace_embedded(text: str, embedded: Embedded, value: str) -> str:
 
 def encode(value: str, embedded: Embedded) -> str:
     """``value`` as a YAML scalar in the style of ``embedded``: a literal block at its indentation, else JSON's
-    double-quoted string (a YAML double-quoted scalar too). A literal block holds a value whose first line starts
-    with a space only with an indentation indicator; such a value is written double-quoted."""
+    double-quoted string (a YAML double-quoted scalar too), which a folded (``>``) value becomes. A literal block
+    holds a value whose first line starts with a space only with an indentation indicator; such a value is written
+    double-quoted."""
     if embedded.style != "|" or value.startswith((" ", "\n")) or _unprintable(value):
-        return json.dumps(value, ensure_ascii=False)
+        # A block scalar's span (literal or folded) takes its line break with it: a quoted value puts one back.
+        return json.dumps(value, ensure_ascii=False) + ("\n" if embedded.style in ("|", ">") else "")
     chomp = "-" if not value.endswith("\n") else "+" if value.endswith("\n\n") else ""
     body = value if chomp == "-" else value[:-1]
     pad = " " * embedded.indent
@@ -268,10 +290,5 @@ _MISSING = object()
 
 
 def _diff(old: str, new: str, key: str) -> str:
-    import difflib
-
     old, new = (text if text.endswith("\n") else text + "\n" for text in (old, new))  # |- drops the last one
-    lines = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/data/{key}", f"b/data/{key}"
-    )
-    return redact("".join(lines))
+    return unified_diff(old, new, f"a/data/{key}", f"b/data/{key}", redact_yaml)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from k8snode.core.errors import bad_input
 from k8snode.core.files import apply, header, plan_write
 from k8snode.core.releases import KubeadmApi, Release, choose_api, kubeadm_api, newest_known
-from k8snode.core.secrets import PLACEHOLDER_TOKEN, redact
+from k8snode.core.secrets import PLACEHOLDER_TOKEN, redact, redact_yaml
 from k8snode.core.system import System
 from k8snode.core.versions import NEWEST_KUBERNETES
 from k8snode.core.yamldoc import Indent, dump_documents, guess_indent, load_documents
@@ -94,7 +94,7 @@ def _kubeadm_config(system: System, options: Options, *, dry_run: bool, force: b
     changed = apply(system, [file], dry_run=dry_run)
     data["action"] = file.action
     if dry_run:
-        data["diff"] = file.diff(redact)
+        data["diff"] = file.diff(redact_yaml)
     else:
         data["next"] = f"kubeadm init --config {out}"
     return ConfigResult("kubeadm-config", data, changed, warnings, summary=f"{out}: {file.action} (mode 0600)")

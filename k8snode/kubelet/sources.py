@@ -89,8 +89,8 @@ class Assignment:
 
 
 def read_text(system: System, path: str) -> str | None:
-    """A flag source's text; binary or over-large files are bad input (exit 2), a missing one is None. Symlinks
-    are followed under the root, and one to /dev/null (a masked unit) reads as empty."""
+    """A flag source's text; binary (a NUL, or not UTF-8) or over-large files are bad input (exit 2), a missing one
+    is None. Symlinks are followed under the root, and one to /dev/null (a masked unit) reads as empty."""
     real = system.resolve_link(path)
     if str(real) == "/dev/null":
         return ""
@@ -101,7 +101,13 @@ def read_text(system: System, path: str) -> str | None:
         raise bad_input(f"{path} holds {len(data)} bytes; a kubelet flag file is at most 1 MiB")
     if b"\0" in data:
         raise bad_input(f"{path} is not a text file (it holds NUL bytes); give a flag, environment or unit file")
-    return data.decode("utf-8", errors="replace")
+    try:  # replacing what is not UTF-8 made lint report U+FFFD garbage as flags, and --fix write it back
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise bad_input(
+            f"{path} is not a text file (not UTF-8: byte {data[error.start]:#04x} at offset {error.start}); "
+            "give a flag, environment or unit file"
+        ) from None
 
 
 def parse_env_file(text: str, path: str) -> tuple[list[Assignment], list[Problem]]:

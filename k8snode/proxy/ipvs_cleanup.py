@@ -173,7 +173,14 @@ def _cleanup(system: System, *, remove_all: bool, dry_run: bool) -> Cleanup:
         item = Removal(
             "virtual-server", _server_name(server), pending, reason or "", {"scheduler": server.scheduler}, server
         )
-        if reason or remove_all:
+        if server.fwmark is None and server.protocol not in IPVSADM_PROTOCOL:
+            item.action, item.reason = (
+                Action.KEPT,
+                f"ipvsadm names only TCP, UDP and SCTP services and firewall marks, not {server.protocol}; "
+                "kube-proxy makes none of this protocol",
+            )
+            kept.append(item)
+        elif reason or remove_all:
             item.reason = reason or "--all"
             plan.append(item)
         else:
@@ -224,7 +231,11 @@ def _dummy_addresses(system: System, warnings: list[str]) -> list[str] | None:
         words = line.split()
         for index, word in enumerate(words[:-1]):
             if word in ("inet", "inet6"):
-                found.append(str(ipaddress.ip_interface(words[index + 1]).ip))
+                try:
+                    found.append(str(ipaddress.ip_interface(words[index + 1]).ip))
+                except ValueError:  # a server on it is then not known as kube-proxy's by it, and stays
+                    shown = words[index + 1][:100]
+                    warnings.append(f"ip -o addr show dev {DUMMY_DEVICE} printed {word} {shown}: no address; skipped")
     return found
 
 

@@ -3,12 +3,16 @@
 The /proc/net/ip_vs format is the kernel's ip_vs_info_seq_show (net/netfilter/ipvs/ip_vs_ctl.c): three header
 lines, then per service ``PROT  HHHHHHHH:PPPP sched [ops ][persistent T MASK]`` (IPv6: ``PROT  [addr]:PPPP``;
 firewall marks: ``FWM  HHHHHHHH sched``), each followed by its real servers
-``  -> HHHHHHHH:PPPP      Forward Weight ActiveConn InActConn``. Addresses and ports are hex, in host order.
+``  -> HHHHHHHH:PPPP      Forward Weight ActiveConn InActConn``. Addresses and ports are hex, in host order: exactly
+eight and four upper-case digits (``%08X:%04X``), an IPv6 address in full (``%pI6``: eight groups of four lower-case
+digits). PROT is ip_vs_proto_name (net/netfilter/ipvs/ip_vs_core.c): TCP, UDP, SCTP, IP, ICMP, ICMPv6, or ``IP_<n>``
+for any other protocol number.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 
 from k8snode.core.errors import failed
@@ -49,6 +53,11 @@ SET_PURPOSES = {
 """What kube-proxy uses each KUBE-* ipset for, after the comments beside the names in k/k pkg/proxy/ipvs/ipset.go
 of the newest release. These are the sets that release's real kube-proxy created in tests/vm/test_kube_proxy.py."""
 IPSET_NAME_MAX = 31
+_PROTOCOL = re.compile(r"TCP|UDP|SCTP|IP|ICMP|ICMPv6|IP_[0-9]{1,3}")
+_HEX4 = re.compile(r"[0-9A-F]{4}")
+_HEX8 = re.compile(r"[0-9A-F]{8}")
+_IPV6 = re.compile(r"\[[0-9a-f]{4}(?::[0-9a-f]{4}){7}\]")
+_WEIGHT = re.compile(r"-?[0-9]{1,10}")
 
 
 def ipv6_twin(name: str) -> str:
@@ -130,11 +139,17 @@ def parse(text: str, skipped: list[str] | None = None) -> list[VirtualServer]:
                 if not services:
                     raise ValueError("a real server before any virtual server")
                 address, port = _endpoint(words[1])
+                if not _WEIGHT.fullmatch(words[3]):
+                    raise ValueError(f"{words[3]!r} is not a weight")
                 services[-1].real_servers.append(RealServer(address, port, int(words[3])))
             elif words[0] == "FWM":
+                if not _HEX8.fullmatch(words[1]):
+                    raise ValueError(f"{words[1]!r} is not eight hex digits")
                 mark = int(words[1], 16)
                 services.append(VirtualServer("FWM", f"fwmark {mark}", None, words[2], fwmark=mark))
             else:
+                if not _PROTOCOL.fullmatch(words[0]):
+                    raise ValueError(f"{words[0]!r} is no protocol name the kernel prints")
                 address, port = _endpoint(words[1])
                 services.append(VirtualServer(words[0], address, port, words[2]))
         except (ValueError, IndexError) as error:
@@ -193,13 +208,14 @@ def _is_header(line: str) -> bool:
 
 
 def _endpoint(text: str) -> tuple[str, int]:
-    """``0A600001:01BB`` -> ("10.96.0.1", 443); ``[fd00:0000:...:0001]:01BB`` -> ("fd00::1", 443)."""
+    """``0A600001:01BB`` -> ("10.96.0.1", 443); ``[fd00:0000:...:0001]:01BB`` -> ("fd00::1", 443). Only the digits
+    the kernel prints: ``0x1B`` or ``1_BB`` is no port, though Python's int() would take either."""
     host, sep, port = text.rpartition(":")
-    if not sep or len(port) != 4:
+    if not sep or not _HEX4.fullmatch(port):
         raise ValueError(f"{text!r} is not ADDRESS:PORT")
-    if host.startswith("[") and host.endswith("]"):
+    if _IPV6.fullmatch(host):
         address = str(ipaddress.IPv6Address(host[1:-1]))
-    elif len(host) == 8:
+    elif _HEX8.fullmatch(host):
         address = str(ipaddress.IPv4Address(int(host, 16)))
     else:
         raise ValueError(f"{host!r} is not a hex IPv4 address or a bracketed IPv6 address")

@@ -138,3 +138,61 @@ def test_control_characters_from_a_server_do_not_reach_the_terminal(cli):
     assert human.exit_code == 0
     assert "\x1b" not in human.stdout and "\x07" not in human.stdout and "\\x1b[2Jok\\x07" in human.stdout
     assert machine.envelope()["data"]["attempts"][0]["message"] == "\x1b[2Jok\x07"  # JSON escapes it itself
+
+
+def run_closing(argv: list[str], *, close: int | None = None, stdout: object = subprocess.PIPE):
+    """The console script with descriptor ``close`` closed in the child (as ``>&-`` or ``0<&-`` leaves it)."""
+    return subprocess.run(
+        [str(CONSOLE_SCRIPT), *argv],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        preexec_fn=None if close is None else lambda: os.close(close),
+    )
+
+
+STDOUT_COMMANDS = [
+    ["--version"],
+    ["--version", "--json"],
+    ["--help"],
+    ["kubelet-flags"],
+    ["ipvs", "check", "--root", "{node}"],
+    ["ipvs", "check", "--json", "--root", "{node}"],
+    ["kubeadm-config", "--root", "{node}"],
+]
+STDOUT_IDS = ["--version", "--version --json", "--help", "plain lines", "rich table", "JSON envelope", "YAML"]
+
+
+@pytest.mark.parametrize("args", STDOUT_COMMANDS, ids=STDOUT_IDS)
+def test_a_full_standard_output_is_exit_3_in_one_line(node, args):
+    """/dev/full: the report cannot be written (ENOSPC). It was a traceback and exit 1, which means drift."""
+    with open("/dev/full", "w") as full:
+        done = run_closing([arg.format(node=node) for arg in args], stdout=full)
+    assert (done.returncode, done.stderr) == (
+        3,
+        "k8snode: error: cannot write standard output: No space left on device; the report is lost\n",
+    )
+
+
+@pytest.mark.parametrize("args", STDOUT_COMMANDS, ids=STDOUT_IDS)
+def test_a_closed_standard_output_is_exit_2_before_anything_runs(node, args):
+    before = snapshot(node)
+    done = run_closing([arg.format(node=node) for arg in args], close=1, stdout=None)
+    assert (done.returncode, done.stderr) == (
+        2,
+        "k8snode: error: standard output is closed; give it a place (>/dev/null to discard)\n",
+    )
+    assert snapshot(node) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "option"), [(["kubeadm-config", "--patch", "-"], "--patch"), (["validate", "-"], "FILE")]
+)
+def test_a_closed_standard_input_is_exit_2_in_one_line(node, args, option):
+    done = run_closing([*args, "--root", str(node)], close=0)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2,
+        "",
+        f"k8snode: error: {option} is - but standard input is closed; give the input on it, or a file\n",
+    )

@@ -291,3 +291,53 @@ def test_the_human_report_lists_each_object(cli, node) -> None:
     assert run.exit_code == 0
     assert "TCP 192.168.50.100:80" in run.stdout and "kept" in run.stdout
     assert run.stdout.rstrip().endswith("would remove 35 object(s) of kube-proxy's IPVS mode; kept 2")
+
+
+def test_all_keeps_a_service_whose_protocol_ipvsadm_cannot_name(cli, node) -> None:
+    """The kernel prints ICMP, ICMPv6, IP and IP_<n> too (ip_vs_proto_name); ipvsadm -D addresses only TCP, UDP,
+    SCTP and firewall marks, and kube-proxy makes no other: those stay, even with --all, and nothing is run for them."""
+    state = ipvs_node_state()
+    state["virtual_servers"] += [
+        server("ICMP", "192.168.50.7", 0),
+        server("IP_47", "192.168.50.8", 0),
+        server("ICMPv6", "fd00::7", 0),
+        server("SCTP", "192.168.50.9", 3868),
+    ]
+    node.write_state(state)
+    run = cleanup(cli, node, "--all")
+    assert run.exit_code == 0, run.stdout
+    kept = {i["name"]: i["reason"] for i in run.envelope()["data"]["kept"]}
+    assert set(kept) == {"ICMP 192.168.50.7:0", "IP_47 192.168.50.8:0", "ICMPv6 [fd00::7]:0"}
+    assert kept["IP_47 192.168.50.8:0"].startswith("ipvsadm names only TCP, UDP and SCTP services and firewall marks")
+    assert "ipvsadm -D --sctp-service 192.168.50.9:3868" in node.calls()
+    assert not [call for call in node.calls() if "192.168.50.7" in call or "192.168.50.8" in call]
+    left = [(s["protocol"], s["address"]) for s in node.state["virtual_servers"]]
+    assert left == [("ICMP", "192.168.50.7"), ("IP_47", "192.168.50.8"), ("ICMPv6", "fd00::7")]
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["0A600001:0x1B", "0x600001:01BB", "0A600001:1_BB", "0a600001:01bb", "0A60_001:01BB"]
+)
+def test_hex_the_kernel_does_not_print_is_an_unreadable_line_not_another_server(cli, node, endpoint) -> None:
+    """int(_, 16) takes 0x1B as 27: the kernel prints %08X:%04X, so anything else is skipped and said, and nothing
+    is removed in its name."""
+    proc = node.root / "proc/net/ip_vs"
+    proc.write_text(proc.read_text() + f"TCP  {endpoint} rr\n")
+    run = cleanup(cli, node, "--all")
+    assert run.exit_code == 0, run.stdout
+    warnings = run.envelope()["warnings"]
+    assert [w for w in warnings if w.startswith("/proc/net/ip_vs line 16 cannot be read")], warnings
+    assert not [call for call in node.calls() if call.startswith("ipvsadm") and ":27" in call]
+    assert len([c for c in node.calls() if c.startswith("ipvsadm -D")]) == 7  # the node's seven services
+
+
+def test_an_address_ip_cannot_print_is_skipped_with_a_warning(cli, node) -> None:
+    state = ipvs_node_state()
+    state["links"]["kube-ipvs0"]["addresses"].insert(0, "garbage")
+    node.write_state(state)
+    run = cleanup(cli, node)
+    assert run.exit_code == 0, run.stdout
+    envelope = run.envelope()
+    assert "ip -o addr show dev kube-ipvs0 printed inet garbage: no address; skipped" in envelope["warnings"]
+    servers = [(i["name"], i["reason"]) for i in envelope["data"]["removed"] if i["kind"] == "virtual-server"]
+    assert servers == KUBE_PROXY_SERVERS
