@@ -5,11 +5,13 @@ to a fresh copy of utilfeature.DefaultMutableFeatureGate, as the kubelet and kub
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from required import truth_cache, unavailable
 
 pytestmark = pytest.mark.truth
 
@@ -19,11 +21,39 @@ KINDS = {
     "KubeletConfiguration": "kubelet.config.k8s.io/v1beta1",
     "KubeProxyConfiguration": "kubeproxy.config.k8s.io/v1alpha1",
 }
+# The releases build-e2e.sh builds a kube-proxy binary for.
+E2E_VERSIONS = [
+    line.strip()
+    for line in (REPO / "tools" / "k8s-truth" / "e2e-versions.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+]
 
 
 def test_the_shipped_gates_are_the_generated_ones(shipped_and_generated) -> None:
     shipped, generated = shipped_and_generated("gen_component_gates.py", "component-gates", GATES)
     assert shipped == generated, "run tools/k8s-truth/gen_component_gates.py"
+
+
+def test_the_listed_gates_are_the_ones_the_kubelet_help_lists(
+    truth_version: str, truth_command: Callable[[str, str], Path]
+) -> None:
+    """`kubelet --help` lists the alpha and beta gates of its feature gate (KnownFeatures hides GA and deprecated
+    ones): the same names as the shipped list of the release."""
+    helped = _help_gates(_run([str(truth_command(truth_version, "kubelet-help")), "kubelet-help"]).stdout)
+    assert helped == _alpha_and_beta(truth_version)
+    print(truth_version, len(helped), "alpha and beta gates in kubelet --help")
+
+
+@pytest.mark.parametrize("version", E2E_VERSIONS)
+def test_the_listed_gates_are_the_ones_the_real_kube_proxy_help_lists(version: str) -> None:
+    """The real kube-proxy binary (built by build-e2e.sh) registers the same gates as the kubelet: its `--help`
+    lists the alpha and beta names of the shipped list."""
+    kube_proxy = truth_cache() / version / "e2e" / "kube-proxy"
+    if not kube_proxy.is_file():
+        unavailable("K8SNODE_REQUIRE_TRUTH", f"{kube_proxy} is missing: run tools/k8s-truth/build-e2e.sh {version}")
+    helped = _help_gates(_run([str(kube_proxy), "--help"]).stdout)
+    assert helped == _alpha_and_beta(version)
+    print(version, len(helped), "alpha and beta gates in kube-proxy --help")
 
 
 def test_k8snode_refuses_the_gate_maps_the_real_feature_gate_refuses(
@@ -64,6 +94,24 @@ def _cases(real: dict[str, dict]) -> list[dict[str, bool]]:
             if gate["locked"]:
                 cases.append({name: not gate["default"]})
     return cases
+
+
+def _help_gates(help_text: str) -> set[str]:
+    """The gate names the --feature-gates entry of a component's --help lists, one "NAME=true|false (...)" a line."""
+    entry = help_text.partition("--feature-gates ")[2]
+    names = []
+    for line in entry.splitlines()[1:]:
+        found = re.fullmatch(r"\s+([A-Za-z0-9]+)=true\|false \(.*", line)
+        if found is None:
+            break
+        names.append(found.group(1))
+    return set(names)
+
+
+def _alpha_and_beta(version: str) -> set[str]:
+    minor = ".".join(version.removeprefix("v").split(".")[:2])
+    gates = json.loads(GATES.read_text())["releases"][minor]["gates"]
+    return {name for name, gate in gates.items() if gate["stage"] in ("ALPHA", "BETA")}
 
 
 def _run(command: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
