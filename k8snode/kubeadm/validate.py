@@ -19,7 +19,7 @@ from k8snode.core.system import STDIO, System
 from k8snode.core.versions import NFTABLES_MIN_KERNEL, kernel_version, parse_kubernetes_version, version_problem
 from k8snode.core.yamldoc import MAX_CONFIG_BYTES, decode_text, load_documents
 from k8snode.kubeadm.documents import Document, YamlPath, value_at
-from k8snode.kubeadm.gates import known_gates, listed_minors, minor_of
+from k8snode.kubeadm.gates import COMPONENT_GATES, known_gates, listed_minors, minor_of
 from k8snode.proxy.ipvs import SCHEDULERS
 from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES, LoadBalancer, minor_text
 
@@ -174,6 +174,8 @@ def _validate_document(document: object, index: int, context: Context, report: R
         check(document, kind, report)
     if kind == "ClusterConfiguration" and context.release_known:
         _check_kubeadm_gates(document, kind, context.release, report)
+    if kind in COMPONENTS and context.release_known:
+        _check_component_gates(document, kind, context.release, report)
     proxy_path: YamlPath | None = None
     if kind == "KubeProxyConfiguration":
         proxy_path = ()
@@ -350,6 +352,55 @@ def _check_kubeadm_gates(document: Document, kind: str, release: Release, report
             report.warnings.append(
                 f"{_dotted(kind, path)} is locked to its default ({str(gate.default).lower()}) in kubeadm {minor}: "
                 "the gate is on its way out, and a kubeadm that no longer has it refuses the file; drop it"
+            )
+
+
+COMPONENTS = {"KubeletConfiguration": "kubelet", "KubeProxyConfiguration": "kube-proxy"}
+
+
+def _check_component_gates(document: Document, kind: str, release: Release, report: Report) -> None:
+    """featureGates against the gates the kubelet and kube-proxy of the release know. Both apply them with
+    component-base's featuregate SetFromMap, which refuses an unknown name ("unrecognized feature gate: NAME") and
+    a locked gate set to another value than its default ("cannot set feature gate NAME to V, feature is locked to
+    D"): the component does not start. A deprecated gate, or one set to its locked default, is a warning. Without
+    a list for the release: not checked."""
+    gates = document.get("featureGates")
+    if not isinstance(gates, dict) or not gates:
+        return
+    component, minor = COMPONENTS[kind], minor_of(release)
+    known = known_gates(release, COMPONENT_GATES)
+    if known is None:
+        report.warnings.append(
+            f"{kind}.featureGates are not checked: k8snode has the {component} feature gates of "
+            f"{', '.join(listed_minors(COMPONENT_GATES))}, not of {minor}"
+        )
+        return
+    for name, given in gates.items():
+        gate, value = known.get(str(name)), schema.go_value(given)
+        path = ("featureGates", name)
+        if gate is None:
+            message = (
+                f"the {component} of {minor} has no feature gate {name!r} (it refuses it: unrecognized feature gate)"
+                f"{schema.did_you_mean(str(name), list(known))}"
+            )
+            _problem(report, document, kind, path, message)
+        elif gate.locked and isinstance(value, bool) and value is not gate.default:
+            default = str(gate.default).lower()
+            message = (
+                f"is locked to {default} in the {component} of {minor} (it refuses {str(value).lower()}: feature is "
+                f"locked to {default}); drop it"
+            )
+            _problem(report, document, kind, path, message)
+        elif gate.is_deprecated:
+            report.warnings.append(
+                f"{_dotted(kind, path)} is deprecated in the {component} of {minor}: it will be removed in a future "
+                "release"
+            )
+        elif gate.locked:
+            report.warnings.append(
+                f"{_dotted(kind, path)} is locked to its default ({str(gate.default).lower()}) in the {component} of "
+                f"{minor}: the gate is on its way out, and a {component} that no longer has it refuses the file; "
+                "drop it"
             )
 
 

@@ -68,3 +68,28 @@ def truth_version(request: pytest.FixtureRequest) -> str:
     """Runs a test once for each version in tools/k8s-truth/versions.txt."""
     version: str = request.param
     return version
+
+
+@pytest.fixture
+def shipped_and_generated(
+    truth_versions: list[str], truth_command: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str, str, Path], tuple[str, str]]:
+    """shipped_and_generated(script, command, shipped) -> (the text of ``shipped``, the text tools/k8s-truth/SCRIPT's
+    ``generated`` writes from every listed build, which must have ``command``). Prints the counts it returns."""
+    import importlib.util
+
+    tools = VERSIONS_FILE.parent
+
+    def compare(script: str, command: str, shipped: Path) -> tuple[str, str]:
+        caches = {truth_command(version, command).parent.parent for version in truth_versions}
+        assert len(caches) == 1
+        monkeypatch.syspath_prepend(str(tools))  # a generator imports its neighbours
+        spec = importlib.util.spec_from_file_location(Path(script).stem, tools / script)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        text, counts = module.generated(truth_versions, caches.pop())
+        print(counts)
+        return shipped.read_text(), text
+
+    return compare

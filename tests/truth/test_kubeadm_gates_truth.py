@@ -3,7 +3,6 @@ name is the real `kubeadm config validate`'s, for each built release."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 from collections.abc import Callable
@@ -20,23 +19,9 @@ GATES = REPO / "k8snode" / "kubeadm" / "data" / "feature_gates.json"
 NAMES = ("WaitForAllControlPlaneComponents", "EtcdLearnerMode", "ControlPlaneKubeletLocalMode", "NoSuchGate")
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("gen_kubeadm_gates", REPO / "tools/k8s-truth/gen_kubeadm_gates.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_shipped_gates_are_the_generated_ones(
-    truth_versions: list[str], truth_command: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    caches = {truth_command(version, "kubeadm-gates").parent.parent for version in truth_versions}
-    assert len(caches) == 1
-    monkeypatch.syspath_prepend(str(REPO / "tools" / "k8s-truth"))  # the generator imports gen_schemas beside it
-    text, counts = _generator().generated(truth_versions, caches.pop())
-    print(counts)
-    assert GATES.read_text() == text, "run tools/k8s-truth/gen_kubeadm_gates.py"
+def test_the_shipped_gates_are_the_generated_ones(shipped_and_generated) -> None:
+    shipped, generated = shipped_and_generated("gen_kubeadm_gates.py", "kubeadm-gates", GATES)
+    assert shipped == generated, "run tools/k8s-truth/gen_kubeadm_gates.py"
 
 
 def test_k8snode_refuses_the_gate_names_the_real_kubeadm_refuses(

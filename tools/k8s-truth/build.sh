@@ -46,7 +46,7 @@ fi
 } >go.mod
 
 cp "$here"/main.go "$here"/flags.go "$here"/kubelet_parse.go "$here"/kubelet_command.go "$here"/kubeadm_gates.go \
-	"$here"/schema.go "$here"/duration.go "$here"/kinds_components.go .
+	"$here"/component_gates.go "$here"/schema.go "$here"/duration.go "$here"/kinds_components.go .
 for api in "$kube_dir"/cmd/kubeadm/app/apis/kubeadm/v1beta*; do
 	cp "$here/kinds_kubeadm_$(basename "$api").go" .
 done

@@ -18,6 +18,8 @@ const usage = `usage: k8s-truth COMMAND
   kubelet-config FILE  load a KubeletConfiguration file as the kubelet's loadConfigFile does
   kubelet-help         what "kubelet --help" prints: the help of the real app.NewKubeletCommand
   kubeadm-gates        kubeadm's feature gates (features.InitFeatureGates)
+  component-gates      the kubelet's and kube-proxy's feature gates (utilfeature.DefaultMutableFeatureGate)
+  component-gates-set  apply gate maps (stdin: one JSON object of name to bool a line) to a copy of that feature gate
 `
 
 func main() {
@@ -37,6 +39,10 @@ func main() {
 		err = printKubeletHelp(os.Stdout)
 	case "kubeadm-gates":
 		err = printKubeadmGates(os.Stdout)
+	case "component-gates":
+		err = printComponentGates(os.Stdout)
+	case "component-gates-set":
+		err = printGateSets(os.Stdout, os.Stdin)
 	case "kubelet-parse":
 		err = printParses(os.Stdout, os.Stdin)
 	case "kubelet-config":
