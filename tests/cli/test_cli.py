@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import fields
-from typing import Annotated, get_args, get_origin, get_type_hints
+from typing import Annotated, get_args, get_origin
 
 import pytest
 import typer
@@ -19,8 +20,10 @@ def test_every_parameter_is_declared_one_way_annotated_with_a_named_typer_option
     odd = []
     for name, leaf in leaves():
         function = leaf.callback.__wrapped__  # Typer wraps the function it builds the command from
-        for parameter, hint in get_type_hints(function, include_extras=True).items():
-            if parameter == "return" or hint is typer.Context:
+        # inspect, not typing.get_type_hints: before 3.11 the latter wraps Annotated in Optional for a None default
+        for parameter, declared_as in inspect.signature(function, eval_str=True).parameters.items():
+            hint = declared_as.annotation
+            if hint is typer.Context:
                 continue
             info = get_args(hint)[1] if get_origin(hint) is Annotated else None
             # An option names its flags (Typer takes the first from its first argument); an argument is named by its
