@@ -4,8 +4,9 @@ The catalog is data. The generated kubelet catalog (kubelet/flagdefs.py, from th
 flag's KubeletConfiguration field and default and, from its oldest release on, whether the flag exists and is
 deprecated. kubelet/data/kubelet_settings.json adds what it cannot: each setting's value type and words, and
 its history before that release (which flag carried it, when its field came and when it was deprecated or
-removed). This module only reads those rows; it has no per-flag code. Every value it prints passes the checker
-lint uses (kubelet/flagvalues.py).
+removed). This module only reads those rows; it has no per-flag code. Its value rules (label names, taints,
+durations) are those of core/names.py and core/durations.py, which lint's checker (kubelet/flagvalues.py) uses too;
+tests/kubelet/test_kubelet_flags.py proves that lint accepts every value it prints.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from k8snode.core.system import STDIO, System
 from k8snode.core.versions import NEWEST_KUBERNETES, KubernetesVersion, parse_kubernetes_version
 from k8snode.core.yamldoc import dump_documents
 from k8snode.kubelet.flagdefs import FlagDef, Minor, ReleaseFlags, generated_releases, minor, show, standing_for
-from k8snode.kubelet.flagvalues import check
 from k8snode.node.swap import SwapMode, kubelet_keep_swap
 
 CONFIG_API_VERSION = "kubelet.config.k8s.io/v1beta1"
@@ -250,7 +250,6 @@ def build(version: Minor, settings: Mapping[str, object], output: Format) -> Fla
             continue
         flag = _flag_at(setting, version)
         value = _validate(setting, settings[setting.name], version, output)
-        _check_as_the_kubelet(setting, flag, value, version)
         config_field = setting.field_at(version)
         if result.config is not None and config_field is not None:
             result.config[config_field] = value.config
@@ -259,15 +258,6 @@ def build(version: Minor, settings: Mapping[str, object], output: Format) -> Fla
         if setting.deprecated_at(version):
             _deprecate(result, setting, flag, config_field)
     return result
-
-
-def _check_as_the_kubelet(setting: Setting, flag: str, value: Value, version: Minor) -> None:
-    """The value checker lint runs (kubelet/flagvalues.py), on the flag as the kubelet flag set that lint checks
-    kubelet ``version`` against defines it: what kubelet-flags prints, lint accepts."""
-    definition = standing_for(version).flags.get(flag.removeprefix("--"))
-    problem = None if definition is None else check(definition, value.flag_text)
-    if problem is not None:
-        raise bad_input(f"{setting.option}: kubelet {show(version)} refuses {value.flag_text!r}: {problem}")
 
 
 def default_format(version: Minor) -> Format:
