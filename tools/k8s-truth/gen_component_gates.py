@@ -14,8 +14,8 @@ import json
 import sys
 from pathlib import Path
 
-from gen_kubeadm_gates import Missing, gate_lists  # this folder is on sys.path when the script runs
-from gen_schemas import listed_versions, truth_cache
+from gen_kubeadm_gates import gate_lists  # this folder is on sys.path when the script runs
+from gen_schemas import listed_versions, write_generated
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -41,16 +41,7 @@ def generated(versions: list[str], cache: Path) -> tuple[str, dict[str, int]]:
 
 
 def main(versions: list[str]) -> int:
-    try:
-        text, counts = generated(versions, truth_cache())
-    except Missing as missing:
-        print(f"gen_component_gates: {missing}", file=sys.stderr)
-        return 1
-    OUT.write_text(text)
-    print(f"gen_component_gates: wrote {OUT.relative_to(REPO)}")
-    for version, count in counts.items():
-        print(f"gen_component_gates: {version}: {count} kubelet and kube-proxy feature gates")
-    return 0
+    return write_generated("gen_component_gates", generated, OUT, "kubelet and kube-proxy feature gates", versions)
 
 
 if __name__ == "__main__":

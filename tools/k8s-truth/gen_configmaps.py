@@ -58,7 +58,7 @@ def configmaps(printed: str) -> dict[str, str]:
             lines.append(line.removeprefix("\t"))
         text = "\n".join(lines) + "\n"
         for name in NAMES:
-            if text.startswith("apiVersion: v1\ndata:\n") and f"\nkind: ConfigMap\nmetadata:\n" in text:
+            if text.startswith("apiVersion: v1\ndata:\n") and "\nkind: ConfigMap\nmetadata:\n" in text:
                 if f"\n  name: {name}\n  namespace: kube-system\n" in text:
                     found[name] = text
     return found

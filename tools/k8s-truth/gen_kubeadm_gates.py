@@ -14,15 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gen_schemas import listed_versions, release, truth_cache  # this folder is on sys.path when the script runs
+# this folder is on sys.path when the script runs
+from gen_schemas import Missing, listed_versions, release, write_generated
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 OUT = REPO / "k8snode" / "kubeadm" / "data" / "feature_gates.json"
-
-
-class Missing(Exception):
-    """A build that is not there, or not the one asked for."""
 
 
 def gate_lists(versions: list[str], cache: Path, command: str) -> dict[str, dict]:
@@ -71,16 +68,7 @@ def generated(versions: list[str], cache: Path) -> tuple[str, dict[str, int]]:
 
 
 def main(versions: list[str]) -> int:
-    try:
-        text, counts = generated(versions, truth_cache())
-    except Missing as missing:
-        print(f"gen_kubeadm_gates: {missing}", file=sys.stderr)
-        return 1
-    OUT.write_text(text)
-    print(f"gen_kubeadm_gates: wrote {OUT.relative_to(REPO)}")
-    for version, count in counts.items():
-        print(f"gen_kubeadm_gates: {version}: {count} kubeadm feature gates")
-    return 0
+    return write_generated("gen_kubeadm_gates", generated, OUT, "kubeadm feature gates", versions)
 
 
 if __name__ == "__main__":

@@ -11,21 +11,16 @@ stored once (`messages`), which keeps the package data small.
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from gen_schemas import listed_versions, release, truth_cache
+from gen_schemas import Missing, listed_versions, release, write_generated
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 OUT = REPO / "k8snode" / "kubelet" / "data" / "kubelet_flags.json"
 KEYS = ("shorthand", "type", "go_type", "default", "no_opt_default", "hidden", "field")
-
-
-class Missing(Exception):
-    """A build that is not there, or not the one asked for."""
 
 
 def generated(versions: list[str], cache: Path) -> tuple[str, dict[str, int]]:
@@ -72,16 +67,7 @@ def generated(versions: list[str], cache: Path) -> tuple[str, dict[str, int]]:
 
 
 def main(versions: list[str]) -> int:
-    try:
-        text, counts = generated(versions, truth_cache())
-    except Missing as missing:
-        print(f"gen_kubelet_flags: {missing}", file=sys.stderr)
-        return 1
-    OUT.write_text(text)
-    print(f"gen_kubelet_flags: wrote {OUT.relative_to(REPO)}: {OUT.stat().st_size} bytes")
-    for version, count in counts.items():
-        print(f"gen_kubelet_flags: {version}: {count} flags")
-    return 0
+    return write_generated("gen_kubelet_flags", generated, OUT, "flags", versions)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,34 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 SCHEMAS = REPO / "k8snode" / "core" / "schemas"
+
+
+class Missing(Exception):
+    """A build that is not there, or not the one asked for."""
+
+
+def write_generated(
+    tool: str, generated: Callable[[list[str], Path], tuple[str, dict[str, int]]], out: Path, counted: str,
+    versions: list[str],
+) -> int:
+    """The main of a generator that writes one data file: ``generated`` gives its text and, per version, how many
+    ``counted`` things it found; exit 1 naming what is missing when a build is not there."""
+    try:
+        text, counts = generated(versions, truth_cache())
+    except Missing as missing:
+        print(f"{tool}: {missing}", file=sys.stderr)
+        return 1
+    out.write_text(text)
+    print(f"{tool}: wrote {out.relative_to(REPO)}: {out.stat().st_size} bytes")
+    for version, count in counts.items():
+        print(f"{tool}: {version}: {count} {counted}")
+    return 0
 
 
 def listed_versions() -> list[str]:
