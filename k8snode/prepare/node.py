@@ -8,6 +8,7 @@ install guide's prerequisites (overlay, br_netfilter, the bridge-nf-call and for
 
 from __future__ import annotations
 
+import shlex
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -66,13 +67,23 @@ class Options:
             ("--ip-family", self.ip_family, IpFamily.IPV4),
             ("--swap", self.swap, SwapMode.OFF),
             ("--persist", self.persist, Persist.AUTO),
-            ("--runtime", self.runtime, RuntimeChoice.AUTO),
-            ("--kubernetes-version", self.sources.kubernetes_version, None),
-            ("--kubelet-config", self.sources.kubelet_config, None),
-            ("--kubeadm-config", self.sources.kubeadm_config, None),
         ):
             if value != default:
                 words.append(f"{flag} {value}")
+        return " ".join(words)
+
+    def runtime_command(self, verb: str) -> str:
+        """The command line in the header of the runtime's files: with the options that decide their content (the
+        kernel's files leave them out, so that a check with another --runtime does not see them as changed)."""
+        words = [self.command(verb)]
+        for flag, value in (
+            ("--runtime", None if self.runtime == RuntimeChoice.AUTO else str(self.runtime)),
+            ("--kubernetes-version", self.sources.kubernetes_version),
+            ("--kubelet-config", self.sources.kubelet_config),
+            ("--kubeadm-config", self.sources.kubeadm_config),
+        ):
+            if value is not None:
+                words.append(f"{flag} {shlex.quote(value)}")
         return " ".join(words)
 
 
@@ -269,7 +280,7 @@ def _runtime_plan(system: System, options: Options, problems: list[str], warning
         return None
     wanted, said = runtime_wanted.wanted(system, options.sources)
     warnings += said
-    plan = detect.assess(system, options.runtime, wanted, options.command("prepare"))
+    plan = detect.assess(system, options.runtime, wanted, options.runtime_command("prepare"))
     if plan is None:
         sockets = " or ".join(str(path) for path in detect.SOCKETS.values())
         if options.runtime == RuntimeChoice.AUTO:
