@@ -342,31 +342,31 @@ def prepare(system: System, options: Options, *, dry_run: bool = False) -> Prepa
                 system, options.scheduler, options.persist, dry_run=dry_run, force=options.force
             )
         changed = _apply(system, plan, dry_run=dry_run) or bool(enabled and enabled.changed)
-        restart = _restart_runtime(system, plan, dry_run=dry_run) if options.restart_runtime else None
+        restart = None
+        if options.restart_runtime:
+            restart, said = restart_runtime(system, plan.runtime, dry_run=dry_run)
+            plan.warnings += said
     return Prepared(plan, enabled, changed, dry_run, restart)
 
 
-def _restart_runtime(system: System, plan: Plan, *, dry_run: bool) -> Action | None:
+def restart_runtime(system: System, runtime: RuntimePlan | None, *, dry_run: bool) -> tuple[Action | None, list[str]]:
     """``systemctl restart`` of the runtime whose files changed, where systemd runs this root (``--root /``, as
-    ``swap.reload_units``); a failed restart is a warning: the files are written either way."""
-    runtime = plan.runtime
+    ``swap.reload_units``): the action (ran, would-run, failed, or None: not run) and warnings. A failed restart
+    is a warning: the files are written either way."""
     if runtime is None or not runtime.restart_needed:
-        return None
+        return None, []
     if system.root != Path("/") or not system.exists(swap.RUNNING_SYSTEMD):
-        plan.warnings.append(f"{runtime.runtime} not restarted: systemd does not run --root {system.root}")
-        return None
+        return None, [f"{runtime.runtime} not restarted: systemd does not run --root {system.root}"]
     if dry_run:
-        return Action.WOULD_RUN
+        return Action.WOULD_RUN, []
     try:
         completed = system.run(["systemctl", "restart", runtime.runtime], timeout=RESTART_TIMEOUT)
     except K8snodeError as error:
-        plan.warnings.append(f"systemctl restart {runtime.runtime}: {error}")
-        return Action.FAILED
+        return Action.FAILED, [f"systemctl restart {runtime.runtime}: {error}"]
     if completed.returncode != 0:
         detail = completed.stderr.strip() or f"exit {completed.returncode}"
-        plan.warnings.append(f"systemctl restart {runtime.runtime} failed ({detail}); restart it by hand")
-        return Action.FAILED
-    return Action.RAN
+        return Action.FAILED, [f"systemctl restart {runtime.runtime} failed ({detail}); restart it by hand"]
+    return Action.RAN, []
 
 
 def reset(system: System, options: Options, *, dry_run: bool = False) -> Undone:

@@ -9,10 +9,14 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import shutil
 import stat
+import subprocess
+import sys
 
 import pytest
 from fakes import fake_containerd, fake_crio, write
+from required import unavailable
 from where import CONTAINERD_FIXTURES
 
 CONFIG = "etc/containerd/config.toml"
@@ -25,9 +29,9 @@ PAUSE = "registry.k8s.io/pause:3.10.2"
 def node(host):
     """A Debian host with containerd 2.4.2 and runc on PATH."""
 
-    def make(version: str = "2.4.2", config: str | bytes | None = None, *, mode: int = 0o644):
+    def make(version: str = "2.4.2", config: str | bytes | None = None, *, mode: int = 0o644, name: str = "root"):
         """``config``: a fixture's name, or the bytes of the file."""
-        root = host("debian")
+        root = host("debian", name=name)
         fake_containerd(root.bin, version)
         if config is not None:
             data = (CONTAINERD_FIXTURES / config).read_bytes() if isinstance(config, str) else config
@@ -436,3 +440,58 @@ def test_the_json_names_every_finding_and_the_files(node, cli):
         (f"/{CONFIG}", "would-update"),
     ]
     assert "+            SystemdCgroup = true" in data["diffs"][f"/{CONFIG}"]
+
+
+def test_a_config_path_no_write_can_reach_is_refused_before_anything_changes(node, cli):
+    root = node("2.4.2")
+    write(root.path / "etc/containerd", "a file where containerd's directory belongs\n")
+    before = root.snapshot()
+    run = cli("node", "prepare", "--root", str(root.path))
+    assert run.exit_code == 3, run.stderr
+    assert run.stderr == f"k8snode: error: cannot write /{CONFIG}: /etc/containerd is not a directory\n"
+    assert root.snapshot() == before
+    assert root.modprobe_calls() == []
+
+
+RESTART = """
+import json, sys
+from pathlib import PurePosixPath
+from k8snode.core.files import FilePlan
+from k8snode.core.system import System
+from k8snode.prepare.node import restart_runtime
+from k8snode.runtime.model import RuntimePlan
+
+config = PurePosixPath("/etc/containerd/config.toml")
+written = [FilePlan(config, 0o644, b"version = 3\\n", None)] if sys.argv[1] == "changed" else []
+plan = RuntimePlan("containerd", "2.4.2", config, [], written)
+print(json.dumps(restart_runtime(System(), plan, dry_run=sys.argv[2] == "dry")))
+"""
+
+
+def restart_in_a_namespace(root, *args: str) -> list:
+    """``restart_runtime`` with the root /, in a private mount namespace whose /run is a tmpfs holding
+    /run/systemd/system, as on a host systemd booted; the fake systemctl first on PATH. Needs root. (node prepare
+    itself cannot run there: its root / is this machine's kernel.)"""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        unavailable("K8SNODE_REQUIRE_ROOT", "a private mount namespace needs root and util-linux's unshare")
+    script = 'mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && "$@"'
+    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
+    done = subprocess.run(
+        [*argv, sys.executable, "-c", RESTART, *args], capture_output=True, text=True, env=root.env(), timeout=60
+    )
+    if "unshare: " in done.stderr or "mount: " in done.stderr:
+        unavailable("K8SNODE_REQUIRE_ROOT", f"cannot make the mount namespace here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_restart_runs_only_when_a_file_changed_and_says_what_it_did(node):
+    root = node("2.4.2")
+    assert restart_in_a_namespace(root, "unchanged", "real") == [None, []]
+    assert restart_in_a_namespace(root, "changed", "dry") == ["would-run", []]
+    assert root.systemctl_calls() == []
+    assert restart_in_a_namespace(root, "changed", "real") == ["ran", []]
+    assert root.systemctl_calls() == ["restart containerd"]
+    write(root.path / "fake/systemctl.rc", "1\n")
+    action, [warning] = restart_in_a_namespace(root, "changed", "real")
+    assert action == "failed" and warning.startswith("systemctl restart containerd failed (")
