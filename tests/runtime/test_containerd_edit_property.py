@@ -27,7 +27,7 @@ def configs(draw) -> tuple[int, str]:
     lines = ["# an operator's file"]
     if version > 1:
         lines.append(f"version = {version}")
-    disabled = draw(st.lists(st.sampled_from(sorted(schema.disabling) + [FOREIGN]), unique=True))
+    disabled = draw(st.lists(st.sampled_from([*sorted(schema.disabling), FOREIGN]), unique=True))
     if disabled or draw(st.booleans()):
         lines.append("disabled_plugins = [" + ", ".join(f'"{d}"' for d in disabled) + "]  # kept")
     runtime = ".".join(f'"{k}"' if "." in k else k for k in schema.runtime)
