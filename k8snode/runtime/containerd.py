@@ -91,10 +91,19 @@ class Settings:
     schema: Schema
     disabled: list[str]
     runtime_name: str
+    runtime_table: bool
+    """The default runtime has a table in containerd.runtimes (containerd's own defaults have one for runc)."""
+    runtime_type: str | None
     systemd_cgroup: bool | None
     binary_name: str | None
     sandbox: str | None
     address: str | None
+
+    @property
+    def runc(self) -> bool:
+        """The default runtime is runc's shim, whose options hold SystemdCgroup and BinaryName."""
+        known = self.runtime_table or self.runtime_name == DEFAULT_RUNTIME
+        return known and self.runtime_type in (None, RUNC_SHIM)
 
 
 def major(version: str | None) -> int | None:
@@ -192,7 +201,7 @@ def undo(system: System, *, force: bool) -> tuple[list[FilePlan], list[str]]:
 def read_settings(document: TOMLDocument | None, new_schema: Schema) -> Settings:
     """The settings k8snode checks, each type checked (bad input when it is not what containerd reads)."""
     if document is None:
-        return Settings(new_schema, [], DEFAULT_RUNTIME, None, None, None, None)
+        return Settings(new_schema, [], DEFAULT_RUNTIME, False, None, None, None, None, None)
     schema = SCHEMAS[_schema_version(document)]
     disabled = _get(document, ("disabled_plugins",), list) or []
     if not all(isinstance(entry, str) for entry in disabled):
@@ -203,6 +212,8 @@ def read_settings(document: TOMLDocument | None, new_schema: Schema) -> Settings
         schema,
         [str(entry) for entry in disabled],
         runtime_name,
+        _get(document, options[:-1], MutableMapping) is not None,
+        _get(document, (*options[:-1], "runtime_type"), str),
         _get(document, (*options, "SystemdCgroup"), bool),
         _get(document, (*options, "BinaryName"), str) or None,
         _get(document, (*schema.images, *schema.sandbox), str),
@@ -277,7 +288,6 @@ def _schema_finding(document: TOMLDocument | None, schema: Schema, version: str 
 
 def _setting_findings(system: System, settings: Settings, wanted: Wanted) -> list[Finding]:
     schema = settings.schema
-    table = _dotted(schema.runtime)
     findings = []
     off = [entry for entry in settings.disabled if entry in schema.disabling]
     findings.append(
@@ -293,18 +303,7 @@ def _setting_findings(system: System, settings: Settings, wanted: Wanted) -> lis
             CRI_PREFLIGHT,
         )
     )
-    driver = "systemd" if settings.systemd_cgroup else "cgroupfs"
-    key = f"{table}.containerd.runtimes.{settings.runtime_name}.options.SystemdCgroup"
-    findings.append(
-        Finding(
-            "cgroup_driver",
-            Status.OK if driver == wanted.cgroup_driver else Status.DRIFT,
-            driver,
-            wanted.cgroup_driver,
-            f"{key} is {_shown(settings.systemd_cgroup) if settings.systemd_cgroup is not None else 'unset (false)'}; "
-            f"the kubelet uses {wanted.cgroup_driver} ({wanted.cgroup_driver_source})",
-        )
-    )
+    findings.append(_driver_finding(settings, wanted))
     sandbox_key = f"{_dotted(schema.images)}.{'.'.join(schema.sandbox)}"
     findings.append(
         Finding(
@@ -334,12 +333,38 @@ def _setting_findings(system: System, settings: Settings, wanted: Wanted) -> lis
     return findings
 
 
+def _driver_finding(settings: Settings, wanted: Wanted) -> Finding:
+    runtime = f"{_dotted(settings.schema.runtime)}.containerd.runtimes.{settings.runtime_name}"
+    if not settings.runc:
+        if settings.runtime_type is None:  # a name with no table: the CRI plugin does not start
+            detail = f"default_runtime_name {settings.runtime_name!r} names no table {runtime}; add it or name runc"
+            return Finding("cgroup_driver", Status.PROBLEM, None, wanted.cgroup_driver, detail)
+        detail = (
+            f"{runtime}.runtime_type is {settings.runtime_type}: k8snode sets SystemdCgroup for runc's shim "
+            f"({RUNC_SHIM}) only; set this runtime's cgroup driver to {wanted.cgroup_driver} by hand"
+        )
+        return Finding("cgroup_driver", Status.UNKNOWN, None, wanted.cgroup_driver, detail)
+    driver = "systemd" if settings.systemd_cgroup else "cgroupfs"
+    value = "unset (false)" if settings.systemd_cgroup is None else _shown(settings.systemd_cgroup)
+    return Finding(
+        "cgroup_driver",
+        Status.OK if driver == wanted.cgroup_driver else Status.DRIFT,
+        driver,
+        wanted.cgroup_driver,
+        f"{runtime}.options.SystemdCgroup is {value}; the kubelet uses {wanted.cgroup_driver} "
+        f"({wanted.cgroup_driver_source})",
+    )
+
+
 def _same_socket(one: str, other: str) -> bool:
     """/var/run is a link to /run on every systemd host: kubeadm's default criSocket names /var/run."""
     return one.replace("/var/run/", "/run/", 1) == other.replace("/var/run/", "/run/", 1)
 
 
 def _binary_finding(system: System, settings: Settings) -> Finding:
+    if not settings.runc:
+        detail = f"the default runtime {settings.runtime_name!r} is not runc's shim: k8snode does not check its binary"
+        return Finding("runtime_binary", Status.UNKNOWN, None, None, detail)
     name = settings.binary_name or "runc"
     if name.startswith("/"):
         found = name if system.exists(name) else None
@@ -370,10 +395,10 @@ def _edited(document: TOMLDocument | None, settings: Settings, wanted: Wanted, c
         for entry in [e for e in disabled if e in schema.disabling]:
             disabled.remove(entry)
     options = _options(schema, settings.runtime_name)
-    if _get(document, options[:-1], MutableMapping) is None and settings.runtime_name == DEFAULT_RUNTIME:
-        _set(document, (*options[:-1], "runtime_type"), RUNC_SHIM)
     systemd = wanted.cgroup_driver == "systemd"
-    if settings.systemd_cgroup is not None or systemd:
+    if settings.runc and (settings.systemd_cgroup is not None or systemd):
+        if not settings.runtime_table:  # containerd's own runc, written out: a table of its own replaces it
+            _set(document, (*options[:-1], "runtime_type"), RUNC_SHIM)
         _set(document, (*options, "SystemdCgroup"), systemd)
     _set(document, (*schema.images, *schema.sandbox), wanted.pause_image)
     return tomlkit.dumps(document).encode()

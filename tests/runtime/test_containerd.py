@@ -495,3 +495,32 @@ def test_restart_runs_only_when_a_file_changed_and_says_what_it_did(node):
     write(root.path / "fake/systemctl.rc", "1\n")
     action, [warning] = restart_in_a_namespace(root, "changed", "real")
     assert action == "failed" and warning.startswith("systemctl restart containerd failed (")
+
+
+KATA = b"""version = 2
+[plugins."io.containerd.grpc.v1.cri".containerd]
+  default_runtime_name = "kata"
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.kata]
+  runtime_type = "io.containerd.kata.v2"
+"""
+
+
+def test_a_default_runtime_that_is_not_runc_is_left_to_the_operator(node, cli):
+    root = node("2.4.2", KATA)
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 0, run.stdout
+    envelope = run.envelope()
+    runtime = runtime_of(run)
+    assert statuses(runtime)["cgroup_driver"] == statuses(runtime)["runtime_binary"] == "unknown"
+    assert any("runtime_type is io.containerd.kata.v2" in w for w in envelope["warnings"])
+    text = (root.path / CONFIG).read_text()
+    assert "SystemdCgroup" not in text and "runtimes.runc" not in text
+    assert f'sandbox_image = "{PAUSE}"' in text
+
+
+def test_a_default_runtime_with_no_table_is_a_problem(node, cli):
+    root = node("2.4.2", b'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\ndefault_runtime_name = "x"\n')
+    run = cli("node", "check", "--root", str(root.path), "--json")
+    assert run.exit_code == 1
+    [driver] = [f for f in runtime_of(run)["findings"] if f["id"] == "cgroup_driver"]
+    assert driver["status"] == "problem" and "default_runtime_name 'x' names no table" in driver["detail"]
