@@ -278,10 +278,9 @@ def _runtime_plan(system: System, options: Options, problems: list[str], warning
     """The container runtime's plan; what prepare cannot fix goes into ``problems``."""
     if options.runtime == RuntimeChoice.NONE:
         return None
-    wanted, said = runtime_wanted.wanted(system, options.sources)
-    warnings += said
-    plan = detect.assess(system, options.runtime, wanted, options.runtime_command("prepare"))
-    if plan is None:
+    targets = runtime_wanted.read(system, options.sources)  # bad input in the options, runtime or none
+    name, version = detect.find(system, options.runtime)
+    if name is None:
         sockets = " or ".join(str(path) for path in detect.SOCKETS.values())
         if options.runtime == RuntimeChoice.AUTO:
             warnings.append(f"no container runtime found (no {sockets}, no containerd or crio on PATH)")
@@ -289,6 +288,9 @@ def _runtime_plan(system: System, options: Options, problems: list[str], warning
             socket, binary = detect.SOCKETS[options.runtime], detect.BINARIES[options.runtime]
             problems.append(f"--runtime {options.runtime}: no {socket} and no {binary} on PATH; install it")
         return None
+    wanted, said = targets.wanted()  # only for a runtime: a release older than the image data is bad input then
+    warnings += said
+    plan = detect.plan(system, name, version, wanted, options.runtime_command("prepare"))
     problems += [f"{plan.runtime}: {f.detail}" for f in plan.findings if f.status == Status.PROBLEM]
     warnings += [f"{plan.runtime}: {f.detail}" for f in plan.findings if f.status == Status.UNKNOWN]
     return plan

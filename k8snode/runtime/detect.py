@@ -63,8 +63,11 @@ def version(system: System, runtime: RuntimeChoice) -> str | None:
 def assess(system: System, choice: RuntimeChoice, wanted: Wanted, command: str) -> RuntimePlan | None:
     """The plan of the runtime ``choice`` names or auto finds; None when there is none."""
     name, found_version = find(system, choice)
-    if name is None:
-        return None
+    return None if name is None else plan(system, name, found_version, wanted, command)
+
+
+def plan(system: System, name: str, found_version: str | None, wanted: Wanted, command: str) -> RuntimePlan:
+    """The plan of the runtime ``find`` found."""
     if name == RuntimeChoice.CONTAINERD:
         return containerd.assess(system, wanted, version=found_version, command=command)
     detail = "k8snode does not check CRI-O's configuration in this build"

@@ -16,7 +16,7 @@ from typing import Any
 
 from k8snode.core.errors import bad_input
 from k8snode.core.system import System
-from k8snode.core.versions import newest_kubernetes, parse_release
+from k8snode.core.versions import KubernetesVersion, newest_kubernetes, parse_release
 from k8snode.core.yamldoc import decode_text, load_documents
 from k8snode.runtime import images
 from k8snode.runtime.model import Wanted
@@ -36,8 +36,30 @@ class Sources:
     kubeadm_config: str | None = None
 
 
+@dataclass(frozen=True)
+class Targets:
+    """What the options and files say the runtime must agree with, read and checked before the runtime is found."""
+
+    release: KubernetesVersion
+    cgroup_driver: str
+    cgroup_driver_source: str
+    cri_socket: str | None
+
+    def wanted(self) -> tuple[Wanted, list[str]]:
+        """With the release's pause image (bad input for an older release whose images k8snode does not know), and
+        warnings (a release newer than the image data)."""
+        warnings = [w for w in [images.newer_than_known(self.release)] if w]
+        pause = images.pause_image(self.release)
+        return Wanted(self.release, self.cgroup_driver, self.cgroup_driver_source, pause, self.cri_socket), warnings
+
+
 def wanted(system: System, sources: Sources) -> tuple[Wanted, list[str]]:
     """What the runtime must agree with, and warnings (a release newer than the image data)."""
+    return read(system, sources).wanted()
+
+
+def read(system: System, sources: Sources) -> Targets:
+    """The options' files read and checked: bad input names the file and value that is wrong."""
     kubelet = _documents(system, sources.kubelet_config, "--kubelet-config ") if sources.kubelet_config else []
     kubeadm = _documents(system, sources.kubeadm_config, "--kubeadm-config ") if sources.kubeadm_config else []
     driver, driver_source = _driver(system, sources, kubelet, kubeadm)
@@ -49,14 +71,13 @@ def wanted(system: System, sources: Sources) -> tuple[Wanted, list[str]]:
         if value is not None:
             release_text, option = str(value), f"--kubeadm-config {sources.kubeadm_config}: kubernetesVersion"
     release = newest_kubernetes() if release_text is None else parse_release(release_text, option)
-    warnings = [w for w in [images.newer_than_known(release)] if w]
     socket = None
     for kind in ("InitConfiguration", "JoinConfiguration"):
         registration = (_kind(kubeadm, kind) or {}).get("nodeRegistration")
         if isinstance(registration, Mapping) and registration.get("criSocket"):
             socket = str(registration["criSocket"])
             break
-    return Wanted(release, driver, driver_source, images.pause_image(release), socket), warnings
+    return Targets(release, driver, driver_source, socket)
 
 
 def _driver(system: System, sources: Sources, kubelet: list[Any], kubeadm: list[Any]) -> tuple[str, str]:

@@ -524,3 +524,23 @@ def test_a_default_runtime_with_no_table_is_a_problem(node, cli):
     assert run.exit_code == 1
     [driver] = [f for f in runtime_of(run)["findings"] if f["id"] == "cgroup_driver"]
     assert driver["status"] == "problem" and "default_runtime_name 'x' names no table" in driver["detail"]
+
+
+def test_an_older_release_matters_only_where_there_is_a_runtime_and_bad_files_always(host, node, cli):
+    bare = host("debian", name="bare")
+    if not any(os.access(os.path.join(d, "containerd"), os.X_OK) for d in os.environ["PATH"].split(os.pathsep)):
+        run = cli("node", "check", "--kubernetes-version", "v1.31.2", "--root", str(bare.path))
+        assert run.exit_code == 1 and "Traceback" not in run.stdout  # the kernel's drift, no runtime to check
+    missing = cli("node", "check", "--kubelet-config", "/etc/nothing.yaml", "--root", str(bare.path))
+    assert missing.exit_code == 2
+    assert (
+        missing.stderr
+        == "k8snode: error: --kubelet-config /etc/nothing.yaml does not exist; give a kubeadm configuration file\n"
+    )
+    root = node("2.4.2", "v3.toml")
+    write(root.path / "etc/kubelet.yaml", "kind: KubeletConfiguration\ncgroupDriver: none\n")
+    wrong = cli("node", "check", "--kubelet-config", "/etc/kubelet.yaml", "--root", str(root.path))
+    assert wrong.exit_code == 2
+    assert "cgroupDriver 'none' is not one the kubelet takes; use systemd or cgroupfs" in wrong.stderr
+    old = cli("node", "check", "--kubernetes-version", "v1.31.2", "--root", str(root.path))
+    assert old.exit_code == 2 and "it knows v1.37.2" in old.stderr
