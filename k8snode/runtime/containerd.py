@@ -180,12 +180,18 @@ def undo(system: System, *, force: bool) -> tuple[list[FilePlan], list[str]]:
     current = None if system.is_symlink(CONFIG) else system.read_bytes(CONFIG, READ_LIMIT)
     original = system.read_bytes(ORIGINAL)
     records = [_removal(system, path, data) for path, data in ((ORIGINAL, original), (RECORD, record)) if data]
-    if current is None or (_digest(current) != written and not force):
+    if not created and original is None:  # the operator's file, with nothing to give back: it stays
+        return [], [f"{CONFIG} stays: {ORIGINAL}, its original, is gone"]
+    if current is None and created:  # the file k8snode made is gone already
+        return records, []
+    if (current is None or _digest(current) != written) and not force:
         kept = f"; its original stays in {ORIGINAL} for review" if original is not None else ""
         state = "is gone" if current is None else "changed since k8snode wrote it and stays"
         return [], [f"{CONFIG} {state}{kept} (pass --force to restore it anyway)"]
-    if created or original is None:
+    if created:
+        assert current is not None
         return [_removal(system, CONFIG, current), *records], []
+    assert original is not None
     restored = FilePlan(
         CONFIG,
         system.mode(ORIGINAL) or 0o644,

@@ -544,3 +544,29 @@ def test_an_older_release_matters_only_where_there_is_a_runtime_and_bad_files_al
     assert "cgroupDriver 'none' is not one the kubelet takes; use systemd or cgroupfs" in wrong.stderr
     old = cli("node", "check", "--kubernetes-version", "v1.31.2", "--root", str(root.path))
     assert old.exit_code == 2 and "it knows v1.37.2" in old.stderr
+
+
+def test_reset_when_the_file_is_gone_or_its_original_is(node, cli):
+    created = node("2.4.2", name="created")
+    assert cli("node", "prepare", "--root", str(created.path)).exit_code == 0
+    (created.path / CONFIG).unlink()  # the operator removed the file k8snode made: only the record is left
+    run = cli("node", "reset", "--root", str(created.path), "--json")
+    assert run.exit_code == 0 and not (created.path / RECORD).exists()
+    assert not [w for w in run.envelope()["warnings"] if CONFIG in w]
+
+    edited = node("2.4.2", "v2.toml", name="edited")
+    before = (edited.path / CONFIG).read_bytes()
+    assert cli("node", "prepare", "--root", str(edited.path)).exit_code == 0
+    (edited.path / CONFIG).unlink()
+    run = cli("node", "reset", "--root", str(edited.path), "--json")
+    assert any(w.startswith(f"/{CONFIG} is gone; its original stays") for w in run.envelope()["warnings"])
+    assert cli("node", "reset", "--force", "--root", str(edited.path)).exit_code == 0
+    assert (edited.path / CONFIG).read_bytes() == before
+
+    lost = node("2.4.2", "v2.toml", name="lost")
+    assert cli("node", "prepare", "--root", str(lost.path)).exit_code == 0
+    prepared = (lost.path / CONFIG).read_bytes()
+    (lost.path / ORIGINAL).unlink()
+    run = cli("node", "reset", "--force", "--root", str(lost.path), "--json")
+    assert (lost.path / CONFIG).read_bytes() == prepared  # never removed: the operator's file has no copy
+    assert f"/{CONFIG} stays: /{ORIGINAL}, its original, is gone" in run.envelope()["warnings"]
