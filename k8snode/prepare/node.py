@@ -1,9 +1,9 @@
 """`k8snode node check | prepare | reset`: modules, sysctls and swap of a kubeadm node, persisted and audited.
 
 The IPVS slice is `ipvs enable`'s own plan, run in the same process under the same lock; so is the container
-runtime's (k8snode/runtime: containerd's config.toml). Sources: kubeadm's
-preflight (kubernetes/kubernetes cmd/kubeadm/app/preflight/checks_linux.go: ip_forward, swap) and the kubeadm
-install guide's prerequisites (overlay, br_netfilter, the bridge-nf-call and forwarding sysctls).
+runtime's (k8snode/runtime: containerd's config.toml). Sources: kubeadm's preflight (kubernetes/kubernetes
+cmd/kubeadm/app/preflight/checks_linux.go: ip_forward, swap) and the kubeadm install guide's prerequisites (overlay,
+br_netfilter, the bridge-nf-call and forwarding sysctls).
 """
 
 from __future__ import annotations
