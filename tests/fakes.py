@@ -422,6 +422,7 @@ CONTAINERD_VERSION_LINES = {
     # containerd --version, as each release prints it (cmd/containerd/command: "%s %s %s %s": the binary's name, its
     # Go package, version and commit); Debian's package gives its own version string and no commit of upstream's.
     "2.4.2": "containerd github.com/containerd/containerd/v2 v2.4.2 0a9d0b7e8d0ae7c5bd6e8c0e6c3e1f8c4b9d2a11",
+    "2.2.1": "containerd github.com/containerd/containerd/v2 v2.2.1 dea7da592f5d1d2b7755e3a161be07f43fad8f75",
     "1.7.27": "containerd github.com/containerd/containerd v1.7.27 05044ec0a9a75232cad458027ca83437aae3f4da",
     "1.6.20~ds1": "containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+deb12u1",
 }

@@ -2,9 +2,11 @@
 the edit of only the keys that differ, keeping every other byte (tomlkit keeps comments, order and formatting).
 
 The schema, from containerd's sources (containerd/containerd):
-- ``version``: no key is version 1; 2 from containerd 1.3, 3 from 2.0 (RELEASES.md, "Daemon Configuration"). 2.x
-  reads 1 and 2 by migrating them at each start (cmd/containerd/server/config/config.go ``MigrateConfig``:
-  ``v1Migrate`` turns short plugin names such as ``cri`` into ``io.containerd.grpc.v1.cri``); 1.x cannot read 3.
+- ``version``: no key is version 1; 2 from containerd 1.3, 3 from 2.0 (RELEASES.md, "Daemon Configuration"), 4 from
+  2.3 (config.go's ``migrations``: ``serviceMigrate`` moves ``[grpc]`` into ``plugins."io.containerd.server.v1.grpc"``;
+  the CRI's plugin names stay those of 3, gardener/gardener#14856). Each release reads the older versions by migrating
+  them at each start (cmd/containerd/server/config/config.go ``MigrateConfig``: ``v1Migrate`` turns short plugin
+  names such as ``cri`` into ``io.containerd.grpc.v1.cri``), never a newer one.
 - version 1: the CRI plugin's table is ``plugins.cri``; version 2: ``plugins."io.containerd.grpc.v1.cri"``, with
   ``sandbox_image`` and ``containerd.runtimes.<name>.options.SystemdCgroup`` (docs/cri/config.md).
 - version 3: ``plugins."io.containerd.cri.v1.runtime"`` holds ``containerd.runtimes.<name>.options.SystemdCgroup``
@@ -16,10 +18,11 @@ The schema, from containerd's sources (containerd/containerd):
   then fails (kubernetes/kubernetes cmd/kubeadm/app/preflight/checks.go, ``CRICheck``).
 - ``imports`` merges other files over this one (config.go ``LoadConfigWithPlugins``): k8snode does not edit a file
   whose settings another file may override.
-- ``[grpc] address`` is the socket (/run/containerd/containerd.sock by default).
+- ``[grpc] address`` is the socket (/run/containerd/containerd.sock by default); in version 4
+  ``plugins."io.containerd.server.v1.grpc".address``.
 
-A file k8snode has to create gets the schema of the containerd found: 3 for 2.x, 2 for 1.x, and 2 when the version
-is unknown, since every containerd from 1.3 on reads it (2.x migrates it at start).
+A file k8snode has to create gets the newest schema the containerd found reads: 4 from 2.3, 3 for 2.0 to 2.2, 2 for
+1.x; and 2 when the version is unknown, since every containerd from 1.3 on reads it (2.x migrates it at start).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ RUNC_SHIM = "io.containerd.runc.v2"
 CRI_PREFLIGHT = "CRI"
 SANDBOX_PREFLIGHT = "ImagePull"
 """kubeadm's ImagePullCheck warns when the runtime's sandbox image is not the pause image kubeadm uses."""
-SCHEMA_VERSIONS = (1, 2, 3)
+SCHEMA_VERSIONS = (1, 2, 3, 4)
 
 Path = tuple[str, ...]
 
@@ -68,9 +71,12 @@ class Schema:
     """The sandbox image's key in ``images``."""
     disabling: frozenset[str]
     """The ``disabled_plugins`` entries that turn the CRI off."""
+    sockets: tuple[Path, ...] = (("grpc", "address"),)
+    """Where the socket is set, the first set one winning."""
 
 
 _CRI_V2 = ("plugins", "io.containerd.grpc.v1.cri")
+_V3_DISABLING = frozenset({"cri", _CRI_V2[1], "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images"})
 SCHEMAS = {
     1: Schema(1, ("plugins", "cri"), ("plugins", "cri"), ("sandbox_image",), frozenset({"cri", _CRI_V2[1]})),
     2: Schema(2, _CRI_V2, _CRI_V2, ("sandbox_image",), frozenset({"cri", _CRI_V2[1]})),
@@ -79,7 +85,15 @@ SCHEMAS = {
         ("plugins", "io.containerd.cri.v1.runtime"),
         ("plugins", "io.containerd.cri.v1.images"),
         ("pinned_images", "sandbox"),
-        frozenset({"cri", _CRI_V2[1], "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images"}),
+        _V3_DISABLING,
+    ),
+    4: Schema(
+        4,
+        ("plugins", "io.containerd.cri.v1.runtime"),
+        ("plugins", "io.containerd.cri.v1.images"),
+        ("pinned_images", "sandbox"),
+        _V3_DISABLING,
+        (("plugins", "io.containerd.server.v1.grpc", "address"), ("grpc", "address")),
     ),
 }
 
@@ -106,10 +120,18 @@ class Settings:
         return known and self.runtime_type in (None, RUNC_SHIM)
 
 
-def major(version: str | None) -> int | None:
-    """containerd's major version from ``containerd --version``'s (2.4.2, v1.7.27, 1.6.20~ds1); None if unknown."""
-    match = re.match(r"v?([0-9]+)\.", version or "")
-    return int(match[1]) if match else None
+def release(version: str | None) -> tuple[int, int] | None:
+    """containerd's major and minor from ``containerd --version``'s (2.4.2, v1.7.27, 1.6.20~ds1); None if unknown."""
+    match = re.match(r"v?([0-9]{1,9})\.([0-9]{1,9})", version or "")
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def newest_schema(version: str | None) -> int:
+    """The newest config version the containerd ``version`` reads; 2 when the version is unknown."""
+    found = release(version)
+    if found is None or found < (2, 0):
+        return 2
+    return 3 if found < (2, 3) else 4
 
 
 def assess(system: System, wanted: Wanted, *, version: str | None, command: str) -> RuntimePlan:
@@ -223,7 +245,7 @@ def read_settings(document: TOMLDocument | None, new_schema: Schema) -> Settings
         _get(document, (*options, "SystemdCgroup"), bool),
         _get(document, (*options, "BinaryName"), str) or None,
         _get(document, (*schema.images, *schema.sandbox), str),
-        _get(document, ("grpc", "address"), str) or None,
+        next((value for path in schema.sockets if (value := _get(document, path, str))), None),
     )
 
 
@@ -262,13 +284,13 @@ def _schema_version(document: TOMLDocument) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value not in SCHEMA_VERSIONS:
         raise bad_input(
             f"{CONFIG}: version = {_shown(value)} is not a containerd config version k8snode knows; use 2 "
-            "(containerd 1.x) or 3 (containerd 2.x)"
+            "(containerd 1.x), 3 (2.0 to 2.2) or 4 (2.3 and later)"
         )
     return int(value)
 
 
 def _new_schema(version: str | None) -> Schema:
-    return SCHEMAS[3 if major(version) == 2 else 2]
+    return SCHEMAS[newest_schema(version)]
 
 
 def _schema_finding(document: TOMLDocument | None, schema: Schema, version: str | None) -> Finding:
@@ -276,17 +298,17 @@ def _schema_finding(document: TOMLDocument | None, schema: Schema, version: str 
     best = _new_schema(version).version
     if document is None:
         return Finding("schema", Status.DRIFT, None, str(best), f"prepare writes a version {best} file")
-    if schema.version == 3 and major(version) == 1:
+    if release(version) is not None and schema.version > best:
         return Finding(
             "schema",
             Status.PROBLEM,
             found,
-            "2",
-            f"{CONFIG} is version 3, which containerd {version} cannot read (3 is containerd 2.x's); "
-            "write it as version 2 or upgrade containerd",
+            str(best),
+            f"{CONFIG} is version {schema.version}, which containerd {version} cannot read (it reads up to {best}); "
+            f"write it as version {best} or upgrade containerd",
         )
-    if major(version) == 2 and schema.version < 3:
-        detail = f"{CONFIG} is version {schema.version}: containerd {version} migrates it to 3 at each start"
+    if release(version) is not None and schema.version < best:
+        detail = f"{CONFIG} is version {schema.version}: containerd {version} migrates it to {best} at each start"
     else:
         detail = f"{CONFIG} is version {schema.version}"
     return Finding("schema", Status.OK, found, str(best), detail)
@@ -331,7 +353,7 @@ def _setting_findings(system: System, settings: Settings, wanted: Wanted) -> lis
             Status.OK if same else Status.PROBLEM,
             address,
             want_socket,
-            f"grpc.address is {address}"
+            f"containerd listens on {address}"
             + ("" if same else f" but criSocket is {wanted.cri_socket}: make them one (prepare moves no socket)"),
         )
     )

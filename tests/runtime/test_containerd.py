@@ -77,6 +77,13 @@ CASES = {
         ["      sandbox = 'registry.k8s.io/pause:3.10'", "            SystemdCgroup = false"],
         [f"      sandbox = '{PAUSE}'", "            SystemdCgroup = true"],  # tomlkit keeps the quotes
     ),
+    "v4": (
+        "v4.toml",
+        "2.4.2",
+        {"cgroup_driver", "sandbox_image"},
+        ["      sandbox = 'registry.k8s.io/pause:3.10'", "            SystemdCgroup = false"],
+        [f"      sandbox = '{PAUSE}'", "            SystemdCgroup = true"],
+    ),
     "operator": (
         "operator-commented.toml",
         "2.4.2",
@@ -170,7 +177,7 @@ def test_unknown_plugin_sections_are_kept_byte_for_byte(node, cli):
     assert after.startswith(before[: before.index("disabled_plugins")])
 
 
-@pytest.mark.parametrize(("version", "schema"), [("2.4.2", 3), ("1.7.27", 2), (None, 2)])
+@pytest.mark.parametrize(("version", "schema"), [("2.4.2", 4), ("2.2.1", 3), ("1.7.27", 2), (None, 2)])
 def test_no_file_gets_a_minimal_one_of_the_schema_containerd_reads_and_reset_removes_it(node, cli, version, schema):
     root = node(version or "2.4.2")
     if version is None:  # no containerd on PATH, only its socket: the version is unknown
@@ -570,3 +577,21 @@ def test_reset_when_the_file_is_gone_or_its_original_is(node, cli):
     run = cli("node", "reset", "--force", "--root", str(lost.path), "--json")
     assert (lost.path / CONFIG).read_bytes() == prepared  # never removed: the operator's file has no copy
     assert f"/{CONFIG} stays: /{ORIGINAL}, its original, is gone" in run.envelope()["warnings"]
+
+
+@pytest.mark.parametrize(("containerd", "fixture"), [("2.2.1", "v4.toml"), ("1.7.27", "v3.toml")])
+def test_a_schema_newer_than_containerd_reads_is_a_problem(node, cli, containerd, fixture):
+    root = node(containerd, fixture)
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 1
+    [schema] = [f for f in runtime_of(run)["findings"] if f["id"] == "schema"]
+    assert schema["status"] == "problem" and f"which containerd {containerd} cannot read" in schema["detail"]
+    assert (root.path / CONFIG).read_bytes() == (CONTAINERD_FIXTURES / fixture).read_bytes()
+
+
+def test_a_version_4_socket_is_read_from_the_grpc_server_plugin(node, cli):
+    text = (CONTAINERD_FIXTURES / "v4.toml").read_text().replace("/run/containerd/containerd.sock", "/run/c.sock")
+    root = node("2.4.2", text.encode())
+    run = cli("node", "check", "--root", str(root.path), "--json")
+    [socket] = [f for f in runtime_of(run)["findings"] if f["id"] == "socket"]
+    assert socket["found"] == "/run/c.sock"

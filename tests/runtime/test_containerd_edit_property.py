@@ -22,7 +22,7 @@ FOREIGN = "io.containerd.snapshotter.v1.zfs"
 
 @st.composite
 def configs(draw) -> tuple[int, str]:
-    version = draw(st.sampled_from([1, 2, 3]))
+    version = draw(st.sampled_from([1, 2, 3, 4]))
     schema = containerd.SCHEMAS[version]
     lines = ["# an operator's file"]
     if version > 1:
