@@ -57,21 +57,22 @@ SANDBOX_PREFLIGHT = "ImagePull"
 """kubeadm's ImagePullCheck warns when the runtime's sandbox image is not the pause image kubeadm uses."""
 SCHEMA_VERSIONS = (1, 2, 3, 4)
 
-Path = tuple[str, ...]
+KeyPath = tuple[str, ...]
+"""Keys from the top of the document to a value."""
 
 
 @dataclass(frozen=True)
 class Schema:
     version: int
-    runtime: Path
+    runtime: KeyPath
     """The table of the CRI plugin that holds ``containerd.default_runtime_name`` and ``containerd.runtimes``."""
-    images: Path
+    images: KeyPath
     """The table of the CRI plugin that holds the sandbox image."""
-    sandbox: Path
+    sandbox: KeyPath
     """The sandbox image's key in ``images``."""
     disabling: frozenset[str]
     """The ``disabled_plugins`` entries that turn the CRI off."""
-    sockets: tuple[Path, ...] = (("grpc", "address"),)
+    sockets: tuple[KeyPath, ...] = (("grpc", "address"),)
     """Where the socket is set, the first set one winning."""
 
 
@@ -482,11 +483,11 @@ def _removal(system: System, path: PurePosixPath, current: bytes) -> FilePlan:
     return FilePlan(path, system.mode(path) or 0, None, current)
 
 
-def _options(schema: Schema, runtime_name: str) -> Path:
+def _options(schema: Schema, runtime_name: str) -> KeyPath:
     return (*schema.runtime, "containerd", "runtimes", runtime_name, "options")
 
 
-def _get(document: MutableMapping[str, Any], path: Path, kind: type) -> Any:
+def _get(document: MutableMapping[str, Any], path: KeyPath, kind: type) -> Any:
     """The value at ``path``, or None when a table on the way or the key is absent; bad input on a wrong type."""
     node: Any = document
     for depth, key in enumerate(path):
@@ -501,7 +502,7 @@ def _get(document: MutableMapping[str, Any], path: Path, kind: type) -> Any:
     return node
 
 
-def _set(document: MutableMapping[str, Any], path: Path, value: object) -> None:
+def _set(document: MutableMapping[str, Any], path: KeyPath, value: object) -> None:
     """Set ``path``, making the tables on the way; a new table's parents are super tables (no header of their own)."""
     import tomlkit
 
@@ -513,11 +514,11 @@ def _set(document: MutableMapping[str, Any], path: Path, value: object) -> None:
     node[path[-1]] = value
 
 
-def _wrong_type(path: Path, wanted: str) -> Exception:
+def _wrong_type(path: KeyPath, wanted: str) -> Exception:
     return bad_input(f"{CONFIG}: {_dotted(path)} must be {wanted}; fix the file and run again")
 
 
-def _dotted(path: Path) -> str:
+def _dotted(path: KeyPath) -> str:
     return ".".join(f'"{key}"' if "." in key else key for key in path)
 
 
