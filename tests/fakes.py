@@ -416,3 +416,49 @@ def held_lock(root: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+CONTAINERD_VERSION_LINES = {
+    # containerd --version, as each release prints it (cmd/containerd/command: "%s %s %s %s": the binary's name, its
+    # Go package, version and commit); Debian's package gives its own version string and no commit of upstream's.
+    "2.4.2": "containerd github.com/containerd/containerd/v2 v2.4.2 0a9d0b7e8d0ae7c5bd6e8c0e6c3e1f8c4b9d2a11",
+    "1.7.27": "containerd github.com/containerd/containerd v1.7.27 05044ec0a9a75232cad458027ca83437aae3f4da",
+    "1.6.20~ds1": "containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+deb12u1",
+}
+CRIO_VERSION = """crio version 1.34.1
+Version:        1.34.1
+GitCommit:      9f2a1b5c3e0d4c7b8a6f5e4d3c2b1a0f9e8d7c6b
+GitCommitDate:  2025-10-02T14:09:51Z
+GitTreeState:   clean
+BuildDate:      1970-01-01T00:00:00Z
+GoVersion:      go1.24.6
+Compiler:       gc
+Platform:       linux/amd64
+Linkmode:       static
+BuildTags:
+  static
+  netgo
+  osusergo
+  exclude_graphdriver_btrfs
+  seccomp
+  apparmor
+  selinux
+  exclude_graphdriver_devicemapper
+LDFlags:          unknown
+SeccompEnabled:   true
+AppArmorEnabled:  false
+"""
+
+
+def fake_containerd(folder: Path, version: str = "2.4.2", *, runc: bool = True) -> None:
+    """containerd on PATH that answers --version as the real one does (one line; CONTAINERD_VERSION_LINES), and a
+    runc beside it (the runtime the CRI starts containers with)."""
+    line = CONTAINERD_VERSION_LINES[version]
+    write(folder / "containerd", f'#!/bin/sh\n[ "$1" = --version ] && echo "{line}" && exit 0\nexit 1\n', mode=0o755)
+    if runc:
+        write(folder / "runc", "#!/bin/sh\nexit 0\n", mode=0o755)
+
+
+def fake_crio(folder: Path) -> None:
+    """crio on PATH that answers --version as CRI-O 1.34 does: its version line, then its build's details."""
+    write(folder / "crio", f'#!/bin/sh\n[ "$1" = --version ] && cat <<"EOF"\n{CRIO_VERSION}EOF\n', mode=0o755)

@@ -47,6 +47,7 @@ OWNED_DIRECTORIES = (
     "/etc/systemd/system",
     "/etc/systemd/zram-generator.conf.d",
     "/etc/k8snode",
+    "/etc/containerd",
     "/run",
 )
 """The directories k8snode creates, with those that lead to them, for a file it writes into one of them; any

@@ -1,6 +1,7 @@
 """`k8snode node check | prepare | reset`: modules, sysctls and swap of a kubeadm node, persisted and audited.
 
-The IPVS slice is `ipvs enable`'s own plan, run in the same process under the same lock. Sources: kubeadm's
+The IPVS slice is `ipvs enable`'s own plan, run in the same process under the same lock; so is the container
+runtime's (k8snode/runtime: containerd's config.toml). Sources: kubeadm's
 preflight (kubernetes/kubernetes cmd/kubeadm/app/preflight/checks_linux.go: ip_forward, swap) and the kubeadm
 install guide's prerequisites (overlay, br_netfilter, the bridge-nf-call and forwarding sysctls).
 """
@@ -9,10 +10,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from string import Template
 
-from k8snode.core.errors import failed
+from k8snode.core.errors import K8snodeError, failed
 from k8snode.core.files import Action, FilePlan, apply, header, owned, pending_action, plan_remove, plan_write
 from k8snode.core.resources import template_text
 from k8snode.core.system import System
@@ -24,6 +25,10 @@ from k8snode.node.requirements import IpFamily as IpFamily  # re-exported: comma
 from k8snode.node.swap import SwapMode
 from k8snode.proxy import ipvs, nftables
 from k8snode.proxy.modes import ProxyMode
+from k8snode.runtime import detect
+from k8snode.runtime import wanted as runtime_wanted
+from k8snode.runtime.model import RuntimeChoice, RuntimePlan, Status
+from k8snode.runtime.wanted import Sources
 
 MODULES_LOAD_FILE = PurePosixPath("/etc/modules-load.d/k8snode.conf")
 SYSCONFIG_FILE = PurePosixPath("/etc/sysconfig/modules/k8snode.modules")
@@ -36,6 +41,7 @@ OWNED_FILES = (MODULES_LOAD_FILE, SYSCONFIG_FILE, SYSCTL_FILE, swap.ZRAM_CONF, *
 SYSTEMD_READS = (swap.FSTAB, swap.ZRAM_CONF)
 """Files whose change alters the units systemd's generators make (systemd-fstab-generator, zram-generator): with
 the masks, what `systemctl daemon-reload` makes the running systemd see."""
+RESTART_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,10 @@ class Options:
     swap: SwapMode = SwapMode.OFF
     persist: Persist = Persist.AUTO
     force: bool = False
+    runtime: RuntimeChoice = RuntimeChoice.AUTO
+    sources: Sources = field(default_factory=Sources)
+    """What the runtime must agree with: --kubernetes-version, --kubelet-config, --kubeadm-config."""
+    restart_runtime: bool = False
 
     def command(self, verb: str) -> str:
         """The canonical command line written into each file's header."""
@@ -56,6 +66,10 @@ class Options:
             ("--ip-family", self.ip_family, IpFamily.IPV4),
             ("--swap", self.swap, SwapMode.OFF),
             ("--persist", self.persist, Persist.AUTO),
+            ("--runtime", self.runtime, RuntimeChoice.AUTO),
+            ("--kubernetes-version", self.sources.kubernetes_version, None),
+            ("--kubelet-config", self.sources.kubelet_config, None),
+            ("--kubeadm-config", self.sources.kubeadm_config, None),
         ):
             if value != default:
                 words.append(f"{flag} {value}")
@@ -117,8 +131,10 @@ class Plan:
     missing: list[str]
     """Modules the kernel does not have: nothing can be prepared."""
     problems: list[str]
-    """What the next boot would undo, each naming the file and line responsible."""
+    """What the next boot would undo, each naming the file and line responsible; and what the container runtime
+    needs that prepare cannot do."""
     warnings: list[str]
+    runtime: RuntimePlan | None = None
 
     @property
     def diffs(self) -> dict[str, str]:
@@ -149,6 +165,8 @@ class Prepared:
     ipvs: ipvs.Enabled | None
     changed: bool
     dry_run: bool
+    runtime_restart: Action | None = None
+    """``systemctl restart`` of the runtime (--restart-runtime): ran, would-run, failed, or None (not run)."""
 
     @property
     def warnings(self) -> list[str]:
@@ -164,7 +182,13 @@ class Prepared:
             ("would prepare" if self.dry_run else "prepared")
             + " the node: modules, sysctls"
             + (", swap off" if self.plan.options.swap == SwapMode.OFF else " (swap kept)")
+            + self._runtime_part
         )
+
+    @property
+    def _runtime_part(self) -> str:
+        runtime = self.plan.runtime
+        return f", {runtime.runtime}'s configuration" if runtime and runtime.restart_needed else ""
 
 
 @dataclass
@@ -178,15 +202,17 @@ class Undone:
     ipvs: ipvs.Disabled | None
     warnings: list[str]
     dry_run: bool
+    runtime_files: list[FilePlan] = field(default_factory=list)
+    """The container runtime's files put back (config.toml restored or removed) and its records removed."""
 
     @property
     def changed(self) -> bool:
-        return bool(self.files or self.masks or (self.ipvs and self.ipvs.changed))
+        return bool(self.files or self.runtime_files or self.masks or (self.ipvs and self.ipvs.changed))
 
     @property
     def summary(self) -> str:
         """Counts every file the reset undoes, `ipvs disable`'s included, as the table of files shows them."""
-        files = self.files + ([] if self.ipvs is None else self.ipvs.files)
+        files = self.files + self.runtime_files + ([] if self.ipvs is None else self.ipvs.files)
         restored = sum(1 for f in files if f.restore)
         removing, restoring = ("to remove", "to restore") if self.dry_run else ("removed", "restored")
         return (
@@ -231,7 +257,30 @@ def assess(system: System, options: Options, *, force: bool) -> Plan:
     warnings = []
     if options.swap == SwapMode.KEEP:
         warnings.append(swap.KEEP_ADVICE)
-    return Plan(options, kernel, modules, sysctls, swap_plan, files, missing, problems, warnings)
+    runtime = _runtime_plan(system, options, problems, warnings)
+    if runtime is not None:
+        files += runtime.files
+    return Plan(options, kernel, modules, sysctls, swap_plan, files, missing, problems, warnings, runtime)
+
+
+def _runtime_plan(system: System, options: Options, problems: list[str], warnings: list[str]) -> RuntimePlan | None:
+    """The container runtime's plan; what prepare cannot fix goes into ``problems``."""
+    if options.runtime == RuntimeChoice.NONE:
+        return None
+    wanted, said = runtime_wanted.wanted(system, options.sources)
+    warnings += said
+    plan = detect.assess(system, options.runtime, wanted, options.command("prepare"))
+    if plan is None:
+        sockets = " or ".join(str(path) for path in detect.SOCKETS.values())
+        if options.runtime == RuntimeChoice.AUTO:
+            warnings.append(f"no container runtime found (no {sockets}, no containerd or crio on PATH)")
+        else:
+            socket, binary = detect.SOCKETS[options.runtime], detect.BINARIES[options.runtime]
+            problems.append(f"--runtime {options.runtime}: no {socket} and no {binary} on PATH; install it")
+        return None
+    problems += [f"{plan.runtime}: {f.detail}" for f in plan.findings if f.status == Status.PROBLEM]
+    warnings += [f"{plan.runtime}: {f.detail}" for f in plan.findings if f.status == Status.UNKNOWN]
+    return plan
 
 
 def check(system: System, options: Options) -> Checked:
@@ -247,6 +296,8 @@ def check(system: System, options: Options) -> Checked:
         file.action = pending_action(file)
     ipvs_check = ipvs.check(system, options.scheduler) if options.proxy_mode == ProxyMode.IPVS else None
     drift = _drift(plan)
+    if plan.runtime is not None:
+        drift += [f"{plan.runtime.runtime}: {f.detail}" for f in plan.runtime.findings if f.status == Status.DRIFT]
     warnings = list(plan.warnings)
     if ipvs_check is not None and not ipvs_check.ok:
         drift.append(f"IPVS: {ipvs_check.summary}")
@@ -280,7 +331,31 @@ def prepare(system: System, options: Options, *, dry_run: bool = False) -> Prepa
                 system, options.scheduler, options.persist, dry_run=dry_run, force=options.force
             )
         changed = _apply(system, plan, dry_run=dry_run) or bool(enabled and enabled.changed)
-    return Prepared(plan, enabled, changed, dry_run)
+        restart = _restart_runtime(system, plan, dry_run=dry_run) if options.restart_runtime else None
+    return Prepared(plan, enabled, changed, dry_run, restart)
+
+
+def _restart_runtime(system: System, plan: Plan, *, dry_run: bool) -> Action | None:
+    """``systemctl restart`` of the runtime whose files changed, where systemd runs this root (``--root /``, as
+    ``swap.reload_units``); a failed restart is a warning: the files are written either way."""
+    runtime = plan.runtime
+    if runtime is None or not runtime.restart_needed:
+        return None
+    if system.root != Path("/") or not system.exists(swap.RUNNING_SYSTEMD):
+        plan.warnings.append(f"{runtime.runtime} not restarted: systemd does not run --root {system.root}")
+        return None
+    if dry_run:
+        return Action.WOULD_RUN
+    try:
+        completed = system.run(["systemctl", "restart", runtime.runtime], timeout=RESTART_TIMEOUT)
+    except K8snodeError as error:
+        plan.warnings.append(f"systemctl restart {runtime.runtime}: {error}")
+        return Action.FAILED
+    if completed.returncode != 0:
+        detail = completed.stderr.strip() or f"exit {completed.returncode}"
+        plan.warnings.append(f"systemctl restart {runtime.runtime} failed ({detail}); restart it by hand")
+        return Action.FAILED
+    return Action.RAN
 
 
 def reset(system: System, options: Options, *, dry_run: bool = False) -> Undone:
@@ -312,6 +387,8 @@ def _reset(system: System, options: Options, *, dry_run: bool) -> Undone:
         else:
             warnings.append(f"{path} was not written by k8snode and stays (pass --force to remove it)")
     masks = {u: Action.WOULD_UNMASK for u in units}
+    runtime_files, runtime_warnings = detect.undo(system, options.runtime, force=options.force)
+    warnings += runtime_warnings
     disabled = (
         ipvs.disable_locked(system, unload=False, force=options.force, dry_run=dry_run)
         if options.proxy_mode == ProxyMode.IPVS
@@ -321,6 +398,7 @@ def _reset(system: System, options: Options, *, dry_run: bool) -> Undone:
         for unit in units:
             system.remove(swap.MASK_DIR / unit)
             masks[unit] = Action.UNMASKED
+    apply(system, runtime_files, dry_run=dry_run)  # the file first, then its records
     apply(system, files, dry_run=dry_run)
     if not dry_run:
         system.remove_empty_directory(MASK_RECORD.parent)  # prepare made it for the record
@@ -328,7 +406,7 @@ def _reset(system: System, options: Options, *, dry_run: bool) -> Undone:
     if units or any(f.path in SYSTEMD_READS for f in files):
         daemon_reload, reload_warnings = swap.reload_units(system, dry_run=dry_run)
         warnings += reload_warnings
-    return Undone(files, fstab.entries, masks, daemon_reload, disabled, warnings, dry_run)
+    return Undone(files, fstab.entries, masks, daemon_reload, disabled, warnings, dry_run, runtime_files)
 
 
 def _swap_plan(system: System, options: Options) -> SwapPlan:
