@@ -233,21 +233,25 @@ def _kind(value: object) -> str:
 
 
 def _conmon_cgroups(config: _Config, manager: str) -> list[tuple[str, str]]:
-    """conmon's cgroup for each OCI runtime CRI-O would keep, with where it comes from."""
+    """conmon's cgroup for each OCI runtime CRI-O would keep, with where it comes from, as CRI-O validates it:
+    empty means system.slice under systemd, and system.slice means empty under cgroupfs."""
     conmon, where = config.get(("runtime", "conmon_cgroup"), "")
-    if conmon:
-        return [(conmon, where)]
-    default = _Runtime({"monitor_cgroup": DEFAULT_MONITOR_CGROUP}, "CRI-O's default crun runtime")
-    cgroups = []
-    for name, runtime in {DEFAULT_RUNTIME: default, **config.runtimes}.items():
+    default = _Runtime({"monitor_cgroup": DEFAULT_MONITOR_CGROUP}, "CRI-O's default crun runtime:")
+    found = []
+    for runtime in {DEFAULT_RUNTIME: default, **config.runtimes}.values():
         if runtime.table.get("runtime_type", "oci") not in ("", "oci"):
             continue
-        cgroup = runtime.table.get("monitor_cgroup", "")
+        if conmon:
+            found.append((conmon, where))
+            break
+        found.append((runtime.table.get("monitor_cgroup", ""), f"{runtime.source} monitor_cgroup"))
+    cgroups = []
+    for cgroup, source in found:
         if manager == "systemd" and not cgroup:
             cgroup = DEFAULT_MONITOR_CGROUP
         elif manager != "systemd" and cgroup == DEFAULT_MONITOR_CGROUP:
             cgroup = ""
-        cgroups.append((cgroup, f"{runtime.source} monitor_cgroup" if name in config.runtimes else runtime.source))
+        cgroups.append((cgroup, source))
     return cgroups
 
 
