@@ -186,7 +186,9 @@ def _parse(path: PurePosixPath, data: bytes, problems: list[str]) -> _Config | N
     try:
         document: dict[str, Any] = tomlkit.parse(data.decode("utf-8")).unwrap()
     except UnicodeDecodeError as error:
-        problems.append(f"{path} is not UTF-8 (byte {error.start}), so not TOML: CRI-O would not start")
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - data.rfind(b"\n", 0, error.start)
+        problems.append(f"{path} is not UTF-8 (line {line} col {column}), so not TOML: CRI-O would not start")
         return None
     except ParseError as error:
         problems.append(f"{path} is not TOML: {error}: CRI-O would not start")
@@ -194,31 +196,31 @@ def _parse(path: PurePosixPath, data: bytes, problems: list[str]) -> _Config | N
     config = _Config()
     crio = document.get("crio", {})
     if not isinstance(crio, dict):
-        problems.append(f"{path}: crio is a {_kind(crio)}, not a table: CRI-O would not start")
+        problems.append(f"{path}: crio is {_kind(crio)}, not a table: CRI-O would not start")
         return None
     wrong = []
     for section in sorted({section for section, _ in STRINGS}):
         if not isinstance(crio.get(section, {}), dict):
-            wrong.append(f"[crio] {section} is a {_kind(crio[section])}, not a table")
+            wrong.append(f"[crio] {section} is {_kind(crio[section])}, not a table")
     for section, key in STRINGS:
         table = crio.get(section, {})
         if isinstance(table, dict) and key in table:
             if isinstance(table[key], str):
                 config.settings[(section, key)] = (table[key], f"{path}: [crio.{section}] {key}")
             else:
-                wrong.append(f"[crio.{section}] {key} is a {_kind(table[key])}, not a string")
+                wrong.append(f"[crio.{section}] {key} is {_kind(table[key])}, not a string")
     runtime = crio.get("runtime", {})
     runtimes = runtime.get("runtimes", {}) if isinstance(runtime, dict) else {}
     if not isinstance(runtimes, dict):
-        wrong.append(f"[crio.runtime] runtimes is a {_kind(runtimes)}, not a table")
+        wrong.append(f"[crio.runtime] runtimes is {_kind(runtimes)}, not a table")
         runtimes = {}
     for name, table in runtimes.items():
         if not isinstance(table, dict):
-            wrong.append(f"[crio.runtime.runtimes] {name} is a {_kind(table)}, not a table")
+            wrong.append(f"[crio.runtime.runtimes] {name} is {_kind(table)}, not a table")
             continue
         for key in RUNTIME_STRINGS:
             if key in table and not isinstance(table[key], str):
-                wrong.append(f"[crio.runtime.runtimes.{name}] {key} is a {_kind(table[key])}, not a string")
+                wrong.append(f"[crio.runtime.runtimes.{name}] {key} is {_kind(table[key])}, not a string")
         strings = {key: value for key, value in table.items() if isinstance(value, str)}
         config.runtimes[name] = _Runtime(strings, f"{path}: [crio.runtime.runtimes.{name}]")
     if wrong:
@@ -228,8 +230,9 @@ def _parse(path: PurePosixPath, data: bytes, problems: list[str]) -> _Config | N
 
 
 def _kind(value: object) -> str:
-    kinds = {bool: "boolean", int: "integer", float: "float", str: "string", list: "array", dict: "table"}
-    return kinds.get(type(value), type(value).__name__)
+    """A TOML value's type, with its article."""
+    kinds = {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array", dict: "a table"}
+    return kinds.get(type(value), "a date or time")
 
 
 def _conmon_cgroups(config: _Config, manager: str) -> list[tuple[str, str]]:
