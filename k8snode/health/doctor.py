@@ -51,7 +51,10 @@ PREFLIGHT = {
     "runtime-cri-plugin": "CRI",
     "runtime-sandbox-image": "ImagePull",
     "runtime-socket": "CRI",
+    # kubeadm's SystemVerification runs the system validators, which warn about cgroup v1 (KEP-5573)
+    "cgroup-version": "SystemVerification",
 }
+CGROUP_ROOT = "/sys/fs/cgroup"
 PREPARE_HINT = "run: k8snode node prepare"
 
 RUNTIME_CHECKS = {
@@ -378,6 +381,26 @@ def _swap_boot(context: _Context) -> Finding:
     return Finding(Status.OK, "nothing turns swap on at boot")
 
 
+def _cgroup_version(context: _Context) -> Finding:
+    """cgroup v2 mounts one hierarchy at /sys/fs/cgroup, with cgroup.controllers at its top; v1 mounts a tmpfs of
+    per-controller hierarchies there."""
+    from k8snode.core.versions import newest_kubernetes, parse_release
+    from k8snode.runtime import support
+
+    system = context.system
+    if not system.path(CGROUP_ROOT).is_dir():
+        return Finding(Status.SKIP, f"no {CGROUP_ROOT} to read")
+    if system.exists(f"{CGROUP_ROOT}/cgroup.controllers"):
+        return Finding(Status.OK, "cgroup v2 (the unified hierarchy)")
+    text = context.kubernetes_version
+    release = newest_kubernetes() if text is None else parse_release(text)
+    hint = "boot with systemd.unified_cgroup_hierarchy=1 (cgroup v2)"
+    if support.refuses_cgroup_v1(release):
+        detail = f"cgroup v1: kubelet {release} does not start on it (failCgroupV1 is true by default since 1.35)"
+        return Finding(Status.FAIL, detail, hint + ", or set failCgroupV1: false in the kubelet configuration")
+    return Finding(Status.WARN, f"cgroup v1: kubelet {release} runs on it, 1.35 and later do not by default", hint)
+
+
 def _binaries(context: _Context) -> Finding:
     needed = requirements.binaries(context.mode)
     missing = [name for name in needed if context.system.which(name) is None]
@@ -493,6 +516,7 @@ _CHECKS: list[tuple[str, str, Callable[[_Context], Finding]]] = [
     ("sysctl-boot", "sysctl", _sysctl_boot),
     ("swap", "host", _swap),
     ("swap-boot", "host", _swap_boot),
+    ("cgroup-version", "host", _cgroup_version),
     ("binaries", "host", _binaries),
     ("nft-version", "host", _nftables(_nft)),
     *((check_id, "runtime", _runtime(finding_id)) for check_id, finding_id in RUNTIME_CHECKS.items()),

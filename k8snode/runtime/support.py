@@ -157,6 +157,11 @@ def cgroup_driver_rule(runtime: str, version: str | None, release: KubernetesVer
     return DriverRule(False, detail)
 
 
+def refuses_cgroup_v1(release: KubernetesVersion) -> bool:
+    """The kubelet of ``release`` does not start on a cgroup v1 host unless failCgroupV1: false."""
+    return release.minor_version >= FAIL_CGROUP_V1_SINCE
+
+
 def systemd_host(system: System) -> bool:
     """The host runs systemd (sd_booted(3): /run/systemd/system), or will at boot (an image or chroot with systemd)."""
     booted = system.path(SYSTEMD_BOOTED).is_dir()
