@@ -127,12 +127,11 @@ def assess(system: System, wanted: Wanted, *, version: str | None, command: str)
     findings.append(_settled(pause, after.get(("image", "pause_image"), ""), wanted.pause_image))
     findings.append(_socket(now, wanted))
     findings.append(_runtime_binary(system, now))
-    files = [] if read.drop_in is not None and not owned(read.drop_in) else _files(system, read, content)
-    if read.drop_in is not None and not owned(read.drop_in):
-        config_finding = findings[1]
-        config_finding.status = Status.PROBLEM
-        config_finding.detail += f"; {DROP_IN} was not written by k8snode: move it aside so that prepare can write it"
-    return RuntimePlan(support.CRIO, version, config, findings, files)
+    if read.drop_in is not None and not owned(read.drop_in):  # not k8snode's to replace, even with --force
+        findings[1].status = Status.PROBLEM
+        findings[1].detail += f"; {DROP_IN} was not written by k8snode: move it aside so that prepare can write it"
+        return RuntimePlan(support.CRIO, version, config, findings)
+    return RuntimePlan(support.CRIO, version, config, findings, _files(system, read, content))
 
 
 def undo(system: System, *, force: bool) -> tuple[list[FilePlan], list[str]]:
@@ -149,7 +148,7 @@ def undo(system: System, *, force: bool) -> tuple[list[FilePlan], list[str]]:
 
 def _read(system: System) -> _Read:
     read = _Read()
-    for path in [CONFIG, *_drop_ins(system, DROP_IN_DIR, read.problems)]:
+    for path in [CONFIG, *_drop_ins(system, DROP_IN_DIR)]:
         if path == CONFIG and not (system.exists(CONFIG) or system.is_symlink(CONFIG)):
             continue
         if system.is_symlink(path):
@@ -166,13 +165,13 @@ def _read(system: System) -> _Read:
     return read
 
 
-def _drop_ins(system: System, directory: PurePosixPath, problems: list[str]) -> list[PurePosixPath]:
+def _drop_ins(system: System, directory: PurePosixPath) -> list[PurePosixPath]:
     """The files under ``directory`` in filepath.Walk's order: names sorted, each directory walked where it sorts."""
     found: list[PurePosixPath] = []
     for name in system.listdir(directory):
         path = directory / name
         if not system.is_symlink(path) and system.path(path).is_dir():
-            found += _drop_ins(system, path, problems)
+            found += _drop_ins(system, path)
         else:
             found.append(path)
     return found
