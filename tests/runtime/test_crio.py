@@ -287,3 +287,32 @@ def test_a_fifo_or_a_file_over_1_mib_is_bad_input_and_nothing_changes(cli, node,
         assert f"/{DIR}/10-bad.conf" in line
         assert ("not a regular file" if kind == "fifo" else "larger than 1 MiB") in line
     assert snapshot(root.path) == before
+
+
+def test_a_drop_in_no_longer_needed_is_removed_by_prepare(cli, node):
+    root = node()
+    write(root.path / CONF, '[crio.runtime]\ncgroup_manager = "cgroupfs"\n')
+    runtime(cli, "prepare", root)
+    assert ours(root) == {"crio": {"runtime": {"cgroup_manager": "systemd"}, "image": {"pause_image": PAUSE}}}
+    write(root.path / CONF, f'[crio.runtime]\ncgroup_manager = "systemd"\n[crio.image]\npause_image = "{PAUSE}"\n')
+    run, data = runtime(cli, "prepare", root, "--dry-run")
+    assert {"path": f"/{OURS}", "action": "would-remove", "mode": "0644"} in data["runtime"]["files"]
+    assert (root.path / OURS).exists()
+    run, data = runtime(cli, "prepare", root)
+    assert run.exit_code == 0
+    assert not (root.path / OURS).exists()
+    _, data = runtime(cli, "check", root)
+    assert {status for status, _ in findings(data).values()} == {"ok"}
+
+
+def test_a_directory_among_the_drop_ins_is_walked_where_its_name_sorts(cli, node):
+    """filepath.Walk: 40-a.conf, then 50-dir/ and everything under it, then 60-c.conf."""
+    root = node()
+    write(root.path / f"{DIR}/40-a.conf", '[crio.runtime]\ncgroup_manager = "cgroupfs"\n')
+    write(root.path / f"{DIR}/50-dir/10-b.conf", '[crio.runtime]\ncgroup_manager = "systemd"\n')
+    _, data = runtime(cli, "check", root)
+    assert details(data)["cgroup_driver"].startswith(f"/{DIR}/50-dir/10-b.conf: [crio.runtime] cgroup_manager is")
+    write(root.path / f"{DIR}/60-c.conf", '[crio.runtime]\ncgroup_manager = "cgroupfs"\n')
+    _, data = runtime(cli, "check", root)
+    assert findings(data)["cgroup_driver"] == ("drift", "cgroupfs")  # 60-c.conf sorts before 99-k8snode.conf
+    assert details(data)["cgroup_driver"].startswith(f"/{DIR}/60-c.conf: [crio.runtime] cgroup_manager is")
