@@ -8,3 +8,4 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 GOLDEN = TESTS / "golden"
 FIXTURES = TESTS / "fixtures" / "kubeadm"
+CONTAINERD_FIXTURES = TESTS / "fixtures" / "containerd"

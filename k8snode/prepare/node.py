@@ -8,6 +8,7 @@ install guide's prerequisites (overlay, br_netfilter, the bridge-nf-call and for
 
 from __future__ import annotations
 
+import shlex
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -66,13 +67,23 @@ class Options:
             ("--ip-family", self.ip_family, IpFamily.IPV4),
             ("--swap", self.swap, SwapMode.OFF),
             ("--persist", self.persist, Persist.AUTO),
-            ("--runtime", self.runtime, RuntimeChoice.AUTO),
-            ("--kubernetes-version", self.sources.kubernetes_version, None),
-            ("--kubelet-config", self.sources.kubelet_config, None),
-            ("--kubeadm-config", self.sources.kubeadm_config, None),
         ):
             if value != default:
                 words.append(f"{flag} {value}")
+        return " ".join(words)
+
+    def runtime_command(self, verb: str) -> str:
+        """The command line in the header of the runtime's files: with the options that decide their content (the
+        kernel's files leave them out, so that a check with another --runtime does not see them as changed)."""
+        words = [self.command(verb)]
+        for flag, value in (
+            ("--runtime", None if self.runtime == RuntimeChoice.AUTO else str(self.runtime)),
+            ("--kubernetes-version", self.sources.kubernetes_version),
+            ("--kubelet-config", self.sources.kubelet_config),
+            ("--kubeadm-config", self.sources.kubeadm_config),
+        ):
+            if value is not None:
+                words.append(f"{flag} {shlex.quote(value)}")
         return " ".join(words)
 
 
@@ -269,7 +280,7 @@ def _runtime_plan(system: System, options: Options, problems: list[str], warning
         return None
     wanted, said = runtime_wanted.wanted(system, options.sources)
     warnings += said
-    plan = detect.assess(system, options.runtime, wanted, options.command("prepare"))
+    plan = detect.assess(system, options.runtime, wanted, options.runtime_command("prepare"))
     if plan is None:
         sockets = " or ".join(str(path) for path in detect.SOCKETS.values())
         if options.runtime == RuntimeChoice.AUTO:
@@ -331,31 +342,31 @@ def prepare(system: System, options: Options, *, dry_run: bool = False) -> Prepa
                 system, options.scheduler, options.persist, dry_run=dry_run, force=options.force
             )
         changed = _apply(system, plan, dry_run=dry_run) or bool(enabled and enabled.changed)
-        restart = _restart_runtime(system, plan, dry_run=dry_run) if options.restart_runtime else None
+        restart = None
+        if options.restart_runtime:
+            restart, said = restart_runtime(system, plan.runtime, dry_run=dry_run)
+            plan.warnings += said
     return Prepared(plan, enabled, changed, dry_run, restart)
 
 
-def _restart_runtime(system: System, plan: Plan, *, dry_run: bool) -> Action | None:
+def restart_runtime(system: System, runtime: RuntimePlan | None, *, dry_run: bool) -> tuple[Action | None, list[str]]:
     """``systemctl restart`` of the runtime whose files changed, where systemd runs this root (``--root /``, as
-    ``swap.reload_units``); a failed restart is a warning: the files are written either way."""
-    runtime = plan.runtime
+    ``swap.reload_units``): the action (ran, would-run, failed, or None: not run) and warnings. A failed restart
+    is a warning: the files are written either way."""
     if runtime is None or not runtime.restart_needed:
-        return None
+        return None, []
     if system.root != Path("/") or not system.exists(swap.RUNNING_SYSTEMD):
-        plan.warnings.append(f"{runtime.runtime} not restarted: systemd does not run --root {system.root}")
-        return None
+        return None, [f"{runtime.runtime} not restarted: systemd does not run --root {system.root}"]
     if dry_run:
-        return Action.WOULD_RUN
+        return Action.WOULD_RUN, []
     try:
         completed = system.run(["systemctl", "restart", runtime.runtime], timeout=RESTART_TIMEOUT)
     except K8snodeError as error:
-        plan.warnings.append(f"systemctl restart {runtime.runtime}: {error}")
-        return Action.FAILED
+        return Action.FAILED, [f"systemctl restart {runtime.runtime}: {error}"]
     if completed.returncode != 0:
         detail = completed.stderr.strip() or f"exit {completed.returncode}"
-        plan.warnings.append(f"systemctl restart {runtime.runtime} failed ({detail}); restart it by hand")
-        return Action.FAILED
-    return Action.RAN
+        return Action.FAILED, [f"systemctl restart {runtime.runtime} failed ({detail}); restart it by hand"]
+    return Action.RAN, []
 
 
 def reset(system: System, options: Options, *, dry_run: bool = False) -> Undone:

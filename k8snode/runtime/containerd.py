@@ -362,7 +362,7 @@ def _edited(document: TOMLDocument | None, settings: Settings, wanted: Wanted, c
 
     if document is None:
         document = tomlkit.document()
-        document.add(tomlkit.comment(f"{header(command)}. Remove with: k8snode node reset"))
+        document.add(tomlkit.comment(f"{header(command).removeprefix('# ')}. Remove with: k8snode node reset"))
         document.add("version", settings.schema.version)
     schema = settings.schema
     if any(entry in schema.disabling for entry in settings.disabled):

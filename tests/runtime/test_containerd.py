@@ -1,0 +1,497 @@
+"""`k8snode node check | prepare | reset` on containerd's config.toml: real files on fake roots, the real CLI.
+
+containerd itself is faked only where it answers (`containerd --version`, tests/fakes.py); what the real containerd
+reads of each file k8snode writes is tests/truth's business (`containerd config dump`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+
+import pytest
+from fakes import fake_containerd, fake_crio, write
+from required import unavailable
+from where import CONTAINERD_FIXTURES
+
+CONFIG = "etc/containerd/config.toml"
+ORIGINAL = "etc/k8snode/containerd-config.toml.orig"
+RECORD = "etc/k8snode/containerd-config.toml.record"
+PAUSE = "registry.k8s.io/pause:3.10.2"
+
+
+@pytest.fixture
+def node(host):
+    """A Debian host with containerd 2.4.2 and runc on PATH."""
+
+    def make(version: str = "2.4.2", config: str | bytes | None = None, *, mode: int = 0o644, name: str = "root"):
+        """``config``: a fixture's name, or the bytes of the file."""
+        root = host("debian", name=name)
+        fake_containerd(root.bin, version)
+        if config is not None:
+            data = (CONTAINERD_FIXTURES / config).read_bytes() if isinstance(config, str) else config
+            path = root.path / CONFIG
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            path.chmod(mode)
+        return root
+
+    return make
+
+
+def runtime_of(run) -> dict:
+    assert "Traceback" not in run.stdout + run.stderr
+    return run.envelope()["data"]["runtime"]
+
+
+def statuses(runtime: dict) -> dict[str, str]:
+    return {f["id"]: f["status"] for f in runtime["findings"] if f["id"] != "version"}
+
+
+def changed_lines(before: bytes, after: bytes) -> tuple[list[str], list[str]]:
+    """The lines a diff takes away and adds."""
+    diff = list(difflib.unified_diff(before.decode().splitlines(), after.decode().splitlines(), lineterm="", n=0))
+    removed = [line[1:] for line in diff if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:] for line in diff if line.startswith("+") and not line.startswith("+++")]
+    return removed, added
+
+
+CASES = {
+    # fixture, containerd: (drift ids, lines the edit takes away, lines it adds)
+    "v2": (
+        "v2.toml",
+        "1.7.27",
+        {"cgroup_driver", "sandbox_image"},
+        ['    sandbox_image = "registry.k8s.io/pause:3.8"', "            SystemdCgroup = false"],
+        [f'    sandbox_image = "{PAUSE}"', "            SystemdCgroup = true"],
+    ),
+    "v3": (
+        "v3.toml",
+        "2.4.2",
+        {"cgroup_driver", "sandbox_image"},
+        ["      sandbox = 'registry.k8s.io/pause:3.10'", "            SystemdCgroup = false"],
+        [f"      sandbox = '{PAUSE}'", "            SystemdCgroup = true"],  # tomlkit keeps the quotes
+    ),
+    "operator": (
+        "operator-commented.toml",
+        "2.4.2",
+        {"cri_plugin", "cgroup_driver", "sandbox_image"},
+        [
+            '  "io.containerd.grpc.v1.cri",            # turned off while we ran Docker only',
+            '  sandbox_image = "mirror.example.org/pause:3.6" # old pin',
+            "        SystemdCgroup = false   # flip when the kubelet goes systemd",
+        ],
+        [
+            f'  sandbox_image = "{PAUSE}" # old pin',
+            "        SystemdCgroup = true   # flip when the kubelet goes systemd",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_prepare_edits_only_the_keys_then_check_passes_and_reset_restores_the_bytes(node, cli, case):
+    fixture, version, drift, removed, added = CASES[case]
+    root = node(version, fixture, mode=0o640)
+    before = (root.path / CONFIG).read_bytes()
+    check = cli("node", "check", "--root", str(root.path), "--json")
+    assert check.exit_code == 1
+    runtime = runtime_of(check)
+    assert runtime["runtime"] == "containerd" and runtime["version"] == version
+    assert {i for i, s in statuses(runtime).items() if s != "ok"} == drift
+    assert (root.path / CONFIG).read_bytes() == before
+
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    runtime = runtime_of(run)
+    assert runtime["restart_needed"] is True and runtime["restart"] is None
+    after = (root.path / CONFIG).read_bytes()
+    assert changed_lines(before, after) == (removed, added)
+    assert stat.S_IMODE((root.path / CONFIG).stat().st_mode) == 0o640  # the operator's mode stays
+    assert (root.path / ORIGINAL).read_bytes() == before
+
+    again = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert again.exit_code == 0
+    assert runtime_of(again)["restart_needed"] is False
+    snapshot = root.snapshot()
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    assert root.snapshot() == snapshot  # idempotent: not one byte, mode or mtime
+
+    check = cli("node", "check", "--root", str(root.path), "--json")
+    assert check.exit_code == 0, check.stdout
+    assert set(statuses(runtime_of(check)).values()) == {"ok"}
+
+    reset = cli("node", "reset", "--root", str(root.path), "--json")
+    assert reset.exit_code == 0, reset.stderr
+    assert {f["path"]: f["action"] for f in reset.envelope()["data"]["runtime_files"]} == {
+        f"/{CONFIG}": "restored",
+        f"/{ORIGINAL}": "removed",
+        f"/{RECORD}": "removed",
+    }
+    assert (root.path / CONFIG).read_bytes() == before
+    assert stat.S_IMODE((root.path / CONFIG).stat().st_mode) == 0o640
+    assert not (root.path / "etc/k8snode").exists()
+
+
+def test_dockers_file_gets_the_cri_back_and_keeps_its_comments(node, cli):
+    """Docker's containerd.io package ships disabled_plugins = ["cri"] and nothing else but comments: a version 1
+    file, edited as one (containerd 2.x migrates it at each start)."""
+    root = node("2.4.2", "docker-containerd.io.toml")
+    before = (root.path / CONFIG).read_text()
+    check = cli("node", "check", "--root", str(root.path), "--json")
+    [cri] = [f for f in runtime_of(check)["findings"] if f["id"] == "cri_plugin"]
+    assert (cri["status"], cri["preflight"]) == ("drift", "CRI")
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    after = (root.path / CONFIG).read_text()
+    head, _, appended = after.partition("\n[plugins.cri]\n")
+    assert head == before.replace('disabled_plugins = ["cri"]', "disabled_plugins = []")
+    assert appended.split("\n\n") == [
+        f'sandbox_image = "{PAUSE}"',
+        '[plugins.cri.containerd.runtimes.runc]\nruntime_type = "io.containerd.runc.v2"',
+        "[plugins.cri.containerd.runtimes.runc.options]\nSystemdCgroup = true\n",
+    ]
+    assert cli("node", "reset", "--root", str(root.path)).exit_code == 0
+    assert (root.path / CONFIG).read_text() == before
+
+
+def test_unknown_plugin_sections_are_kept_byte_for_byte(node, cli):
+    root = node("2.4.2", "operator-commented.toml")
+    before = (root.path / CONFIG).read_text()
+    vendor = before[before.index("# The GPU shim") : before.index('[plugins."io.containerd.grpc.v1.cri"]')]
+    metrics = before[before.index("# Metrics") :]
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    after = (root.path / CONFIG).read_text()
+    assert vendor in after and metrics in after
+    assert after.startswith(before[: before.index("disabled_plugins")])
+
+
+@pytest.mark.parametrize(("version", "schema"), [("2.4.2", 3), ("1.7.27", 2), (None, 2)])
+def test_no_file_gets_a_minimal_one_of_the_schema_containerd_reads_and_reset_removes_it(node, cli, version, schema):
+    root = node(version or "2.4.2")
+    if version is None:  # no containerd on PATH, only its socket: the version is unknown
+        (root.bin / "containerd").unlink()
+        write(root.path / "run/containerd/containerd.sock", "")
+    check = cli("node", "check", "--root", str(root.path), "--json")
+    runtime = runtime_of(check)
+    assert runtime["config"] is None and runtime["version"] == version
+    assert statuses(runtime)["config"] == "drift"
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    path = root.path / CONFIG
+    text = path.read_text()
+    assert text.startswith("# Written by k8snode 0.1.0 (k8snode node prepare). Remove with: k8snode node reset\n")
+    assert f"\nversion = {schema}\n" in text
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o755
+    assert not (root.path / ORIGINAL).exists()
+    assert "created yes" in (root.path / RECORD).read_text()
+    assert cli("node", "check", "--root", str(root.path)).exit_code == 0
+    reset = cli("node", "reset", "--root", str(root.path), "--json")
+    assert reset.exit_code == 0
+    assert not path.exists() and not (root.path / RECORD).exists()
+
+
+def test_the_kubelets_cgroupfs_and_a_kubeadm_configs_release_and_socket_are_followed(node, cli):
+    root = node("2.4.2", "v3.toml")
+    kubelet = "/etc/kubernetes/kubelet.yaml"  # a path on the target system: under the root
+    write(
+        root.path / kubelet[1:],
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: cgroupfs\n",
+    )
+    run = cli("node", "check", "--root", str(root.path), "--kubelet-config", kubelet, "--json")
+    [driver] = [f for f in runtime_of(run)["findings"] if f["id"] == "cgroup_driver"]
+    assert (driver["status"], driver["found"], driver["wanted"]) == ("ok", "cgroupfs", "cgroupfs")
+    assert f"--kubelet-config {kubelet}: cgroupDriver" in driver["detail"]
+
+    kubeadm = "/etc/kubernetes/kubeadm.yaml"
+    write(
+        root.path / kubeadm[1:],
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nnodeRegistration:\n"
+        "  criSocket: unix:///var/run/crio/crio.sock\n---\n"
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.39.0\n",
+    )
+    before = root.snapshot()
+    run = cli("node", "prepare", "--root", str(root.path), "--kubeadm-config", kubeadm, "--json")
+    assert run.exit_code == 1  # the socket is the operator's to move
+    envelope = run.envelope()
+    [socket] = [f for f in runtime_of(run)["findings"] if f["id"] == "socket"]
+    assert (socket["status"], socket["wanted"]) == ("problem", "/var/run/crio/crio.sock")
+    assert f"containerd: {socket['detail']}" in envelope["data"]["problems"]
+    assert any("v1.39.0's images" in w for w in envelope["warnings"])
+    assert root.snapshot() != before  # the rest is prepared all the same
+
+
+def test_kubeadms_default_socket_under_var_run_is_containerds(node, cli):
+    root = node("2.4.2", "v3.toml")
+    kubeadm = "/etc/kubernetes/kubeadm.yaml"
+    write(
+        root.path / kubeadm[1:],
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\nnodeRegistration:\n"
+        "  criSocket: unix:///var/run/containerd/containerd.sock\n",
+    )
+    run = cli("node", "check", "--root", str(root.path), "--kubeadm-config", kubeadm, "--json")
+    assert statuses(runtime_of(run))["socket"] == "ok"
+
+
+def test_the_nodes_kubelet_config_gives_the_driver_when_no_option_does(node, cli):
+    root = node("2.4.2", "v3.toml")
+    write(root.path / "var/lib/kubelet/config.yaml", "kind: KubeletConfiguration\ncgroupDriver: cgroupfs\n")
+    run = cli("node", "check", "--root", str(root.path), "--json")
+    [driver] = [f for f in runtime_of(run)["findings"] if f["id"] == "cgroup_driver"]
+    assert (driver["status"], driver["wanted"]) == ("ok", "cgroupfs")
+
+
+def test_a_missing_runc_is_a_problem_prepare_cannot_fix(node, cli):
+    root = node("2.4.2", "v3.toml")
+    (root.bin / "runc").unlink()
+    if any(os.access(os.path.join(d, "runc"), os.X_OK) for d in os.environ["PATH"].split(os.pathsep)):
+        pytest.skip("this host has runc on PATH")
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 1
+    [binary] = [f for f in runtime_of(run)["findings"] if f["id"] == "runtime_binary"]
+    assert binary["status"] == "problem" and "runc on PATH is missing" in binary["detail"]
+
+
+def test_reset_keeps_a_file_the_operator_changed_since(node, cli):
+    root = node("2.4.2", "v2.toml")
+    before = (root.path / CONFIG).read_bytes()
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    with (root.path / CONFIG).open("a") as config:
+        config.write("# tuned by hand afterwards\n")
+    edited = (root.path / CONFIG).read_bytes()
+    run = cli("node", "reset", "--root", str(root.path), "--json")
+    assert run.exit_code == 0
+    assert (root.path / CONFIG).read_bytes() == edited
+    assert (root.path / ORIGINAL).read_bytes() == before
+    assert any("changed since k8snode wrote it and stays" in w for w in run.envelope()["warnings"])
+    forced = cli("node", "reset", "--force", "--root", str(root.path))
+    assert forced.exit_code == 0
+    assert (root.path / CONFIG).read_bytes() == before
+
+
+def test_a_second_prepare_for_another_driver_keeps_the_first_original(node, cli):
+    root = node("2.4.2", "v3.toml")
+    before = (root.path / CONFIG).read_bytes()
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    write(root.path / "etc/kubelet.yaml", "kind: KubeletConfiguration\ncgroupDriver: cgroupfs\n")
+    assert cli("node", "prepare", "--root", str(root.path), "--kubelet-config", "/etc/kubelet.yaml").exit_code == 0
+    assert b"SystemdCgroup = false" in (root.path / CONFIG).read_bytes()
+    assert (root.path / ORIGINAL).read_bytes() == before
+    assert cli("node", "reset", "--root", str(root.path)).exit_code == 0
+    assert (root.path / CONFIG).read_bytes() == before
+
+
+BAD_FILES = {
+    "not TOML": (b"version = 2\n[plugins\n", "/etc/containerd/config.toml is not TOML: "),
+    "version 7": (b"version = 7\n", "version = 7 is not a containerd config version k8snode knows"),
+    "SystemdCgroup a string": (
+        b'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\nSystemdCgroup = "yes"\n',
+        'plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options.SystemdCgroup must be true or false',
+    ),
+    "plugins an array": (b"version = 3\nplugins = [1]\n", "plugins must be a table"),
+    "over 1 MiB": (b"version = 2\n" + b"# padding\n" * 110_000, "is larger than 1 MiB"),
+    "not UTF-8": (b"version = 2\n# \xff\xfe\n", "is not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_a_bad_file_is_exit_2_with_one_line_and_nothing_changes(node, cli, case):
+    content, message = BAD_FILES[case]
+    root = node("2.4.2", content)
+    for verb in ("check", "prepare"):
+        before = root.snapshot()
+        run = cli("node", verb, "--root", str(root.path))
+        assert run.exit_code == 2, (verb, run.stdout, run.stderr)
+        assert run.stderr.startswith("k8snode: error: ") and message in run.stderr, run.stderr
+        assert run.stderr.count("\n") == 1
+        assert root.snapshot() == before
+    assert root.modprobe_calls() == []
+
+
+def test_not_toml_names_the_line_and_column(node, cli):
+    root = node("2.4.2", b'version = 2\ndisabled_plugins = ["cri"\nroot = "/x"\n')
+    run = cli("node", "check", "--root", str(root.path))
+    assert run.exit_code == 2
+    assert "(line 3, column" in run.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_a_fifo_or_a_directory_at_the_path_is_exit_2(node, cli, kind):
+    root = node("2.4.2")
+    path = root.path / CONFIG
+    path.parent.mkdir(parents=True)
+    os.mkfifo(path) if kind == "fifo" else path.mkdir()
+    before = root.snapshot()
+    run = cli("node", "prepare", "--root", str(root.path))
+    assert run.exit_code == 2, run.stderr
+    assert run.stderr.startswith(f"k8snode: error: /{CONFIG} is ") and run.stderr.count("\n") == 1
+    assert root.snapshot() == before
+
+
+def test_a_symlink_is_a_problem_and_stays(node, cli, tmp_path):
+    root = node("2.4.2")
+    (root.path / CONFIG).parent.mkdir(parents=True)
+    (root.path / CONFIG).symlink_to("/usr/share/containerd/config.toml")
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 1
+    runtime = runtime_of(run)
+    assert statuses(runtime)["config"] == "problem" and runtime["files"] == []
+    assert (root.path / CONFIG).readlink().as_posix() == "/usr/share/containerd/config.toml"
+
+
+def test_imports_are_a_problem_and_the_file_is_not_edited(node, cli):
+    content = b'version = 2\nimports = ["/etc/containerd/conf.d/*.toml"]\ndisabled_plugins = ["cri"]\n'
+    root = node("2.4.2", content)
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 1
+    [problem] = [f for f in runtime_of(run)["findings"] if f["status"] == "problem"]
+    assert problem["found"] == "/etc/containerd/conf.d/*.toml"
+    assert (root.path / CONFIG).read_bytes() == content
+    assert not (root.path / RECORD).exists()
+
+
+def test_a_version_3_file_on_containerd_1_is_a_problem(node, cli):
+    root = node("1.6.20~ds1", "v3.toml")
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 1
+    runtime = runtime_of(run)
+    assert runtime["version"] == "1.6.20~ds1"
+    assert statuses(runtime)["schema"] == "problem"
+    assert (root.path / CONFIG).read_bytes() == (CONTAINERD_FIXTURES / "v3.toml").read_bytes()
+
+
+def test_no_runtime_found_is_a_warning_under_auto_and_drift_when_named(host, cli):
+    root = host("debian")
+    if any(os.access(os.path.join(d, "containerd"), os.X_OK) for d in os.environ["PATH"].split(os.pathsep)):
+        pytest.skip("this host has containerd on PATH")
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    auto = cli("node", "check", "--root", str(root.path), "--json")
+    assert auto.exit_code == 0
+    assert auto.envelope()["data"]["runtime"] is None
+    assert any(w.startswith("no container runtime found") for w in auto.envelope()["warnings"])
+    named = cli("node", "check", "--runtime", "containerd", "--root", str(root.path), "--json")
+    assert named.exit_code == 1
+    assert named.envelope()["data"]["problems"] == [
+        "--runtime containerd: no /run/containerd/containerd.sock and no containerd on PATH; install it"
+    ]
+    none = cli("node", "check", "--runtime", "none", "--root", str(root.path), "--json")
+    assert none.exit_code == 0 and none.envelope()["warnings"] == []
+
+
+def test_crio_is_found_with_its_version(host, cli):
+    root = host("debian")
+    fake_crio(root.bin)
+    write(root.path / "var/run/crio/crio.sock", "")
+    run = cli("node", "check", "--runtime", "crio", "--root", str(root.path), "--json")
+    runtime = runtime_of(run)
+    assert (runtime["runtime"], runtime["version"]) == ("crio", "1.34.1")
+
+
+def test_restart_is_said_never_done_unless_asked_and_only_where_systemd_runs_the_root(node, cli):
+    root = node("2.4.2", "v2.toml")
+    run = cli("node", "prepare", "--restart-runtime", "--root", str(root.path), "--json")
+    assert run.exit_code == 0
+    assert runtime_of(run)["restart"] is None
+    assert any("containerd not restarted: systemd does not run --root" in w for w in run.envelope()["warnings"])
+    assert root.systemctl_calls() == []
+
+
+@pytest.mark.parametrize(
+    ("release", "code", "said"),
+    [
+        ("v1.30.0", 2, "k8snode does not know kubeadm's images for 1.30; it knows v1.37.2"),
+        ("stable-1", 2, "is not a Kubernetes version"),
+        ("v1.37.0", 0, None),
+    ],
+)
+def test_the_target_release_picks_the_pause_image(node, cli, release, code, said):
+    root = node("2.4.2", "v3.toml")
+    run = cli("node", "check", "--kubernetes-version", release, "--root", str(root.path), "--json")
+    if code == 2:
+        assert run.exit_code == 2 and run.stderr.count("\n") == 1
+        assert said is None or said in run.stderr
+        return
+    [sandbox] = [f for f in runtime_of(run)["findings"] if f["id"] == "sandbox_image"]
+    assert sandbox["wanted"] == PAUSE
+
+
+def test_the_json_names_every_finding_and_the_files(node, cli):
+    root = node("2.4.2", "v3.toml")
+    data = json.loads(cli("node", "prepare", "--dry-run", "--root", str(root.path), "--json").stdout)["data"]
+    runtime = data["runtime"]
+    assert [f["id"] for f in runtime["findings"]] == [
+        "version",
+        "config",
+        "schema",
+        "cri_plugin",
+        "cgroup_driver",
+        "sandbox_image",
+        "socket",
+        "runtime_binary",
+    ]
+    assert [(f["path"], f["action"]) for f in runtime["files"]] == [
+        (f"/{ORIGINAL}", "would-create"),
+        (f"/{RECORD}", "would-create"),
+        (f"/{CONFIG}", "would-update"),
+    ]
+    assert "+            SystemdCgroup = true" in data["diffs"][f"/{CONFIG}"]
+
+
+def test_a_config_path_no_write_can_reach_is_refused_before_anything_changes(node, cli):
+    root = node("2.4.2")
+    write(root.path / "etc/containerd", "a file where containerd's directory belongs\n")
+    before = root.snapshot()
+    run = cli("node", "prepare", "--root", str(root.path))
+    assert run.exit_code == 3, run.stderr
+    assert run.stderr == f"k8snode: error: cannot write /{CONFIG}: /etc/containerd is not a directory\n"
+    assert root.snapshot() == before
+    assert root.modprobe_calls() == []
+
+
+RESTART = """
+import json, sys
+from pathlib import PurePosixPath
+from k8snode.core.files import FilePlan
+from k8snode.core.system import System
+from k8snode.prepare.node import restart_runtime
+from k8snode.runtime.model import RuntimePlan
+
+config = PurePosixPath("/etc/containerd/config.toml")
+written = [FilePlan(config, 0o644, b"version = 3\\n", None)] if sys.argv[1] == "changed" else []
+plan = RuntimePlan("containerd", "2.4.2", config, [], written)
+print(json.dumps(restart_runtime(System(), plan, dry_run=sys.argv[2] == "dry")))
+"""
+
+
+def restart_in_a_namespace(root, *args: str) -> list:
+    """``restart_runtime`` with the root /, in a private mount namespace whose /run is a tmpfs holding
+    /run/systemd/system, as on a host systemd booted; the fake systemctl first on PATH. Needs root. (node prepare
+    itself cannot run there: its root / is this machine's kernel.)"""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        unavailable("K8SNODE_REQUIRE_ROOT", "a private mount namespace needs root and util-linux's unshare")
+    script = 'mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && "$@"'
+    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
+    done = subprocess.run(
+        [*argv, sys.executable, "-c", RESTART, *args], capture_output=True, text=True, env=root.env(), timeout=60
+    )
+    if "unshare: " in done.stderr or "mount: " in done.stderr:
+        unavailable("K8SNODE_REQUIRE_ROOT", f"cannot make the mount namespace here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_restart_runs_only_when_a_file_changed_and_says_what_it_did(node):
+    root = node("2.4.2")
+    assert restart_in_a_namespace(root, "unchanged", "real") == [None, []]
+    assert restart_in_a_namespace(root, "changed", "dry") == ["would-run", []]
+    assert root.systemctl_calls() == []
+    assert restart_in_a_namespace(root, "changed", "real") == ["ran", []]
+    assert root.systemctl_calls() == ["restart containerd"]
+    write(root.path / "fake/systemctl.rc", "1\n")
+    action, [warning] = restart_in_a_namespace(root, "changed", "real")
+    assert action == "failed" and warning.startswith("systemctl restart containerd failed (")
