@@ -13,8 +13,9 @@ Sources, each read again before it went in:
   own ``cgroupDriver`` and count ``CRILosingSupport`` for "1.38.0". kubernetes/enhancements#6087 (KEP-4033) moved the
   end of that fallback from 1.37 to 1.38; kubernetes/kubernetes#136731 (open) removes it. kubeadm's
   ``ContainerRuntimeVersion`` preflight check warns about such a runtime (kubernetes/kubernetes#139122).
-- The runtimes that answer ``RuntimeConfig``: containerd from v2.0.0 (containerd/containerd#8722), CRI-O from v1.28.0
-  (kubernetes/website content/en/blog/_posts/2024-08-21-cgroup-driver-from-cri.md).
+- The runtimes that answer ``RuntimeConfig``: containerd from v2.0.0 (containerd/containerd#8722; its backport to 1.7,
+  containerd/containerd#11346, was closed unmerged), CRI-O from v1.28.0 (kubernetes/website
+  content/en/blog/_posts/2024-08-21-cgroup-driver-from-cri.md).
 - The kubelet refuses cgroup v1 by default from 1.35: ``failCgroupV1`` defaults to true
   (kubernetes/kubernetes#134298, KEP-5573; pkg/kubelet/apis/config/v1beta1/defaults.go at v1.37.2).
 """
