@@ -382,19 +382,23 @@ def _runtime_binary(system: System, now: _Config) -> Finding:
     path = runtime.table.get("runtime_path", "")
     if not path:
         for directory in SEARCH_PATH:
-            if system.exists(PurePosixPath(directory) / name):
+            if _present(system, f"{directory}/{name}"):
                 found = f"{directory}/{name}"
                 return Finding("runtime_binary", Status.OK, found, name, f"{runtime.source}: {name} is {found}")
         detail = f"{runtime.source} names no runtime_path and {name} is not in {':'.join(SEARCH_PATH)}: install {name}"
         return Finding("runtime_binary", Status.PROBLEM, None, name, detail)
-    try:
-        present = system.exists(path) or system.is_symlink(path)
-    except K8snodeError:  # a relative path, or one with '..': not one CRI-O can rely on
-        present = False
-    if present:
+    if _present(system, path):
         return Finding("runtime_binary", Status.OK, path, path, f"{runtime.source} runtime_path {path} exists")
     detail = f"{runtime.source} runtime_path {path} does not exist: CRI-O would not start; install {name} there"
     return Finding("runtime_binary", Status.PROBLEM, path, path, detail)
+
+
+def _present(system: System, path: str) -> bool:
+    """A file (or link) at ``path`` under the root; False for a path that is not absolute or has '..' in it."""
+    try:
+        return system.exists(path) or system.is_symlink(path)
+    except K8snodeError:
+        return False
 
 
 def _files(system: System, read: _Read, content: bytes | None) -> list[FilePlan]:

@@ -316,3 +316,19 @@ def test_a_directory_among_the_drop_ins_is_walked_where_its_name_sorts(cli, node
     _, data = runtime(cli, "check", root)
     assert findings(data)["cgroup_driver"] == ("drift", "cgroupfs")  # 60-c.conf sorts before 99-k8snode.conf
     assert details(data)["cgroup_driver"].startswith(f"/{DIR}/60-c.conf: [crio.runtime] cgroup_manager is")
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        '[crio.runtime]\ndefault_runtime = "runc"\n',
+        '[crio.runtime]\ndefault_runtime = "../x"\n[crio.runtime.runtimes."../x"]\n',
+        '[crio.runtime.runtimes.crun]\nruntime_path = "bin/crun"\n',
+        '[crio.runtime.runtimes.crun]\nruntime_path = "/usr/../usr/bin/crun"\n',
+    ],
+)
+def test_a_default_runtime_crio_cannot_find_is_a_problem(cli, node, table):
+    root = node()
+    write(root.path / CONF, table)
+    _, data = runtime(cli, "check", root)
+    assert findings(data)["runtime_binary"][0] == "problem"
