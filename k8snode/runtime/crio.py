@@ -1,8 +1,10 @@
 """CRI-O's configuration as the kubelet needs it: read the way CRI-O reads it, fixed by one drop-in k8snode owns.
 
-CRI-O reads /etc/crio/crio.conf, then every file under /etc/crio/crio.conf.d (``--config-dir``), walked in lexical
-order, each decoded over the result of those before it: a later file wins, key by key (cri-o pkg/config/config.go
-``UpdateFromFile``, ``UpdateFromPath``, which uses filepath.Walk; docs/crio.conf.d.5.md). A table
+CRI-O reads /etc/crio/crio.conf (``--config``), then every file under /etc/crio/crio.conf.d (``--config-dir``),
+walked in lexical order, each decoded over the result of those before it: a later file wins, key by key (cri-o
+internal/criocli/criocli.go ``mergeConfig``; pkg/config/config.go ``UpdateFromFile``, ``UpdateFromPath``, which uses
+filepath.Walk; docs/crio.conf.d.5.md). Flags and CONTAINER_* variables given to crio win over every file; k8snode
+reads the files only. A table
 ``[crio.runtime.runtimes.NAME]`` replaces the whole runtime NAME, since BurntSushi/toml decodes each map entry into a
 fresh value (decode.go ``unifyMap``). Defaults (config.go ``DefaultConfig``, config_linux.go, config_unix.go,
 internal/config/cgmgr/cgmgr_linux.go): cgroup_manager systemd, default_runtime crun, listen /var/run/crio/crio.sock.
