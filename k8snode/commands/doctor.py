@@ -16,6 +16,7 @@ from k8snode.core.result import Result
 from k8snode.core.system import System
 from k8snode.proxy.ipvs import Scheduler
 from k8snode.proxy.modes import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, ProxyMode
+from k8snode.runtime.model import RuntimeChoice
 
 app = command_app()
 
@@ -27,6 +28,7 @@ app = command_app()
 \b
   k8snode doctor
   k8snode doctor --proxy-mode nftables --json
+  k8snode doctor --runtime crio --kubernetes-version v1.37.2
   k8snode doctor --kubernetes-version v1.36.3 --target-version v1.37.0""",
 )
 def command(
@@ -47,21 +49,26 @@ def command(
         str | None,
         typer.Option(
             "--kubernetes-version",
-            help="The kubelet release when `kubelet --version` cannot say (no kubelet on PATH): for the flag lint.",
+            help="The kubelet release when `kubelet --version` cannot say (no kubelet on PATH): for the flag lint; "
+            "and the release the runtime must suit (default: the newest k8snode knows).",
         ),
     ] = None,
     target_version: Annotated[
         str | None,
         typer.Option("--target-version", help="Lint the kubelet flags for this release instead: the next upgrade."),
     ] = None,
+    runtime: Annotated[
+        RuntimeChoice,
+        typer.Option("--runtime", help="The container runtime: auto finds it by its socket and binary; none skips it."),
+    ] = RuntimeChoice.AUTO,
     root: Root = Path("/"),
     json_output: Json = False,
     debug: Debug = False,
 ) -> None:
     """Check that this host is ready to be a Kubernetes node.
 
-    Modules, sysctls, swap, binaries, the kubelet's flags, and kubelet and kube-proxy health; exit 1 when a check
-    fails.
+    Modules, sysctls, swap, binaries, the container runtime's configuration, the kubelet's flags, and kubelet and
+    kube-proxy health; exit 1 when a check fails.
     """
 
     from k8snode.health import doctor as library  # lazy: its probes' imports are not paid by other commands
@@ -81,7 +88,16 @@ def command(
             return doctor_check(system, kubernetes_version, target_version)
 
         on_check = None if json_output or not console.interactive() else _show_check
-        report = library.doctor(System(root, debug), proxy_mode, str(scheduler), endpoints, kubelet_flags, on_check)
+        report = library.doctor(
+            System(root, debug),
+            proxy_mode,
+            str(scheduler),
+            endpoints,
+            kubelet_flags,
+            on_check,
+            runtime,
+            kubernetes_version,
+        )
         data = {"proxy_mode": str(report.mode), "checks": [c.as_dict() for c in report.checks]}
         return Result(
             "doctor", data, exit_code=ExitCode.DRIFT if report.failed else ExitCode.OK, summary=report.summary

@@ -48,6 +48,7 @@ OWNED_DIRECTORIES = (
     "/etc/systemd/zram-generator.conf.d",
     "/etc/k8snode",
     "/etc/containerd",
+    "/etc/crio/crio.conf.d",
     "/run",
 )
 """The directories k8snode creates, with those that lead to them, for a file it writes into one of them; any

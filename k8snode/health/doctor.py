@@ -3,6 +3,7 @@
 Sources: kubeadm preflight (kubernetes/kubernetes cmd/kubeadm/app/preflight/checks_linux.go: ip_forward, swap, the
 ip/iptables/mount/nsenter binaries), kube-proxy's endpoints (127.0.0.1:10249/proxyMode, :10256/healthz), kubelet's
 healthz (127.0.0.1:10248), KEP-5495 (IPVS mode deprecated in 1.35) and KEP-3866 (nftables mode needs kernel 5.13).
+The runtime area is `node check`'s runtime findings (k8snode/runtime), one check per finding.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from k8snode.node import modules, requirements, swap, sysctl
 from k8snode.node.kernel import Kernel, ModuleState, module_state, read_kernel
 from k8snode.proxy import ipvs, ipvs_state, nftables
 from k8snode.proxy.modes import KUBE_PROXY_HEALTHZ, KUBE_PROXY_METRICS, KUBELET_HEALTHZ, PROXY_MODES, ProxyMode
+from k8snode.runtime import model as runtime_model
 
-AREAS = ("kernel", "sysctl", "host", "components", "kube-proxy")
+AREAS = ("kernel", "sysctl", "host", "runtime", "components", "kube-proxy")
 PACKAGES = {
     "ip": "iproute2",
     "iptables": "iptables",
@@ -42,8 +44,33 @@ PREFLIGHT = {
     "swap": "Swap",
     "swap-boot": "Swap",
     "binaries": "FileExisting-ip,FileExisting-iptables,FileExisting-mount,FileExisting-nsenter",
+    # ContainerRuntimeCheck is "CRI" (it connects to criSocket), ContainerRuntimeVersionCheck
+    # "ContainerRuntimeVersion" (it warns about a runtime without the RuntimeConfig call), and ImagePullCheck
+    # "ImagePull" warns when the runtime's sandbox image is not kubeadm's.
+    "runtime-version": "ContainerRuntimeVersion",
+    "runtime-cri-plugin": "CRI",
+    "runtime-sandbox-image": "ImagePull",
+    "runtime-socket": "CRI",
+    # kubeadm's SystemVerification runs the system validators, which warn about cgroup v1 (KEP-5573)
+    "cgroup-version": "SystemVerification",
 }
+CGROUP_ROOT = "/sys/fs/cgroup"
 PREPARE_HINT = "run: k8snode node prepare"
+
+RUNTIME_CHECKS = {
+    # doctor's check id: the id of the runtime finding it reports (k8snode.runtime.model.Finding)
+    "runtime-version": "version",
+    "runtime-config": "config",
+    "runtime-schema": "schema",
+    "runtime-cri-plugin": "cri_plugin",
+    "runtime-cgroup-driver": "cgroup_driver",
+    "runtime-conmon-cgroup": "conmon_cgroup",
+    "runtime-sandbox-image": "sandbox_image",
+    "runtime-socket": "socket",
+    "runtime-binary": "runtime_binary",
+}
+WARN_ONLY = {"sandbox_image"}
+"""Drift kubeadm only warns about (ImagePull); the rest stops init or join, or the node, and fails."""
 
 KubeletFlagsCheck = Callable[[System], tuple[str, str, str]]
 """The kubelet flag lint for doctor, given by the command layer (health does not import kubelet): it returns
@@ -106,6 +133,8 @@ class _Context:
     scheduler: str
     endpoints: Endpoints
     kubelet_flags: KubeletFlagsCheck | None = None
+    runtime: runtime_model.RuntimeChoice = runtime_model.RuntimeChoice.AUTO
+    kubernetes_version: str | None = None
     answers: dict[str, Outcome] = field(default_factory=dict)
     """Each endpoint is asked once per run, however many checks read its answer."""
 
@@ -117,6 +146,14 @@ class _Context:
     def kernel(self) -> Kernel:
         """The kernel and its module index, read once for the checks that need them (modules.dep can be large)."""
         return read_kernel(self.system)
+
+    @cached_property
+    def runtime_plan(self) -> runtime_model.RuntimePlan | None:
+        """The runtime `node check` would report, against the node's kubelet config and the release's pause image."""
+        from k8snode.runtime import detect, wanted  # lazy: tomlkit and the image data, only when the area runs
+
+        wants, _ = wanted.wanted(self.system, wanted.Sources(self.kubernetes_version))
+        return detect.assess(self.system, self.runtime, wants, "k8snode node prepare")
 
     def answer(self, url: str) -> Outcome:
         if url not in self.answers:
@@ -156,11 +193,22 @@ def doctor(
     endpoints: Endpoints | None = None,
     kubelet_flags: KubeletFlagsCheck | None = None,
     on_check: Callable[[str, str], None] | None = None,
+    runtime: runtime_model.RuntimeChoice = runtime_model.RuntimeChoice.AUTO,
+    kubernetes_version: str | None = None,
 ) -> Report:
-    """Every check in order; ``on_check`` hears each one's id and area as it starts (progress on a terminal)."""
+    """Every check in order; ``on_check`` hears each one's id and area as it starts (progress on a terminal).
+    ``runtime`` and ``kubernetes_version`` say which runtime to check and the release it must suit."""
     for url in _urls(endpoints or Endpoints()):
         http_probe.parse_url(url)
-    context = _Context(system, mode, ipvs.validate_scheduler(scheduler), endpoints or Endpoints(), kubelet_flags)
+    context = _Context(
+        system,
+        mode,
+        ipvs.validate_scheduler(scheduler),
+        endpoints or Endpoints(),
+        kubelet_flags,
+        runtime,
+        kubernetes_version,
+    )
     checks = []
     for check in _CHECKS:
         if on_check is not None:
@@ -333,6 +381,26 @@ def _swap_boot(context: _Context) -> Finding:
     return Finding(Status.OK, "nothing turns swap on at boot")
 
 
+def _cgroup_version(context: _Context) -> Finding:
+    """cgroup v2 mounts one hierarchy at /sys/fs/cgroup, with cgroup.controllers at its top; v1 mounts a tmpfs of
+    per-controller hierarchies there."""
+    from k8snode.core.versions import newest_kubernetes, parse_release
+    from k8snode.runtime import support
+
+    system = context.system
+    if not system.path(CGROUP_ROOT).is_dir():
+        return Finding(Status.SKIP, f"no {CGROUP_ROOT} to read")
+    if system.exists(f"{CGROUP_ROOT}/cgroup.controllers"):
+        return Finding(Status.OK, "cgroup v2 (the unified hierarchy)")
+    text = context.kubernetes_version
+    release = newest_kubernetes() if text is None else parse_release(text)
+    hint = "boot with systemd.unified_cgroup_hierarchy=1 (cgroup v2)"
+    if support.refuses_cgroup_v1(release):
+        detail = f"cgroup v1: kubelet {release} does not start on it (failCgroupV1 is true by default since 1.35)"
+        return Finding(Status.FAIL, detail, hint + ", or set failCgroupV1: false in the kubelet configuration")
+    return Finding(Status.WARN, f"cgroup v1: kubelet {release} runs on it, 1.35 and later do not by default", hint)
+
+
 def _binaries(context: _Context) -> Finding:
     needed = requirements.binaries(context.mode)
     missing = [name for name in needed if context.system.which(name) is None]
@@ -341,6 +409,32 @@ def _binaries(context: _Context) -> Finding:
         hint = f"install {packages} (Debian/Ubuntu package names)"
         return Finding(Status.FAIL, f"not on PATH: {' '.join(missing)}", hint)
     return Finding(Status.OK, f"on PATH: {' '.join(needed)}")
+
+
+def _runtime(finding_id: str) -> Callable[[_Context], Finding]:
+    """One finding of the runtime's plan as a doctor check; skipped where the runtime has no such setting."""
+
+    def check(context: _Context) -> Finding:
+        if context.runtime == runtime_model.RuntimeChoice.NONE:
+            return Finding(Status.SKIP, "--runtime none")
+        plan = context.runtime_plan
+        if plan is None:
+            return Finding(Status.SKIP, "no container runtime found (no socket under the root, no binary on PATH)")
+        found = [f for f in plan.findings if f.id == finding_id]
+        if not found:
+            return Finding(Status.SKIP, f"{plan.runtime} has no such setting")
+        finding = found[0]
+        detail = f"{plan.runtime}: {finding.detail}"
+        if finding.status == runtime_model.Status.OK:
+            return Finding(Status.OK, detail)
+        if finding.status == runtime_model.Status.UNKNOWN:
+            return Finding(Status.WARN, detail)
+        if finding.status == runtime_model.Status.DRIFT:
+            status = Status.WARN if finding.id in WARN_ONLY else Status.FAIL
+            return Finding(status, detail, PREPARE_HINT)
+        return Finding(Status.FAIL, detail, "the operator must change what the detail names")
+
+    return check
 
 
 def _health(url: Callable[[Endpoints], str], hint: str) -> Callable[[_Context], Finding]:
@@ -422,8 +516,10 @@ _CHECKS: list[tuple[str, str, Callable[[_Context], Finding]]] = [
     ("sysctl-boot", "sysctl", _sysctl_boot),
     ("swap", "host", _swap),
     ("swap-boot", "host", _swap_boot),
+    ("cgroup-version", "host", _cgroup_version),
     ("binaries", "host", _binaries),
     ("nft-version", "host", _nftables(_nft)),
+    *((check_id, "runtime", _runtime(finding_id)) for check_id, finding_id in RUNTIME_CHECKS.items()),
     (
         "kubelet-health",
         "components",

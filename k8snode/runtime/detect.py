@@ -14,7 +14,7 @@ from k8snode.core.errors import K8snodeError
 from k8snode.core.files import FilePlan
 from k8snode.core.system import System
 from k8snode.runtime import containerd
-from k8snode.runtime.model import Finding, RuntimeChoice, RuntimePlan, Status, Wanted
+from k8snode.runtime.model import RuntimeChoice, RuntimePlan, Wanted
 
 SOCKETS = {
     RuntimeChoice.CONTAINERD: PurePosixPath("/run/containerd/containerd.sock"),
@@ -70,13 +70,21 @@ def plan(system: System, name: str, found_version: str | None, wanted: Wanted, c
     """The plan of the runtime ``find`` found."""
     if name == RuntimeChoice.CONTAINERD:
         return containerd.assess(system, wanted, version=found_version, command=command)
-    detail = "k8snode does not check CRI-O's configuration in this build"
-    return RuntimePlan(name, found_version, None, [Finding("config", Status.UNKNOWN, None, None, detail)])
+    from k8snode.runtime import crio  # lazy: only a CRI-O node reads its drop-ins
+
+    return crio.assess(system, wanted, version=found_version, command=command)
 
 
 def undo(system: System, choice: RuntimeChoice, *, force: bool) -> tuple[list[FilePlan], list[str]]:
     """What `reset` undoes of the runtime's files: auto looks at every runtime's records, so a runtime removed
     since prepare still gets its files back."""
-    if choice in (RuntimeChoice.AUTO, RuntimeChoice.CONTAINERD):
-        return containerd.undo(system, force=force)
-    return [], []
+    from k8snode.runtime import crio
+
+    files: list[FilePlan] = []
+    warnings: list[str] = []
+    for runtime, wanted in ((containerd, RuntimeChoice.CONTAINERD), (crio, RuntimeChoice.CRIO)):
+        if choice in (RuntimeChoice.AUTO, wanted):
+            undone, said = runtime.undo(system, force=force)
+            files += undone
+            warnings += said
+    return files, warnings

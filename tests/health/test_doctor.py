@@ -158,8 +158,18 @@ HEALTHY_IPVS = {
     "sysctl-boot": "ok",
     "swap": "ok",
     "swap-boot": "ok",
+    "cgroup-version": "skip",
     "binaries": "ok",
     "nft-version": "skip",
+    "runtime-version": "skip",
+    "runtime-config": "skip",
+    "runtime-schema": "skip",
+    "runtime-cri-plugin": "skip",
+    "runtime-cgroup-driver": "skip",
+    "runtime-conmon-cgroup": "skip",
+    "runtime-sandbox-image": "skip",
+    "runtime-socket": "skip",
+    "runtime-binary": "skip",
     "kubelet-health": "ok",
     "kube-proxy-health": "ok",
     "kubelet-flags": "skip",
@@ -190,6 +200,11 @@ def test_a_healthy_ipvs_node_passes_with_the_deprecation_warning(cli, node):
         "swap": "Swap",
         "swap-boot": "Swap",
         "binaries": "FileExisting-ip,FileExisting-iptables,FileExisting-mount,FileExisting-nsenter",
+        "runtime-version": "ContainerRuntimeVersion",
+        "runtime-cri-plugin": "CRI",
+        "runtime-sandbox-image": "ImagePull",
+        "runtime-socket": "CRI",
+        "cgroup-version": "SystemVerification",
     }
     envelope = run.envelope()
     assert envelope["data"]["proxy_mode"] == "ipvs"
@@ -493,8 +508,8 @@ def test_human_report_is_grouped_by_area(cli, node):
     assert run.exit_code == 1
     lines = run.stdout.splitlines()
     firsts = [line.split("│")[1].strip() for line in lines if line.startswith("│") and line.split("│")[1].strip()]
-    assert firsts == ["kernel", "sysctl", "host", "components", "kube-proxy"]
-    assert lines[-1] == "12 ok, 1 warn, 1 fail, 4 skip"
+    assert firsts == ["kernel", "sysctl", "host", "runtime", "components", "kube-proxy"]
+    assert lines[-1] == "12 ok, 1 warn, 1 fail, 14 skip"  # no runtime on this node: the runtime area skips
 
 
 def test_a_zero_timeout_is_bad_input(cli, node):
