@@ -17,7 +17,16 @@ The schema, from containerd's sources (containerd/containerd):
   (docker/containerd-packaging common/containerd.toml), which turns the CRI off: kubeadm's preflight check "CRI"
   then fails (kubernetes/kubernetes cmd/kubeadm/app/preflight/checks.go, ``CRICheck``).
 - ``imports`` merges other files over this one (config.go ``LoadConfigWithPlugins``): k8snode does not edit a file
-  whose settings another file may override.
+  whose settings another file may override. ``resolveImports`` takes a relative entry from the file's directory and
+  globs an entry holding ``*`` (``filepath.Glob``), so a pattern that matches no file imports nothing; a plain entry
+  naming no file stops containerd (``loadConfigFile``). containerd 2.x's ``config default`` writes
+  ``imports = ['/etc/containerd/conf.d/*.toml']`` (defaults.DefaultConfigIncludePattern).
+- A file below version 4 read by containerd 2.3 or later: the CRI images plugin's migration (plugins/cri/images/
+  plugin.go ``configMigration``, run for each version below 4) copies a ``sandbox_image`` left under the version 2
+  name ``plugins."io.containerd.grpc.v1.cri"`` over ``pinned_images.sandbox``, in a version 3 file too; 2.0 to 2.2
+  (whose newest version is 3) do not migrate a version 3 file. k8snode sets such a leftover to the wanted image too,
+  so that the file means one thing to every 2.x (and the operator's line, with its comment, stays).
+- containerd 1.x ignores a version 3 file's plugin sections without a word (measured with 1.6.20's ``config dump``).
 - ``[grpc] address`` is the socket (/run/containerd/containerd.sock by default); in version 4
   ``plugins."io.containerd.server.v1.grpc".address``.
 
@@ -28,15 +37,18 @@ A file k8snode has to create gets the newest schema the containerd found reads: 
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from k8snode.core.errors import bad_input
 from k8snode.core.files import FilePlan, header, owned
 from k8snode.core.system import System
+from k8snode.runtime import support
 from k8snode.runtime.model import Finding, RuntimePlan, Status, Wanted
 
 if TYPE_CHECKING:
@@ -56,6 +68,8 @@ CRI_PREFLIGHT = "CRI"
 SANDBOX_PREFLIGHT = "ImagePull"
 """kubeadm's ImagePullCheck warns when the runtime's sandbox image is not the pause image kubeadm uses."""
 SCHEMA_VERSIONS = (1, 2, 3, 4)
+IMPORT_LIMIT = 64
+"""The most import entries, and the most files their patterns match, that k8snode looks at."""
 
 KeyPath = tuple[str, ...]
 """Keys from the top of the document to a value."""
@@ -113,6 +127,8 @@ class Settings:
     binary_name: str | None
     sandbox: str | None
     address: str | None
+    leftover_sandbox: str | None = None
+    """A version 3 file's ``sandbox_image`` under the version 2 name, which containerd 2.3 and later let win."""
 
     @property
     def runc(self) -> bool:
@@ -137,7 +153,8 @@ def newest_schema(version: str | None) -> int:
 
 def assess(system: System, wanted: Wanted, *, version: str | None, command: str) -> RuntimePlan:
     """containerd's findings against ``wanted``, and the writes that fix its drift; reads only."""
-    findings = [_version_finding(version)]
+    kubernetes = wanted.kubernetes_version
+    findings = [support.assess_version(support.CONTAINERD, version, kubernetes)]
     plan = RuntimePlan("containerd", version, CONFIG, findings)
     if system.is_symlink(CONFIG):
         findings.append(
@@ -164,26 +181,20 @@ def assess(system: System, wanted: Wanted, *, version: str | None, command: str)
             )
         )
     else:
-        findings.append(Finding("config", Status.OK, str(CONFIG), str(CONFIG), f"{CONFIG} is read"))
-    imports = _imports(document)
-    if imports:
-        findings.append(
-            Finding(
-                "config",
-                Status.PROBLEM,
-                ", ".join(imports),
-                None,
-                f"{CONFIG} imports {', '.join(imports)}, whose settings override its own; k8snode does not edit it: "
-                "set the runtime's settings by hand or remove the imports",
-            )
-        )
-        return plan
+        findings.append(_config_finding(system, document))
+        if findings[-1].status == Status.PROBLEM:
+            return plan
     settings = read_settings(document, _new_schema(version))
     findings.append(_schema_finding(document, settings.schema, version))
-    findings += _setting_findings(system, settings, wanted)
+    rule = support.cgroup_driver_rule(support.CONTAINERD, version, kubernetes)
+    on_systemd = support.systemd_host(system)
+    driver, _ = support.runtime_driver(rule, wanted, on_systemd)
+    findings += _setting_findings(
+        system, settings, wanted, version, _driver_finding(settings, rule, wanted, on_systemd)
+    )
     if any(f.status == Status.PROBLEM and f.id in ("config", "schema") for f in findings):
         return plan
-    edited = _edited(document, settings, wanted, command)
+    edited = _edited(document, settings, wanted, driver, command)
     plan.files = _files(system, current, edited, command)
     return plan
 
@@ -247,13 +258,8 @@ def read_settings(document: TOMLDocument | None, new_schema: Schema) -> Settings
         _get(document, (*options, "BinaryName"), str) or None,
         _get(document, (*schema.images, *schema.sandbox), str),
         next((value for path in schema.sockets if (value := _get(document, path, str))), None),
+        _get(document, (*_CRI_V2, "sandbox_image"), str) if schema.version == 3 else None,
     )
-
-
-def _version_finding(version: str | None) -> Finding:
-    if version is None:
-        return Finding("version", Status.UNKNOWN, None, None, "containerd --version gave no version on this host")
-    return Finding("version", Status.OK, version, None, f"containerd {version}")
 
 
 def _parse(data: bytes) -> TOMLDocument:
@@ -273,11 +279,63 @@ def _parse(data: bytes) -> TOMLDocument:
         ) from None
 
 
-def _imports(document: TOMLDocument | None) -> list[str]:
-    imports = _get(document, ("imports",), list) if document is not None else None
-    if imports and not all(isinstance(entry, str) for entry in imports):
+def _config_finding(system: System, document: TOMLDocument) -> Finding:
+    """OK when containerd reads only this file; a problem when its ``imports`` bring files whose settings override
+    its own (k8snode then edits nothing), or name a file that is not there (containerd does not start)."""
+    entries = _get(document, ("imports",), list) or []
+    if not all(isinstance(entry, str) for entry in entries):
         raise _wrong_type(("imports",), "an array of file paths (strings)")
-    return [str(entry) for entry in imports or []]
+    if len(entries) > IMPORT_LIMIT:
+        raise bad_input(f"{CONFIG}: imports has {len(entries)} entries; k8snode reads at most {IMPORT_LIMIT}")
+    imported: list[str] = []
+    missing: list[str] = []
+    for entry in map(str, entries):
+        path = _import_path(entry)
+        if "*" in path:
+            imported += _glob(system, path, IMPORT_LIMIT - len(imported))
+        elif system.exists(path) or system.is_symlink(path):
+            imported.append(path)
+        else:
+            missing.append(path)
+    if missing:
+        detail = (
+            f"{CONFIG} imports {', '.join(missing)}, which does not exist: containerd does not start (it opens each "
+            "import that is not a pattern); create it or remove it from imports"
+        )
+        return Finding("config", Status.PROBLEM, ", ".join(missing), None, detail)
+    if imported:
+        detail = (
+            f"{CONFIG} imports {', '.join(imported)}, whose settings override its own; k8snode does not edit it: "
+            "set the runtime's settings by hand or remove the imports"
+        )
+        return Finding("config", Status.PROBLEM, ", ".join(imported), None, detail)
+    detail = f"{CONFIG} is read"
+    if entries:
+        detail += f"; its imports ({', '.join(map(str, entries))}) match no file, so it is the whole configuration"
+    return Finding("config", Status.OK, str(CONFIG), str(CONFIG), detail)
+
+
+def _import_path(entry: str) -> str:
+    """An import entry as containerd resolves it: cleaned, and a relative one taken from config.toml's directory
+    (config.go ``resolveImports``)."""
+    path = posixpath.normpath(posixpath.join(str(CONFIG.parent), entry))
+    return "/" + path.lstrip("/")
+
+
+def _glob(system: System, pattern: str, limit: int) -> list[str]:
+    """The files under the root that ``pattern`` (absolute, clean) matches, component by component as Go's
+    filepath.Glob does (``*`` and ``?`` stop at ``/``; no ``**``), sorted, at most ``limit``."""
+    found = ["/"]
+    for part in PurePosixPath(pattern).parts[1:]:
+        if not any(char in part for char in "*?["):
+            found = [posixpath.join(base, part) for base in found]
+            continue
+        found = [
+            posixpath.join(base, name) for base in found for name in system.listdir(base) if fnmatchcase(name, part)
+        ]
+        if len(found) > limit:
+            raise bad_input(f"{CONFIG}: imports {pattern} matches more than {limit} paths; k8snode reads fewer")
+    return [path for path in found if system.exists(path) or system.is_symlink(path)]
 
 
 def _schema_version(document: TOMLDocument) -> int:
@@ -299,23 +357,28 @@ def _schema_finding(document: TOMLDocument | None, schema: Schema, version: str 
     best = _new_schema(version).version
     if document is None:
         return Finding("schema", Status.DRIFT, None, str(best), f"prepare writes a version {best} file")
-    if release(version) is not None and schema.version > best:
-        return Finding(
-            "schema",
-            Status.PROBLEM,
-            found,
-            str(best),
-            f"{CONFIG} is version {schema.version}, which containerd {version} cannot read (it reads up to {best}); "
-            f"write it as version {best} or upgrade containerd",
+    found_release = release(version)
+    if found_release is not None and schema.version > best:
+        effect = (
+            "ignores its plugin sections without a word and runs on its defaults"
+            if found_release < (2, 0)
+            else f"does not start with it (it reads up to {best})"
         )
-    if release(version) is not None and schema.version < best:
+        detail = (
+            f"{CONFIG} is version {schema.version}, which containerd {version} cannot read: it {effect}; write it as "
+            f"version {best} or upgrade containerd"
+        )
+        return Finding("schema", Status.PROBLEM, found, str(best), detail)
+    if found_release is not None and schema.version < best:
         detail = f"{CONFIG} is version {schema.version}: containerd {version} migrates it to {best} at each start"
     else:
         detail = f"{CONFIG} is version {schema.version}"
-    return Finding("schema", Status.OK, found, str(best), detail)
+    return Finding("schema", Status.OK, found, found, detail + "; k8snode keeps its version")
 
 
-def _setting_findings(system: System, settings: Settings, wanted: Wanted) -> list[Finding]:
+def _setting_findings(
+    system: System, settings: Settings, wanted: Wanted, version: str | None, driver: Finding
+) -> list[Finding]:
     schema = settings.schema
     findings = []
     off = [entry for entry in settings.disabled if entry in schema.disabling]
@@ -332,19 +395,8 @@ def _setting_findings(system: System, settings: Settings, wanted: Wanted) -> lis
             CRI_PREFLIGHT,
         )
     )
-    findings.append(_driver_finding(settings, wanted))
-    sandbox_key = f"{_dotted(schema.images)}.{'.'.join(schema.sandbox)}"
-    findings.append(
-        Finding(
-            "sandbox_image",
-            Status.OK if settings.sandbox == wanted.pause_image else Status.DRIFT,
-            settings.sandbox,
-            wanted.pause_image,
-            f"{sandbox_key} is {settings.sandbox or 'unset (containerd release default)'}; kubeadm "
-            f"{wanted.kubernetes_version} uses {wanted.pause_image}",
-            SANDBOX_PREFLIGHT,
-        )
-    )
+    findings.append(driver)
+    findings.append(_sandbox_finding(settings, wanted, version))
     address = settings.address or DEFAULT_SOCKET
     want_socket = None if wanted.cri_socket is None else wanted.cri_socket.removeprefix("unix://")
     same = want_socket is None or _same_socket(address, want_socket)
@@ -362,27 +414,47 @@ def _setting_findings(system: System, settings: Settings, wanted: Wanted) -> lis
     return findings
 
 
-def _driver_finding(settings: Settings, wanted: Wanted) -> Finding:
+def _sandbox_finding(settings: Settings, wanted: Wanted, version: str | None) -> Finding:
+    """The sandbox image containerd runs with: a version 3 file's leftover ``sandbox_image`` under the version 2
+    name wins over ``pinned_images.sandbox`` from containerd 2.3 on (and where the version is unknown)."""
+    schema = settings.schema
+    pinned_key = f"{_dotted(schema.images)}.{'.'.join(schema.sandbox)}"
+    leftover_key = f"{_dotted(_CRI_V2)}.sandbox_image"
+    found_release = release(version)
+    leftover = settings.leftover_sandbox
+    wins = leftover is not None and (found_release is None or found_release >= (2, 3))
+    found = leftover if wins else settings.sandbox
+    right = found == wanted.pause_image and leftover in (None, wanted.pause_image)
+    detail = (
+        f"{leftover_key if wins else pinned_key} is {found or 'unset (containerd release default)'}; kubeadm "
+        f"{wanted.kubernetes_version} uses {wanted.pause_image}"
+    )
+    if wins:
+        detail += f" ({leftover_key}, left from version 2, beats {pinned_key} below version 4 from containerd 2.3)"
+    elif leftover is not None:
+        detail += f"; {leftover_key} ({leftover}) would beat {pinned_key} from containerd 2.3 on"
+    status = Status.OK if right else Status.DRIFT
+    return Finding("sandbox_image", status, found, wanted.pause_image, detail, SANDBOX_PREFLIGHT)
+
+
+def _driver_finding(settings: Settings, rule: support.DriverRule, wanted: Wanted, on_systemd: bool) -> Finding:
+    """The default runtime's cgroup driver against the one it must use (support.runtime_driver): the host's when
+    the kubelet takes it from containerd (2.0 and later), the kubelet's cgroupDriver otherwise."""
+    driver, why = support.runtime_driver(rule, wanted, on_systemd)
     runtime = f"{_dotted(settings.schema.runtime)}.containerd.runtimes.{settings.runtime_name}"
     if not settings.runc:
         if settings.runtime_type is None:  # a name with no table: the CRI plugin does not start
             detail = f"default_runtime_name {settings.runtime_name!r} names no table {runtime}; add it or name runc"
-            return Finding("cgroup_driver", Status.PROBLEM, None, wanted.cgroup_driver, detail)
+            return Finding("cgroup_driver", Status.PROBLEM, None, driver, detail)
         detail = (
             f"{runtime}.runtime_type is {settings.runtime_type}: k8snode sets SystemdCgroup for runc's shim "
-            f"({RUNC_SHIM}) only; set this runtime's cgroup driver to {wanted.cgroup_driver} by hand"
+            f"({RUNC_SHIM}) only; set this runtime's cgroup driver to {driver} ({why}) by hand"
         )
-        return Finding("cgroup_driver", Status.UNKNOWN, None, wanted.cgroup_driver, detail)
-    driver = "systemd" if settings.systemd_cgroup else "cgroupfs"
+        return Finding("cgroup_driver", Status.UNKNOWN, None, driver, detail)
+    found = "systemd" if settings.systemd_cgroup else "cgroupfs"
     value = "unset (false)" if settings.systemd_cgroup is None else _shown(settings.systemd_cgroup)
-    return Finding(
-        "cgroup_driver",
-        Status.OK if driver == wanted.cgroup_driver else Status.DRIFT,
-        driver,
-        wanted.cgroup_driver,
-        f"{runtime}.options.SystemdCgroup is {value}; the kubelet uses {wanted.cgroup_driver} "
-        f"({wanted.cgroup_driver_source})",
-    )
+    where = f"{CONFIG} {runtime}.options.SystemdCgroup {value}: the cgroup driver"
+    return support.cgroup_driver_finding(rule, wanted, on_systemd, found, where)
 
 
 def _same_socket(one: str, other: str) -> bool:
@@ -410,8 +482,10 @@ def _binary_finding(system: System, settings: Settings) -> Finding:
     )
 
 
-def _edited(document: TOMLDocument | None, settings: Settings, wanted: Wanted, command: str) -> bytes:
-    """The file with only k8snode's keys set: the CRI out of disabled_plugins, SystemdCgroup, the sandbox image."""
+def _edited(document: TOMLDocument | None, settings: Settings, wanted: Wanted, driver: str, command: str) -> bytes:
+    """The file with only k8snode's keys set: the CRI out of disabled_plugins, SystemdCgroup for ``driver`` (with
+    runc's runtime_type where the file gives none: 1.6 replaces a runtime's whole entry, leaving it empty), the
+    sandbox image (and a version 3 file's leftover version 2 ``sandbox_image``, which 2.3 and later let win)."""
     import tomlkit
 
     if document is None:
@@ -424,12 +498,14 @@ def _edited(document: TOMLDocument | None, settings: Settings, wanted: Wanted, c
         for entry in [e for e in disabled if e in schema.disabling]:
             disabled.remove(entry)
     options = _options(schema, settings.runtime_name)
-    systemd = wanted.cgroup_driver == "systemd"
+    systemd = driver == "systemd"
     if settings.runc and (settings.systemd_cgroup is not None or systemd):
-        if not settings.runtime_table:  # containerd's own runc, written out: a table of its own replaces it
+        if settings.runtime_type is None:
             _set(document, (*options[:-1], "runtime_type"), RUNC_SHIM)
         _set(document, (*options, "SystemdCgroup"), systemd)
     _set(document, (*schema.images, *schema.sandbox), wanted.pause_image)
+    if settings.leftover_sandbox is not None:
+        _set(document, (*_CRI_V2, "sandbox_image"), wanted.pause_image)
     return tomlkit.dumps(document).encode()
 
 

@@ -27,11 +27,12 @@ PAUSE = "registry.k8s.io/pause:3.10.2"
 
 @pytest.fixture
 def node(host):
-    """A Debian host with containerd 2.4.2 and runc on PATH."""
+    """A Debian host with systemd installed (/usr/lib/systemd/systemd), containerd 2.4.2 and runc on PATH."""
 
     def make(version: str = "2.4.2", config: str | bytes | None = None, *, mode: int = 0o644, name: str = "root"):
         """``config``: a fixture's name, or the bytes of the file."""
         root = host("debian", name=name)
+        write(root.path / "usr/lib/systemd/systemd", "", mode=0o755)
         fake_containerd(root.bin, version)
         if config is not None:
             data = (CONTAINERD_FIXTURES / config).read_bytes() if isinstance(config, str) else config
@@ -104,6 +105,7 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_prepare_edits_only_the_keys_then_check_passes_and_reset_restores_the_bytes(node, cli, case):
     fixture, version, drift, removed, added = CASES[case]
+    code = 1 if version.startswith("1.") else 0  # containerd 1.x is no containerd for kubelet 1.37: a problem
     root = node(version, fixture, mode=0o640)
     before = (root.path / CONFIG).read_bytes()
     check = cli("node", "check", "--root", str(root.path), "--json")
@@ -114,7 +116,10 @@ def test_prepare_edits_only_the_keys_then_check_passes_and_reset_restores_the_by
     assert (root.path / CONFIG).read_bytes() == before
 
     run = cli("node", "prepare", "--root", str(root.path), "--json")
-    assert run.exit_code == 0, run.stdout + run.stderr
+    assert run.exit_code == code, run.stdout + run.stderr
+    assert [p.split(" is not among")[0] for p in run.envelope()["data"]["problems"]] == (
+        [f"containerd: containerd {version}"] if code else []
+    )
     runtime = runtime_of(run)
     assert runtime["restart_needed"] is True and runtime["restart"] is None
     after = (root.path / CONFIG).read_bytes()
@@ -123,14 +128,14 @@ def test_prepare_edits_only_the_keys_then_check_passes_and_reset_restores_the_by
     assert (root.path / ORIGINAL).read_bytes() == before
 
     again = cli("node", "prepare", "--root", str(root.path), "--json")
-    assert again.exit_code == 0
+    assert again.exit_code == code
     assert runtime_of(again)["restart_needed"] is False
     snapshot = root.snapshot()
-    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == code
     assert root.snapshot() == snapshot  # idempotent: not one byte, mode or mtime
 
     check = cli("node", "check", "--root", str(root.path), "--json")
-    assert check.exit_code == 0, check.stdout
+    assert check.exit_code == code, check.stdout
     assert set(statuses(runtime_of(check)).values()) == {"ok"}
 
     reset = cli("node", "reset", "--root", str(root.path), "--json")
@@ -179,6 +184,7 @@ def test_unknown_plugin_sections_are_kept_byte_for_byte(node, cli):
 
 @pytest.mark.parametrize(("version", "schema"), [("2.4.2", 4), ("2.2.1", 3), ("1.7.27", 2), (None, 2)])
 def test_no_file_gets_a_minimal_one_of_the_schema_containerd_reads_and_reset_removes_it(node, cli, version, schema):
+    code = 0 if version in ("2.4.2", None) else 1  # the version is a problem for kubelet 1.37, not the file
     root = node(version or "2.4.2")
     if version is None:  # no containerd on PATH, only its socket: the version is unknown
         (root.bin / "containerd").unlink()
@@ -188,7 +194,7 @@ def test_no_file_gets_a_minimal_one_of_the_schema_containerd_reads_and_reset_rem
     assert runtime["config"] is None and runtime["version"] == version
     assert statuses(runtime)["config"] == "drift"
     run = cli("node", "prepare", "--root", str(root.path), "--json")
-    assert run.exit_code == 0, run.stdout + run.stderr
+    assert run.exit_code == code, run.stdout + run.stderr
     path = root.path / CONFIG
     text = path.read_text()
     assert text.startswith("# Written by k8snode 0.1.0 (k8snode node prepare). Remove with: k8snode node reset\n")
@@ -197,24 +203,78 @@ def test_no_file_gets_a_minimal_one_of_the_schema_containerd_reads_and_reset_rem
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o755
     assert not (root.path / ORIGINAL).exists()
     assert "created yes" in (root.path / RECORD).read_text()
-    assert cli("node", "check", "--root", str(root.path)).exit_code == 0
+    assert "\nSystemdCgroup = true\n" in text and '\nruntime_type = "io.containerd.runc.v2"\n' in text
+    assert cli("node", "check", "--root", str(root.path)).exit_code == code
     reset = cli("node", "reset", "--root", str(root.path), "--json")
     assert reset.exit_code == 0
     assert not path.exists() and not (root.path / RECORD).exists()
 
 
-def test_the_kubelets_cgroupfs_and_a_kubeadm_configs_release_and_socket_are_followed(node, cli):
-    root = node("2.4.2", "v3.toml")
-    kubelet = "/etc/kubernetes/kubelet.yaml"  # a path on the target system: under the root
-    write(
-        root.path / kubelet[1:],
-        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: cgroupfs\n",
-    )
-    run = cli("node", "check", "--root", str(root.path), "--kubelet-config", kubelet, "--json")
-    [driver] = [f for f in runtime_of(run)["findings"] if f["id"] == "cgroup_driver"]
-    assert (driver["status"], driver["found"], driver["wanted"]) == ("ok", "cgroupfs", "cgroupfs")
-    assert f"--kubelet-config {kubelet}: cgroupDriver" in driver["detail"]
+KUBELET_CGROUPFS = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: cgroupfs\n"
 
+
+def driver_of(run) -> dict:
+    [driver] = [f for f in runtime_of(run)["findings"] if f["id"] == "cgroup_driver"]
+    return driver
+
+
+def test_containerd_1_uses_the_kubelets_cgroupfs(node, cli):
+    """containerd 1.x lacks the RuntimeConfig CRI call: kubelet 1.37 falls back to its own cgroupDriver, so the two
+    must agree (support.cgroup_driver_rule)."""
+    root = node("1.6.20~ds1", "v2.toml")
+    kubelet = "/etc/kubernetes/kubelet.yaml"  # a path on the target system: under the root
+    write(root.path / kubelet[1:], KUBELET_CGROUPFS)
+    before = (root.path / CONFIG).read_bytes()
+    run = cli("node", "prepare", "--root", str(root.path), "--kubelet-config", kubelet, "--json")
+    driver = driver_of(run)
+    assert (driver["status"], driver["found"], driver["wanted"]) == ("ok", "cgroupfs", "cgroupfs")
+    assert f"the kubelet's cgroupDriver (--kubelet-config {kubelet}: cgroupDriver)" in driver["detail"]
+    assert "falls back to its own cgroupDriver" in driver["detail"]
+    after = (root.path / CONFIG).read_bytes()
+    assert b"SystemdCgroup = false" in after and b"SystemdCgroup = true" not in after
+    assert changed_lines(before, after)[0] == ['    sandbox_image = "registry.k8s.io/pause:3.8"']
+    [version] = [f for f in runtime_of(run)["findings"] if f["id"] == "version"]
+    assert version["status"] == "problem" and run.exit_code == 1  # 1.6 is no containerd for kubelet 1.37
+
+    default = cli("node", "check", "--root", str(root.path), "--json")  # kubeadm's default driver: systemd
+    assert (driver_of(default)["status"], driver_of(default)["wanted"]) == ("drift", "systemd")
+
+
+def test_containerd_2_on_a_systemd_host_uses_systemd_whatever_the_kubelet_says(node, cli):
+    """kubelet 1.37 takes the driver from containerd 2.x (RuntimeConfig) and ignores its own cgroupDriver: the
+    runtime's driver must suit the host, and the kubelet's cgroupfs is no drift."""
+    root = node("2.4.2", "v3.toml")
+    kubelet = "/etc/kubernetes/kubelet.yaml"
+    write(root.path / kubelet[1:], KUBELET_CGROUPFS)
+    check = cli("node", "check", "--root", str(root.path), "--kubelet-config", kubelet, "--json")
+    driver = driver_of(check)
+    assert (driver["status"], driver["found"], driver["wanted"]) == ("drift", "cgroupfs", "systemd")
+    assert "a host that runs systemd needs systemd" in driver["detail"]
+    run = cli("node", "prepare", "--root", str(root.path), "--kubelet-config", kubelet, "--json")
+    assert run.exit_code == 0, run.stdout
+    assert b"SystemdCgroup = true" in (root.path / CONFIG).read_bytes()
+    check = cli("node", "check", "--root", str(root.path), "--kubelet-config", kubelet, "--json")
+    assert check.exit_code == 0
+    driver = driver_of(check)
+    assert (driver["status"], driver["found"], driver["wanted"]) == ("ok", "systemd", "systemd")
+    assert (
+        f"the kubelet's cgroupDriver cgroupfs (--kubelet-config {kubelet}: cgroupDriver) is ignored"
+        in (driver["detail"])
+    )
+
+
+def test_containerd_2_on_a_host_without_systemd_uses_cgroupfs(host, cli):
+    root = host("debian")
+    fake_containerd(root.bin, "2.4.2")
+    write(root.path / CONFIG, (CONTAINERD_FIXTURES / "v3.toml").read_text())
+    run = cli("node", "check", "--root", str(root.path), "--json")
+    driver = driver_of(run)
+    assert (driver["status"], driver["found"], driver["wanted"]) == ("ok", "cgroupfs", "cgroupfs")
+    assert "a host without systemd" in driver["detail"]
+
+
+def test_a_kubeadm_configs_release_and_socket_are_followed(node, cli):
+    root = node("2.4.2", "v3.toml")
     kubeadm = "/etc/kubernetes/kubeadm.yaml"
     write(
         root.path / kubeadm[1:],
@@ -246,7 +306,7 @@ def test_kubeadms_default_socket_under_var_run_is_containerds(node, cli):
 
 
 def test_the_nodes_kubelet_config_gives_the_driver_when_no_option_does(node, cli):
-    root = node("2.4.2", "v3.toml")
+    root = node("1.6.20~ds1", "v2.toml")
     write(root.path / "var/lib/kubelet/config.yaml", "kind: KubeletConfiguration\ncgroupDriver: cgroupfs\n")
     run = cli("node", "check", "--root", str(root.path), "--json")
     [driver] = [f for f in runtime_of(run)["findings"] if f["id"] == "cgroup_driver"]
@@ -282,11 +342,12 @@ def test_reset_keeps_a_file_the_operator_changed_since(node, cli):
 
 
 def test_a_second_prepare_for_another_driver_keeps_the_first_original(node, cli):
-    root = node("2.4.2", "v3.toml")
+    root = node("1.6.20~ds1", "v2.toml")  # containerd 1.x follows the kubelet's driver (exit 1: its version)
     before = (root.path / CONFIG).read_bytes()
-    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 1
+    assert b"SystemdCgroup = true" in (root.path / CONFIG).read_bytes()
     write(root.path / "etc/kubelet.yaml", "kind: KubeletConfiguration\ncgroupDriver: cgroupfs\n")
-    assert cli("node", "prepare", "--root", str(root.path), "--kubelet-config", "/etc/kubelet.yaml").exit_code == 0
+    assert cli("node", "prepare", "--root", str(root.path), "--kubelet-config", "/etc/kubelet.yaml").exit_code == 1
     assert b"SystemdCgroup = false" in (root.path / CONFIG).read_bytes()
     assert (root.path / ORIGINAL).read_bytes() == before
     assert cli("node", "reset", "--root", str(root.path)).exit_code == 0
@@ -351,15 +412,51 @@ def test_a_symlink_is_a_problem_and_stays(node, cli, tmp_path):
     assert (root.path / CONFIG).readlink().as_posix() == "/usr/share/containerd/config.toml"
 
 
-def test_imports_are_a_problem_and_the_file_is_not_edited(node, cli):
-    content = b'version = 2\nimports = ["/etc/containerd/conf.d/*.toml"]\ndisabled_plugins = ["cri"]\n'
-    root = node("2.4.2", content)
+IMPORTS = b"""version = 3
+imports = ['/etc/containerd/conf.d/*.toml', 'local/*.toml']
+disabled_plugins = []
+"""
+
+
+def test_imports_that_bring_files_are_a_problem_and_the_file_is_not_edited(node, cli):
+    """containerd merges each imported file over this one (config.go LoadConfigWithPlugins, resolveImports: a
+    relative entry is taken from config.toml's directory, an entry with '*' is globbed)."""
+    root = node("2.4.2", IMPORTS)
+    write(root.path / "etc/containerd/conf.d/README", "not a match\n")
+    write(root.path / "etc/containerd/local/10-gpu.toml", "version = 3\n")
+    write(root.path / "etc/containerd/conf.d/50-mirror.toml", "version = 3\n")
     run = cli("node", "prepare", "--root", str(root.path), "--json")
     assert run.exit_code == 1
     [problem] = [f for f in runtime_of(run)["findings"] if f["status"] == "problem"]
-    assert problem["found"] == "/etc/containerd/conf.d/*.toml"
-    assert (root.path / CONFIG).read_bytes() == content
+    assert problem["id"] == "config"
+    assert problem["found"] == "/etc/containerd/conf.d/50-mirror.toml, /etc/containerd/local/10-gpu.toml"
+    assert (root.path / CONFIG).read_bytes() == IMPORTS
     assert not (root.path / RECORD).exists()
+
+
+def test_imports_that_match_no_file_leave_the_file_editable(node, cli):
+    """containerd 2.x's `config default` writes imports = ['/etc/containerd/conf.d/*.toml']: with no drop-in there,
+    the file is the whole configuration."""
+    root = node("2.4.2", IMPORTS)
+    (root.path / "etc/containerd/conf.d").mkdir()
+    write(root.path / "etc/containerd/conf.d/notes.txt", "no .toml here\n")
+    run = cli("node", "prepare", "--root", str(root.path), "--json")
+    assert run.exit_code == 0, run.stdout
+    [config] = [f for f in runtime_of(run)["findings"] if f["id"] == "config"]
+    assert config["status"] == "ok"
+    assert "its imports (/etc/containerd/conf.d/*.toml, local/*.toml) match no file" in config["detail"]
+    text = (root.path / CONFIG).read_text()
+    assert text.startswith(IMPORTS.decode()) and "SystemdCgroup = true" in text
+
+
+def test_an_import_that_names_a_missing_file_is_a_problem(node, cli):
+    """An entry without '*' is opened as is: a missing file stops containerd (config.go loadConfigFile)."""
+    root = node("2.4.2", b"version = 3\nimports = ['extra.toml']\n")
+    run = cli("node", "check", "--root", str(root.path), "--json")
+    assert run.exit_code == 1
+    [config] = [f for f in runtime_of(run)["findings"] if f["id"] == "config"]
+    assert (config["status"], config["found"]) == ("problem", "/etc/containerd/extra.toml")
+    assert "containerd does not start" in config["detail"]
 
 
 def test_a_version_3_file_on_containerd_1_is_a_problem(node, cli):
