@@ -15,7 +15,9 @@ The schema, from containerd's sources (containerd/containerd):
   runc shim's: ``SystemdCgroup`` (false by default: cgroupfs) and ``BinaryName`` (runc on PATH by default).
 - ``disabled_plugins`` holds plugin ids; Docker's containerd.io package ships ``disabled_plugins = ["cri"]``
   (docker/containerd-packaging common/containerd.toml), which turns the CRI off: kubeadm's preflight check "CRI"
-  then fails (kubernetes/kubernetes cmd/kubeadm/app/preflight/checks.go, ``CRICheck``).
+  then fails (kubernetes/kubernetes cmd/kubeadm/app/preflight/checks.go, ``CRICheck``). That file has no
+  ``version`` (1, where "cri" is the plugin's id); from version 2 on an entry must be a URI, and "cri" makes 1.6
+  and 2.4 refuse the file ("invalid disabled plugin URI"). So k8snode takes "cri" out and never adds a ``version``.
 - ``imports`` merges other files over this one (config.go ``LoadConfigWithPlugins``): k8snode does not edit a file
   whose settings another file may override. ``resolveImports`` takes a relative entry from the file's directory and
   globs an entry holding ``*`` (``filepath.Glob``), so a pattern that matches no file imports nothing; a plain entry
@@ -382,14 +384,19 @@ def _setting_findings(
     schema = settings.schema
     findings = []
     off = [entry for entry in settings.disabled if entry in schema.disabling]
+    # from version 2 on a plugin is named by its URI: "cri" there stops containerd from loading the file at all
+    effect = (
+        "stops containerd (a version 2 or later file names plugins by URI)"
+        if "cri" in off and schema.version > 1
+        else "turns the CRI off"
+    )
     findings.append(
         Finding(
             "cri_plugin",
             Status.DRIFT if off else Status.OK,
             "disabled" if off else "enabled",
             "enabled",
-            f"{CONFIG} disabled_plugins holds {', '.join(repr(e) for e in off)}, which turns the CRI off; "
-            "prepare removes it"
+            f"{CONFIG} disabled_plugins holds {', '.join(repr(e) for e in off)}, which {effect}; prepare removes it"
             if off
             else "the CRI plugin is enabled",
             CRI_PREFLIGHT,

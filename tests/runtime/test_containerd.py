@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 import pytest
+import tomlkit
 from fakes import fake_containerd, fake_crio, write
 from required import unavailable
 from where import CONTAINERD_FIXTURES
@@ -162,6 +163,8 @@ def test_dockers_file_gets_the_cri_back_and_keeps_its_comments(node, cli):
     after = (root.path / CONFIG).read_text()
     head, _, appended = after.partition("\n[plugins.cri]\n")
     assert head == before.replace('disabled_plugins = ["cri"]', "disabled_plugins = []")
+    # no version key: with one, a "cri" entry would stop containerd (it wants a URI from version 2 on)
+    assert "version" not in tomlkit.parse(after)
     assert appended.split("\n\n") == [
         f'sandbox_image = "{PAUSE}"',
         '[plugins.cri.containerd.runtimes.runc]\nruntime_type = "io.containerd.runc.v2"',
@@ -169,6 +172,45 @@ def test_dockers_file_gets_the_cri_back_and_keeps_its_comments(node, cli):
     ]
     assert cli("node", "reset", "--root", str(root.path)).exit_code == 0
     assert (root.path / CONFIG).read_text() == before
+
+
+def test_a_versioned_file_that_disables_cri_by_its_v1_name_gets_it_out(node, cli):
+    """1.6 and 2.4 refuse a version 2 or later file whose disabled_plugins holds "cri" (measured: "invalid disabled
+    plugin URI"); prepare removes it all the same."""
+    root = node("2.4.2", b'version = 3\ndisabled_plugins = ["cri", "io.containerd.snapshotter.v1.zfs"]\n')
+    check = cli("node", "check", "--root", str(root.path), "--json")
+    [cri] = [f for f in runtime_of(check)["findings"] if f["id"] == "cri_plugin"]
+    assert cri["status"] == "drift" and "which stops containerd" in cri["detail"]
+    assert cli("node", "prepare", "--root", str(root.path)).exit_code == 0
+    document = tomlkit.parse((root.path / CONFIG).read_text())
+    assert (document["version"], document["disabled_plugins"]) == (3, ["io.containerd.snapshotter.v1.zfs"])
+
+
+LEFTOVER = b"""version = 3
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "old/pause:1"  # from the version 2 days
+[plugins."io.containerd.cri.v1.images".pinned_images]
+  sandbox = "registry.k8s.io/pause:3.10.2"
+"""
+
+
+@pytest.mark.parametrize(("containerd", "found"), [("2.4.2", "old/pause:1"), ("2.2.1", PAUSE)])
+def test_a_leftover_v2_sandbox_image_in_a_v3_file_is_read_as_containerd_reads_it_and_set(node, cli, containerd, found):
+    """containerd 2.3 and later migrate every file below version 4, copying a sandbox_image under the version 2 name
+    over pinned_images.sandbox (plugins/cri/images/plugin.go; tests/truth measures it); 2.0 to 2.2 do not migrate a
+    version 3 file. Either way prepare sets the leftover to the wanted image too, keeping its line's comment."""
+    root = node(containerd, LEFTOVER)
+    check = cli("node", "check", "--root", str(root.path), "--json")
+    [sandbox] = [f for f in runtime_of(check)["findings"] if f["id"] == "sandbox_image"]
+    assert (sandbox["status"], sandbox["found"]) == ("drift", found)
+    assert 'plugins."io.containerd.grpc.v1.cri".sandbox_image' in sandbox["detail"]
+    cli("node", "prepare", "--root", str(root.path))
+    text = (root.path / CONFIG).read_text()
+    assert f'  sandbox_image = "{PAUSE}"  # from the version 2 days\n' in text
+    document = tomlkit.parse(text)
+    assert document["plugins"]["io.containerd.cri.v1.images"]["pinned_images"]["sandbox"] == PAUSE
+    check = cli("node", "check", "--root", str(root.path), "--json")
+    assert statuses(runtime_of(check))["sandbox_image"] == "ok"
 
 
 def test_unknown_plugin_sections_are_kept_byte_for_byte(node, cli):
@@ -465,7 +507,9 @@ def test_a_version_3_file_on_containerd_1_is_a_problem(node, cli):
     assert run.exit_code == 1
     runtime = runtime_of(run)
     assert runtime["version"] == "1.6.20~ds1"
-    assert statuses(runtime)["schema"] == "problem"
+    [schema] = [f for f in runtime["findings"] if f["id"] == "schema"]
+    assert schema["status"] == "problem"
+    assert "it ignores its plugin sections without a word and runs on its defaults" in schema["detail"]  # measured
     assert (root.path / CONFIG).read_bytes() == (CONTAINERD_FIXTURES / "v3.toml").read_bytes()
 
 
