@@ -393,8 +393,10 @@ def make_host(path: Path, layout: str) -> FakeRoot:
 
 def add_node_state(path: Path, swaps: tuple[str, ...] | list[str] = ()) -> None:
     """The /proc a booted node shows before anyone prepared it: forwarding off, ``swaps`` active; and systemd's
-    unit directory, which every systemd host has."""
+    unit directory and binary, which every systemd host has (k8snode.runtime.support.systemd_host reads the binary:
+    a fake root is not booted, so it has no /run/systemd/system)."""
     (path / "etc/systemd/system").mkdir(parents=True, exist_ok=True)
+    write(path / "usr/lib/systemd/systemd", "", mode=0o755)
     write(path / "proc/sys/net/ipv4/ip_forward", "0\n")
     write(path / "proc/sys/net/ipv6/conf/all/forwarding", "0\n")
     write(path / "proc/swaps", SWAPS_HEADER + "".join(f"{d}\tpartition\t1048572\t0\t-2\n" for d in swaps))

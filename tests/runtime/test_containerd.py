@@ -33,7 +33,6 @@ def node(host):
     def make(version: str = "2.4.2", config: str | bytes | None = None, *, mode: int = 0o644, name: str = "root"):
         """``config``: a fixture's name, or the bytes of the file."""
         root = host("debian", name=name)
-        write(root.path / "usr/lib/systemd/systemd", "", mode=0o755)
         fake_containerd(root.bin, version)
         if config is not None:
             data = (CONTAINERD_FIXTURES / config).read_bytes() if isinstance(config, str) else config
@@ -307,6 +306,7 @@ def test_containerd_2_on_a_systemd_host_uses_systemd_whatever_the_kubelet_says(n
 
 def test_containerd_2_on_a_host_without_systemd_uses_cgroupfs(host, cli):
     root = host("debian")
+    (root.path / "usr/lib/systemd/systemd").unlink()  # a container image, say: no init system of its own
     fake_containerd(root.bin, "2.4.2")
     write(root.path / CONFIG, (CONTAINERD_FIXTURES / "v3.toml").read_text())
     run = cli("node", "check", "--root", str(root.path), "--json")
