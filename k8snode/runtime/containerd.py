@@ -131,6 +131,9 @@ class Settings:
     address: str | None
     leftover_sandbox: str | None = None
     """A version 3 file's ``sandbox_image`` under the version 2 name, which containerd 2.3 and later let win."""
+    runtimes_v3: bool = False
+    """A version 2 file (or 1) that also has ``containerd.runtimes`` under the version 3 name, which containerd 2.x
+    takes instead of the file's own (plugins/cri/runtime/plugin.go ``migrateConfig`` keeps each key there)."""
 
     @property
     def runc(self) -> bool:
@@ -192,7 +195,7 @@ def assess(system: System, wanted: Wanted, *, version: str | None, command: str)
     on_systemd = support.systemd_host(system)
     driver, _ = support.runtime_driver(rule, wanted, on_systemd)
     findings += _setting_findings(
-        system, settings, wanted, version, _driver_finding(settings, rule, wanted, on_systemd)
+        system, settings, wanted, version, _driver_finding(settings, rule, wanted, on_systemd, version)
     )
     if any(f.status == Status.PROBLEM and f.id in ("config", "schema") for f in findings):
         return plan
@@ -261,6 +264,8 @@ def read_settings(document: TOMLDocument | None, new_schema: Schema) -> Settings
         _get(document, (*schema.images, *schema.sandbox), str),
         next((value for path in schema.sockets if (value := _get(document, path, str))), None),
         _get(document, (*_CRI_V2, "sandbox_image"), str) if schema.version == 3 else None,
+        schema.version < 3
+        and _get(document, (*SCHEMAS[3].runtime, "containerd", "runtimes"), MutableMapping) is not None,
     )
 
 
@@ -444,11 +449,21 @@ def _sandbox_finding(settings: Settings, wanted: Wanted, version: str | None) ->
     return Finding("sandbox_image", status, found, wanted.pause_image, detail, SANDBOX_PREFLIGHT)
 
 
-def _driver_finding(settings: Settings, rule: support.DriverRule, wanted: Wanted, on_systemd: bool) -> Finding:
+def _driver_finding(
+    settings: Settings, rule: support.DriverRule, wanted: Wanted, on_systemd: bool, version: str | None
+) -> Finding:
     """The default runtime's cgroup driver against the one it must use (support.runtime_driver): the host's when
     the kubelet takes it from containerd (2.0 and later), the kubelet's cgroupDriver otherwise."""
     driver, why = support.runtime_driver(rule, wanted, on_systemd)
     runtime = f"{_dotted(settings.schema.runtime)}.containerd.runtimes.{settings.runtime_name}"
+    found_release = release(version)
+    if settings.runtimes_v3 and (found_release is None or found_release >= (2, 0)):
+        detail = (
+            f"{CONFIG} is version {settings.schema.version} but also has "
+            f"{_dotted(SCHEMAS[3].runtime)}.containerd.runtimes, which containerd 2.x runs with instead of "
+            f"{_dotted(settings.schema.runtime)}.containerd.runtimes (1.x ignores it): keep one of them"
+        )
+        return Finding("cgroup_driver", Status.PROBLEM, None, driver, detail)
     if not settings.runc:
         if settings.runtime_type is None:  # a name with no table: the CRI plugin does not start
             detail = f"default_runtime_name {settings.runtime_name!r} names no table {runtime}; add it or name runc"

@@ -212,6 +212,30 @@ def test_a_leftover_v2_sandbox_image_in_a_v3_file_is_read_as_containerd_reads_it
     assert statuses(runtime_of(check))["sandbox_image"] == "ok"
 
 
+MIXED = b"""version = 2
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+  SystemdCgroup = true
+[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+  SystemdCgroup = false
+"""
+
+
+@pytest.mark.parametrize(("containerd", "status"), [("2.4.2", "problem"), ("1.6.20~ds1", "ok")])
+def test_a_version_2_file_with_version_3_runtimes_is_a_problem_where_containerd_2_reads_it(
+    node, cli, containerd, status
+):
+    """containerd 2.x keeps the version 3 runtimes and drops the migrated version 2 ones (plugins/cri/runtime/
+    plugin.go; tests/truth: the v3 SystemdCgroup wins in a v2 file); 1.x ignores the version 3 names."""
+    root = node(containerd, MIXED)
+    run = cli("node", "check", "--root", str(root.path), "--json")
+    [driver] = [f for f in runtime_of(run)["findings"] if f["id"] == "cgroup_driver"]
+    assert driver["status"] == status
+    if status == "problem":
+        assert 'also has plugins."io.containerd.cri.v1.runtime".containerd.runtimes' in driver["detail"]
+
+
 def test_unknown_plugin_sections_are_kept_byte_for_byte(node, cli):
     root = node("2.4.2", "operator-commented.toml")
     before = (root.path / CONFIG).read_text()
