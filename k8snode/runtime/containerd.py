@@ -476,7 +476,19 @@ def _driver_finding(
     found = "systemd" if settings.systemd_cgroup else "cgroupfs"
     value = "unset (false)" if settings.systemd_cgroup is None else _shown(settings.systemd_cgroup)
     where = f"{CONFIG} {runtime}.options.SystemdCgroup {value}: the cgroup driver"
-    return support.cgroup_driver_finding(rule, wanted, on_systemd, found, where)
+    finding = support.cgroup_driver_finding(rule, wanted, on_systemd, found, where)
+    if _lacks_runtime_type(settings):
+        finding.status = Status.DRIFT
+        finding.detail += (
+            f"; {runtime} has no runtime_type, which containerd 1.x then leaves empty (it replaces the runtime's whole "
+            f"entry): prepare sets {RUNC_SHIM}"
+        )
+    return finding
+
+
+def _lacks_runtime_type(settings: Settings) -> bool:
+    """A version 1 or 2 file gives runc a table without runtime_type: containerd 1.6 runs it with none (measured)."""
+    return settings.runc and settings.runtime_table and settings.runtime_type is None and settings.schema.version < 3
 
 
 def _same_socket(one: str, other: str) -> bool:
@@ -506,7 +518,8 @@ def _binary_finding(system: System, settings: Settings) -> Finding:
 
 def _edited(document: TOMLDocument | None, settings: Settings, wanted: Wanted, driver: str, command: str) -> bytes:
     """The file with only k8snode's keys set: the CRI out of disabled_plugins, SystemdCgroup for ``driver`` (with
-    runc's runtime_type where the file gives none: 1.6 replaces a runtime's whole entry, leaving it empty), the
+    runc's runtime_type in a table k8snode makes, or a version 1 or 2 one that has none: 1.6 replaces a runtime's
+    whole entry, leaving it empty), the
     sandbox image (and a version 3 file's leftover version 2 ``sandbox_image``, which 2.3 and later let win)."""
     import tomlkit
 
@@ -521,9 +534,10 @@ def _edited(document: TOMLDocument | None, settings: Settings, wanted: Wanted, d
             disabled.remove(entry)
     options = _options(schema, settings.runtime_name)
     systemd = driver == "systemd"
-    if settings.runc and (settings.systemd_cgroup is not None or systemd):
-        if settings.runtime_type is None:
-            _set(document, (*options[:-1], "runtime_type"), RUNC_SHIM)
+    writes_driver = settings.runc and (settings.systemd_cgroup is not None or systemd)
+    if (writes_driver and not settings.runtime_table) or _lacks_runtime_type(settings):
+        _set(document, (*options[:-1], "runtime_type"), RUNC_SHIM)
+    if writes_driver:
         _set(document, (*options, "SystemdCgroup"), systemd)
     _set(document, (*schema.images, *schema.sandbox), wanted.pause_image)
     if settings.leftover_sandbox is not None:

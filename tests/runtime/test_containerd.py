@@ -236,6 +236,24 @@ def test_a_version_2_file_with_version_3_runtimes_is_a_problem_where_containerd_
         assert 'also has plugins."io.containerd.cri.v1.runtime".containerd.runtimes' in driver["detail"]
 
 
+def test_a_v2_runc_table_without_runtime_type_gets_one(node, cli):
+    """containerd 1.6 replaces a runtime's whole entry with the file's, leaving runtime_type empty (tests/truth:
+    test_1_6_loses_the_runtime_type_of_a_runtime_given_only_its_options)."""
+    content = (
+        b'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\nSystemdCgroup = true\n'
+    )
+    root = node("1.6.20~ds1", content)
+    check = cli("node", "check", "--root", str(root.path), "--json")
+    driver = driver_of(check)
+    assert (driver["status"], driver["found"]) == ("drift", "systemd")
+    assert "has no runtime_type" in driver["detail"]
+    cli("node", "prepare", "--root", str(root.path))
+    document = tomlkit.parse((root.path / CONFIG).read_text())
+    runc = document["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]["runc"]
+    assert (runc["runtime_type"], runc["options"]["SystemdCgroup"]) == ("io.containerd.runc.v2", True)
+    assert driver_of(cli("node", "check", "--root", str(root.path), "--json"))["status"] == "ok"
+
+
 def test_unknown_plugin_sections_are_kept_byte_for_byte(node, cli):
     root = node("2.4.2", "operator-commented.toml")
     before = (root.path / CONFIG).read_text()
