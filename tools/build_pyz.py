@@ -193,7 +193,9 @@ def compiled(files: dict[str, bytes], python: str) -> dict[str, bytes]:
         # A fixed hash seed: the order of a frozenset constant (`x in {"a", "b"}`) follows the string hashes.
         environment = {"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0"}
         subprocess.run([python, "-s", "-c", COMPILE, scratch], check=True, capture_output=True, env=environment)
-        return {path.relative_to(top).as_posix(): path.read_bytes() for path in sorted(top.rglob("*")) if path.is_file()}
+        return {
+            path.relative_to(top).as_posix(): path.read_bytes() for path in sorted(top.rglob("*")) if path.is_file()
+        }
 
 
 def namespace_directories(files: dict[str, bytes]) -> set[str]:
@@ -318,9 +320,7 @@ def main() -> None:
         if not (out.is_file() and out.read_bytes() == content):
             write_atomic(out, content)
         count = len(zipfile.ZipFile(io.BytesIO(content)).infolist())
-        report.append(
-            {"path": str(out), "python": target.tag, "bytes": len(content), "entries": count, "cache": state}
-        )
+        report.append({"path": str(out), "python": target.tag, "bytes": len(content), "entries": count, "cache": state})
     print(json.dumps({"version": release, "archives": report}))
 
 
