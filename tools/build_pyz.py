@@ -23,7 +23,8 @@ proves that none of them is imported.
 Built once: each archive is kept under the cache (K8SNODE_PYZ_CACHE, else $XDG_CACHE_HOME/k8snode-pyz, else
 ~/.cache/k8snode-pyz) in a directory named by the sha256 of what goes in: this script, every entry's name and bytes
 (k8snode's sources and templates, the dependencies' files and metadata, so their versions too) and the
-interpreter's version and byte-code magic number. A later build with the same inputs copies it from there.
+interpreter's version and byte-code magic number. A later build with the same inputs copies it from there. The
+cache keeps the 40 archives used last.
 
 Same inputs, same bytes: entries are sorted, every timestamp is 1980-01-01 and every mode 0644, the byte code is
 compiled with a fixed hash seed and unchecked-hash .pyc headers.
@@ -59,6 +60,7 @@ SKIP = re.compile(
 # Required by rich for output k8snode never prints (syntax highlighting, tracebacks, Markdown): not followed.
 EXCLUDED = frozenset({"pygments", "markdown-it-py", "mdurl"})
 UNIVERSAL = "any"
+KEEP = 40  # archives kept in the cache: the five of the last eight source trees
 
 MAIN_ANY = """\
 import sys
@@ -285,10 +287,20 @@ def produce(target: Target, sources: dict[str, bytes], release: str, cache: Path
         return target.build(sources, release), "off"
     kept = cache / cache_key(sources, target) / target.name
     if kept.is_file():
+        os.utime(kept.parent)  # used: the last to be pruned
         return kept.read_bytes(), "hit"
     content = target.build(sources, release)
     write_atomic(kept, content)
     return content, "miss"
+
+
+def prune(cache: Path, keep: int) -> None:
+    """Remove all but the ``keep`` most recently used archives (each in its own key's directory)."""
+    if not cache.is_dir():
+        return
+    used = sorted((d for d in cache.iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime, reverse=True)
+    for old in used[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def main() -> None:
@@ -321,6 +333,8 @@ def main() -> None:
             write_atomic(out, content)
         count = len(zipfile.ZipFile(io.BytesIO(content)).infolist())
         report.append({"path": str(out), "python": target.tag, "bytes": len(content), "entries": count, "cache": state})
+    if cache is not None:
+        prune(cache, KEEP)
     print(json.dumps({"version": release, "archives": report}))
 
 

@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from build_pyz import EXCLUDED, Target, cache_key, entries, identify
+from build_pyz import EXCLUDED, Target, cache_key, entries, identify, prune
 from clitree import leaves
 from pythons import interpreter, interpreters
 from where import REPO
@@ -88,6 +88,16 @@ def test_the_cache_is_keyed_by_every_input(tmp_path):
     assert key != cache_key({**sources, metadata: sources[metadata].replace(b"Version: ", b"Version: 9")}, target)
     assert key != cache_key(sources, Target(name, sys.executable, {**identity, "magic": "0b0d0d0a"}))
     assert kept.parent.name == cache_key(sources, Target(name, sys.executable, identify(sys.executable)))
+
+
+def test_the_cache_keeps_the_archives_used_last(tmp_path):
+    for age in range(6):
+        kept = tmp_path / f"key{age}"
+        kept.mkdir()
+        (kept / "k8snode-cp311.pyz").write_bytes(b"PK")
+        os.utime(kept, (1_000_000 - age, 1_000_000 - age))
+    prune(tmp_path, 4)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["key0", "key1", "key2", "key3"]
 
 
 def test_the_libraries_run_on_their_pure_python_fallbacks(pyz):
