@@ -6,6 +6,9 @@ forked child keeps the parent's size from before exec.)
 Run: .venv/bin/python bench/startup.py [--runs 20] [--python 3.10 3.13]
 For each interpreter it builds a venv with k8snode's wheel (pip, from this checkout) and takes the archives from
 tools/build_pyz.py (through its cache). The interpreters are the real binaries (tests/pythons.py: never a pyenv shim).
+The archive and `python -c pass` run with the interpreter of a venv without packages: the same interpreter, and the
+same start as the wheel's venv (a base interpreter's site-packages may hold .pth files that import something at
+every start; neither venv runs them).
 The starts are taken round-robin (each command once, then again), so that a change of load touches every row alike.
 
 Goals (issue 28), against the floor: a one-command Typer app run by the wheel venv's interpreter (the least any
@@ -61,6 +64,13 @@ def measure(argvs: dict[str, list[str]], runs: int, env: dict[str, str]) -> dict
     }
 
 
+def bare_venv(python: str, scratch: Path) -> Path:
+    """A venv of ``python`` with no packages; returns its interpreter."""
+    venv = scratch / f"bare-{Path(python).parent.parent.name}"
+    subprocess.run([python, "-m", "venv", "--without-pip", str(venv)], check=True)
+    return venv / "bin/python"
+
+
 def wheel_venv(python: str, scratch: Path) -> Path:
     """A venv of ``python`` with k8snode's wheel and its dependencies installed; returns its k8snode script."""
     venv = scratch / f"venv-{Path(python).parent.parent.name}"
@@ -95,8 +105,8 @@ def main() -> None:
             "kubeadm-config": ["kubeadm-config", "--proxy-mode", "ipvs", "--advertise-address", "192.0.2.10"],
         }
         for minor in args.python:
-            python = found[minor]
-            script = wheel_venv(python, scratch)
+            python = str(bare_venv(found[minor], scratch))
+            script = wheel_venv(found[minor], scratch)
             pyz = archives["cp" + minor.replace(".", "")]
             argvs = {
                 "python -c pass": [python, "-c", "pass"],

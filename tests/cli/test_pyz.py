@@ -159,6 +159,44 @@ def test_no_command_imports_what_the_archives_leave_out(pyz, fake_root):
             assert json.loads(done.stdout)["command"] in ("node check", "ipvs check")
 
 
+# The archive's entries that the run loaded, printed at exit.
+LOADED = """
+import atexit, json, sys
+atexit.register(lambda: print("loaded:" + json.dumps(sorted(
+    m.__spec__.origin.removeprefix({archive!r} + "/") for m in list(sys.modules.values())
+    if getattr(m, "__spec__", None) and (m.__spec__.origin or "").startswith({archive!r} + "/")
+)), file=sys.stderr))
+sys.path[:0] = [{archive!r}]
+sys.argv = ["k8snode", *{argv!r}]
+from k8snode.cli import main
+main()
+"""
+
+
+def test_the_commands_every_host_runs_load_only_byte_code_stored_uncompressed(pyz, fake_root):
+    """zipimport inflates every deflated module it loads, at every start: the byte code that `ipvs check`,
+    `node check`, `kubeadm-config` and `--version` load is stored as it is (build_pyz.STORED), the rest deflated."""
+    root = fake_root("deb12-6.1")
+    this = pyz / f"k8snode-{THIS}.pyz"
+    with zipfile.ZipFile(this) as opened:
+        stored = {info.filename for info in opened.infolist() if info.compress_type == zipfile.ZIP_STORED}
+        deflated = {info.filename for info in opened.infolist() if info.compress_type == zipfile.ZIP_DEFLATED}
+    assert "rich/console.pyc" in deflated and "k8snode/cli.pyc" in stored
+    commands = [
+        ["ipvs", "check", "--json", "--root", str(root.path)],
+        ["node", "check", "--json", "--root", str(root.path)],
+        ["kubeadm-config", "--advertise-address", "192.0.2.10"],
+        ["--version"],
+    ]
+    for argv in commands:
+        code = LOADED.format(archive=str(this), argv=argv)
+        done = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, env=root.env())
+        assert done.returncode in (0, 1), (argv, done.stderr)
+        loaded = json.loads(done.stderr.splitlines()[-1].removeprefix("loaded:"))
+        assert "k8snode/cli.pyc" in loaded, argv
+        assert set(loaded) <= stored, (argv, sorted(set(loaded) - stored))
+
+
 @pytest.mark.parametrize("minor", ["3.10", "3.11", "3.12", "3.13"])
 def test_smoke_on_each_interpreter(pyz, minor, fake_root, tmp_path):
     """--version, ipvs check --root, kubeadm-config and validate, with HOME and the working directory empty and
