@@ -2,7 +2,7 @@
 # The real containerd that tests/truth/test_containerd_dump.py runs (`containerd --config FILE config dump`), one per
 # series k8snode writes config files for, into ${K8SNODE_TRUTH_CACHE:-$HOME/.cache/k8snode-truth}/containerd/:
 #   2.4  built from the github.com/containerd/containerd/v2 module at $module_version (CGO_ENABLED=0, only the
-#        containerd binary), into v2.4.2/containerd;
+#        containerd binary: the dump needs nothing else), into v2.4.2/containerd;
 #   1.6  Debian 12's containerd package (whichever 1.6 version apt offers), fetched with `apt-get download` and
 #        unpacked with `dpkg -x` (no service installed or started), into debian-VERSION/.
 # SERIES/containerd (2.4/containerd, 1.6/containerd) links to each binary; that is where the tests look.
@@ -43,7 +43,9 @@ build_module() {
 		echo "$stamp" >"$out/stamp"
 		echo "k8s-truth containerd: built $module_version in $((SECONDS - start))s into $out"
 	fi
-	link_series "${module_version:1:3}" "$module_version/containerd"
+	local series
+	series=$(cut -d. -f1,2 <<<"${module_version#v}")
+	link_series "$series" "$module_version/containerd"
 }
 
 candidate_version() {
