@@ -95,16 +95,23 @@ def truth_version(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def shipped_and_generated(
-    truth_versions: list[str], truth_command: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch
-) -> Callable[[str, str, Path], tuple[str, str]]:
+    truth_versions: list[str],
+    truth_bin: Callable[[str], Path],
+    truth_command: Callable[[str, str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[[str, str | None, Path], tuple[str, str]]:
     """shipped_and_generated(script, command, shipped) -> (the text of ``shipped``, the text tools/k8s-truth/SCRIPT's
-    ``generated`` writes from every listed build, which must have ``command``). Prints the counts it returns."""
+    ``generated`` writes from every listed build, which must have the k8s-truth ``command``, or only kubeadm when
+    ``command`` is None). Prints the counts it returns."""
     import importlib.util
 
     tools = VERSIONS_FILE.parent
 
-    def compare(script: str, command: str, shipped: Path) -> tuple[str, str]:
-        caches = {truth_command(version, command).parent.parent for version in truth_versions}
+    def compare(script: str, command: str | None, shipped: Path) -> tuple[str, str]:
+        caches = {
+            truth_bin(version).parent if command is None else truth_command(version, command).parent.parent
+            for version in truth_versions
+        }
         assert len(caches) == 1
         monkeypatch.syspath_prepend(str(tools))  # a generator imports its neighbours
         spec = importlib.util.spec_from_file_location(Path(script).stem, tools / script)
