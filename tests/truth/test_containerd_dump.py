@@ -119,6 +119,12 @@ EXPECTED = {
         Effective(4, False, False, RUNC, PAUSE_2_4, SOCKET, ("io.containerd.grpc.v1.cri",)),
         "Configuration migrated from version 0",  # containerd calls an unversioned file 0, and reads it as 1
     ),
+    # what Debian 12's containerd package installs: only the CNI and opt directories, the rest defaults
+    ("debian-12.toml", "1.6"): (Effective(2, True, False, RUNC, DEBIAN_PAUSE, SOCKET, ()), ""),
+    ("debian-12.toml", "2.4"): (
+        Effective(4, True, False, RUNC, PAUSE_2_4, SOCKET, ()),
+        "Configuration migrated from version 2",
+    ),
     ("operator.toml", "1.6"): (
         Effective(2, True, False, RUNC, "mirror.example.internal/k8s/pause:3.9", SOCKET, ()),
         "",
@@ -140,6 +146,18 @@ def test_what_the_real_containerd_makes_of_each_file(
     assert warning in stderr
     if not warning:
         assert stderr == ""
+
+
+def test_debian_12s_file_is_read_and_its_cni_dir_migrated(
+    containerd_bin: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """The file is read (its CNI directory is not the default /opt/cni/bin); 2.4 turns the cni `bin_dir` that 2.4
+    removed (RELEASES.md, deprecated config properties) into `bin_dirs`."""
+    old, _ = dump(containerd_bin("1.6"), FIXTURES / "debian-12.toml", tmp_path)
+    new, _ = dump(containerd_bin("2.4"), FIXTURES / "debian-12.toml", tmp_path)
+    assert old["plugins"]["io.containerd.grpc.v1.cri"]["cni"]["bin_dir"] == "/usr/lib/cni"
+    assert new["plugins"]["io.containerd.cri.v1.runtime"]["cni"]["bin_dirs"] == ["/usr/lib/cni"]
+    assert "bin_dir" not in new["plugins"]["io.containerd.cri.v1.runtime"]["cni"]
 
 
 def test_the_dump_writes_nothing(containerd_bin: Callable[[str], Path], tmp_path: Path) -> None:
@@ -203,13 +221,15 @@ def test_1_6_loses_the_runtime_type_of_a_runtime_given_only_its_options(
 # ---- k8snode node prepare, then the real containerd reads what it wrote ----
 
 # Which series reads each starting point: a version 2 file is what 1.x reads and what 2.x still migrates; a version 3
-# file only 2.x reads; the version 1 Docker file and "no file at all" happen with both.
+# file only 2.x reads; the version 1 Docker file, Debian's own file and "no file at all" happen with both.
 PREPARED = [
     ("v2.toml", "1.6"),
     ("v2.toml", "2.4"),
     ("v3.toml", "2.4"),
     ("docker-containerd-io.toml", "1.6"),
     ("docker-containerd-io.toml", "2.4"),
+    ("debian-12.toml", "1.6"),
+    ("debian-12.toml", "2.4"),
     ("operator.toml", "1.6"),
     ("operator.toml", "2.4"),
     (None, "1.6"),
