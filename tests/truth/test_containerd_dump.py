@@ -160,6 +160,26 @@ def test_debian_12s_file_is_read_and_its_cni_dir_migrated(
     assert "bin_dir" not in new["plugins"]["io.containerd.cri.v1.runtime"]["cni"]
 
 
+@pytest.mark.parametrize(("version", "sandbox"), [(2, "old/pause:1"), (3, "old/pause:1"), (4, "new/pause:2")])
+def test_2_4_lets_a_leftover_v2_sandbox_image_win_up_to_version_3(
+    containerd_bin: Callable[[str], Path], tmp_path: Path, version: int, sandbox: str
+) -> None:
+    """The CRI images plugin's migration (plugins/cri/images/plugin.go) runs for every file below version 4 and
+    overwrites pinned_images.sandbox with a `sandbox_image` under the version 2 name; SystemdCgroup under the version
+    3 name wins instead (plugins/cri/runtime/plugin.go keeps what is there). Whoever sets the sandbox image in a v2
+    or v3 file must change (or remove) a `sandbox_image` under io.containerd.grpc.v1.cri too."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"version = {version}\n"
+        '[plugins."io.containerd.grpc.v1.cri"]\nsandbox_image = "old/pause:1"\n'
+        '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\nSystemdCgroup = false\n'
+        '[plugins."io.containerd.cri.v1.images".pinned_images]\nsandbox = "new/pause:2"\n'
+        '[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]\nSystemdCgroup = true\n'
+    )
+    seen = read(containerd_bin("2.4"), config, tmp_path)
+    assert (seen.sandbox_image, seen.systemd_cgroup) == (sandbox, True)
+
+
 def test_the_dump_writes_nothing(containerd_bin: Callable[[str], Path], tmp_path: Path) -> None:
     """Neither series creates its root or state directory, or anything else, to dump a configuration."""
     for series in ("1.6", "2.4"):
