@@ -1,4 +1,4 @@
-"""Single-file builds of k8snode compared in one run: plain zipapp (sources; sources + byte code), shiv and pex.
+"""Single-file builds of k8snode compared in one run: plain zipapp (sources; this interpreter's byte code), shiv, pex.
 
 Each is built from the same dependencies (shiv and pex from a wheelhouse of k8snode's wheel and its dependencies'
 wheels, with --no-index; the zipapps from this environment's installed files), then started
@@ -29,6 +29,7 @@ from fakes import make_root  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PYTHON = sys.executable
+TAG = f"cp{sys.version_info[0]}{sys.version_info[1]}"
 
 
 def start(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -46,14 +47,13 @@ def builds(scratch: Path) -> dict[str, Path]:
     wheels = scratch / "wheels"
     subprocess.run([PYTHON, "-m", "pip", "wheel", "-q", "-w", str(wheels), str(REPO)], check=True)
     out = {
-        "zipapp, sources": scratch / "sources.pyz",
-        "zipapp, sources + byte code (chosen)": scratch / "k8snode.pyz",
+        "zipapp, sources": scratch / "k8snode.pyz",
+        "zipapp, this interpreter's byte code (chosen)": scratch / f"k8snode-{TAG}.pyz",
         "shiv": scratch / "shiv.pyz",
         "pex": scratch / "k8snode.pex",
     }
-    build = [PYTHON, str(REPO / "tools/build_pyz.py")]
-    subprocess.run([*build, "--sources-only", "--out", str(out["zipapp, sources"])], check=True, capture_output=True)
-    subprocess.run([*build, "--out", str(out["zipapp, sources + byte code (chosen)"])], check=True, capture_output=True)
+    build = [PYTHON, str(REPO / "tools/build_pyz.py"), "--out-dir", str(scratch), "--python", PYTHON, "--universal"]
+    subprocess.run(build, check=True, capture_output=True)
     offline = ["--no-index", "--find-links", str(wheels)]
     subprocess.run(
         [str(BIN / "shiv"), "-q", "-c", "k8snode", "-o", str(out["shiv"]), *offline, "k8snode"],

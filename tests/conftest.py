@@ -101,8 +101,9 @@ def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeR
 
 @pytest.fixture(scope="session")
 def pyz(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One k8snode.pyz per session, built as the role's default install builds it (tools/build_pyz.py)."""
-    out = tmp_path_factory.mktemp("pyz") / "k8snode.pyz"
-    build = [sys.executable, str(Path(__file__).resolve().parent.parent / "tools/build_pyz.py"), "--out", str(out)]
+    """The directory of k8snode-cpXY.pyz, one archive per interpreter found, built once per session as the role
+    builds them (tools/build_pyz.py, through its cache: unchanged sources reuse the archives .ci/run built)."""
+    out = tmp_path_factory.mktemp("pyz")
+    build = [sys.executable, str(Path(__file__).resolve().parent.parent / "tools/build_pyz.py"), "--out-dir", str(out)]
     subprocess.run(build, check=True, capture_output=True)
     return out

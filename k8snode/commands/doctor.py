@@ -28,7 +28,7 @@ app = command_app()
 \b
   k8snode doctor
   k8snode doctor --proxy-mode nftables --json
-  k8snode doctor --runtime crio --kubernetes-version v1.37.2
+  k8snode doctor --runtime crio --kubernetes-version v1.36.3
   k8snode doctor --kubernetes-version v1.36.3 --target-version v1.37.0""",
 )
 def command(

@@ -7,7 +7,7 @@ Sources, each read again before it went in:
   Releases": the end of life of each minor (``CONTAINERD_END_OF_LIFE``).
 - cri-o README.md, "Compatibility matrix: CRI-O ⬄ Kubernetes": CRI-O's minor follows the Kubernetes minor
   (``release-1.x`` branch, v1.x.y, for Kubernetes ``release-1.x``).
-- kubernetes v1.37.2 pkg/features/kube_features.go: ``KubeletCgroupDriverFromCRI`` alpha (off) in 1.28, beta (on) in
+- kubernetes v1.37 pkg/features/kube_features.go: ``KubeletCgroupDriverFromCRI`` alpha (off) in 1.28, beta (on) in
   1.31, GA and locked on in 1.34. cmd/kubelet/app/server.go ``getCgroupDriverFromCRI``: the kubelet asks the runtime
   (the ``RuntimeConfig`` CRI call) and uses its driver; a runtime answering Unimplemented makes it fall back to its
   own ``cgroupDriver`` and count ``CRILosingSupport`` for "1.38.0". kubernetes/enhancements#6087 (KEP-4033) moved the
@@ -17,7 +17,7 @@ Sources, each read again before it went in:
   containerd/containerd#11346, was closed unmerged), CRI-O from v1.28.0 (kubernetes/website
   content/en/blog/_posts/2024-08-21-cgroup-driver-from-cri.md).
 - The kubelet refuses cgroup v1 by default from 1.35: ``failCgroupV1`` defaults to true
-  (kubernetes/kubernetes#134298, KEP-5573; pkg/kubelet/apis/config/v1beta1/defaults.go at v1.37.2).
+  (kubernetes/kubernetes#134298, KEP-5573; pkg/kubelet/apis/config/v1beta1/defaults.go at v1.37).
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@
 - py39: a host whose only Python is 3.9 fails with the package that provides a newer one for its family.
 - foreign, takeover: a persistence file k8snode did not write fails enable by default, and is replaced with
   k8snode_ipvs_foreign_files=take-over; a reset on the foreign host succeeds and leaves that file with a warning.
+
+And what the install costs each host, counted by tests/callbacks/k8snode_module_runs.py (a module run is a task
+that ran on the host, not on the controller): on hosts with Python 3.10, 3.13 and 3.12 (k8snode_pyz offers no
+archive for it), a check run, a real run, a converged run and a converged check run, with --tags install.
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fleet import PLAYBOOKS, PlaybookRun, make_fleet, python_39, run_playbook, write_inventory
 from pythons import interpreter
+from where import REPO
 
 pytestmark = pytest.mark.ansible
 
@@ -24,6 +30,116 @@ CASES = ("old", "upgrade", "py39", "foreign", "takeover")
 INSTALLED = "opt/k8snode"
 FOREIGN_CONF = "etc/modules-load.d/ipvs.conf"
 OLD_K8SNODE = '#!/bin/sh\necho \'{"data": {"version": "0.0.9"}}\'\n'
+CALLBACKS = REPO / "tests/callbacks"
+COST_CASES = {"py310": "3.10", "py313": "3.13", "py312": "3.12"}  # host group -> its only Python
+OFFERED = ("3.10", "3.13")  # k8snode_pyz: a list of these two archives
+RUNS = (("fresh check", ["--check"]), ("fresh", []), ("converged", []), ("converged check", ["--check"]))
+
+
+@dataclass
+class Cost:
+    run: PlaybookRun
+    lines: list[dict]  # tests/callbacks/k8snode_module_runs.py's, one per task result
+    before: dict
+    after: dict
+
+
+@pytest.fixture(scope="module")
+def costs(tmp_path_factory: pytest.TempPathFactory, pyz: Path) -> tuple[dict, dict[str, Cost]]:
+    """The hosts, and each run (check on the fresh hosts, the install, again, check again) with its callback lines
+    and the hosts' files before and after it."""
+    base = tmp_path_factory.mktemp("costs")
+    hosts = make_fleet(base / "roots", {case: (KERNEL, 1) for case in COST_CASES})
+    for host in hosts:
+        hostbin = host.root.path / "hostbin"
+        hostbin.mkdir()
+        minor = COST_CASES[host.group]
+        (hostbin / f"python{minor}").symlink_to(interpreter(minor))
+        host.vars["k8snode_environment"] = {"PATH": f"{host.root.bin}{os.pathsep}{hostbin}"}
+    common = {
+        "k8snode_install": "pyz",
+        "k8snode_pyz": [str(pyz / f"k8snode-cp{minor.replace('.', '')}.pyz") for minor in OFFERED],
+        "k8snode_dir": "{{ k8snode_root }}/" + INSTALLED,
+        "k8snode_link": "{{ k8snode_root }}/usr/local/bin/k8snode",
+    }
+    inventory = write_inventory(base / "inventory.yml", hosts, common)
+    runs = {}
+    for name, extra in (
+        ("fresh check", ["--check"]),
+        ("fresh", []),
+        ("converged", []),
+        ("converged check", ["--check"]),
+    ):
+        log = base / f"{name}.jsonl"
+        log.touch()
+        env = {
+            "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS),
+            "ANSIBLE_CALLBACKS_ENABLED": "k8snode_module_runs",
+            "K8SNODE_MODULE_RUNS": str(log),
+        }
+        before = {host.name: host.root.snapshot() for host in hosts}
+        run = run_playbook(PLAYBOOKS / "node-prep.yml", inventory, "--tags", "install", *extra, workdir=base, env=env)
+        assert run.recap(), run.stdout[-3000:] + run.stderr[-3000:]
+        lines = [json.loads(line) for line in log.read_text().splitlines()]
+        runs[name] = Cost(run, lines, before, {host.name: host.root.snapshot() for host in hosts})
+    return {host.group: host for host in hosts}, runs
+
+
+def on_host(lines: list[dict], host: str) -> list[str]:
+    return [line["task"] for line in lines if line["host"] == host and line["on_host"]]
+
+
+PROBE = "k8snode : Find Python 3.10 or later and the installed k8snode"
+COPY = "k8snode : Copy the k8snode archive for the host's Python"
+WRAPPER = "k8snode : Write bin/k8snode, which runs the archive with the Python found, and link it"
+
+
+def test_a_fresh_host_costs_two_module_runs_beyond_the_probe_and_a_converged_one_none(costs):
+    _, runs = costs
+    for host in ("py310-1", "py313-1"):
+        assert on_host(runs["fresh"].lines, host) == [PROBE, COPY, WRAPPER], host
+        assert on_host(runs["converged"].lines, host) == [PROBE], host
+        assert on_host(runs["converged check"].lines, host) == [PROBE], host
+    changed = {line["task"] for line in runs["fresh"].lines if line["status"] == "changed"}
+    assert changed == {COPY, WRAPPER}
+    for name in ("converged", "converged check"):
+        assert not [line for line in runs[name].lines if line["status"] == "changed"], name
+        assert runs[name].after == runs[name].before, name
+
+
+def test_each_host_runs_the_archive_of_its_own_python(costs):
+    hosts, _ = costs
+    for group in ("py310", "py313"):
+        tag = "cp" + COST_CASES[group].replace(".", "")
+        installed = hosts[group].root.path / INSTALLED
+        assert sorted(p.name for p in installed.iterdir()) == ["bin", f"k8snode-{tag}.pyz"]
+        link = hosts[group].root.path / "usr/local/bin/k8snode"
+        done = subprocess.run([str(link), "--version", "--json"], capture_output=True, text=True, check=True)
+        data = json.loads(done.stdout)["data"]
+        assert data["python"].startswith(COST_CASES[group] + ".")
+        assert data["pyz"] == str(installed / f"k8snode-{tag}.pyz")
+
+
+def test_check_mode_says_what_the_install_would_change_and_writes_nothing(costs):
+    _, runs = costs
+    check = runs["fresh check"]
+    changed = {(line["host"], line["task"]) for line in check.lines if line["status"] == "changed"}
+    assert changed == {(host, task) for host in ("py310-1", "py313-1") for task in (COPY, WRAPPER)}
+    assert check.after == check.before
+
+
+def test_a_host_whose_python_has_no_archive_fails_and_is_told_what_to_build(costs):
+    hosts, runs = costs
+    [failed] = [line["task"] for line in runs["fresh"].lines if line["status"] == "failed"]
+    assert failed == "k8snode : Say that no archive fits the host's Python"
+    message = str(runs["fresh"].run.failures()["py312-1"][-1]["msg"])
+    python = hosts["py312"].root.path / "hostbin/python3.12"
+    assert message == (
+        f"no k8snode archive for {python} (cp312) among cp310, cp313: build one on the controller with "
+        "tools/build_pyz.py --python python3.12, or add k8snode.pyz (tools/build_pyz.py --universal), which any "
+        "Python 3.10 or later runs"
+    )
+    assert not (hosts["py312"].root.path / INSTALLED).exists()
 
 
 @pytest.fixture(scope="module")

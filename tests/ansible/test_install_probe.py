@@ -20,6 +20,7 @@ LAUNCHER = ROLE / "files/k8snode_probe.sh"
 PROBE = ROLE / "files/k8snode_probe.py"
 NEW = "python3.99"  # a name no real interpreter has: it is this test's Python 3.10+, linked into hostbin
 OLD = "python3"  # a Python 3.9 under that name, as on a host whose python3 is too old
+TAG = f"cp{sys.version_info[0]}{sys.version_info[1]}"  # NEW's tag
 
 
 @pytest.fixture
@@ -30,6 +31,13 @@ def host(tmp_path: Path) -> Path:
     (hostbin / NEW).symlink_to(os.path.realpath(sys.executable))
     (tmp_path / "opt/k8snode/bin").mkdir(parents=True)
     return tmp_path
+
+
+def offer(**archives: str) -> str:
+    """The archives offered to the probe, as the role passes them: tag -> name and sha1 (and more it ignores)."""
+    return json.dumps(
+        {tag: {"name": f"k8snode-{tag}.pyz", "sha1": sha1, "path": "/c"} for tag, sha1 in archives.items()}
+    )
 
 
 def probe(host: Path, *candidates: str, wanted: str = "", link: str = "", stderr: str = "") -> dict:
@@ -47,9 +55,9 @@ def probe(host: Path, *candidates: str, wanted: str = "", link: str = "", stderr
     return json.loads(done.stdout)
 
 
-def install(host: Path, wrapper: str) -> tuple[str, str]:
-    """A pyz and a bin/k8snode (``wrapper``, a shell script) in k8snode_dir: the sha1 of each."""
-    pyz = host / "opt/k8snode/k8snode.pyz"
+def install(host: Path, wrapper: str, name: str = f"k8snode-{TAG}.pyz") -> tuple[str, str]:
+    """An archive ``name`` and a bin/k8snode (``wrapper``, a shell script) in k8snode_dir: the sha1 of each."""
+    pyz = host / "opt/k8snode" / name
     pyz.write_bytes(b"PK not really a pyz")
     pyz.chmod(0o644)
     script = host / "opt/k8snode/bin/k8snode"
@@ -60,9 +68,11 @@ def install(host: Path, wrapper: str) -> tuple[str, str]:
 
 def test_the_first_candidate_that_is_python_310_or_later_runs_the_probe(host):
     (host / "hostbin" / OLD).symlink_to(python_39())
-    found = probe(host, "python-missing", OLD, NEW)
+    found = probe(host, "python-missing", OLD, NEW, wanted=offer(cp39="0" * 40, **{TAG: "1" * 40}))
     assert found == {
         "python": str(host / "hostbin" / NEW),
+        "tag": TAG,
+        "archive": TAG,
         "installed": {"pyz": "", "wrapper": "", "link": ""},
         "version": "",
     }
@@ -78,7 +88,7 @@ def test_the_installed_files_their_modes_the_link_and_the_installed_version(host
     link = host / "usr/local/bin/k8snode"
     link.parent.mkdir(parents=True)
     link.symlink_to(host / "opt/k8snode/bin/k8snode")
-    found = probe(host, NEW, link=str(link))
+    found = probe(host, NEW, link=str(link), wanted=offer(**{TAG: "1" * 40}))
     assert found["installed"] == {
         "pyz": f"{pyz}:644",
         "wrapper": f"{wrapper}:755",
@@ -95,10 +105,20 @@ def test_a_k8snode_from_before_json_is_read_from_its_version_line(host):
 def test_the_version_is_not_asked_when_the_installed_pyz_is_the_one_this_run_installs(host):
     asked = host / "asked"
     pyz, _ = install(host, f"#!/bin/sh\n: > {asked}\necho 'k8snode 0.0.5'\n")
-    assert probe(host, NEW, wanted=pyz)["version"] == ""
+    assert probe(host, NEW, wanted=offer(**{TAG: pyz}))["version"] == ""
     assert not asked.exists()
-    assert probe(host, NEW, wanted="0" * 40)["version"] == "0.0.5"
+    assert probe(host, NEW, wanted=offer(**{TAG: "0" * 40}))["version"] == "0.0.5"
     assert asked.exists()
+
+
+def test_without_an_archive_for_its_interpreter_the_host_gets_the_sources_archive_or_none(host):
+    """The archive of the host's own interpreter first, else k8snode.pyz ("any"), else none: the role then fails
+    and names what to build."""
+    pyz, _ = install(host, "#!/bin/sh\n", name="k8snode-any.pyz")
+    chosen = probe(host, NEW, wanted=offer(cp39="0" * 40, any=pyz))
+    assert (chosen["archive"], chosen["installed"]["pyz"]) == ("any", f"{pyz}:644")
+    assert probe(host, NEW, wanted=offer(cp39="0" * 40))["archive"] == ""
+    assert probe(host, NEW)["archive"] == ""
 
 
 def test_a_candidate_that_does_not_run_is_passed_over(host):

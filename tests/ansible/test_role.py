@@ -2,9 +2,9 @@
 
 Each playbook run is slow on two shared cores, so the runs are module-scoped fixtures shared by the assertions:
 a first run, a second run, a check run on the converged fleet and a reset on one fleet; a check run on another,
-fresh fleet. Three groups install k8snode for real: el7 and deb12 the role's default, k8snode.pyz (built once per
-session), on a host whose only Python is 3.10 (el7) or 3.13 (deb12); el8 with pip, from this project directory
-and a wheelhouse. The others
+fresh fleet. Three groups install k8snode for real: el7 and deb12 the role's default, the archive of their Python
+(built once per session), on a host whose only Python is 3.10 (el7) or 3.13 (deb12); el8 with pip, from this project
+directory and a wheelhouse. The others
 run the console script of this checkout. pip's index points at an address where nothing listens, so a run that
 needed an index would fail.
 """
@@ -234,7 +234,8 @@ def test_first_run_leaves_the_files_and_modules_k8snode_wants_for_each_kernel(fl
 def test_first_run_installs_the_pyz_with_the_hosts_python_and_links_it(fleet, first_run, pyz):
     for host in (host for host in fleet.hosts if host.group in PYZ_GROUPS):
         installed = host.root.path / INSTALLED
-        assert (installed / "k8snode.pyz").read_bytes() == pyz.read_bytes(), host.name
+        name = f"k8snode-cp{PYZ_GROUPS[host.group].replace('.', '')}.pyz"  # the archive of the host's Python
+        assert (installed / name).read_bytes() == (pyz / name).read_bytes(), host.name
         wrapper = (installed / "bin/k8snode").read_text()
         assert f"/hostbin/python{PYZ_GROUPS[host.group]} " in wrapper, host.name
         link = host.root.path / "usr/local/bin/k8snode"
@@ -292,7 +293,7 @@ def test_second_run_changes_nothing(fleet, second_run):
 
 
 def test_a_converged_run_skips_the_pyz_install_where_the_probe_finds_it_in_place(first_run, second_run):
-    copy = "TASK [k8snode : Copy k8snode.pyz]"
+    copy = "TASK [k8snode : Copy the k8snode archive for the host's Python]"
     assert copy in first_run.stdout
     assert copy not in second_run[0].stdout
 

@@ -17,8 +17,8 @@ pytestmark = pytest.mark.ansible
 
 INSTALLED = "opt/k8snode"
 MISSING_PYZ = (
-    "set k8snode_pyz to the k8snode.pyz to install (python tools/build_pyz.py in a k8snode checkout writes "
-    "dist/k8snode.pyz): this role is not inside the k8snode repository, so it cannot build one"
+    "set k8snode_pyz to the directory of k8snode archives to install (python tools/build_pyz.py in a k8snode "
+    "checkout writes dist/k8snode-cpXY.pyz): this role is not inside the k8snode repository, so it cannot build them"
 )
 
 
@@ -37,6 +37,7 @@ def alone(tmp_path_factory: pytest.TempPathFactory, pyz: Path):
         "k8snode_link": "",
         "k8snode_kubernetes_version": "v1.31.2",
     }
+    # k8snode_pyz is read once per play, on its first host: "given"; "missing" fails its own check.
     inventory = write_inventory(base / "inventory.yml", hosts, common, group_vars={"given": {"k8snode_pyz": str(pyz)}})
     playbook = base / "site.yml"
     playbook.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "roles": ["k8snode"]}]))
@@ -55,7 +56,8 @@ def test_with_k8snode_pyz_the_role_alone_installs_it_and_prepares_the_node(alone
     hosts, _, run, _ = alone
     assert run.recap()["given-1"]["failed"] == 0, run.stdout[-3000:]
     root = hosts["given"].root.path
-    assert (root / INSTALLED / "k8snode.pyz").read_bytes() == pyz.read_bytes()
+    name = f"k8snode-cp{sys.version_info[0]}{sys.version_info[1]}.pyz"  # k8snode_python: this interpreter
+    assert (root / INSTALLED / name).read_bytes() == (pyz / name).read_bytes()
     assert (root / "etc/sysctl.d/k8snode.conf").exists()
     assert (root / "etc/default/kubelet").exists()
 

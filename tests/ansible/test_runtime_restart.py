@@ -24,7 +24,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory):
     fake_containerd(host.root.bin, "2.4.2")
     config = host.root.path / "etc/containerd/config.toml"
     config.parent.mkdir(parents=True)
-    shutil.copy(CONTAINERD_FIXTURES / "docker-containerd.io.toml", config)
+    shutil.copy(CONTAINERD_FIXTURES / "docker-containerd-io.toml", config)
     common = {
         "k8snode_install": "none",
         "k8snode_bin": str(CONSOLE_SCRIPT),

@@ -33,6 +33,14 @@ def test_ipvs_check_json_runs_without_heavy_libraries(fake_root, cli):
     assert names & set(HEAVY) == set()
 
 
+def test_node_check_json_runs_without_heavy_libraries(fake_root):
+    """node check, the other command every host runs (issue 28's start-up goals: 1.5x the Typer floor)."""
+    root = fake_root("deb12-6.1")
+    names = imported(["-m", "k8snode", "node", "check", "--json", "--root", str(root.path)], env=root.env())
+    assert "k8snode" in names
+    assert names & set(HEAVY) == set()
+
+
 def test_ipvs_check_loads_only_its_own_command_module_and_builds_only_check(fake_root):
     """sys.modules when the command has run (importtime does not log importlib.import_module's own module), and
     each Typer app that typer.main.get_command turned into a click command, with the commands registered on it:

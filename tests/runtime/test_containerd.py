@@ -153,7 +153,7 @@ def test_prepare_edits_only_the_keys_then_check_passes_and_reset_restores_the_by
 def test_dockers_file_gets_the_cri_back_and_keeps_its_comments(node, cli):
     """Docker's containerd.io package ships disabled_plugins = ["cri"] and nothing else but comments: a version 1
     file, edited as one (containerd 2.x migrates it at each start)."""
-    root = node("2.4.2", "docker-containerd.io.toml")
+    root = node("2.4.2", "docker-containerd-io.toml")
     before = (root.path / CONFIG).read_text()
     check = cli("node", "check", "--root", str(root.path), "--json")
     [cri] = [f for f in runtime_of(check)["findings"] if f["id"] == "cri_plugin"]

@@ -58,6 +58,29 @@ def truth_command(truth_bin: Callable[[str], Path]) -> Callable[[str, str], Path
 
 
 @pytest.fixture
+def containerd_bin() -> Callable[[str], Path]:
+    """containerd_bin(series) -> the real containerd of that series: "2.4" built from its Go module, "1.6" Debian 12's
+    package, where tools/k8s-truth/build-containerd.sh puts them (SERIES/containerd in the truth cache)."""
+    import subprocess
+
+    def locate(series: str) -> Path:
+        binary = truth_cache() / "containerd" / series / "containerd"
+        if not binary.is_file():
+            if series != "1.6" and shutil.which("go") is None:
+                _missing(
+                    f"Go is not installed, so tools/k8s-truth/build-containerd.sh cannot build containerd {series}"
+                )
+            _missing(f"{binary} is missing: run tools/k8s-truth/build-containerd.sh")
+        words = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60).stdout.split()
+        # "containerd PACKAGE VERSION [REVISION]": v2.4.2 from the module, 1.6.20~ds1 from Debian
+        if len(words) < 3 or not words[2].lstrip("v").startswith(f"{series}."):
+            _missing(f"{binary} is {' '.join(words)!r}, not containerd {series}: rerun build-containerd.sh")
+        return binary
+
+    return locate
+
+
+@pytest.fixture
 def truth_versions() -> list[str]:
     """The versions in tools/k8s-truth/versions.txt, newest first."""
     return _listed_versions()
@@ -72,16 +95,23 @@ def truth_version(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def shipped_and_generated(
-    truth_versions: list[str], truth_command: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch
-) -> Callable[[str, str, Path], tuple[str, str]]:
+    truth_versions: list[str],
+    truth_bin: Callable[[str], Path],
+    truth_command: Callable[[str, str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[[str, str | None, Path], tuple[str, str]]:
     """shipped_and_generated(script, command, shipped) -> (the text of ``shipped``, the text tools/k8s-truth/SCRIPT's
-    ``generated`` writes from every listed build, which must have ``command``). Prints the counts it returns."""
+    ``generated`` writes from every listed build, which must have the k8s-truth ``command``, or only kubeadm when
+    ``command`` is None). Prints the counts it returns."""
     import importlib.util
 
     tools = VERSIONS_FILE.parent
 
-    def compare(script: str, command: str, shipped: Path) -> tuple[str, str]:
-        caches = {truth_command(version, command).parent.parent for version in truth_versions}
+    def compare(script: str, command: str | None, shipped: Path) -> tuple[str, str]:
+        caches = {
+            truth_bin(version).parent if command is None else truth_command(version, command).parent.parent
+            for version in truth_versions
+        }
         assert len(caches) == 1
         monkeypatch.syspath_prepend(str(tools))  # a generator imports its neighbours
         spec = importlib.util.spec_from_file_location(Path(script).stem, tools / script)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build every version listed in versions.txt (see build.sh), then the end-to-end control plane of every version in
-# e2e-versions.txt (see build-e2e.sh).
+# e2e-versions.txt (see build-e2e.sh), then the real containerd of each series (see build-containerd.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 grep -Ev '^\s*(#|$)' "$here/versions.txt" | while read -r version; do
@@ -9,3 +9,5 @@ done
 grep -Ev '^\s*(#|$)' "$here/e2e-versions.txt" | while read -r version; do
 	"$here/build-e2e.sh" "$version"
 done
+# The real containerd that tests/truth/test_containerd_dump.py runs (2.4 from its Go module, Debian 12's 1.6).
+"$here/build-containerd.sh"

@@ -1,14 +1,17 @@
 """The role's host probe: what the install step needs to know about a host, in one Python start.
 
 files/k8snode_probe.sh finds the interpreter and runs this file's source with it, only on Python 3.10 or later.
-Arguments: that interpreter's path as found on PATH, k8snode_dir, k8snode_link ("" for none), the sha1 of the pyz
-this run installs ("" for none) and k8snode_bin. Prints one JSON object:
+Arguments: that interpreter's path as found on PATH, k8snode_dir, k8snode_link ("" for none), the archives this
+run can install as JSON ``{"cp311": {"name": "k8snode-cp311.pyz", "sha1": "...", ...}, "any": {...}}`` ("" or {}
+for none) and k8snode_bin. Prints one JSON object:
 
-- ``python``: the interpreter's path, as given;
+- ``python``: the interpreter's path, as given; ``tag``: its tag, as the archives name it (cp311);
+- ``archive``: the key of the archive for this interpreter: its own tag (cp311) when there is one, else "any" (the
+  sources archive) when there is one, else "";
 - ``installed``: what k8snode_dir holds, as ``{"pyz": "sha1:mode", "wrapper": "sha1:mode", "link": target}``
-  for k8snode_dir/k8snode.pyz, k8snode_dir/bin/k8snode and the link ("" for a missing file or link);
+  for k8snode_dir/<that archive's name>, k8snode_dir/bin/k8snode and the link ("" for a missing file or link);
 - ``version``: the installed k8snode's version ("" for none), from its ``--version --json`` or its older
-  ``k8snode X.Y.Z`` line; asked only when the installed pyz is not the one this run installs.
+  ``k8snode X.Y.Z`` line; asked only when the installed archive is not the one this run installs.
 """
 
 from __future__ import annotations
@@ -51,19 +54,24 @@ def installed_version(k8snode: str) -> str:
     return text.removeprefix("k8snode ") if text.startswith("k8snode ") else ""
 
 
-def probe(python: str, k8snode_dir: str, link: str, wanted_sha1: str, k8snode: str) -> dict[str, object]:
+def probe(python: str, k8snode_dir: str, link: str, archives: str, k8snode: str) -> dict[str, object]:
+    offered = json.loads(archives or "{}")
+    tag = f"cp{sys.version_info[0]}{sys.version_info[1]}"
+    archive = tag if tag in offered else "any" if "any" in offered else ""
+    wanted = offered.get(archive, {})
     installed = {
-        "pyz": file_state(Path(k8snode_dir, "k8snode.pyz")),
+        "pyz": file_state(Path(k8snode_dir, wanted["name"])) if wanted else "",
         "wrapper": file_state(Path(k8snode_dir, "bin", "k8snode")),
         "link": link_target(link),
     }
-    current = bool(wanted_sha1) and installed["pyz"].startswith(wanted_sha1 + ":")
-    return {"python": python, "installed": installed, "version": "" if current else installed_version(k8snode)}
+    current = bool(wanted) and installed["pyz"].startswith(wanted["sha1"] + ":")
+    version = "" if current else installed_version(k8snode)
+    return {"python": python, "tag": tag, "archive": archive, "installed": installed, "version": version}
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 5:
-        print("usage: k8snode_probe.py PYTHON K8SNODE_DIR LINK WANTED_SHA1 K8SNODE_BIN", file=sys.stderr)
+        print("usage: k8snode_probe.py PYTHON K8SNODE_DIR LINK ARCHIVES_JSON K8SNODE_BIN", file=sys.stderr)
         return 2
     print(json.dumps(probe(*argv), sort_keys=True))
     return 0

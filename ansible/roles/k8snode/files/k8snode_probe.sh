@@ -1,7 +1,7 @@
 #!/bin/sh
 # The role's host probe launcher: runs k8snode_probe.py with the first candidate on PATH that is Python 3.10 or
 # later, and prints the probe's JSON; {"python": ""} when no candidate is. The role runs it as
-#   sh -c "$(cat k8snode_probe.sh)" k8snode-probe PROBE_SOURCE K8SNODE_DIR LINK WANTED_SHA1 K8SNODE_BIN CANDIDATE...
+#   sh -c "$(cat k8snode_probe.sh)" k8snode-probe PROBE_SOURCE K8SNODE_DIR LINK ARCHIVES_JSON K8SNODE_BIN CANDIDATE...
 # A candidate compiles the probe's source only after it has checked its own version, so the probe may use what
 # Python 3.10 has, and the first Python 3.10 or later runs it: one Python start on most hosts. Exit 4 is the probe
 # failing on such a Python (its traceback on stderr), which fails the task; any other failure (3: too old; a pyenv
