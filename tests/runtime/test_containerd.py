@@ -594,7 +594,7 @@ def test_restart_is_said_never_done_unless_asked_and_only_where_systemd_runs_the
 @pytest.mark.parametrize(
     ("release", "code", "said"),
     [
-        ("v1.30.0", 2, "k8snode does not know kubeadm's images for 1.30; it knows v1.37.2"),
+        ("v1.31.0", 2, "k8snode does not know kubeadm's images for 1.31; it knows v1.30.14, v1.32.13"),
         ("stable-1", 2, "is not a Kubernetes version"),
         ("v1.37.0", 0, None),
     ],
@@ -733,7 +733,7 @@ def test_an_older_release_matters_only_where_there_is_a_runtime_and_bad_files_al
     assert wrong.exit_code == 2
     assert "cgroupDriver 'none' is not one the kubelet takes; use systemd or cgroupfs" in wrong.stderr
     old = cli("node", "check", "--kubernetes-version", "v1.31.2", "--root", str(root.path))
-    assert old.exit_code == 2 and "it knows v1.37.2" in old.stderr
+    assert old.exit_code == 2 and "does not know kubeadm's images for 1.31; it knows v1.30.14" in old.stderr
 
 
 def test_reset_when_the_file_is_gone_or_its_original_is(node, cli):
