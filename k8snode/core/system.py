@@ -355,7 +355,9 @@ class System:
             raise
         return fd
 
-    def read_input(self, name: str, label: str, limit: int) -> tuple[str, bytes]:
+    def read_input(
+        self, name: str, label: str, limit: int, expected: str = "a kubeadm configuration file"
+    ) -> tuple[str, bytes]:
         """A file the operator names to be read (``validate FILE``, ``--patch FILE``): where it is, and its bytes.
 
         An absolute name is a path on the target system, under the root, read as every other such path: a link
@@ -382,7 +384,7 @@ class System:
                 shown = os.path.normpath(Path.cwd() / name)
                 fd = os.open(Path.cwd() / name, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         except FileNotFoundError:
-            raise bad_input(f"{label}{shown} does not exist; give a kubeadm configuration file") from None
+            raise bad_input(f"{label}{shown} does not exist; give {expected}") from None
         except OSError as error:
             raise bad_input(f"{label}{shown}: cannot read it: {error.strerror or error}") from None
         return shown, read_regular(fd, f"{label}{shown}", limit)

@@ -51,7 +51,7 @@ from k8snode.core.errors import bad_input
 from k8snode.core.files import FilePlan, header, owned
 from k8snode.core.system import System
 from k8snode.runtime import support
-from k8snode.runtime.model import Finding, RuntimePlan, Status, Wanted
+from k8snode.runtime.model import Finding, RuntimePlan, Status, Wanted, unknown_pause
 
 if TYPE_CHECKING:
     from tomlkit import TOMLDocument
@@ -445,6 +445,8 @@ def _sandbox_finding(settings: Settings, wanted: Wanted, version: str | None) ->
         detail += f" ({leftover_key}, left from version 2, beats {pinned_key} below version 4 from containerd 2.3)"
     elif leftover is not None:
         detail += f"; {leftover_key} ({leftover}) would beat {pinned_key} from containerd 2.3 on"
+    if wanted.pause_image is None:
+        return unknown_pause(found, wanted)
     status = Status.OK if right else Status.DRIFT
     return Finding("sandbox_image", status, found, wanted.pause_image, detail, SANDBOX_PREFLIGHT)
 
@@ -539,9 +541,10 @@ def _edited(document: TOMLDocument | None, settings: Settings, wanted: Wanted, d
         _set(document, (*options[:-1], "runtime_type"), RUNC_SHIM)
     if writes_driver:
         _set(document, (*options, "SystemdCgroup"), systemd)
-    _set(document, (*schema.images, *schema.sandbox), wanted.pause_image)
-    if settings.leftover_sandbox is not None:
-        _set(document, (*_CRI_V2, "sandbox_image"), wanted.pause_image)
+    if wanted.pause_image is not None:
+        _set(document, (*schema.images, *schema.sandbox), wanted.pause_image)
+        if settings.leftover_sandbox is not None:
+            _set(document, (*_CRI_V2, "sandbox_image"), wanted.pause_image)
     return tomlkit.dumps(document).encode()
 
 

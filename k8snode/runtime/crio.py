@@ -24,7 +24,7 @@ from k8snode.core.errors import K8snodeError
 from k8snode.core.files import FilePlan, header, owned, plan_remove
 from k8snode.core.system import System
 from k8snode.runtime import support
-from k8snode.runtime.model import Finding, RuntimePlan, Status, Wanted
+from k8snode.runtime.model import Finding, RuntimePlan, Status, Wanted, unknown_pause
 
 CONFIG = PurePosixPath("/etc/crio/crio.conf")
 DROP_IN_DIR = PurePosixPath("/etc/crio/crio.conf.d")
@@ -126,7 +126,10 @@ def assess(system: System, wanted: Wanted, *, version: str | None, command: str)
             if found
             else f"no file sets pause_image, and CRI-O's built-in default depends on its version; {PREPARE_HINT}"
         )
-    findings.append(_settled(pause, after.get(("image", "pause_image"), ""), wanted.pause_image))
+    if wanted.pause_image is None:
+        findings.append(unknown_pause(found or None, wanted))
+    else:
+        findings.append(_settled(pause, after.get(("image", "pause_image"), ""), wanted.pause_image))
     findings.append(_socket(now, wanted))
     findings.append(_runtime_binary(system, now))
     if read.drop_in is not None and not owned(read.drop_in):  # not k8snode's to replace, even with --force
@@ -272,7 +275,7 @@ def _fixes(base: _Config, driver: str, wanted: Wanted) -> dict[tuple[str, str], 
         fixes[("runtime", "cgroup_manager")] = driver
     if not all(_conmon_valid(cgroup, driver) for cgroup, _ in _conmon_cgroups(base, driver)):
         fixes[("runtime", "conmon_cgroup")] = "pod"  # valid with either manager
-    if base.get(("image", "pause_image"), "")[0] != wanted.pause_image:
+    if wanted.pause_image is not None and base.get(("image", "pause_image"), "")[0] != wanted.pause_image:
         fixes[("image", "pause_image")] = wanted.pause_image
     return fixes
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from functools import cache
 
-from k8snode.core.errors import bad_input
 from k8snode.core.resources import package_text
 from k8snode.core.versions import KubernetesVersion, parse_kubernetes_version
 
@@ -29,35 +28,40 @@ def _known() -> dict[tuple[int, int], tuple[KubernetesVersion, list[str]]]:
     return known
 
 
-def _lookup(release: KubernetesVersion) -> tuple[KubernetesVersion, list[str]]:
+def _lookup(release: KubernetesVersion) -> tuple[KubernetesVersion, list[str]] | None:
+    """The data of ``release``'s minor; of the newest known for a newer minor; None for an older minor not in it."""
     known = _known()
     if release.minor_version in known:
         return known[release.minor_version]
     newest = max(known)
-    if release.minor_version > newest:
-        return known[newest]
-    names = ", ".join(str(known[minor][0]) for minor in sorted(known))
-    raise bad_input(
-        f"--kubernetes-version {release}: k8snode does not know kubeadm's images for {release.major}.{release.minor}; "
-        f"it knows {names}"
-    )
+    return known[newest] if release.minor_version > newest else None
 
 
-def listed(release: KubernetesVersion) -> list[str]:
+def known_releases() -> str:
+    return ", ".join(str(release) for release, _ in sorted(_known().values()))
+
+
+def listed(release: KubernetesVersion) -> list[str] | None:
     """What `kubeadm config images list --kubernetes-version RELEASE` gives, from the same minor's data; a minor
-    newer than any known gets the newest known's (``newer_than_known`` says so)."""
-    return list(_lookup(release)[1])
+    newer than any known gets the newest known's (``newer_than_known`` says so); None for an older minor that
+    tools/k8s-truth does not build."""
+    found = _lookup(release)
+    return None if found is None else list(found[1])
 
 
-def pause_image(release: KubernetesVersion) -> str:
-    """The pause image kubeadm of ``release`` lists (registry.k8s.io/pause:3.10.2 for 1.37)."""
-    [pause] = [image for image in listed(release) if image.startswith(PAUSE)]
+def pause_image(release: KubernetesVersion) -> str | None:
+    """The pause image kubeadm of ``release`` lists (registry.k8s.io/pause:3.10.2 for 1.37); None when unknown."""
+    images = listed(release)
+    if images is None:
+        return None
+    [pause] = [image for image in images if image.startswith(PAUSE)]
     return pause
 
 
 def newer_than_known(release: KubernetesVersion) -> str | None:
     """A warning when ``release``'s minor is newer than any k8snode knows, naming the release whose images stand in."""
-    used = _lookup(release)[0]
-    if used.minor_version == release.minor_version:
+    found = _lookup(release)
+    if found is None or found[0].minor_version == release.minor_version:
         return None
+    used = found[0]
     return f"k8snode does not know kubeadm {release}'s images yet; it takes those of {used}, the newest it knows"

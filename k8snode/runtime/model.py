@@ -11,6 +11,7 @@ from pathlib import PurePosixPath
 from k8snode.core.compat import StrEnum
 from k8snode.core.files import FilePlan
 from k8snode.core.versions import KubernetesVersion
+from k8snode.runtime import images
 
 
 class RuntimeChoice(StrEnum):
@@ -41,8 +42,9 @@ class Wanted:
     """systemd or cgroupfs: the KubeletConfiguration's cgroupDriver (kubeadm's default: systemd)."""
     cgroup_driver_source: str
     """Where cgroup_driver came from: a file and its field, or the default it is."""
-    pause_image: str
-    """The pause image that kubeadm of kubernetes_version lists (`kubeadm config images list`)."""
+    pause_image: str | None
+    """The pause image that kubeadm of kubernetes_version lists (`kubeadm config images list`); None for a release
+    whose images k8snode does not know (the sandbox image is then reported, not checked or changed)."""
     cri_socket: str | None = None
     """nodeRegistration.criSocket of a given kubeadm config, as written (unix:///...); None: not given."""
 
@@ -99,3 +101,16 @@ class RuntimePlan:
             "files": [f.as_dict() for f in self.files],
             "restart_needed": self.restart_needed,
         }
+
+
+def unknown_pause(found: str | None, wanted: Wanted) -> Finding:
+    """The sandbox image of a release whose pause image k8snode does not know: reported, neither checked nor set."""
+    return Finding(
+        "sandbox_image",
+        Status.UNKNOWN,
+        found,
+        None,
+        f"k8snode does not know the pause image of kubeadm {wanted.kubernetes_version} (it knows "
+        f"{images.known_releases()}); compare {found or 'the runtime default'} with `kubeadm config images list`",
+        "ImagePull",
+    )

@@ -46,7 +46,7 @@ class Targets:
     cri_socket: str | None
 
     def wanted(self) -> tuple[Wanted, list[str]]:
-        """With the release's pause image (bad input for an older release whose images k8snode does not know), and
+        """With the release's pause image (None for an older release whose images k8snode does not know), and
         warnings (a release newer than the image data)."""
         warnings = [w for w in [images.newer_than_known(self.release)] if w]
         pause = images.pause_image(self.release)
@@ -60,8 +60,16 @@ def wanted(system: System, sources: Sources) -> tuple[Wanted, list[str]]:
 
 def read(system: System, sources: Sources) -> Targets:
     """The options' files read and checked: bad input names the file and value that is wrong."""
-    kubelet = _documents(system, sources.kubelet_config, "--kubelet-config ") if sources.kubelet_config else []
-    kubeadm = _documents(system, sources.kubeadm_config, "--kubeadm-config ") if sources.kubeadm_config else []
+    kubelet = (
+        _documents(system, sources.kubelet_config, "--kubelet-config ", "a KubeletConfiguration file")
+        if sources.kubelet_config
+        else []
+    )
+    kubeadm = (
+        _documents(system, sources.kubeadm_config, "--kubeadm-config ", "a kubeadm configuration file")
+        if sources.kubeadm_config
+        else []
+    )
     driver, driver_source = _driver(system, sources, kubelet, kubeadm)
     release_text = sources.kubernetes_version
     option = "--kubernetes-version"
@@ -101,8 +109,8 @@ def _driver(system: System, sources: Sources, kubelet: list[Any], kubeadm: list[
     return DEFAULT_DRIVER, "kubeadm's default"
 
 
-def _documents(system: System, name: str, label: str) -> list[Any]:
-    shown, data = system.read_input(name, label, READ_LIMIT)
+def _documents(system: System, name: str, label: str, expected: str) -> list[Any]:
+    shown, data = system.read_input(name, label, READ_LIMIT, expected)
     return load_documents(decode_text(data, f"{label}{shown}"), f"{label}{shown}")
 
 

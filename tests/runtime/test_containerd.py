@@ -594,7 +594,7 @@ def test_restart_is_said_never_done_unless_asked_and_only_where_systemd_runs_the
 @pytest.mark.parametrize(
     ("release", "code", "said"),
     [
-        ("v1.31.0", 2, "k8snode does not know kubeadm's images for 1.31; it knows v1.30.14, v1.32.13"),
+        ("v1.31.0", None, "k8snode does not know the pause image of kubeadm v1.31.0 (it knows v1.30.14, v1.32.13"),
         ("stable-1", 2, "is not a Kubernetes version"),
         ("v1.37.0", 0, None),
     ],
@@ -607,7 +607,13 @@ def test_the_target_release_picks_the_pause_image(node, cli, release, code, said
         assert said is None or said in run.stderr
         return
     [sandbox] = [f for f in runtime_of(run)["findings"] if f["id"] == "sandbox_image"]
-    assert sandbox["wanted"] == PAUSE
+    if said is None:
+        assert sandbox["wanted"] == PAUSE
+    else:  # a release whose images k8snode does not know: the sandbox image is reported, not checked or changed
+        assert (sandbox["status"], sandbox["wanted"]) == ("unknown", None) and said in sandbox["detail"]
+        before = (root.path / CONFIG).read_bytes()
+        cli("node", "prepare", "--kubernetes-version", release, "--root", str(root.path))
+        assert "pause:3.10'" in (root.path / CONFIG).read_text() and b"pause:3.10'" in before
 
 
 def test_the_json_names_every_finding_and_the_files(node, cli):
@@ -725,15 +731,16 @@ def test_an_older_release_matters_only_where_there_is_a_runtime_and_bad_files_al
     assert missing.exit_code == 2
     assert (
         missing.stderr
-        == "k8snode: error: --kubelet-config /etc/nothing.yaml does not exist; give a kubeadm configuration file\n"
+        == "k8snode: error: --kubelet-config /etc/nothing.yaml does not exist; give a KubeletConfiguration file\n"
     )
     root = node("2.4.2", "v3.toml")
     write(root.path / "etc/kubelet.yaml", "kind: KubeletConfiguration\ncgroupDriver: none\n")
     wrong = cli("node", "check", "--kubelet-config", "/etc/kubelet.yaml", "--root", str(root.path))
     assert wrong.exit_code == 2
     assert "cgroupDriver 'none' is not one the kubelet takes; use systemd or cgroupfs" in wrong.stderr
-    old = cli("node", "check", "--kubernetes-version", "v1.31.2", "--root", str(root.path))
-    assert old.exit_code == 2 and "does not know kubeadm's images for 1.31; it knows v1.30.14" in old.stderr
+    old = cli("node", "check", "--kubernetes-version", "v1.31.2", "--root", str(root.path), "--json")
+    [sandbox] = [f for f in runtime_of(old)["findings"] if f["id"] == "sandbox_image"]
+    assert sandbox["status"] == "unknown" and "does not know the pause image of kubeadm v1.31.2" in sandbox["detail"]
 
 
 def test_reset_when_the_file_is_gone_or_its_original_is(node, cli):
