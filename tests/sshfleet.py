@@ -29,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -201,7 +202,7 @@ PrintMotd no
 LogLevel VERBOSE
 MaxStartups 100:30:200
 Subsystem sftp {sftp}
-"""
+{set_env}"""
 
 ANSIBLE_CFG = """\
 # The way operators run Ansible over SSH: pipelining, ControlPersist, host keys checked against known_hosts.
@@ -215,8 +216,9 @@ ssh_args = -F /dev/null -o ControlMaster=auto -o ControlPersist=60s -o ControlPa
 """
 
 
-def up(count: int, directory: Path, *, timeout: float = 60) -> SshFleet:
-    """Start ``count`` hosts for the run of ``directory`` (made if missing); tear down what was made on failure."""
+def up(count: int, directory: Path, *, env: dict[str, str] | None = None, timeout: float = 60) -> SshFleet:
+    """Start ``count`` hosts for the run of ``directory`` (made if missing); tear down what was made on failure.
+    ``env``: variables every session on the hosts gets (sshd's SetEnv), as a host's /etc/environment would give."""
     if missing_tools():
         raise RuntimeError(f"the SSH fleet needs {', '.join(missing_tools())}")
     directory.mkdir(parents=True, exist_ok=True)
@@ -228,13 +230,13 @@ def up(count: int, directory: Path, *, timeout: float = 60) -> SshFleet:
     if leftovers(directory):
         raise RuntimeError(f"run {run} of {directory} is still up: run `down {directory}` first")
     try:
-        return start(count, directory, run, timeout)
+        return start(count, directory, run, env or {}, timeout)
     except BaseException:
         down(directory)
         raise
 
 
-def start(count: int, directory: Path, run: str, timeout: float) -> SshFleet:
+def start(count: int, directory: Path, run: str, env: dict[str, str], timeout: float) -> SshFleet:
     control = directory / "cm"
     control.mkdir(mode=0o700, exist_ok=True)
     hosts_dir = directory / "hosts"
@@ -284,6 +286,7 @@ def start(count: int, directory: Path, run: str, timeout: float) -> SshFleet:
                 host_key=folder / "ssh_host_ed25519_key",
                 authorized=directory / "id_ed25519.pub",
                 sftp=SFTP_SERVER,
+                set_env="".join(f'SetEnv "{name}={value}"\n' for name, value in env.items()),
             )
         )
         log = folder / "sshd.log"
@@ -414,6 +417,35 @@ def down(directory: Path) -> list[str]:
     for name in links(run):
         ip("link", "delete", name, check=False)
     return leftovers(directory)
+
+
+def require() -> None:
+    """In a test: skip with what is missing when the machine cannot run the fleet (fail when K8SNODE_REQUIRE_ROOT=1,
+    as in CI)."""
+    from required import unavailable
+
+    if missing_tools():
+        unavailable("K8SNODE_REQUIRE_ROOT", f"the SSH fleet needs {', '.join(missing_tools())}")
+
+
+def short_folder() -> Path:
+    """A new folder short enough for the ControlPath sockets (pytest's tmp_path often is not)."""
+    return Path(tempfile.mkdtemp(prefix="k8sn-", dir="/tmp"))
+
+
+def fixture(request: Any, count: int, env: dict[str, str] | None = None) -> SshFleet:
+    """``up`` in a short_folder() for a pytest fixture (after ``require``), taken down and removed when the
+    requesting scope ends whatever happened; that teardown fails when anything of the run is left."""
+    require()
+    directory = short_folder()
+
+    def teardown() -> None:
+        left = down(directory)
+        assert not left, f"the SSH fleet of {directory} left {left}"
+        shutil.rmtree(directory)
+
+    request.addfinalizer(teardown)
+    return up(count, directory, env=env)
 
 
 def inventory(fleet: SshFleet, directory: Path) -> Path:
