@@ -148,6 +148,10 @@ class SshFleet:
     def sessions(self) -> list[Counter[str]]:
         return [host.sessions() for host in self.hosts]
 
+    def close_masters(self) -> None:
+        """Ask every ControlMaster of the run to exit (the next run logs in again)."""
+        close_masters(self.directory)
+
     def bytes_sent(self) -> list[int]:
         return [host.bytes_sent() for host in self.hosts]
 
@@ -226,7 +230,9 @@ def up(count: int, directory: Path, *, env: dict[str, str] | None = None, timeou
     run = run_name(directory)
     control = directory / "cm"
     if len(str(control)) + 60 > 107:  # %C is 40 characters; ssh adds a suffix of 17 while it binds the socket
-        raise RuntimeError(f"{directory} is too long for ControlPath sockets (sun_path is 108 bytes): use a shorter one")
+        raise RuntimeError(
+            f"{directory} is too long for ControlPath sockets (sun_path is 108 bytes): use a shorter one"
+        )
     if leftovers(directory):
         raise RuntimeError(f"run {run} of {directory} is still up: run `down {directory}` first")
     try:
@@ -271,7 +277,13 @@ def start(count: int, directory: Path, run: str, env: dict[str, str], timeout: f
 
     def inside(entry: tuple[int, str, str, str]) -> None:
         _, namespace, _, host_address = entry
-        ip("-n", namespace, "-batch", "-", stdin=f"link set lo up\nlink set eth0 up\naddr add {host_address}/16 dev eth0\n")
+        ip(
+            "-n",
+            namespace,
+            "-batch",
+            "-",
+            stdin=f"link set lo up\nlink set eth0 up\naddr add {host_address}/16 dev eth0\n",
+        )
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(inside, names))
@@ -308,7 +320,9 @@ def start(count: int, directory: Path, run: str, env: dict[str, str], timeout: f
     while waiting:
         waiting = [host for host in waiting if "Server listening on 0.0.0.0" not in read(host.log)]
         if waiting and time.monotonic() > deadline:
-            raise RuntimeError(f"sshd of {waiting[0].namespace} did not listen in {timeout:.0f} s: {read(waiting[0].log)}")
+            raise RuntimeError(
+                f"sshd of {waiting[0].namespace} did not listen in {timeout:.0f} s: {read(waiting[0].log)}"
+            )
         time.sleep(0.05)
     fleet = SshFleet(directory, run, hosts)
     state = json.loads((directory / STATE).read_text())
@@ -398,10 +412,7 @@ def zombie(pid: int) -> bool:
         return True
 
 
-def down(directory: Path) -> list[str]:
-    """Stop and remove everything of the run of ``directory``; returns what is left (empty on success)."""
-    directory = directory.resolve()
-    run = run_name(directory)
+def close_masters(directory: Path) -> None:
     control = directory / "cm"
     for socket in control.glob("*") if control.is_dir() else ():
         subprocess.run(
@@ -409,6 +420,13 @@ def down(directory: Path) -> list[str]:
             capture_output=True,
             timeout=10,
         )
+
+
+def down(directory: Path) -> list[str]:
+    """Stop and remove everything of the run of ``directory``; returns what is left (empty on success)."""
+    directory = directory.resolve()
+    run = run_name(directory)
+    close_masters(directory)
     kill(controllers(directory))
     names = namespaces(run)
     kill([int(pid) for name in names for pid in ip("netns", "pids", name, check=False).split()])

@@ -5,9 +5,9 @@ even one whose `up` was killed midway."""
 from __future__ import annotations
 
 import json
-import shutil
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -104,8 +104,7 @@ def test_host_keys_are_checked(pair, tmp_path):
     other = (pair.directory / "hosts/1/ssh_host_ed25519_key.pub").read_text().split()[:2]
     lines = kept.splitlines()
     lines[1] = f"{pair.hosts[1].address} {' '.join(other)}"  # host 2 listed with host 1's key
-    for socket in (pair.directory / "cm").iterdir():  # a master already up would not check the key again
-        subprocess.run(["ssh", "-F", "/dev/null", "-o", f"ControlPath={socket}", "-O", "exit", "x"], capture_output=True)
+    pair.close_masters()  # a master already up would not check the key again
     try:
         known.write_text("\n".join(lines) + "\n")
         run = play(pair, tmp_path, WHO)
@@ -142,7 +141,9 @@ def test_down_stops_the_control_masters_a_failed_run_left(folder, tmp_path):
     up = subprocess.run([*CLI, "up", "2", str(directory)], capture_output=True, text=True)
     assert up.returncode == 0, up.stderr
     fleet = sshfleet.load(directory)
-    run = play(fleet, tmp_path, "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.command: 'false'\n")
+    run = play(
+        fleet, tmp_path, "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.command: 'false'\n"
+    )
     assert run.returncode == 2 and run.recap()["h1"]["failed"] == 1
     assert sshfleet.controllers(directory.resolve())  # ControlPersist: the masters outlive the failed run
     down = subprocess.run([*CLI, "down", str(directory)], capture_output=True, text=True)
