@@ -108,9 +108,6 @@ class SshHost:
         """Bytes the controller sent to this host: what its veth end transmitted."""
         return int(Path(f"/sys/class/net/{self.link}/statistics/tx_bytes").read_text())
 
-    def bytes_received(self) -> int:
-        return int(Path(f"/sys/class/net/{self.link}/statistics/rx_bytes").read_text())
-
     def rss_kib(self) -> int:
         """Resident memory of the listening sshd, in KiB."""
         status = Path(f"/proc/{self.pid}/status").read_text()
@@ -353,9 +350,10 @@ def links(run: str) -> list[str]:
     return [name for name in names if name.startswith(link_prefix(run))]
 
 
-def controllers(directory: Path) -> list[int]:
-    """ssh processes (ControlMasters) whose command line names this run's control folder."""
-    needle = str(directory / "cm").encode()
+def processes(directory: Path) -> list[int]:
+    """ssh and sshd processes whose command line names a file of the run's folder: its ControlMasters (their
+    sockets), and any sshd of its hosts that is no longer in a namespace of the run."""
+    needle = f"{directory}/".encode()
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -381,7 +379,7 @@ def leftovers(directory: Path) -> list[str]:
     found = [f"namespace {name}" for name in namespaces(run)]
     for name in namespaces(run):
         found += [f"process {pid} in {name}" for pid in ip("netns", "pids", name, check=False).split()]
-    found += [f"process {pid} (ssh on {directory / 'cm'})" for pid in controllers(directory)]
+    found += [f"process {pid} (ssh or sshd of {directory})" for pid in processes(directory)]
     found += [f"link {name}" for name in links(run)]
     found += [f"mount {line}" for line in mounts(run)]
     return found
@@ -427,7 +425,7 @@ def down(directory: Path) -> list[str]:
     directory = directory.resolve()
     run = run_name(directory)
     close_masters(directory)
-    kill(controllers(directory))
+    kill(processes(directory))
     names = namespaces(run)
     kill([int(pid) for name in names for pid in ip("netns", "pids", name, check=False).split()])
     for name in names:

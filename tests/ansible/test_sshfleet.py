@@ -145,7 +145,7 @@ def test_down_stops_the_control_masters_a_failed_run_left(folder, tmp_path):
         fleet, tmp_path, "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.command: 'false'\n"
     )
     assert run.returncode == 2 and run.recap()["h1"]["failed"] == 1
-    assert sshfleet.controllers(directory.resolve())  # ControlPersist: the masters outlive the failed run
+    assert sshfleet.processes(directory.resolve())  # ControlPersist: the masters outlive the failed run
     down = subprocess.run([*CLI, "down", str(directory)], capture_output=True, text=True)
     assert down.returncode == 0, down.stderr
     nothing_of(directory)
