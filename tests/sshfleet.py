@@ -5,7 +5,9 @@ controller end sits on the run's bridge; it has its own address in a /16 of 10.2
 machine uses yet, and runs ``/usr/sbin/sshd -D -f <its own config>`` with its own host key, the controller's key as
 its only authorized key, root login by key, and LogLevel VERBOSE to its own log (so that connections and sessions
 can be counted). Only the network is per host: the sshd sees the machine's files, so each host's fake root
-(tests/fleet.py) is reached over SSH at the same path as locally.
+(tests/fleet.py) is reached over SSH at the same path as locally. Each host's sessions get HOME set to an empty
+folder of its own, as on a fresh host: root's login shell would otherwise read this machine's ~/.bashrc at every
+command (here pyenv's init, a third of a second each).
 
 The controller side is what operators use: pipelining, ControlPersist with the sockets in the run's folder, and
 host-key checking on against a known_hosts file written at set-up. ``-F /dev/null`` keeps the machine's own ssh
@@ -288,6 +290,11 @@ def start(count: int, directory: Path, run: str, env: dict[str, str], timeout: f
     known = []
     for index, namespace, link, host_address in names:
         folder = hosts_dir / str(index)
+        home = folder / "home"
+        home.mkdir(mode=0o700, exist_ok=True)
+        session = {"HOME": str(home), **env}
+        log = folder / "sshd.log"
+        log.unlink(missing_ok=True)
         config = folder / "sshd_config"
         config.write_text(
             SSHD_CONFIG.format(
@@ -295,11 +302,9 @@ def start(count: int, directory: Path, run: str, env: dict[str, str], timeout: f
                 host_key=folder / "ssh_host_ed25519_key",
                 authorized=directory / "id_ed25519.pub",
                 sftp=SFTP_SERVER,
-                set_env="".join(f'SetEnv "{name}={value}"\n' for name, value in env.items()),
+                set_env="".join(f'SetEnv "{name}={value}"\n' for name, value in session.items()),
             )
         )
-        log = folder / "sshd.log"
-        log.unlink(missing_ok=True)
         sshd = subprocess.Popen(
             ["ip", "netns", "exec", namespace, str(SSHD), "-D", "-f", str(config), "-E", str(log)],
             stdin=subprocess.DEVNULL,
