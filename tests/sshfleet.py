@@ -302,7 +302,7 @@ def start(count: int, directory: Path, run: str, env: dict[str, str], timeout: f
                 host_key=folder / "ssh_host_ed25519_key",
                 authorized=directory / "id_ed25519.pub",
                 sftp=SFTP_SERVER,
-                set_env="".join(f'SetEnv "{name}={value}"\n' for name, value in session.items()),
+                set_env="SetEnv " + " ".join(f'"{name}={value}"' for name, value in session.items()) + "\n",
             )
         )
         sshd = subprocess.Popen(
