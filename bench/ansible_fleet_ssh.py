@@ -113,6 +113,7 @@ def timed(
             "ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.junit",
             "JUNIT_OUTPUT_DIR": str(junit),
             "JUNIT_TASK_CLASS": "1",
+            "JUNIT_HIDE_TASK_ARGUMENTS": "1",
         }
         cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
