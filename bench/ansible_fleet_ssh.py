@@ -175,7 +175,7 @@ def main() -> None:
     jobs = args.job or ["node", "ipvs"]
     print(f"{os.uname().nodename}, {os.cpu_count()} CPUs; {Path('/proc/loadavg').read_text().split()[:3]} at start")
     results: dict[tuple[int, int, str, str], tuple[Figures, Figures]] = {}
-    order = 0
+    order: Counter[str] = Counter()  # pairs run per job: each job alternates which of its two runs first
     with tempfile.TemporaryDirectory(prefix="k8snode-bench-") as temp:
         scratch = Path(temp)
         pyz = None
@@ -195,8 +195,8 @@ def main() -> None:
                 for forks in args.forks:
                     for kind in jobs:
                         plays = job(kind, pyz)
-                        names = ["role", "play"] if order % 2 == 0 else ["play", "role"]
-                        order += 1
+                        names = ["role", "play"] if order[kind] % 2 == 0 else ["play", "role"]
+                        order[kind] += 1
                         for name in names:
                             playbook, common, check = plays[name]
                             results[size, forks, kind, name] = timed(
