@@ -242,6 +242,8 @@ def up(count: int, directory: Path, *, env: dict[str, str] | None = None, timeou
 
 
 def start(count: int, directory: Path, run: str, env: dict[str, str], timeout: float) -> SshFleet:
+    """Keys, namespaces and links (one ``ip -batch`` for the controller's side, one per namespace), the sshds,
+    known_hosts and ansible.cfg; returns once every sshd listens."""
     control = directory / "cm"
     control.mkdir(mode=0o700, exist_ok=True)
     hosts_dir = directory / "hosts"

@@ -155,3 +155,10 @@ def test_down_of_a_folder_that_never_was_up_is_quiet(tmp_path):
     sshfleet.require()
     down = subprocess.run([*CLI, "down", str(tmp_path / "never")], capture_output=True, text=True)
     assert (down.returncode, down.stderr) == (0, "")
+
+
+def test_up_refuses_a_fleet_of_no_hosts_and_starts_nothing(tmp_path):
+    done = subprocess.run([*CLI, "up", "0", str(tmp_path / "none")], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1].endswith("N: a number of hosts of at least 1, not 0")
+    assert not (tmp_path / "none").exists()
