@@ -36,8 +36,8 @@ BASELINE = "kubespray-style"
 
 def plays(scratch: Path) -> dict[str, tuple[Path, dict[str, object]]]:
     """name -> (playbook, inventory vars), with the pyz and the wheelhouse the installs use built once."""
-    pyz = scratch / "k8snode.pyz"
-    subprocess.run([sys.executable, str(REPO / "tools/build_pyz.py"), "--out", str(pyz)], check=True)
+    pyz = scratch / "pyz"  # one archive per interpreter, as the role takes them (k8snode_pyz: a directory)
+    subprocess.run([sys.executable, str(REPO / "tools/build_pyz.py"), "--universal", "--out-dir", str(pyz)], check=True)
     wheels = scratch / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "-w", str(wheels), str(REPO)], check=True)
     wheel = next(wheels.glob("k8snode-*.whl"))

@@ -67,15 +67,19 @@ def write_inventory(
     *,
     group_vars: dict[str, dict[str, Any]] | None = None,
     control_plane: Sequence[str] = (),
+    connection: dict[str, Any] | None = None,
 ) -> Path:
-    """A YAML inventory (written as JSON, which YAML reads): one group per kernel, all under k8s_cluster."""
+    """A YAML inventory (written as JSON, which YAML reads): one group per kernel, all under k8s_cluster.
+    ``connection``: the variables every host reaches its host with (default: local, with this Python); {} when each
+    host's vars carry them (tests/sshfleet.py)."""
     children: dict[str, Any] = {}
     for host in hosts:
         group = children.setdefault(host.group, {"hosts": {}, "vars": dict((group_vars or {}).get(host.group, {}))})
         group["hosts"][host.name] = host.vars
     children["kube_control_plane"] = {"hosts": {name: {} for name in control_plane}}
-    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    inventory = {"all": {"vars": {**local, **common}, "children": {"k8s_cluster": {"children": children}}}}
+    if connection is None:
+        connection = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    inventory = {"all": {"vars": {**connection, **common}, "children": {"k8s_cluster": {"children": children}}}}
     path.write_text(json.dumps(inventory, indent=1))
     return path
 

@@ -1,12 +1,14 @@
-"""The k8snode role through the real ansible-playbook on a fleet of local sandbox hosts.
+"""The k8snode role through the real ansible-playbook over SSH, on a fleet of sandbox hosts (tests/sshfleet.py: each
+host a network namespace with its own sshd, reached with pipelining, ControlPersist and host keys checked), each
+with its own fake root.
 
 Each playbook run is slow on two shared cores, so the runs are module-scoped fixtures shared by the assertions:
 a first run, a second run, a check run on the converged fleet and a reset on one fleet; a check run on another,
 fresh fleet. Three groups install k8snode for real: el7 and deb12 the role's default, the archive of their Python
 (built once per session), on a host whose only Python is 3.10 (el7) or 3.13 (deb12); el8 with pip, from this project
-directory and a wheelhouse. The others
-run the console script of this checkout. pip's index points at an address where nothing listens, so a run that
-needed an index would fail.
+directory and a wheelhouse. The others run the console script of this checkout. pip's index (in the controller's
+environment and, through sshd, in every session on the hosts) points at an address where nothing listens, so a run
+that needed an index would fail. One host per group: the SSH fleet is small in CI.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sshfleet
 from fakes import add_node_state
 from fleet import (
     CONSOLE_SCRIPT,
@@ -39,10 +42,10 @@ from pythons import interpreter
 pytestmark = pytest.mark.ansible
 
 GROUPS = {
-    "el7": ("el7-3.10", 2),
-    "el8": ("el8.3-4.18", 2),
-    "ubuntu": ("ubuntu-5.15", 2),
-    "deb12": ("deb12-6.1", 2),
+    "el7": ("el7-3.10", 1),
+    "el8": ("el8.3-4.18", 1),
+    "ubuntu": ("ubuntu-5.15", 1),
+    "deb12": ("deb12-6.1", 1),
     "noipvs": ("no-ipvs-6.1-kvm", 1),
 }
 CONNTRACK = {"el7": "nf_conntrack_ipv4", "el8": "nf_conntrack", "ubuntu": "nf_conntrack", "deb12": "nf_conntrack"}
@@ -65,7 +68,7 @@ INSTALLED = "opt/k8snode"
 KUBERNETES_VERSION = "v1.31.2"
 ADVERTISE_ADDRESS = "10.0.0.11"
 # A file at a path the role may write, that k8snode did not write: reset must leave it.
-FOREIGN = ("deb12-2", "etc/sysconfig/kubelet", "# kept by hand, not by k8snode\nKUBELET_EXTRA_ARGS=--v=2\n")
+FOREIGN = ("deb12-1", "etc/sysconfig/kubelet", "# kept by hand, not by k8snode\nKUBELET_EXTRA_ARGS=--v=2\n")
 
 
 PYZ_GROUPS = {"el7": "3.10", "deb12": "3.13"}  # group -> the only Python on its hosts' PATH
@@ -78,6 +81,7 @@ class Fleet:
     inventory: Path
     workdir: Path
     pristine: dict[str, dict[str, tuple[int, int, bytes]]]
+    env: dict[str, str]  # the SSH fleet's ansible.cfg
 
     def good(self) -> list[Host]:
         return [host for host in self.hosts if host.group != "noipvs"]
@@ -93,7 +97,7 @@ class Fleet:
         }
 
     def run(self, playbook: str, *args: str) -> PlaybookRun:
-        return run_playbook(PLAYBOOKS / playbook, self.inventory, *args, workdir=self.workdir)
+        return run_playbook(PLAYBOOKS / playbook, self.inventory, *args, workdir=self.workdir, env=self.env)
 
 
 @pytest.fixture(scope="session")
@@ -109,9 +113,18 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def build_fleet(base: Path, wheelhouse: Path, pyz: Path) -> Fleet:
+@pytest.fixture(scope="module")
+def ssh(request: pytest.FixtureRequest) -> sshfleet.SshFleet:
+    """One SSH host per inventory host; the fresh fleet's roots are reached through the same hosts."""
+    return sshfleet.fixture(
+        request, sum(count for _, count in GROUPS.values()), env={"PIP_INDEX_URL": UNREACHABLE_INDEX}
+    )
+
+
+def build_fleet(base: Path, wheelhouse: Path, pyz: Path, ssh: sshfleet.SshFleet) -> Fleet:
     hosts = make_fleet(base / "roots", GROUPS, swaps=(SWAP,))
-    for host in hosts:
+    for host, endpoint in zip(hosts, ssh.hosts, strict=True):
+        host.vars.update(ssh.connection(endpoint))
         host.vars["k8snode_os_family"] = OS_FAMILY[host.group]
         if host.name in CONTROL_PLANE:  # a fake root has no /proc/net/route to find the address in
             host.vars["k8snode_advertise_address"] = ADVERTISE_ADDRESS
@@ -146,14 +159,14 @@ def build_fleet(base: Path, wheelhouse: Path, pyz: Path) -> Fleet:
     }
     group_vars = {PIP_GROUP: pip, **{group: {"k8snode_install": "pyz", **placed} for group in PYZ_GROUPS}}
     inventory = write_inventory(
-        base / "inventory.yml", hosts, common, group_vars=group_vars, control_plane=CONTROL_PLANE
+        base / "inventory.yml", hosts, common, group_vars=group_vars, control_plane=CONTROL_PLANE, connection={}
     )
-    return Fleet(hosts, inventory, base, {host.name: host.root.snapshot() for host in hosts})
+    return Fleet(hosts, inventory, base, {host.name: host.root.snapshot() for host in hosts}, ssh.env())
 
 
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path, pyz: Path) -> Fleet:
-    return build_fleet(tmp_path_factory.mktemp("fleet"), wheelhouse, pyz)
+def fleet(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path, pyz: Path, ssh: sshfleet.SshFleet) -> Fleet:
+    return build_fleet(tmp_path_factory.mktemp("fleet"), wheelhouse, pyz, ssh)
 
 
 @pytest.fixture(scope="module")
@@ -189,8 +202,10 @@ def reset_run(fleet: Fleet, repair_run: tuple) -> PlaybookRun:
 
 
 @pytest.fixture(scope="module")
-def fresh_check_run(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path, pyz: Path) -> tuple[Fleet, PlaybookRun]:
-    fresh = build_fleet(tmp_path_factory.mktemp("fresh"), wheelhouse, pyz)
+def fresh_check_run(
+    tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path, pyz: Path, ssh: sshfleet.SshFleet
+) -> tuple[Fleet, PlaybookRun]:
+    fresh = build_fleet(tmp_path_factory.mktemp("fresh"), wheelhouse, pyz, ssh)
     return fresh, fresh.run("node-prep.yml", "--check", "--diff")
 
 

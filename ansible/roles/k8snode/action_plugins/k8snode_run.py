@@ -7,7 +7,8 @@ from the envelope, fails the task when the exit code is not in ``ok_codes`` (k8s
 and returns the unified diffs that k8snode prints with ``--dry-run`` as the task's diff, so that ``--check
 --diff`` shows what a real run would write. An accepted exit code other than 0 (``node prepare``'s 1: done, but
 the next boot would undo part of it) turns each of the envelope's ``data.problems`` into an Ansible warning.
-``stdin``, when given, is written to the command's standard input (``kubeadm-config --patch -``).
+``stdin``, when given, is written to the command's standard input (``kubeadm-config --patch -``); otherwise an
+empty line is, so that no connection runs the call on a pseudo-terminal, which would mix stderr into the JSON.
 
 Check mode is the action's own business, so that no task can forget it: every task declares ``writes``. A call that
 writes (``writes: true``) runs in check mode with ``--dry-run`` added, and reports what it would change; a read-only
@@ -63,7 +64,10 @@ class ActionModule(ActionBase):
         environment = self._compute_environment_string()  # "VAR=value ..." for the shell, or ""
         command = " ".join([*([environment] if environment else []), *(shlex.quote(word) for word in argv)])
         stdin = args["stdin"]  # k8snode reads it for --patch -
-        in_data = None if stdin is None else str(stdin).encode()  # the connection writes bytes
+        # Always some input (bytes, as the connection writes them): over SSH, a sudoable command without input runs
+        # on a pseudo-terminal (ssh -tt, the ssh connection's use_tty), which merges k8snode's stderr into the JSON on
+        # its stdout; a call that reads no input ignores the empty line.
+        in_data = b"\n" if stdin is None else str(stdin).encode()
         done = self._low_level_execute_command(command, sudoable=True, in_data=in_data)
         result.update({key: done.get(key) for key in ("rc", "stdout", "stderr")}, cmd=argv)
         try:
