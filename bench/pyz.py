@@ -13,34 +13,22 @@ Not a test: numbers vary with load. Needs `pip install shiv pex` in this environ
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO / "tests"))
 from fakes import make_root  # noqa: E402
+from startup import start  # noqa: E402  (bench/ is sys.path[0]: one way to time a start)
 
 BIN = Path(sys.executable).parent
 PYTHON = sys.executable
 TAG = f"cp{sys.version_info[0]}{sys.version_info[1]}"
-
-
-def start(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall and CPU seconds (user + system of the child) of one run."""
-    began = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - began
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
-        raise SystemExit(f"{' '.join(argv)} exited {os.waitstatus_to_exitcode(status)}")
-    return wall, usage.ru_utime + usage.ru_stime
 
 
 def builds(scratch: Path) -> dict[str, Path]:
