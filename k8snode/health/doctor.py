@@ -388,8 +388,8 @@ def _cgroup_version(context: _Context) -> Finding:
     from k8snode.runtime import support
 
     system = context.system
-    if not system.path(CGROUP_ROOT).is_dir():
-        return Finding(Status.SKIP, f"no {CGROUP_ROOT} to read")
+    if not system.listdir(CGROUP_ROOT):  # sysfs has the directory whether or not a hierarchy is mounted on it
+        return Finding(Status.SKIP, f"no cgroup hierarchy is mounted at {CGROUP_ROOT}")
     if system.exists(f"{CGROUP_ROOT}/cgroup.controllers"):
         return Finding(Status.OK, "cgroup v2 (the unified hierarchy)")
     text = context.kubernetes_version

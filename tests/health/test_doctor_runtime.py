@@ -115,3 +115,12 @@ def test_cgroup_v1_fails_from_kubelet_1_35(cli, crio_node, controllers, options,
     _, checks = doctor(cli, crio_node, *options)
     check = checks["cgroup-version"]
     assert (check["area"], check["status"], check["preflight"]) == ("host", status, "SystemVerification")
+
+
+def test_an_empty_cgroup_directory_is_no_hierarchy_not_cgroup_v1(cli, crio_node):
+    """sysfs always has /sys/fs/cgroup; with nothing mounted on it (an initramfs, a container) there is no version to
+    judge, as in the qemu guest of tests/vm."""
+    (crio_node.path / "sys/fs/cgroup").mkdir(parents=True)
+    _, checks = doctor(cli, crio_node)
+    check = checks["cgroup-version"]
+    assert (check["status"], check["detail"]) == ("skip", "no cgroup hierarchy is mounted at /sys/fs/cgroup")
