@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-import re
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -144,8 +143,8 @@ class Settings:
 
 def release(version: str | None) -> tuple[int, int] | None:
     """containerd's major and minor from ``containerd --version``'s (2.4.2, v1.7.27, 1.6.20~ds1); None if unknown."""
-    match = re.match(r"v?([0-9]{1,9})\.([0-9]{1,9})", version or "")
-    return (int(match[1]), int(match[2])) if match else None
+    parsed = support.parse_runtime_version(version)
+    return None if parsed is None else parsed[:2]
 
 
 def newest_schema(version: str | None) -> int:
