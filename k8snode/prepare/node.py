@@ -288,7 +288,7 @@ def _runtime_plan(system: System, options: Options, problems: list[str], warning
             socket, binary = detect.SOCKETS[options.runtime], detect.BINARIES[options.runtime]
             problems.append(f"--runtime {options.runtime}: no {socket} and no {binary} on PATH; install it")
         return None
-    wanted, said = targets.wanted()  # only for a runtime: a release older than the image data is bad input then
+    wanted, said = targets.wanted()  # the pause image, looked up only where there is a runtime to compare it with
     warnings += said
     plan = detect.plan(system, name, version, wanted, options.runtime_command("prepare"))
     problems += [f"{plan.runtime}: {f.detail}" for f in plan.findings if f.status == Status.PROBLEM]
