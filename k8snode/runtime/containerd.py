@@ -50,7 +50,7 @@ from k8snode.core.errors import bad_input
 from k8snode.core.files import FilePlan, header, owned
 from k8snode.core.system import System
 from k8snode.runtime import support
-from k8snode.runtime.model import Finding, RuntimePlan, Status, Wanted, unknown_pause
+from k8snode.runtime.model import CONFIG_LIMIT, Finding, RuntimePlan, Status, Wanted, unknown_pause
 
 if TYPE_CHECKING:
     from tomlkit import TOMLDocument
@@ -61,7 +61,6 @@ ORIGINAL = PurePosixPath("/etc/k8snode/containerd-config.toml.orig")
 RECORD = PurePosixPath("/etc/k8snode/containerd-config.toml.record")
 """What k8snode last wrote to config.toml (its sha256) and whether it created the file: written before the edit
 (intent first), so that `reset` restores or removes the file only while it still holds what k8snode wrote."""
-READ_LIMIT = 1 << 20
 DEFAULT_SOCKET = "/run/containerd/containerd.sock"
 DEFAULT_RUNTIME = "runc"
 RUNC_SHIM = "io.containerd.runc.v2"
@@ -171,7 +170,7 @@ def assess(system: System, wanted: Wanted, *, version: str | None, command: str)
             )
         )
         return plan
-    current = system.read_bytes(CONFIG, READ_LIMIT)
+    current = system.read_bytes(CONFIG, CONFIG_LIMIT)
     document = _parse(current) if current is not None else None
     if document is None:
         plan.config = None
@@ -208,14 +207,14 @@ def undo(system: System, *, force: bool) -> tuple[list[FilePlan], list[str]]:
     removed when k8snode created it), while it still holds what k8snode wrote; then the records go."""
     record = system.read_bytes(RECORD)
     if record is None or not owned(record):
-        current = None if system.is_symlink(CONFIG) else system.read_bytes(CONFIG, READ_LIMIT)
+        current = None if system.is_symlink(CONFIG) else system.read_bytes(CONFIG, CONFIG_LIMIT)
         if current is not None and owned(current):
             if force:
                 return [_removal(system, CONFIG, current)], []
             return [], [f"{CONFIG} was written by k8snode but {RECORD} is gone; pass --force to remove it"]
         return [], []
     written, created = _read_record(record)
-    current = None if system.is_symlink(CONFIG) else system.read_bytes(CONFIG, READ_LIMIT)
+    current = None if system.is_symlink(CONFIG) else system.read_bytes(CONFIG, CONFIG_LIMIT)
     original = system.read_bytes(ORIGINAL)
     records = [_removal(system, path, data) for path, data in ((ORIGINAL, original), (RECORD, record)) if data]
     if not created and original is None:  # the operator's file, with nothing to give back: it stays

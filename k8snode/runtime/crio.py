@@ -24,7 +24,7 @@ from k8snode.core.errors import K8snodeError
 from k8snode.core.files import FilePlan, header, owned, plan_remove
 from k8snode.core.system import System
 from k8snode.runtime import support
-from k8snode.runtime.model import Finding, RuntimePlan, Status, Wanted, unknown_pause
+from k8snode.runtime.model import CONFIG_LIMIT, Finding, RuntimePlan, Status, Wanted, unknown_pause
 
 CONFIG = PurePosixPath("/etc/crio/crio.conf")
 DROP_IN_DIR = PurePosixPath("/etc/crio/crio.conf.d")
@@ -33,7 +33,6 @@ DEFAULT_LISTEN = "/var/run/crio/crio.sock"
 DEFAULT_RUNTIME = "crun"
 DEFAULT_MANAGER = "systemd"
 DEFAULT_MONITOR_CGROUP = "system.slice"
-READ_LIMIT = 1 << 20
 """The most k8snode reads of one CRI-O configuration file."""
 SEARCH_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 """Where CRI-O finds a runtime with no runtime_path: crio.service's PATH (systemd's default), under the root."""
@@ -159,7 +158,7 @@ def _read(system: System) -> _Read:
         if system.is_symlink(path):
             read.problems.append(f"{path} is a symlink: k8snode does not follow links in CRI-O's configuration")
             continue
-        data = system.read_bytes(path, READ_LIMIT)  # a FIFO, a device or a file over 1 MiB is bad input
+        data = system.read_bytes(path, CONFIG_LIMIT)  # a FIFO, a device or a file over 1 MiB is bad input
         if data is None:
             continue
         if path == DROP_IN:

@@ -13,6 +13,9 @@ from k8snode.core.files import FilePlan
 from k8snode.core.versions import KubernetesVersion
 from k8snode.runtime import images
 
+CONFIG_LIMIT = 1 << 20
+"""The most k8snode reads of one runtime or kubelet configuration file (1 MiB): larger is bad input."""
+
 
 class RuntimeChoice(StrEnum):
     """``--runtime``: auto finds the runtime by its socket and binary; none leaves the runtime out."""

@@ -19,12 +19,11 @@ from k8snode.core.system import System
 from k8snode.core.versions import KubernetesVersion, newest_kubernetes, parse_release
 from k8snode.core.yamldoc import decode_text, load_documents
 from k8snode.runtime import images
-from k8snode.runtime.model import Wanted
+from k8snode.runtime.model import CONFIG_LIMIT, Wanted
 
 NODE_KUBELET_CONFIG = PurePosixPath("/var/lib/kubelet/config.yaml")
 DEFAULT_DRIVER = "systemd"
 DRIVERS = ("systemd", "cgroupfs")
-READ_LIMIT = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ def _driver(system: System, sources: Sources, kubelet: list[Any], kubeadm: list[
         (kubeadm, f"--kubeadm-config {sources.kubeadm_config}"),
     ]
     if not sources.kubelet_config and not sources.kubeadm_config:
-        data = system.read_bytes(NODE_KUBELET_CONFIG, READ_LIMIT)
+        data = system.read_bytes(NODE_KUBELET_CONFIG, CONFIG_LIMIT)
         if data is not None:
             source = str(NODE_KUBELET_CONFIG)
             candidates.append((load_documents(decode_text(data, source), source), source))
@@ -110,7 +109,7 @@ def _driver(system: System, sources: Sources, kubelet: list[Any], kubeadm: list[
 
 
 def _documents(system: System, name: str, label: str, expected: str) -> list[Any]:
-    shown, data = system.read_input(name, label, READ_LIMIT, expected)
+    shown, data = system.read_input(name, label, CONFIG_LIMIT, expected)
     return load_documents(decode_text(data, f"{label}{shown}"), f"{label}{shown}")
 
 
