@@ -13,7 +13,6 @@ from pathlib import PurePosixPath
 from k8snode.core.errors import K8snodeError
 from k8snode.core.files import FilePlan
 from k8snode.core.system import System
-from k8snode.runtime import containerd
 from k8snode.runtime.model import RuntimeChoice, RuntimePlan, Wanted
 
 SOCKETS = {
@@ -69,6 +68,8 @@ def assess(system: System, choice: RuntimeChoice, wanted: Wanted, command: str) 
 def plan(system: System, name: str, found_version: str | None, wanted: Wanted, command: str) -> RuntimePlan:
     """The plan of the runtime ``find`` found."""
     if name == RuntimeChoice.CONTAINERD:
+        from k8snode.runtime import containerd  # lazy: tomlkit's editor and hashlib, only on a containerd node
+
         return containerd.assess(system, wanted, version=found_version, command=command)
     from k8snode.runtime import crio  # lazy: only a CRI-O node reads its drop-ins
 
@@ -78,7 +79,7 @@ def plan(system: System, name: str, found_version: str | None, wanted: Wanted, c
 def undo(system: System, choice: RuntimeChoice, *, force: bool) -> tuple[list[FilePlan], list[str]]:
     """What `reset` undoes of the runtime's files: auto looks at every runtime's records, so a runtime removed
     since prepare still gets its files back."""
-    from k8snode.runtime import crio
+    from k8snode.runtime import containerd, crio
 
     files: list[FilePlan] = []
     warnings: list[str] = []

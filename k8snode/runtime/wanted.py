@@ -17,7 +17,6 @@ from typing import Any
 from k8snode.core.errors import bad_input
 from k8snode.core.system import System
 from k8snode.core.versions import KubernetesVersion, newest_kubernetes, parse_release
-from k8snode.core.yamldoc import decode_text, load_documents
 from k8snode.runtime import images
 from k8snode.runtime.model import CONFIG_LIMIT, Wanted
 
@@ -96,7 +95,7 @@ def _driver(system: System, sources: Sources, kubelet: list[Any], kubeadm: list[
         data = system.read_bytes(NODE_KUBELET_CONFIG, CONFIG_LIMIT)
         if data is not None:
             source = str(NODE_KUBELET_CONFIG)
-            candidates.append((load_documents(decode_text(data, source), source), source))
+            candidates.append((_load(data, source), source))
     for documents, source in candidates:
         config = _kind(documents, "KubeletConfiguration")
         value = None if config is None else config.get("cgroupDriver")
@@ -110,7 +109,13 @@ def _driver(system: System, sources: Sources, kubelet: list[Any], kubeadm: list[
 
 def _documents(system: System, name: str, label: str, expected: str) -> list[Any]:
     shown, data = system.read_input(name, label, CONFIG_LIMIT, expected)
-    return load_documents(decode_text(data, f"{label}{shown}"), f"{label}{shown}")
+    return _load(data, f"{label}{shown}")
+
+
+def _load(data: bytes, source: str) -> list[Any]:
+    from k8snode.core.yamldoc import decode_text, load_documents  # lazy: only a node with a file to read
+
+    return load_documents(decode_text(data, source), source)
 
 
 def _kind(documents: list[Any], kind: str) -> Mapping[str, Any] | None:

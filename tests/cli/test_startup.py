@@ -41,6 +41,22 @@ def test_node_check_json_runs_without_heavy_libraries(fake_root):
     assert names & set(HEAVY) == set()
 
 
+def test_node_check_loads_a_runtime_reader_only_where_that_runtime_is(fake_root):
+    """A host without containerd or CRI-O pays for neither reader (tomlkit, hashlib), nor for the YAML loader
+    when there is no kubelet configuration to read; a containerd host loads containerd's reader alone."""
+    root = fake_root("deb12-6.1")
+    argv = ["-m", "k8snode", "node", "check", "--json", "--root", str(root.path)]
+    names = imported_modules(argv, env=root.env())
+    assert "k8snode.prepare.node" in names
+    assert {"k8snode.runtime.containerd", "k8snode.runtime.crio", "k8snode.core.yamldoc", "tomlkit"} & names == set()
+    socket = root.path / "run/containerd/containerd.sock"
+    socket.parent.mkdir(parents=True)
+    socket.touch()
+    names = imported_modules(argv, env=root.env())
+    assert {"k8snode.runtime.containerd", "tomlkit"} <= names
+    assert "k8snode.runtime.crio" not in names
+
+
 def test_ipvs_check_loads_only_its_own_command_module_and_builds_only_check(fake_root):
     """sys.modules when the command has run (importtime does not log importlib.import_module's own module), and
     each Typer app that typer.main.get_command turned into a click command, with the commands registered on it:
