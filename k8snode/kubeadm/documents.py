@@ -30,6 +30,22 @@ def value_at(document: object, path: YamlPath) -> object:
     return value
 
 
+def extra_arg(document: object, holder: YamlPath, name: str) -> str | None:
+    """The value of argument ``name`` in the extraArgs at ``holder`` (such as ``("controllerManager", "extraArgs")``),
+    None when it is not given: a map of name to value up to v1beta3; a list of {name, value} in v1beta4, where the
+    last one given wins (cmd/kubeadm/app/util/arguments.go ArgumentsToCommand passes each in order, and the flag
+    parser keeps the last)."""
+    arguments = value_at(document, holder)
+    if isinstance(arguments, dict):
+        value = arguments.get(name)
+        return None if value is None else str(value)
+    found = None
+    for argument in arguments if isinstance(arguments, list) else []:
+        if isinstance(argument, dict) and argument.get("name") == name and argument.get("value") is not None:
+            found = str(argument["value"])
+    return found
+
+
 def find(documents: Sequence[object], kind: str) -> Document | None:
     """The first document of ``kind``."""
     return next((d for d in documents if isinstance(d, dict) and d.get("kind") == kind), None)

@@ -9,6 +9,7 @@ from typing import Any
 
 from k8snode.core import schema
 from k8snode.core.errors import ExitCode, bad_input
+from k8snode.core.heartbeat import Kubelet, check_heartbeats
 from k8snode.core.names import is_dns_subdomain, registered_node_name
 from k8snode.core.networks import cidr_problem, parse_networks
 from k8snode.core.releases import KUBEADM_APIS, Release, kubeadm_api, newest_known, parse_release
@@ -18,7 +19,7 @@ from k8snode.core.secrets import PLACEHOLDER_TOKEN, is_token
 from k8snode.core.system import STDIO, System
 from k8snode.core.versions import NFTABLES_MIN_KERNEL, kernel_version, parse_kubernetes_version, version_problem
 from k8snode.core.yamldoc import MAX_CONFIG_BYTES, decode_text, load_documents
-from k8snode.kubeadm.documents import Document, YamlPath, value_at
+from k8snode.kubeadm.documents import Document, YamlPath, extra_arg, value_at
 from k8snode.kubeadm.gates import COMPONENT_GATES, known_gates, listed_minors, minor_of
 from k8snode.proxy.ipvs import SCHEDULERS
 from k8snode.proxy.modes import NFTABLES_ALPHA, NFTABLES_BETA, NFTABLES_GATE, PROXY_MODES, LoadBalancer, minor_text
@@ -495,6 +496,39 @@ def _check_across(located: list[_Located], context: Context, report: Report) -> 
         cluster: Document = next((item.document for item in located if item.name == "ClusterConfiguration"), {})
         for kubelet in (item.document for item in located if item.name == "KubeletConfiguration"):
             _check_kubelet_across(kubelet, cluster, report)
+    if context.release_known:
+        _check_heartbeats(located, context.release, report)
+
+
+GRACE_ARGUMENT = "node-monitor-grace-period"
+
+
+def _check_heartbeats(located: list[_Located], release: Release, report: Report) -> None:
+    """kube-controller-manager's grace period against the kubelet's heartbeats (core/heartbeat.py): the
+    ClusterConfiguration's controllerManager extraArgs, else the release's default; each KubeletConfiguration's
+    nodeStatusUpdateFrequency, nodeStatusReportFrequency and nodeLeaseDurationSeconds, else the kubelet's."""
+    cluster = next((item.document for item in located if item.name == "ClusterConfiguration"), None)
+    holder = ("controllerManager", "extraArgs")
+    grace = extra_arg(cluster, holder, GRACE_ARGUMENT) if cluster is not None else None
+    grace_from = f"ClusterConfiguration.{'.'.join(holder)}"
+    kubelets = [item.document for item in located if item.name == "KubeletConfiguration"]
+    for kubelet in kubelets or ([{}] if cluster is not None else []):
+        settings = Kubelet(
+            _text(value_at(kubelet, ("nodeStatusUpdateFrequency",))),
+            _text(value_at(kubelet, ("nodeStatusReportFrequency",))),
+            _whole(value_at(kubelet, ("nodeLeaseDurationSeconds",))),
+        )
+        warning = check_heartbeats(release, settings, grace, grace_from)
+        if warning is not None:
+            report.warnings.append(warning)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _whole(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _check_kubelet_across(kubelet: Document, cluster: Document, report: Report) -> None:
