@@ -78,6 +78,15 @@ def command(
         bool | None, typer.Option("--fail-swap-on/--no-fail-swap-on", help=_describe("fail-swap-on"))
     ] = None,
     config: Annotated[Text, typer.Option("--config", help=_describe("config"))] = None,
+    node_monitor_grace_period: Annotated[
+        Text,
+        typer.Option(
+            "--node-monitor-grace-period",
+            metavar="DURATION",
+            help="kube-controller-manager's --node-monitor-grace-period (default: that release's default): warn "
+            "when it is too short for the kubelet's heartbeats. Written nowhere.",
+        ),
+    ] = None,
     swap: Annotated[
         SwapMode,
         typer.Option(
@@ -142,6 +151,7 @@ def command(
             dry_run=dry_run,
             force=force,
             swap=swap,
+            node_monitor_grace_period=node_monitor_grace_period,
         ),
         show,
         json_output=json_output,

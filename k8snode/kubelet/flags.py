@@ -23,9 +23,10 @@ from typing import Any, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 from k8snode.core.compat import StrEnum
-from k8snode.core.durations import duration, parse_duration
+from k8snode.core.durations import duration, parse_duration, timeout_seconds
 from k8snode.core.errors import bad_input
 from k8snode.core.files import apply, header, plan_write
+from k8snode.core.heartbeat import Kubelet, check_heartbeats
 from k8snode.core.names import (
     TAINT_EFFECTS,
     TaintError,
@@ -275,13 +276,18 @@ def render(
     dry_run: bool = False,
     force: bool = False,
     swap: SwapMode = SwapMode.OFF,
+    node_monitor_grace_period: str | None = None,
 ) -> Result:
     """Print (or, with ``out``, write) the kubelet flag set for a version; the node-management set by default.
 
     ``out`` of ``-`` is standard output, as if no ``out`` were given. ``swap`` keep adds what a kubelet on a node
     that keeps swap on needs (node/swap.py ``kubelet_keep_swap``): failSwapOn false, and from 1.30 memorySwap.
+    ``node_monitor_grace_period`` is kube-controller-manager's (its release default when None): a warning says
+    when it is too short for the kubelet's heartbeats (core/heartbeat.py).
     """
     out = None if out == STDIO else out
+    if node_monitor_grace_period is not None:
+        timeout_seconds(node_monitor_grace_period, "--node-monitor-grace-period")
     release = parse_version(kubernetes_version or NEWEST_KUBERNETES)
     version = release.minor_version
     chosen = dict(settings or catalog().node_management_set)
@@ -292,6 +298,15 @@ def render(
         chosen["fail-swap-on"] = swap_fields["failSwapOn"]
     flag_set = build(version, chosen, output or default_format(version))
     flag_set.warnings += swap_notes
+    update_frequency = chosen.get("node-status-update-frequency")
+    heartbeats = check_heartbeats(
+        release,
+        Kubelet(update_frequency=str(update_frequency) if update_frequency is not None else None),
+        node_monitor_grace_period,
+        "given",
+    )
+    if heartbeats is not None:
+        flag_set.warnings.append(heartbeats)
     if "memorySwap" in swap_fields:
         if flag_set.config is not None:
             flag_set.config["memorySwap"] = swap_fields["memorySwap"]
