@@ -109,3 +109,15 @@ def test_nothing_set_is_upstreams_choice_and_not_warned(heartbeat_warnings):
         heartbeat_warnings(V1BETA4_GRACE.format(version="v1.31.14", arguments="") + KUBELET + "registerNode: true\n")
         == []
     )
+
+
+def test_the_status_is_posted_no_more_often_than_the_kubelet_syncs_it(heartbeat_warnings):
+    # The kubelet syncs its status every nodeStatusUpdateFrequency (1m) and posts it then, so a shorter
+    # nodeStatusReportFrequency (10s) does not make the status a 10s heartbeat; the Lease is renewed every 60s.
+    kubelet = KUBELET + "nodeStatusUpdateFrequency: 1m\nnodeStatusReportFrequency: 10s\nnodeLeaseDurationSeconds: 240\n"
+    (warning,) = heartbeat_warnings(V1BETA4_GRACE.format(version="v1.37.2", arguments="") + kubelet)
+    assert "the status posted every 60s: nodeStatusUpdateFrequency 60s (set), nodeStatusReportFrequency 10s (set)" in (
+        warning
+    )
+    assert "so it must be at least 5 x 60s = 300s" in warning
+    assert "nodeStatusUpdateFrequency and nodeStatusReportFrequency to at most 10s" in warning
