@@ -327,7 +327,13 @@ def _assert_connections(boot: harness.Boot, mode: str) -> None:
 
 def test_ipvs_status_reports_what_the_kernel_holds(ipvs_boot: harness.Boot) -> None:
     assert ipvs_boot.text("ipvsadm.out") == ipvs_boot.text("ipvsadm_after.out"), "the state moved during the test"
-    assert ipvs_boot.text("ipsets.out") == ipvs_boot.text("ipsets_after.out"), "the sets moved during the test"
+    # "References:" counts the iptables rules that use a set, which kube-proxy may still be adding under TCG (seen:
+    # 0 then 1); what status reports is each set's entries, so those are what must hold still.
+    sets, sets_after = (
+        re.sub(r"^References: \d+\n", "", ipvs_boot.text(name), flags=re.MULTILINE)
+        for name in ("ipsets.out", "ipsets_after.out")
+    )
+    assert sets == sets_after, "the sets moved during the test"
     assert ipvs_boot.rc("status") == 0, ipvs_boot.show("status")
     data = ipvs_boot.envelope("status")["data"]
     reported = {
