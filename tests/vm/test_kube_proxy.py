@@ -369,77 +369,8 @@ def _checks(boot: harness.Boot, step: str) -> dict[str, tuple[str, str]]:
     return {c["id"]: (c["status"], c["detail"]) for c in report["data"]["checks"]}
 
 
-def test_ipvs_mode_on_a_kernel_without_the_ipvs_modules(
-    modes_boot: harness.Boot, measured: Callable[[str], None]
-) -> None:
-    """The negative case: nothing loaded the IPVS modules before kube-proxy started in IPVS mode.
-
-    v1.37.2 does not fail and does not fall back: it tests IPVS by making a dummy virtual server, the kernel loads
-    ip_vs and the scheduler's module (rr) on that request, and kube-proxy runs. The other schedulers' modules stay
-    out, and nothing would load them at boot; doctor says so in one line, with the fix."""
-    before, after = modes_boot.loaded("fresh"), modes_boot.loaded("bare")
-    assert not {"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh"} & before
-    assert modes_boot.text("bare.alive").strip() == "running", modes_boot.text("bare.kube-proxy.log")[-3000:]
-    assert modes_boot.text("bare_proxy_mode.out") == "ipvs"
-    loaded = sorted(m for m in after - before if m.startswith(("ip_vs", "nf_")))
-    measured(f"kube-proxy {RELEASE} in ipvs mode without the modules: runs; the kernel loaded {' '.join(loaded)}")
-    assert {"ip_vs", "ip_vs_rr"} <= after and not {"ip_vs_wrr", "ip_vs_sh"} & after
-    assert ("TCP", "10.96.0.100:80", "rr", f"{ENDPOINT}:8080", "Masq", 1) in ipvsadm_table(
-        modes_boot.text("bare_ipvsadm.out")
-    )
-    checks = _checks(modes_boot, "bare_doctor")
-    assert checks["modules"] == (
-        "warn",
-        "not loaded: ip_vs_wrr ip_vs_sh; kube-proxy runs in ipvs mode on what the kernel loaded on demand",
-    )
-    assert checks["persistence"][0] == "warn" and checks["proxy-mode"][0] == "ok"
-    said = modes_boot.text("bare_cleanup.err")[-200:]
-    measured(f"kube-proxy {RELEASE} --cleanup after ipvs mode: exit {modes_boot.rc('bare_cleanup')}, {said!r}")
-
-
-def test_iptables_mode_programs_the_services(modes_boot: harness.Boot) -> None:
-    assert modes_boot.text("iptables.alive").strip() == "running", modes_boot.text("iptables.kube-proxy.log")[-3000:]
-    assert modes_boot.text("iptables_proxy_mode.out") == "iptables"
-    rules = modes_boot.text("iptables_save.out")
-    for address, port in (("10.96.0.100", 80), (EXTERNAL_IP, 80), (LB_IP, 80)):
-        assert re.search(rf"-A KUBE-SERVICES -d {re.escape(address)}/32 -p tcp .*--dport {port} ", rules), address
-    assert re.search(r"-A KUBE-NODEPORTS -p tcp .*--dport 30080 ", rules), rules
-    _assert_connections(modes_boot, "iptables")
-    checks = _checks(modes_boot, "iptables_doctor")
-    assert checks["proxy-mode"] == ("ok", "kube-proxy runs in iptables mode")
-    assert not [c for c, (status, _) in checks.items() if status == "fail"], checks
-
-
-def test_nftables_mode_programs_both_families(modes_boot: harness.Boot) -> None:
-    assert modes_boot.rc("nftables_prepare") == 0, modes_boot.show("nftables_prepare")
-    assert modes_boot.text("nftables.alive").strip() == "running", modes_boot.text("nftables.kube-proxy.log")[-3000:]
-    assert modes_boot.text("nftables_proxy_mode.out") == "nftables"
-    ipv4 = modes_boot.text("nftables_ip.out")
-    assert ipv4.startswith("table ip kube-proxy {")
-    for address, port in (("10.96.0.100", 80), ("10.96.0.101", 80), (EXTERNAL_IP, 80), (LB_IP, 80)):
-        assert re.search(rf"\b{re.escape(address)} \. tcp \. {port} : goto ", ipv4), address
-    assert re.search(r"\b10\.96\.0\.101 \. udp \. 53 : goto ", ipv4)
-    assert modes_boot.rc("nftables_ip6") == 0 and modes_boot.text("nftables_ip6.out").startswith(
-        "table ip6 kube-proxy {"
-    )
-    _assert_connections(modes_boot, "nftables")
-    checks = _checks(modes_boot, "nftables_doctor")
-    assert checks["proxy-mode"] == ("ok", "kube-proxy runs in nftables mode")
-    assert checks["nftables-kernel"][0] == "ok"
-    # node prepare ran for nftables: everything passes or does not apply (no kubelet, no IPVS in this mode).
-    assert {c: s for c, (s, _) in checks.items() if s not in ("ok", "skip")} == {}
-
-
 HANDMADE = ("TCP", "203.0.113.50:80", "wrr", "203.0.113.51:80", "Masq", 1)
 """A virtual server that is not kube-proxy's (a keepalived or LVS setup on the same node), in --exclude-cidr."""
-
-
-def test_kube_proxy_starting_in_nftables_mode_flushes_every_ipvs_virtual_server(modes_boot: harness.Boot) -> None:
-    """Where kube-proxy can run modprobe, its start in nftables mode runs IPVS mode's cleanup, which flushes all
-    virtual servers, other programs' too (k/k cmd/kube-proxy/app/server_linux.go platformCleanup): the README warns."""
-    assert modes_boot.rc("handmade") == 0, modes_boot.show("handmade")
-    assert "192.0.2.50:80" not in modes_boot.text("nftables_ipvsadm.out")
-    assert ipvsadm_table(modes_boot.text("nftables_ipvsadm.out")) == set()
 
 
 def test_kube_proxy_keeps_only_the_foreign_virtual_server_inside_exclude_cidr(ipvs_boot: harness.Boot) -> None:
@@ -498,3 +429,80 @@ def test_after_the_move_nftables_serves_and_nothing_of_ipvs_mode_is_left(
     checks = _checks(ipvs_boot, "after_doctor")
     assert checks["proxy-mode"] == ("ok", "kube-proxy runs in nftables mode")
     assert {c: s for c, (s, _) in checks.items() if s not in ("ok", "skip")} == {}, checks
+
+
+class TestTheOtherModes:
+    """The boot of the other modes (modes_boot), a class of its own so that pytest-xdist's loadscope runs it on
+    another worker than the ipvs boot's tests: each boot takes minutes under TCG."""
+
+    def test_ipvs_mode_on_a_kernel_without_the_ipvs_modules(
+        self, modes_boot: harness.Boot, measured: Callable[[str], None]
+    ) -> None:
+        """The negative case: nothing loaded the IPVS modules before kube-proxy started in IPVS mode.
+
+        v1.37.2 does not fail and does not fall back: it tests IPVS by making a dummy virtual server, the kernel loads
+        ip_vs and the scheduler's module (rr) on that request, and kube-proxy runs. The other schedulers' modules stay
+        out, and nothing would load them at boot; doctor says so in one line, with the fix."""
+        before, after = modes_boot.loaded("fresh"), modes_boot.loaded("bare")
+        assert not {"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh"} & before
+        assert modes_boot.text("bare.alive").strip() == "running", modes_boot.text("bare.kube-proxy.log")[-3000:]
+        assert modes_boot.text("bare_proxy_mode.out") == "ipvs"
+        loaded = sorted(m for m in after - before if m.startswith(("ip_vs", "nf_")))
+        measured(f"kube-proxy {RELEASE} in ipvs mode without the modules: runs; the kernel loaded {' '.join(loaded)}")
+        assert {"ip_vs", "ip_vs_rr"} <= after and not {"ip_vs_wrr", "ip_vs_sh"} & after
+        assert ("TCP", "10.96.0.100:80", "rr", f"{ENDPOINT}:8080", "Masq", 1) in ipvsadm_table(
+            modes_boot.text("bare_ipvsadm.out")
+        )
+        checks = _checks(modes_boot, "bare_doctor")
+        assert checks["modules"] == (
+            "warn",
+            "not loaded: ip_vs_wrr ip_vs_sh; kube-proxy runs in ipvs mode on what the kernel loaded on demand",
+        )
+        assert checks["persistence"][0] == "warn" and checks["proxy-mode"][0] == "ok"
+        said = modes_boot.text("bare_cleanup.err")[-200:]
+        measured(f"kube-proxy {RELEASE} --cleanup after ipvs mode: exit {modes_boot.rc('bare_cleanup')}, {said!r}")
+
+    def test_iptables_mode_programs_the_services(self, modes_boot: harness.Boot) -> None:
+        assert modes_boot.text("iptables.alive").strip() == "running", modes_boot.text("iptables.kube-proxy.log")[
+            -3000:
+        ]
+        assert modes_boot.text("iptables_proxy_mode.out") == "iptables"
+        rules = modes_boot.text("iptables_save.out")
+        for address, port in (("10.96.0.100", 80), (EXTERNAL_IP, 80), (LB_IP, 80)):
+            assert re.search(rf"-A KUBE-SERVICES -d {re.escape(address)}/32 -p tcp .*--dport {port} ", rules), address
+        assert re.search(r"-A KUBE-NODEPORTS -p tcp .*--dport 30080 ", rules), rules
+        _assert_connections(modes_boot, "iptables")
+        checks = _checks(modes_boot, "iptables_doctor")
+        assert checks["proxy-mode"] == ("ok", "kube-proxy runs in iptables mode")
+        assert not [c for c, (status, _) in checks.items() if status == "fail"], checks
+
+    def test_nftables_mode_programs_both_families(self, modes_boot: harness.Boot) -> None:
+        assert modes_boot.rc("nftables_prepare") == 0, modes_boot.show("nftables_prepare")
+        assert modes_boot.text("nftables.alive").strip() == "running", modes_boot.text("nftables.kube-proxy.log")[
+            -3000:
+        ]
+        assert modes_boot.text("nftables_proxy_mode.out") == "nftables"
+        ipv4 = modes_boot.text("nftables_ip.out")
+        assert ipv4.startswith("table ip kube-proxy {")
+        for address, port in (("10.96.0.100", 80), ("10.96.0.101", 80), (EXTERNAL_IP, 80), (LB_IP, 80)):
+            assert re.search(rf"\b{re.escape(address)} \. tcp \. {port} : goto ", ipv4), address
+        assert re.search(r"\b10\.96\.0\.101 \. udp \. 53 : goto ", ipv4)
+        assert modes_boot.rc("nftables_ip6") == 0 and modes_boot.text("nftables_ip6.out").startswith(
+            "table ip6 kube-proxy {"
+        )
+        _assert_connections(modes_boot, "nftables")
+        checks = _checks(modes_boot, "nftables_doctor")
+        assert checks["proxy-mode"] == ("ok", "kube-proxy runs in nftables mode")
+        assert checks["nftables-kernel"][0] == "ok"
+        # node prepare ran for nftables: everything passes or does not apply (no kubelet, no IPVS in this mode).
+        assert {c: s for c, (s, _) in checks.items() if s not in ("ok", "skip")} == {}
+
+    def test_kube_proxy_starting_in_nftables_mode_flushes_every_ipvs_virtual_server(
+        self, modes_boot: harness.Boot
+    ) -> None:
+        """Where kube-proxy can run modprobe, its start in nftables mode runs IPVS mode's cleanup, which flushes
+        all virtual servers, other programs' too (k/k cmd/kube-proxy/app/server_linux.go platformCleanup): the
+        README warns."""
+        assert modes_boot.rc("handmade") == 0, modes_boot.show("handmade")
+        assert "192.0.2.50:80" not in modes_boot.text("nftables_ipvsadm.out")
+        assert ipvsadm_table(modes_boot.text("nftables_ipvsadm.out")) == set()
