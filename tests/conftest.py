@@ -32,6 +32,46 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.quick)
 
 
+_VM_REPORT = pytest.StashKey[dict[str, list[Any]]]()
+
+
+def _vm_report(config: pytest.Config) -> dict[str, list[Any]]:
+    return config.stash.setdefault(_VM_REPORT, {"measured": [], "boots": []})
+
+
+@pytest.fixture(scope="session")
+def vm_report(pytestconfig: pytest.Config) -> dict[str, list[Any]]:
+    """What the VM tests measured ("measured": lines) and each boot ("boots": name, seconds), for the summary.
+
+    Under pytest-xdist each worker hands its own to the controller when it ends (pytest_testnodedown), so the one
+    summary holds every worker's."""
+    return _vm_report(pytestconfig)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    output = getattr(session.config, "workeroutput", None)  # set on an xdist worker only
+    if output is not None:
+        output["vm_report"] = _vm_report(session.config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    gathered = _vm_report(node.config)
+    for key, items in getattr(node, "workeroutput", {}).get("vm_report", {}).items():
+        gathered[key] += items
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    report = _vm_report(terminalreporter.config)
+    for line in report["measured"]:
+        terminalreporter.write_line(f"vm measured: {line}")
+    if report["boots"]:
+        total = sum(seconds for _, seconds in report["boots"])
+        terminalreporter.write_sep("-", f"vm: {len(report['boots'])} boots, {total:.1f} s of VM time")
+        for name, seconds in report["boots"]:
+            terminalreporter.write_line(f"{name}: {seconds:.1f} s")
+
+
 @pytest.fixture(autouse=True)
 def python_fakes_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """k8snode in this process runs the fake tools written in Python as functions (fakes.execute), not processes."""

@@ -164,7 +164,11 @@ def pick_subnet() -> int:
                 used.append(ipaddress.ip_network(word, strict=False))
             except ValueError:
                 continue
-    for octet in SUBNETS:
+    # Two fleets set up at once (pytest-xdist's workers gw0, gw1, ...) would both see the first free /16: each worker
+    # starts its search at its own place.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    start = (int(worker) * 10 if worker.isdigit() else 0) % len(SUBNETS)
+    for octet in [*SUBNETS[start:], *SUBNETS[:start]]:
         candidate = ipaddress.ip_network(f"10.{octet}.0.0/16")
         if not any(candidate.overlaps(net) for net in used if net.prefixlen > 0):
             return octet

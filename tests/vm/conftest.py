@@ -7,7 +7,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import harness
 import pytest
@@ -17,8 +17,6 @@ from required import unavailable
 # symlink to the real binary. Under TCG the pyenv shim (a bash script) would cost seconds per call.
 K8SNODE = Path(sys.executable).with_name("k8snode")
 
-_boot_times: list[tuple[str, float]] = []
-_measured: list[str] = []
 
 
 def _unavailable(reason: str) -> NoReturn:
@@ -42,7 +40,9 @@ def kernel() -> harness.Kernel:
 
 
 @pytest.fixture(scope="module")
-def boot_vm(kernel: harness.Kernel, tmp_path_factory: pytest.TempPathFactory) -> harness.Booter:
+def boot_vm(
+    kernel: harness.Kernel, tmp_path_factory: pytest.TempPathFactory, vm_report: dict[str, list[Any]]
+) -> harness.Booter:
     """boot_vm(name, script[, carry][, timeout=, memory_mib=]): boot once, with `k8snode` defined in the script as
     the project's real CLI.
 
@@ -61,23 +61,13 @@ def boot_vm(kernel: harness.Kernel, tmp_path_factory: pytest.TempPathFactory) ->
             shutil.copy(carry, results)
         script = f'k8snode() {{ {K8SNODE} "$@"; }}\n{script}'
         booted = harness.boot(kernel, script, results, timeout=timeout, memory_mib=memory_mib)
-        _boot_times.append((name, booted.seconds))
+        vm_report["boots"].append((name, booted.seconds))
         return booted
 
     return run
 
 
 @pytest.fixture(scope="session")
-def measured() -> Callable[[str], None]:
+def measured(vm_report: dict[str, list[Any]]) -> Callable[[str], None]:
     """measured(line): a measurement to print in the session's summary (times under TCG, what a release did)."""
-    return _measured.append
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    for line in _measured:
-        terminalreporter.write_line(f"vm measured: {line}")
-    if _boot_times:
-        total = sum(seconds for _, seconds in _boot_times)
-        terminalreporter.write_sep("-", f"vm: {len(_boot_times)} boots, {total:.1f} s of VM time")
-        for name, seconds in _boot_times:
-            terminalreporter.write_line(f"{name}: {seconds:.1f} s")
+    return vm_report["measured"].append
