@@ -18,7 +18,6 @@ from required import unavailable
 K8SNODE = Path(sys.executable).with_name("k8snode")
 
 
-
 def _unavailable(reason: str) -> NoReturn:
     # CI sets K8SNODE_REQUIRE_VM=1: there a missing qemu or kernel is a broken install, not a reason to skip.
     unavailable("K8SNODE_REQUIRE_VM", reason)
