@@ -21,6 +21,12 @@ from k8snode.cli import app
 from k8snode.core import system
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "k8snode"
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # pytest-xdist hands each worker COLUMNS=80 and LINES=24 (its controller's terminal, or that default): k8snode's
+    # output follows COLUMNS (core/console.py), so a worker would fold tables that one process prints whole.
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
 NOT_QUICK = {"vm", "truth", "ansible", "slow", "heavy"}
 
 

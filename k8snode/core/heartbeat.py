@@ -1,7 +1,7 @@
 """Whether kube-controller-manager's --node-monitor-grace-period leaves room for the kubelet's heartbeats.
 
-The rule, from the Kubernetes source (read in v1.37.2; the same in v1.36.3, v1.35.4, v1.32.13 and v1.30.14, but for
-the grace period's default, GRACE_DEFAULTS):
+The rule, from the Kubernetes source (read in every release of tools/k8s-truth/versions.txt, from 1.30 to the newest;
+the same in each, but for the grace period's default, GRACE_DEFAULTS):
 
 - The node lifecycle controller refreshes a node's probe timestamp when the node's Lease has a newer RenewTime or
   its Ready condition a new lastHeartbeatTime, and marks the node Unknown (NotReady) once now > probe timestamp +
@@ -61,8 +61,8 @@ class GraceDefault:
 
 GRACE_DEFAULTS = (
     # pkg/controller/nodelifecycle/config/v1alpha1/defaults.go and the flag's help in
-    # cmd/kube-controller-manager/app/options/nodelifecyclecontroller.go: 50s and the HTTP/2 sentence in v1.32.13,
-    # v1.35.4, v1.36.3 and v1.37.2; 40s and no such sentence in v1.30.14. Both came with kubernetes/kubernetes#126287,
+    # cmd/kube-controller-manager/app/options/nodelifecyclecontroller.go: 50s and the HTTP/2 sentence in v1.32.13 and
+    # every later release built; 40s and no such sentence in v1.30.14. Both came with kubernetes/kubernetes#126287,
     # first in v1.32.0-alpha.2 (CHANGELOG-1.32.md), so 1.31 has 40s.
     GraceDefault((1, 32), 50.0, True),
     GraceDefault((1, 0), 40.0, False),
