@@ -168,7 +168,7 @@ def scalar_problem(value: Any, spec: Spec) -> str | None:
     value = go_value(value)
     kind = spec["type"]
     number = isinstance(value, int | float) and not isinstance(value, bool)
-    whole = _whole(value)
+    whole = go_integer(value)
     if kind == "any":
         return None
     if kind == "string":
@@ -194,7 +194,7 @@ def scalar_problem(value: Any, spec: Spec) -> str | None:
     raise ValueError(f"schema type {kind!r} is not one k8snode knows")
 
 
-def _whole(value: Any) -> int | None:
+def go_integer(value: Any) -> int | None:
     """The number a Go integer field decodes from a YAML value, or None. sigs.k8s.io/yaml turns the YAML into JSON
     first, and encoding/json writes a float64 without a fraction as the shortest digits that read back as that
     float, padded with zeros (5.0 as 5, 1e3 as 1000, -2**63 as -9223372036854776000): the integer field decodes

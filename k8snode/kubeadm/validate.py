@@ -516,7 +516,7 @@ def _check_heartbeats(located: list[_Located], release: Release, report: Report)
         settings = Kubelet(
             _text(value_at(kubelet, ("nodeStatusUpdateFrequency",))),
             _text(value_at(kubelet, ("nodeStatusReportFrequency",))),
-            _whole(value_at(kubelet, ("nodeLeaseDurationSeconds",))),
+            schema.go_integer(value_at(kubelet, ("nodeLeaseDurationSeconds",))),
         )
         warning = check_heartbeats(release, settings, grace, grace_from)
         if warning is not None:
@@ -525,10 +525,6 @@ def _check_heartbeats(located: list[_Located], release: Release, report: Report)
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _whole(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _check_kubelet_across(kubelet: Document, cluster: Document, report: Report) -> None:

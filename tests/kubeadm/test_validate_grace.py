@@ -89,6 +89,9 @@ def test_slower_heartbeats_with_the_default_grace_warn_with_what_would_be_enough
     )
     grace = grace_args("100s")
     assert heartbeat_warnings(V1BETA4_GRACE.format(version="v1.37.2", arguments=grace) + kubelet) == []
+    # 80.0 is the kubelet's 80 too (sigs.k8s.io/yaml goes through JSON: core/schema.go_integer), not an unset field.
+    as_float = kubelet.replace("nodeLeaseDurationSeconds: 80", "nodeLeaseDurationSeconds: 80.0")
+    assert heartbeat_warnings(V1BETA4_GRACE.format(version="v1.37.2", arguments="") + as_float) == [warning]
 
 
 def test_a_slower_status_alone_does_not_warn_while_the_lease_renews_every_10s(heartbeat_warnings):

@@ -46,7 +46,7 @@ def test_k8snode_and_kubeadm_agree_at_the_bounds_of_each_integer_type(
     for kind, lines, go_type in SAMPLES:
         low, high = BOUNDS[go_type]
         integers = {str(low): True, str(high): True, str(low - 1): False, str(high + 1): False}
-        # Floats reach the integer field as the shortest digits Go writes for them (see schema._whole): 2**63 - 1
+        # Floats reach the integer field as the shortest digits Go writes for them (see schema.go_integer): 2**63 - 1
         # as a float64 is 2**63, -2**63 is written -9223372036854776000; both beyond int64.
         floats = {f"{n}.0": None for n in (low, high, low - 1, high + 1)} | {"1e3": True, "5.5": False}
         for text, valid in (integers | floats).items():
