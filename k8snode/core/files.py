@@ -62,6 +62,8 @@ def owned(content: bytes) -> bool:
 
 @dataclass
 class FilePlan:
+    """One file a run would write or remove, with what is there now."""
+
     path: PurePosixPath
     mode: int
     wanted: bytes | None

@@ -12,6 +12,8 @@ SCHEMA_VERSION = 1
 
 @dataclass
 class Result:
+    """What a command did: the data its --json envelope carries, its warnings and its exit code."""
+
     command: str
     data: dict[str, Any] = field(default_factory=dict)
     changed: bool = False

@@ -59,6 +59,8 @@ STDIO = "-"
 
 @dataclass(frozen=True)
 class Completed:
+    """A finished subprocess: its argv, exit status and decoded output."""
+
     argv: tuple[str, ...]
     returncode: int
     stdout: str
@@ -67,6 +69,8 @@ class Completed:
 
 @dataclass
 class System:
+    """The host k8snode works on: every path under ``root``, every subprocess through ``run``."""
+
     root: Path = Path("/")
     debug: bool = False
 
@@ -320,16 +324,15 @@ class System:
         parts = PurePosixPath(target).parts[1:-1]
         inside = os.path.realpath(self.root)
         fd = os.open(self.root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        walked = PurePosixPath("/")
         try:
-            for part in parts:
-                walked /= part
+            for depth, part in enumerate(parts, 1):
+                walked = "/" + "/".join(parts[:depth])  # plain strings: this loop runs for every file k8snode reads
                 try:
                     child = os.open(part, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
                 except FileNotFoundError:
                     if not create:
                         raise
-                    _check_creatable(walked, PurePosixPath(target))  # before the first directory is made
+                    _check_creatable(PurePosixPath(walked), PurePosixPath(target))  # before the first mkdir
                     os.mkdir(part, 0o700, dir_fd=fd)
                     child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
                     os.fchmod(child, DIRECTORY_MODE)
@@ -339,7 +342,7 @@ class System:
                     raise K8snodeError(f"{walked} is not a directory", ExitCode.FAILED) from error
                 os.close(fd)
                 fd = child
-                where = str(Path(f"/proc/self/fd/{fd}").readlink())
+                where = os.readlink(f"/proc/self/fd/{fd}")  # noqa: PTH115 - no Path per directory on every read
                 if where != inside and not where.startswith(inside.rstrip("/") + "/"):
                     raise K8snodeError(
                         f"{walked} leads outside --root {self.root} (to {where}); k8snode does not follow a "

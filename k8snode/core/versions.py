@@ -32,6 +32,8 @@ _KERNEL = re.compile(r"([0-9]{1,9})\.([0-9]{1,9})")
 @total_ordering
 @dataclass(frozen=True)
 class KubernetesVersion:
+    """A Kubernetes release (v1.MINOR.PATCH, maybe a pre-release), ordered as semver orders it."""
+
     major: int
     minor: int
     patch: int

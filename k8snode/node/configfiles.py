@@ -22,6 +22,8 @@ _MAX_LINKS = 8
 
 @dataclass(frozen=True)
 class ConfigFile:
+    """One file of a systemd-style configuration directory, as a reader at boot sees it."""
+
     path: PurePosixPath
     """Where the file is listed (the name that counts for ordering)."""
     data: bytes | None

@@ -36,6 +36,8 @@ class ModuleState(StrEnum):
 
 @dataclass(frozen=True)
 class Kernel:
+    """What the kernel of the host reports about its modules."""
+
     release: str
     loaded: frozenset[str] | None
     """Names in /proc/modules; None when the kernel has no loadable-module support."""

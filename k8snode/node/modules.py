@@ -47,6 +47,8 @@ class Persist(StrEnum):
 
 @dataclass
 class ModulePlan:
+    """One kernel module: where it is (loaded, built in, shipped, missing) and what a run did to it."""
+
     name: str
     state: ModuleState
     source: str

@@ -50,6 +50,8 @@ MODE_BINARIES = {ProxyMode.IPVS: ("ipset", "ipvsadm"), ProxyMode.NFTABLES: ("nft
 
 @dataclass(frozen=True)
 class Conntrack:
+    """The conntrack module this kernel needs, and the rule and evidence that chose it."""
+
     module: str
     rule: str
     reason: str

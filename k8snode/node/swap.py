@@ -103,6 +103,8 @@ def unit_name(path: str) -> str:
 
 @dataclass
 class Fstab:
+    """/etc/fstab now and with its swap entries commented out."""
+
     current: bytes | None
     wanted: bytes | None
     entries: list[str]

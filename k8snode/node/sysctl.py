@@ -23,6 +23,8 @@ SYSCTL_CONF = PurePosixPath("/etc/sysctl.conf")
 
 @dataclass(frozen=True)
 class Setting:
+    """One sysctl key's value and the line that sets it."""
+
     key: str
     value: str
     where: str
@@ -79,6 +81,8 @@ def parse(file: ConfigFile) -> list[Setting]:
 
 @dataclass(frozen=True)
 class BootView:
+    """The sysctls a reboot would apply, in systemd-sysctl's order."""
+
     settings: dict[str, Setting]
     """The value each key gets at boot and the line it comes from."""
     problems: list[str]

@@ -47,6 +47,8 @@ RESTART_TIMEOUT = 120.0
 
 @dataclass(frozen=True)
 class Options:
+    """The choices of ``node check | prepare | reset`` (their command-line options)."""
+
     proxy_mode: ProxyMode = ProxyMode.IPVS
     scheduler: str = "rr"
     ip_family: IpFamily = IpFamily.IPV4
@@ -89,6 +91,8 @@ class Options:
 
 @dataclass
 class SysctlPlan:
+    """One sysctl the node needs: its running value, its value after a reboot, and the action."""
+
     key: str
     wanted: str
     running: str | None
@@ -108,6 +112,8 @@ class SysctlPlan:
 
 @dataclass
 class SwapPlan:
+    """Swap now, in fstab, in swap units and in zram-generator, and what turns it off for good."""
+
     mode: SwapMode
     active: list[str] | None
     fstab: swap.Fstab
@@ -133,6 +139,8 @@ class SwapPlan:
 
 @dataclass
 class Plan:
+    """Everything ``node prepare`` would change on this host, and what it cannot."""
+
     options: Options
     kernel: Kernel
     modules: list[ModulePlan]
@@ -307,7 +315,7 @@ def check(system: System, options: Options) -> Checked:
     _swap_actions(plan.swap, dry_run=True)
     for file in plan.files:
         file.action = pending_action(file)
-    ipvs_check = ipvs.check(system, options.scheduler) if options.proxy_mode == ProxyMode.IPVS else None
+    ipvs_check = ipvs.check(system, options.scheduler, plan.kernel) if options.proxy_mode == ProxyMode.IPVS else None
     drift = _drift(plan)
     if plan.runtime is not None:
         drift += [f"{plan.runtime.runtime}: {f.detail}" for f in plan.runtime.findings if f.status == Status.DRIFT]

@@ -58,6 +58,8 @@ def validate_scheduler(scheduler: str) -> str:
 
 @dataclass
 class Assessment:
+    """The IPVS modules and their boot-time files on this host, before anything is changed."""
+
     kernel: Kernel
     conntrack: Conntrack
     scheduler: str
@@ -140,10 +142,19 @@ class Disabled:
         return f"{'would remove' if self.dry_run else 'removed'} {len(self.files)} file(s)"
 
 
-def assess(system: System, scheduler: str, persist: Persist = Persist.AUTO, *, force: bool = False) -> Assessment:
-    """Everything ``check`` reports and ``enable`` acts on; reads only."""
+def assess(
+    system: System,
+    scheduler: str,
+    persist: Persist = Persist.AUTO,
+    *,
+    force: bool = False,
+    kernel: Kernel | None = None,
+) -> Assessment:
+    """Everything ``check`` reports and ``enable`` acts on; reads only. ``kernel``: already read by the caller
+    (modules.dep is read and parsed once per command)."""
     validate_scheduler(scheduler)
-    kernel = read_kernel(system)
+    if kernel is None:
+        kernel = read_kernel(system)
     conntrack = choose_conntrack(kernel)
     modules = []
     for name in ipvs_modules(scheduler, conntrack.module):
@@ -162,8 +173,8 @@ def assess(system: System, scheduler: str, persist: Persist = Persist.AUTO, *, f
     return Assessment(kernel, conntrack, scheduler, modules, files, _problems(system, kernel, modules), tools)
 
 
-def check(system: System, scheduler: str = "rr") -> Check:
-    assessment = assess(system, scheduler, force=True)
+def check(system: System, scheduler: str = "rr", kernel: Kernel | None = None) -> Check:
+    assessment = assess(system, scheduler, force=True, kernel=kernel)
     for plan in assessment.modules:
         plan.action = check_action(plan.state)
     for file in assessment.files:

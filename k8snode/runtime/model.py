@@ -54,6 +54,8 @@ class Wanted:
 
 @dataclass
 class Finding:
+    """One check of the container runtime: what was found, what is wanted, and why."""
+
     id: str
     """version, config, schema, cri_plugin, cgroup_driver, sandbox_image, socket, runtime_binary, conmon_cgroup."""
     status: Status
