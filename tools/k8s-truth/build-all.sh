@@ -3,6 +3,10 @@
 # e2e-versions.txt (see build-e2e.sh), then the real containerd of each series (see build-containerd.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# The Go compiler collects its garbage four times less often: 15-20% less CPU for the same packages (k8s.io/api and
+# pkg/apis/core, cold cache: 115 s -> 100 s user+sys) for about 30% more memory per compile (350 -> 460 MB). The
+# build does not depend on it (it is not in Go's cache keys), so the stamps leave it out.
+export GOGC=${GOGC:-400}
 grep -Ev '^\s*(#|$)' "$here/versions.txt" | while read -r version; do
 	"$here/build.sh" "$version"
 done
