@@ -28,30 +28,14 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     for name in ("COLUMNS", "LINES"):
         os.environ.pop(name, None)
 NOT_QUICK = {"vm", "truth", "ansible", "slow", "heavy"}
-# The longest scopes go first, so that under pytest-xdist each worker starts on a VM boot or a fleet and the quick
-# modules fill in around them, instead of one worker ending the run alone on the last boot.
-LONGEST_FIRST = ({"vm", "truth"}, {"vm"}, {"ansible"}, {"truth", "slow", "heavy"})
-
-
-def _cost_rank(item: pytest.Item) -> int:
-    marks = {mark.name for mark in item.iter_markers()}
-    return next((rank for rank, wanted in enumerate(LONGEST_FIRST) if wanted <= marks), len(LONGEST_FIRST))
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    if hasattr(config.option, "loadscopereorder"):  # xdist's own order (most tests first) would undo LONGEST_FIRST
-        config.option.loadscopereorder = False
 
 
 @pytest.hookimpl(tryfirst=True)  # before the mark plugin selects with -m
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """``pytest -m quick``, the developer's loop: every test that needs no VM, no truth build, no Ansible, no time.
-
-    Then the longest tests first (LONGEST_FIRST), each module's tests kept in their order."""
+    """``pytest -m quick``, the developer's loop: every test that needs no VM, no truth build, no Ansible, no time."""
     for item in items:
         if not NOT_QUICK & {mark.name for mark in item.iter_markers()}:
             item.add_marker(pytest.mark.quick)
-    items.sort(key=_cost_rank)
 
 
 _VM_REPORT = pytest.StashKey[dict[str, list[Any]]]()
