@@ -36,6 +36,9 @@ ENDPOINT = "10.244.1.10"
 NODE_IP = "192.168.50.10"
 LB_IP = "198.51.100.10"
 EXTERNAL_IP = "198.51.100.20"
+# doctor waits 1 s for each HTTP check by default; a TCG guest on a loaded two-core host once took longer to answer
+# kube-proxy's /healthz on loopback, and doctor rightly called it failed. An operator on a slow node passes --timeout.
+DOCTOR = "k8snode doctor --timeout 10s"
 # Minutes under TCG on two shared cores: the API server alone needs one or two to become ready.
 BOOT_LIMITS: dict[str, Any] = {"timeout": 1200, "memory_mib": 2048}
 
@@ -136,7 +139,7 @@ stable ipsets_after ipset list -t
 step kube_ipvs0 ip -o addr show kube-ipvs0
 step arp cat /proc/sys/net/ipv4/conf/all/arp_ignore /proc/sys/net/ipv4/conf/all/arp_announce
 {connections("ipvs")}
-step doctor k8snode doctor --scheduler lc --json
+step doctor {DOCTOR} --scheduler lc --json
 
 # Leaving IPVS (issue 15). Two virtual servers that are not kube-proxy's: kube-proxy's next sync deletes the one
 # outside --exclude-cidr (cleanLegacyService, k/k pkg/proxy/ipvs/proxier.go) and keeps the one inside. Then the
@@ -170,7 +173,7 @@ step after_kube_ipvs0 ip link show kube-ipvs0
 step after_iptables iptables-save
 step after_nft nft list table ip kube-proxy
 {connections("migrated")}
-step after_doctor k8snode doctor --proxy-mode nftables --json
+step after_doctor {DOCTOR} --proxy-mode nftables --json
 stop_proxy migrated
 """
 
@@ -181,7 +184,7 @@ proxy bare sh -c 'ipvsadm -Ln | grep -q "10.96.0.100:80"'
 cp /proc/modules bare.modules
 step bare_ipvsadm ipvsadm -Ln
 step bare_proxy_mode guest get http://127.0.0.1:10249/proxyMode
-step bare_doctor k8snode doctor --json
+step bare_doctor {DOCTOR} --json
 stop_proxy bare
 step bare_cleanup {{e2e}}/kube-proxy --cleanup
 
@@ -190,7 +193,7 @@ proxy iptables sh -c 'iptables-save -t nat | grep -q "10.96.0.100/32"'
 step iptables_proxy_mode guest get http://127.0.0.1:10249/proxyMode
 step iptables_save iptables-save -t nat
 {connections("iptables")}
-step iptables_doctor k8snode doctor --proxy-mode iptables --json
+step iptables_doctor {DOCTOR} --proxy-mode iptables --json
 stop_proxy iptables
 step iptables_cleanup {{e2e}}/kube-proxy --cleanup
 
@@ -203,7 +206,7 @@ step nftables_proxy_mode guest get http://127.0.0.1:10249/proxyMode
 step nftables_ip nft list table ip kube-proxy
 step nftables_ip6 nft list table ip6 kube-proxy
 {connections("nftables")}
-step nftables_doctor k8snode doctor --proxy-mode nftables --json
+step nftables_doctor {DOCTOR} --proxy-mode nftables --json
 stop_proxy nftables
 """
 
