@@ -324,9 +324,10 @@ class System:
         parts = PurePosixPath(target).parts[1:-1]
         inside = os.path.realpath(self.root)
         fd = os.open(self.root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        walked = ""  # a plain string, for the messages: this loop runs for every file k8snode reads
         try:
-            for depth, part in enumerate(parts, 1):
-                walked = "/" + "/".join(parts[:depth])  # plain strings: this loop runs for every file k8snode reads
+            for part in parts:
+                walked += "/" + part
                 try:
                     child = os.open(part, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
                 except FileNotFoundError:
