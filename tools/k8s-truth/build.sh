@@ -11,7 +11,7 @@ source "$here/common.sh"
 staging_version=v0.${version#v1.}
 out=$cache/$version
 
-stamp="$version $(go version) $(cat "$here/build.sh" "$here/common.sh" "$here"/*.go | sha256sum | cut -d' ' -f1)"
+stamp="$version $(go version) $(cat "$here/build.sh" "$here/common.sh" "$here/e2e-versions.txt" "$here"/*.go | sha256sum | cut -d' ' -f1)"
 if [[ -x $out/kubeadm && -x $out/k8s-truth && "$(cat "$out/stamp" 2>/dev/null)" == "$stamp" ]]; then
 	echo "k8s-truth: $version is up to date in $out"
 	exit 0
@@ -53,10 +53,18 @@ done
 echo "k8s-truth: kubeadm API versions in $version: $(ls kinds_kubeadm_* | sed 's/kinds_kubeadm_\(.*\)\.go/\1/' | tr '\n' ' ')"
 
 
-echo "k8s-truth: building kubeadm $version"
-"${kube_build[@]}" -o "$out/kubeadm" k8s.io/kubernetes/cmd/kubeadm
+# A release whose control plane never runs (not in e2e-versions.txt) is built without optimisation or inlining:
+# a fifth less compile time on a cold cache (485 s -> 390 s for v1.32.13 on two idle cores), the same output, and the
+# tests only ever run these binaries for a fraction of a second. The e2e release keeps the optimised build, whose
+# packages build-e2e.sh then shares and whose kube-apiserver must keep up inside a TCG guest.
+build=("${kube_build[@]}") optimised=optimised
+if ! grep -qx "$version" "$here/e2e-versions.txt"; then
+	build+=(-gcflags='all=-N -l') optimised=unoptimised
+fi
+echo "k8s-truth: building kubeadm $version ($optimised)"
+"${build[@]}" -o "$out/kubeadm" k8s.io/kubernetes/cmd/kubeadm
 echo "k8s-truth: building k8s-truth $version"
-"${kube_build[@]}" -o "$out/k8s-truth" .
+"${build[@]}" -o "$out/k8s-truth" .
 
 echo "$stamp" >"$out/stamp"
 echo "k8s-truth: built $version in $((SECONDS - start))s into $out"
