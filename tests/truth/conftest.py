@@ -14,11 +14,11 @@ from typing import NoReturn
 import pytest
 from required import truth_cache, unavailable
 
-VERSIONS_FILE = Path(__file__).resolve().parents[2] / "tools" / "k8s-truth" / "versions.txt"
+TOOLS = Path(__file__).resolve().parents[2] / "tools" / "k8s-truth"
 
 
-def _listed_versions() -> list[str]:
-    lines = VERSIONS_FILE.read_text().splitlines()
+def _listed_versions(name: str = "versions.txt") -> list[str]:
+    lines = (TOOLS / name).read_text().splitlines()
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
@@ -93,6 +93,27 @@ def truth_version(request: pytest.FixtureRequest) -> str:
     return version
 
 
+@pytest.fixture(params=_listed_versions("e2e-versions.txt"))
+def e2e_version(request: pytest.FixtureRequest) -> str:
+    """Runs a test once for each version in tools/k8s-truth/e2e-versions.txt (those with real component binaries)."""
+    version: str = request.param
+    return version
+
+
+@pytest.fixture
+def e2e_binary() -> Callable[[str, str], Path]:
+    """e2e_binary(version, name) -> the real etcd, kube-apiserver, kube-proxy or kubelet that
+    tools/k8s-truth/build-e2e.sh built for that release."""
+
+    def locate(version: str, name: str) -> Path:
+        binary = truth_cache() / version / "e2e" / name
+        if not binary.is_file():
+            _missing(f"{binary} is missing: run tools/k8s-truth/build-e2e.sh {version}")
+        return binary
+
+    return locate
+
+
 @pytest.fixture
 def shipped_and_generated(
     truth_versions: list[str],
@@ -105,16 +126,14 @@ def shipped_and_generated(
     ``command`` is None). Prints the counts it returns."""
     import importlib.util
 
-    tools = VERSIONS_FILE.parent
-
     def compare(script: str, command: str | None, shipped: Path) -> tuple[str, str]:
         caches = {
             truth_bin(version).parent if command is None else truth_command(version, command).parent.parent
             for version in truth_versions
         }
         assert len(caches) == 1
-        monkeypatch.syspath_prepend(str(tools))  # a generator imports its neighbours
-        spec = importlib.util.spec_from_file_location(Path(script).stem, tools / script)
+        monkeypatch.syspath_prepend(str(TOOLS))  # a generator imports its neighbours
+        spec = importlib.util.spec_from_file_location(Path(script).stem, TOOLS / script)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)

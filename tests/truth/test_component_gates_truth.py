@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from required import truth_cache, unavailable
 
 pytestmark = pytest.mark.truth
 
@@ -21,12 +20,6 @@ KINDS = {
     "KubeletConfiguration": "kubelet.config.k8s.io/v1beta1",
     "KubeProxyConfiguration": "kubeproxy.config.k8s.io/v1alpha1",
 }
-# The releases build-e2e.sh builds a kube-proxy binary for.
-E2E_VERSIONS = [
-    line.strip()
-    for line in (REPO / "tools" / "k8s-truth" / "e2e-versions.txt").read_text().splitlines()
-    if line.strip() and not line.startswith("#")
-]
 
 
 def test_the_shipped_gates_are_the_generated_ones(shipped_and_generated) -> None:
@@ -34,26 +27,15 @@ def test_the_shipped_gates_are_the_generated_ones(shipped_and_generated) -> None
     assert shipped == generated, "run tools/k8s-truth/gen_component_gates.py"
 
 
-def test_the_listed_gates_are_the_ones_the_kubelet_help_lists(
-    truth_version: str, truth_command: Callable[[str, str], Path]
+@pytest.mark.parametrize("component", ["kubelet", "kube-proxy"])
+def test_the_listed_gates_are_the_ones_the_real_components_help_lists(
+    component: str, e2e_version: str, e2e_binary: Callable[[str, str], Path]
 ) -> None:
-    """`kubelet --help` lists the alpha and beta gates of its feature gate (KnownFeatures hides GA and deprecated
-    ones): the same names as the shipped list of the release."""
-    helped = _help_gates(_run([str(truth_command(truth_version, "kubelet-help")), "kubelet-help"]).stdout)
-    assert helped == _alpha_and_beta(truth_version)
-    print(truth_version, len(helped), "alpha and beta gates in kubelet --help")
-
-
-@pytest.mark.parametrize("version", E2E_VERSIONS)
-def test_the_listed_gates_are_the_ones_the_real_kube_proxy_help_lists(version: str) -> None:
-    """The real kube-proxy binary (built by build-e2e.sh) registers the same gates as the kubelet: its `--help`
-    lists the alpha and beta names of the shipped list."""
-    kube_proxy = truth_cache() / version / "e2e" / "kube-proxy"
-    if not kube_proxy.is_file():
-        unavailable("K8SNODE_REQUIRE_TRUTH", f"{kube_proxy} is missing: run tools/k8s-truth/build-e2e.sh {version}")
-    helped = _help_gates(_run([str(kube_proxy), "--help"]).stdout)
-    assert helped == _alpha_and_beta(version)
-    print(version, len(helped), "alpha and beta gates in kube-proxy --help")
+    """The real kubelet and kube-proxy (built by build-e2e.sh) list the alpha and beta gates of their feature gate in
+    `--help` (KnownFeatures hides GA and deprecated ones): the same names as the shipped list of the release."""
+    helped = _help_gates(_run([str(e2e_binary(e2e_version, component)), "--help"]).stdout)
+    assert helped == _alpha_and_beta(e2e_version)
+    print(e2e_version, len(helped), f"alpha and beta gates in {component} --help")
 
 
 def test_k8snode_refuses_the_gate_maps_the_real_feature_gate_refuses(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the control plane that the end-to-end VM tests (tests/vm/test_kube_proxy.py) run inside the guest:
-# kube-apiserver and kube-proxy from k8s.io/kubernetes at a release tag, and etcd from go.etcd.io/etcd/server/v3
+# kube-apiserver and kube-proxy from k8s.io/kubernetes at a release tag, the kubelet whose `--help` the truth tests
+# read (tests/truth/test_kubelet_flags_truth.py), and etcd from go.etcd.io/etcd/server/v3
 # at the version that release's go.mod pins, into
 # ${K8SNODE_TRUTH_CACHE:-$HOME/.cache/k8snode-truth}/VERSION/e2e/.
 # Its throwaway module starts from the go.mod and go.sum that build.sh writes for the same version (so build.sh runs
@@ -14,7 +15,7 @@ out=$cache/$version/e2e
 module=$out/module
 
 stamp="$version $(go version) $(cat "$here/build.sh" "$here/common.sh" "$here/build-e2e.sh" "$here/etcd_main.go.txt" | sha256sum | cut -d' ' -f1)"
-if [[ -x $out/kube-apiserver && -x $out/kube-proxy && -x $out/etcd && "$(cat "$out/stamp" 2>/dev/null)" == "$stamp" ]]; then
+if [[ -x $out/kube-apiserver && -x $out/kube-proxy && -x $out/kubelet && -x $out/etcd && "$(cat "$out/stamp" 2>/dev/null)" == "$stamp" ]]; then
 	echo "k8s-truth e2e: $version is up to date in $out"
 	exit 0
 fi
@@ -31,7 +32,7 @@ cd "$module"
 etcd_version=$(go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)
 echo "k8s-truth e2e: etcd server module pinned by kubernetes $version: $etcd_version"
 
-for cmd in kube-apiserver kube-proxy; do
+for cmd in kube-apiserver kube-proxy kubelet; do
 	echo "k8s-truth e2e: building $cmd $version"
 	"${kube_build[@]}" -o "$out/$cmd" "k8s.io/kubernetes/cmd/$cmd"
 done

@@ -45,7 +45,7 @@ fi
 	sed -n 's|^\t\(k8s\.io/[a-z0-9-]*\) => \./staging/.*|replace \1 => \1 '"$staging_version"'|p' "$kube_gomod"
 } >go.mod
 
-cp "$here"/main.go "$here"/flags.go "$here"/kubelet_parse.go "$here"/kubelet_command.go "$here"/kubeadm_gates.go \
+cp "$here"/main.go "$here"/flags.go "$here"/kubelet_parse.go "$here"/kubelet_inits.go "$here"/kubeadm_gates.go \
 	"$here"/component_gates.go "$here"/schema.go "$here"/duration.go "$here"/kinds_components.go .
 for api in "$kube_dir"/cmd/kubeadm/app/apis/kubeadm/v1beta*; do
 	cp "$here/kinds_kubeadm_$(basename "$api").go" .

@@ -21,8 +21,8 @@ type componentGate struct {
 
 // printComponentGates lists the gates of the process-wide feature gate the kubelet and kube-proxy set their
 // featureGates on (utilfeature.DefaultMutableFeatureGate.SetFromMap in cmd/kubelet/app/server.go and in
-// cmd/kube-proxy/app/options.go): kubernetes' pkg/features, and what the inits of the packages this program links
-// from the kubelet add (component-base logs and metrics). GetAll leaves out what is not available at the binary's
+// cmd/kube-proxy/app/options.go): kubernetes' pkg/features, and the logs and metrics gates the kubelet's inits add
+// (repeated in kubelet_inits.go). GetAll leaves out what is not available at the binary's
 // version (featuregate's PRE-ALPHA), which SetFromMap refuses too.
 func printComponentGates(w io.Writer) error {
 	gates := []componentGate{}

@@ -6,12 +6,9 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/spf13/pflag"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	cliflag "k8s.io/component-base/cli/flag"
-	logsapi "k8s.io/component-base/logs/api/v1"
 	kubeletconfigv1beta1 "k8s.io/kubelet/config/v1beta1"
 	"k8s.io/kubernetes/cmd/kubelet/app/options"
 	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
@@ -31,24 +28,12 @@ type flagInfo struct {
 	Field string `json:"field"`
 }
 
-var (
-	featureGatesOnce sync.Once
-	featureGatesErr  error
-)
-
-// kubeletFlagSet registers the flags the way cmd/kubelet/app.NewKubeletCommand
-// does (including the init of that package), without the rest of the kubelet.
-// The --log-json-* flags exist only because kubelet_command.go has cmd/kubelet/kubelet.go's blank import of
-// k8s.io/component-base/logs/json/register: logsapi registers a format's options only once the format is.
-// It also returns the configuration the config-backed flags write into.
-// Each call gives a fresh flag set; the process-wide feature gates are added once.
+// kubeletFlagSet registers the flags the way cmd/kubelet/app.NewKubeletCommand does, with what the kubelet's
+// packages register at start-up (kubelet_inits.go), without the rest of the kubelet. The --log-json-* flags exist
+// only because of the blank import of k8s.io/component-base/logs/json/register there: logsapi registers a format's
+// options only once the format is. It also returns the configuration the config-backed flags write into.
+// Each call gives a fresh flag set.
 func kubeletFlagSet() (*pflag.FlagSet, *kubeletconfig.KubeletConfiguration, error) {
-	featureGatesOnce.Do(func() {
-		featureGatesErr = logsapi.AddFeatureGates(utilfeature.DefaultMutableFeatureGate)
-	})
-	if featureGatesErr != nil {
-		return nil, nil, featureGatesErr
-	}
 	fs := pflag.NewFlagSet("kubelet", pflag.ContinueOnError)
 	fs.SetNormalizeFunc(cliflag.WordSepNormalizeFunc)
 	kubeletConfig, err := options.NewKubeletConfiguration()

@@ -16,7 +16,6 @@ const usage = `usage: k8s-truth COMMAND
   duration STRING...   time.ParseDuration of each STRING; "-" reads one per line from stdin
   kubelet-parse        parse command lines (stdin: one JSON array of strings a line) with the kubelet's flag set
   kubelet-config FILE  load a KubeletConfiguration file as the kubelet's loadConfigFile does
-  kubelet-help         what "kubelet --help" prints: the help of the real app.NewKubeletCommand
   kubeadm-gates        kubeadm's feature gates (features.InitFeatureGates)
   component-gates      the kubelet's and kube-proxy's feature gates (utilfeature.DefaultMutableFeatureGate)
   component-gates-set  apply gate maps (stdin: one JSON object of name to bool a line) to a copy of that feature gate
@@ -35,8 +34,6 @@ func main() {
 		err = printSchemas(os.Stdout)
 	case "duration":
 		err = printDurations(os.Stdout, os.Stdin, os.Args[2:])
-	case "kubelet-help":
-		err = printKubeletHelp(os.Stdout)
 	case "kubeadm-gates":
 		err = printKubeadmGates(os.Stdout)
 	case "component-gates":
