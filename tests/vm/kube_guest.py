@@ -7,6 +7,7 @@ Runs inside the guest under the project's venv Python. Subcommands:
     configmap FILE          print the kube-proxy ConfigMap holding FILE as config.conf, laid out as kubeadm writes it
     configmap-config FILE   print the config.conf of a kube-proxy ConfigMap (after `kubeadm-config --patch`)
     objects                 create the Node, the Services, their EndpointSlices and the load balancer's status IP
+    trigger NAME            create an empty EndpointSlice of service NAME: kube-proxy syncs on it (no Service needed)
     get URL                 print the body of an HTTP GET (kube-proxy's /proxyMode)
     serve ADDRESS PORT      answer every TCP connection with the line "endpoint ADDRESS:PORT", until killed
     connect ADDRESS PORT    connect, print the first line the server sends; exit 1 when it cannot
@@ -130,6 +131,18 @@ def objects() -> None:
     print("objects created")
 
 
+def trigger(name: str) -> None:
+    endpoints = {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": f"{name}-1", "labels": {"kubernetes.io/service-name": name}},
+        "addressType": "IPv4",
+        "endpoints": [],
+    }
+    create("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", endpoints, time.monotonic() + 60)
+    print("triggered", name)
+
+
 def proxy_config(path: str) -> None:
     with open(path) as rendered:
         documents = rendered.read().split("\n---\n")
@@ -190,6 +203,8 @@ def main(argv: list[str]) -> None:
             configmap_config(path)
         case ["objects"]:
             objects()
+        case ["trigger", name]:
+            trigger(name)
         case ["get", url]:
             get(url)
         case ["serve", address, number]:
