@@ -23,3 +23,12 @@ def unavailable(variable: str, reason: str) -> NoReturn:
 def truth_cache() -> Path:
     """Where tools/k8s-truth/build-all.sh puts the real binaries (its K8SNODE_TRUTH_CACHE)."""
     return Path(os.environ.get("K8SNODE_TRUTH_CACHE", Path.home() / ".cache" / "k8snode-truth"))
+
+
+def e2e_binary(version: str, name: str) -> Path:
+    """The real etcd, kube-apiserver, kube-proxy or kubelet that tools/k8s-truth/build-e2e.sh built for ``version``;
+    a missing one skips the test (fails it with K8SNODE_REQUIRE_TRUTH=1)."""
+    binary = truth_cache() / version / "e2e" / name
+    if not binary.is_file():
+        unavailable("K8SNODE_REQUIRE_TRUTH", f"{binary} is missing: run tools/k8s-truth/build-e2e.sh {version}")
+    return binary

@@ -101,20 +101,6 @@ def e2e_version(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def e2e_binary() -> Callable[[str, str], Path]:
-    """e2e_binary(version, name) -> the real etcd, kube-apiserver, kube-proxy or kubelet that
-    tools/k8s-truth/build-e2e.sh built for that release."""
-
-    def locate(version: str, name: str) -> Path:
-        binary = truth_cache() / version / "e2e" / name
-        if not binary.is_file():
-            _missing(f"{binary} is missing: run tools/k8s-truth/build-e2e.sh {version}")
-        return binary
-
-    return locate
-
-
-@pytest.fixture
 def shipped_and_generated(
     truth_versions: list[str],
     truth_bin: Callable[[str], Path],

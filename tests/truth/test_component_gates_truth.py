@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from required import e2e_binary
 
 pytestmark = pytest.mark.truth
 
@@ -28,9 +29,7 @@ def test_the_shipped_gates_are_the_generated_ones(shipped_and_generated) -> None
 
 
 @pytest.mark.parametrize("component", ["kubelet", "kube-proxy"])
-def test_the_listed_gates_are_the_ones_the_real_components_help_lists(
-    component: str, e2e_version: str, e2e_binary: Callable[[str, str], Path]
-) -> None:
+def test_the_listed_gates_are_the_ones_the_real_components_help_lists(component: str, e2e_version: str) -> None:
     """The real kubelet and kube-proxy (built by build-e2e.sh) list the alpha and beta gates of their feature gate in
     `--help` (KnownFeatures hides GA and deprecated ones): the same names as the shipped list of the release."""
     helped = _help_gates(_run([str(e2e_binary(e2e_version, component)), "--help"]).stdout)

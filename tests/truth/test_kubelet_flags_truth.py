@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from required import e2e_binary
 
 from k8snode.kubelet.flags import catalog, parse_version
 
@@ -104,21 +105,20 @@ def _available(name: str, version: tuple[int, int]) -> bool:
     return not removed and setting.flag_at(version) is not None
 
 
-def test_the_generated_flag_set_is_the_real_kubelets(e2e_version: str, e2e_binary: Callable[[str, str], Path]) -> None:
+def test_the_generated_flag_set_is_the_real_kubelets(e2e_version: str) -> None:
     """kubelet_flags.json of the release lists exactly the flags the real kubelet's `--help` prints, besides the
     hidden ones it omits. k8s-truth registers the flag set without linking cmd/kubelet/app (kubelet_inits.go); the
     real binary, built for the e2e releases, is what shows that nothing the kubelet registers at start-up is missed."""
-    truth_version = e2e_version
     done = subprocess.run(
         [str(e2e_binary(e2e_version, "kubelet")), "--help"], capture_output=True, text=True, timeout=60, check=True
     )
     printed = set(HELP_FLAG.findall(done.stdout))
     data = json.loads(KUBELET_FLAGS.read_text())
-    index = data["releases"].index(truth_version)
+    index = data["releases"].index(e2e_version)
     rows = [row for row in data["flags"] if index in row["in"]]
     shown = {row["name"] for row in rows if not row.get("hidden")}
     hidden = {row["name"] for row in rows if row.get("hidden")}
-    print(f"{truth_version}: kubelet --help prints {len(printed)} flags; kubelet_flags.json has {len(shown)} + "
+    print(f"{e2e_version}: kubelet --help prints {len(printed)} flags; kubelet_flags.json has {len(shown)} + "
           f"{len(hidden)} hidden ({', '.join(sorted(hidden)) or 'none'})")  # fmt: skip
     assert sorted(printed - shown) == [], "flags of the real kubelet that kubelet_flags.json lacks"
     assert sorted(shown - printed) == [], "flags in kubelet_flags.json that the real kubelet does not print"

@@ -24,7 +24,7 @@ from typing import Any
 
 import harness
 import pytest
-from required import truth_cache, unavailable
+from required import e2e_binary
 
 from k8snode.proxy.ipvs_state import SET_PURPOSES
 
@@ -225,11 +225,8 @@ stop_proxy nftables
 
 @pytest.fixture(scope="module")
 def e2e() -> Path:
-    directory = truth_cache() / RELEASE / "e2e"
-    if not all((directory / name).is_file() for name in ("etcd", "kube-apiserver", "kube-proxy")):
-        build = f"tools/k8s-truth/build-e2e.sh {RELEASE}"
-        unavailable("K8SNODE_REQUIRE_TRUTH", f"no e2e build in {directory} (run {build})")
-    return directory
+    binaries = [e2e_binary(RELEASE, name) for name in ("etcd", "kube-apiserver", "kube-proxy")]
+    return binaries[0].parent
 
 
 @pytest.fixture(scope="module")
